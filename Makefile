@@ -1,0 +1,164 @@
+# refsync - Lever <-> Crosschq connector. GNU make.
+#
+#   make            build sync/refsync, sync/refsync-hook, export/refsync-export
+#   make check      install missing packages (as root), build normal + sanitizer
+#                   builds, run every test; ends with "N passed, N failed"
+#   make demo       start the fakes with a sandbox tenant, sync, export
+#   make bench      benchmarks (ratios measured in one run)
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# CFLAGS, CPPFLAGS and LDFLAGS are the user's: this file only adds to them.
+
+PKG_CONFIG ?= pkg-config
+INSTALL ?= install
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/lib/refsync
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+CFLAGS ?= -O2 -g
+PYTHON ?= /usr/bin/python3
+
+PKGS := libcurl yajl sqlite3 libxml-2.0 libcrypto inih
+DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+DEPS_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+BASE_CFLAGS = -std=c17 -D_GNU_SOURCE -Isync -Iexport -Ibuild/gen $(WARN) $(DEPS_CFLAGS)
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# the check build treats warnings as errors; user builds do not
+CHECK_FLAGS := -Werror
+
+# --- sources: each responsibility in one file -------------------------------
+# shared by all three programs (config, database, audit, logging)
+# (+ the spool that refsync-hook writes and refsync reads, and answer links
+# that refsync mails and refsync-hook checks)
+COMMON_SRC := sync/util.c sync/log.c sync/config.c sync/db.c sync/audit.c \
+	$(wildcard sync/spool.c sync/answer_link.c)
+# refsync-hook (CGI): sync/hook*.c; sync/hook_main.c holds main()
+HOOK_MAIN := sync/hook_main.c
+HOOK_SRC := $(filter-out $(HOOK_MAIN),$(wildcard sync/hook*.c))
+# refsync (batch sync) modules; sync/main.c holds main()
+SYNC_MAIN := sync/main.c
+SYNC_SRC := $(filter-out $(SYNC_MAIN) $(HOOK_MAIN) $(HOOK_SRC) $(COMMON_SRC),$(wildcard sync/*.c))
+# refsync-export: export/export_main.c holds main()
+EXPORT_SRC := $(filter-out export/export_main.c,$(wildcard export/*.c))
+EXPORT_MAIN := export/export_main.c
+MIGRATIONS := $(sort $(wildcard schema/[0-9]*.sql))
+UNIT_TESTS := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
+
+.PHONY: all asan check test demo bench deps install uninstall clean fuzz memcheck
+
+all: sync/refsync sync/refsync-hook export/refsync-export
+
+build/gen/migrations.c: $(MIGRATIONS) schema/embed.sh
+	@mkdir -p $(@D)
+	sh schema/embed.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+# --- one build per variant: normal (build/normal) and sanitizers (build/asan)
+define variant
+$(1)_DIR := build/$(1)
+$(1)_FLAGS := $(2)
+$(1)_COMMON := $$(patsubst %.c,build/$(1)/%.o,$(COMMON_SRC)) build/$(1)/gen/migrations.o
+$(1)_SYNC := $$(patsubst %.c,build/$(1)/%.o,$(SYNC_SRC))
+$(1)_HOOK := $$(patsubst %.c,build/$(1)/%.o,$(HOOK_SRC))
+$(1)_EXPORT := $$(patsubst %.c,build/$(1)/%.o,$(EXPORT_SRC))
+$(1)_LIBS := build/$(1)/libexport.a build/$(1)/libhook.a build/$(1)/libsync.a build/$(1)/libcommon.a
+
+build/$(1)/%.o: %.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(BASE_CFLAGS) $$($(1)_FLAGS) $$(CPPFLAGS) $$(CFLAGS) -MMD -MP -c -o $$@ $$<
+
+build/$(1)/gen/migrations.o: build/gen/migrations.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(BASE_CFLAGS) $$($(1)_FLAGS) $$(CPPFLAGS) $$(CFLAGS) -c -o $$@ $$<
+
+build/$(1)/libcommon.a: $$($(1)_COMMON)
+	rm -f $$@ && $$(AR) rcs $$@ $$^
+build/$(1)/libsync.a: $$($(1)_SYNC)
+	rm -f $$@ && $$(AR) rcs $$@ $$^
+build/$(1)/libhook.a: $$($(1)_HOOK)
+	rm -f $$@ && $$(AR) rcs $$@ $$^
+build/$(1)/libexport.a: $$($(1)_EXPORT)
+	rm -f $$@ && $$(AR) rcs $$@ $$^
+
+build/$(1)/bin/refsync: build/$(1)/$(SYNC_MAIN:.c=.o) build/$(1)/libsync.a build/$(1)/libcommon.a
+	@mkdir -p $$(@D)
+	$$(CC) $$($(1)_FLAGS) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(DEPS_LIBS) -lm
+build/$(1)/bin/refsync-hook: build/$(1)/$(HOOK_MAIN:.c=.o) build/$(1)/libhook.a build/$(1)/libcommon.a
+	@mkdir -p $$(@D)
+	$$(CC) $$($(1)_FLAGS) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(DEPS_LIBS) -lm
+build/$(1)/bin/refsync-export: build/$(1)/$(EXPORT_MAIN:.c=.o) build/$(1)/libexport.a build/$(1)/libcommon.a
+	@mkdir -p $$(@D)
+	$$(CC) $$($(1)_FLAGS) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(DEPS_LIBS) -lm
+build/$(1)/tests/%: build/$(1)/tests/unit/%.o $$($(1)_LIBS)
+	@mkdir -p $$(@D)
+	$$(CC) $$($(1)_FLAGS) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(DEPS_LIBS) $$(CMOCKA_LIBS) -lm
+
+$(1)-bins: build/$(1)/bin/refsync build/$(1)/bin/refsync-hook build/$(1)/bin/refsync-export
+$(1)-tests: $$(addprefix build/$(1)/tests/,$(UNIT_TESTS))
+endef
+
+$(eval $(call variant,normal,))
+$(eval $(call variant,check,$(CHECK_FLAGS)))
+$(eval $(call variant,asan,$(SAN_FLAGS) $(CHECK_FLAGS) -O1))
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+sync/refsync: build/normal/bin/refsync
+	cp $< $@
+sync/refsync-hook: build/normal/bin/refsync-hook
+	cp $< $@
+export/refsync-export: build/normal/bin/refsync-export
+	cp $< $@
+
+asan: asan-bins asan-tests
+
+# --- set-up: missing Debian packages (installed when root) -----------------
+deps:
+	@sh tests/deps.sh
+
+# --- tests ------------------------------------------------------------------
+check: deps
+	$(MAKE) all check-bins check-tests asan-bins asan-tests
+	sh tests/check.sh
+
+test: check
+
+demo: deps
+	$(MAKE) all
+	sh tests/demo.sh
+
+bench: deps
+	$(MAKE) all
+	$(PYTHON) tests/bench/bench.py
+
+# --- install ----------------------------------------------------------------
+install: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMDUNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/refsync
+	$(INSTALL) -m 0755 sync/refsync export/refsync-export $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0755 sync/refsync-hook $(DESTDIR)$(LIBEXECDIR)/
+	for m in man/*.1; do [ -e "$$m" ] && $(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/ || true; done
+	for m in man/*.5; do [ -e "$$m" ] && $(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/ || true; done
+	for m in man/*.8; do [ -e "$$m" ] && $(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/ || true; done
+	for u in systemd/*.service systemd/*.timer systemd/*.path; do \
+		[ -e "$$u" ] && sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $$u \
+			> $(DESTDIR)$(SYSTEMDUNITDIR)/$$(basename $$u) || true; done
+	[ -e $(DESTDIR)$(SYSCONFDIR)/refsync/refsync.conf ] || \
+		$(INSTALL) -m 0640 refsync.conf.example $(DESTDIR)$(SYSCONFDIR)/refsync/refsync.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/refsync $(DESTDIR)$(BINDIR)/refsync-export \
+		$(DESTDIR)$(LIBEXECDIR)/refsync-hook
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard man/*.1))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8)))
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(notdir $(wildcard systemd/*.service systemd/*.timer systemd/*.path)))
+	-rmdir $(DESTDIR)$(LIBEXECDIR)
+
+clean:
+	rm -rf build sync/refsync sync/refsync-hook export/refsync-export

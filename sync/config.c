@@ -1,0 +1,463 @@
+/*
+ * config.c - INI configuration via inih, with validation and secrets.
+ */
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const struct {
+	const char *section, *key, *credential;
+} secret_keys[SECRET_COUNT] = {
+	[SECRET_LEVER_API_KEY] = { "lever", "api_key_file", "lever_api_key" },
+	[SECRET_LEVER_STAGE_CHANGE_TOKEN] = { "lever", "stage_change_token_file", "lever_stage_change_token" },
+	[SECRET_LEVER_HIRED_TOKEN] = { "lever", "hired_token_file", "lever_hired_token" },
+	[SECRET_CROSSCHQ_API_KEY] = { "crosschq", "api_key_file", "crosschq_api_key" },
+	[SECRET_SMTP_PASSWORD] = { "followup", "smtp_password_file", "followup_smtp_password" },
+	[SECRET_ANSWER_SECRET] = { "followup", "answer_secret_file", "followup_answer_secret" },
+};
+
+const char *config_locate(const char *explicit_path)
+{
+	if (explicit_path && *explicit_path)
+		return explicit_path;
+	const char *env = getenv("REFSYNC_CONFIG");
+	if (env && *env)
+		return env;
+	return CONFIG_DEFAULT_PATH;
+}
+
+const char *config_secret_credential_name(enum secret_id id)
+{
+	return secret_keys[id].credential;
+}
+
+const char *config_secret_key_name(enum secret_id id)
+{
+	static char names[SECRET_COUNT][64];
+	if (!names[id][0])
+		snprintf(names[id], sizeof names[id], "[%s] %s", secret_keys[id].section, secret_keys[id].key);
+	return names[id];
+}
+
+int config_parse_bool(const char *s, int *out)
+{
+	static const char *yes[] = { "yes", "true", "on", "1" }, *no[] = { "no", "false", "off", "0" };
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int config_url_allowed(const char *url)
+{
+	if (strncasecmp(url, "https://", 8) == 0)
+		return url[8] != '\0';
+	if (strncasecmp(url, "http://", 7) != 0)
+		return 0;
+	const char *h = url + 7;
+	/* userinfo is never expected; refuse it rather than misread the host */
+	const char *end = h + strcspn(h, "/?#");
+	if (memchr(h, '@', (size_t)(end - h)))
+		return 0;
+	char host[256];
+	size_t n;
+	if (*h == '[') {
+		const char *close = strchr(h, ']');
+		if (!close || close > end)
+			return 0;
+		n = (size_t)(close - h - 1);
+		if (n >= sizeof host)
+			return 0;
+		memcpy(host, h + 1, n);
+	} else {
+		n = strcspn(h, ":/?#");
+		if (n >= sizeof host)
+			return 0;
+		memcpy(host, h, n);
+	}
+	host[n] = '\0';
+	if (strcasecmp(host, "localhost") == 0 || strcmp(host, "::1") == 0)
+		return 1;
+	/* 127.0.0.0/8, written as a dotted quad */
+	unsigned a, b, c, d;
+	char tail;
+	if (sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a == 127 && b < 256 &&
+	    c < 256 && d < 256)
+		return 1;
+	return 0;
+}
+
+struct parse_state {
+	struct config *cfg;
+	char *err;
+	size_t errlen;
+	int failed;
+	/* lines where keys were set, for validation messages */
+	int line_database, line_lever_url, line_crosschq_url, line_smtp_url, line_answer_url;
+	int line_trigger_stage;
+	FILE *file;
+	int line;       /* the line inih is at */
+};
+
+static void set_err(struct parse_state *st, int line, const char *section, const char *key,
+		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void set_err(struct parse_state *st, int line, const char *section, const char *key,
+		    const char *fmt, ...)
+{
+	if (st->failed)
+		return;
+	st->failed = 1;
+	char what[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		snprintf(st->err, st->errlen, "%s:%d: [%s] %s: %s", st->cfg->path, line, section, key, what);
+	else
+		snprintf(st->err, st->errlen, "%s: [%s] %s: %s", st->cfg->path, section, key, what);
+}
+
+static void replace(char **slot, const char *value)
+{
+	free(*slot);
+	*slot = str_empty(value) ? NULL : xstrdup(value);
+}
+
+static int parse_int(const char *v, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long x = strtol(v, &end, 10);
+	if (errno || end == v || *end || x < lo || x > hi)
+		return -1;
+	*out = x;
+	return 0;
+}
+
+static int parse_rate(const char *v, double *out)
+{
+	char *end;
+	errno = 0;
+	double x = strtod(v, &end);
+	if (errno || end == v || *end || !isfinite(x) || x <= 0 || x > 1000)
+		return -1;
+	*out = x;
+	return 0;
+}
+
+/* inih reader: fgets that counts lines, so that errors can name them. */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct parse_state *st = stream;
+	char *r = fgets(str, num, st->file);
+	if (r)
+		st->line++;
+	return r;
+}
+
+/* inih handler: one key. Returns 1 to go on (errors are kept in st). */
+static int on_key(void *user, const char *section, const char *key, const char *value)
+{
+	struct parse_state *st = user;
+	int line = st->line;
+	struct config *c = st->cfg;
+	long n;
+
+	for (int i = 0; i < SECRET_COUNT; i++) {
+		if (strcmp(section, secret_keys[i].section) == 0 && strcmp(key, secret_keys[i].key) == 0) {
+			replace(&c->secret_file[i], value);
+			c->secret_line[i] = line;
+			return 1;
+		}
+	}
+
+#define IS(s, k) (strcmp(section, s) == 0 && strcmp(key, k) == 0)
+	if (IS("sync", "database")) {
+		replace(&c->database, value);
+		st->line_database = line;
+	} else if (IS("sync", "spool")) {
+		replace(&c->spool, value);
+	} else if (IS("sync", "cancel_on_archive")) {
+		if (config_parse_bool(value, &c->cancel_on_archive))
+			set_err(st, line, section, key, "expected yes or no, got '%s'", value);
+	} else if (IS("sync", "trigger_since")) {
+		c->trigger_since = 0;
+		if (!str_empty(value) && parse_iso8601(value, &c->trigger_since))
+			set_err(st, line, section, key,
+				"expected an ISO 8601 time such as 2026-11-28T00:00:00Z, got '%s'", value);
+	} else if (IS("sync", "overlap_minutes")) {
+		if (parse_int(value, 0, 1440, &n))
+			set_err(st, line, section, key, "expected minutes from 0 to 1440, got '%s'", value);
+		else
+			c->overlap_minutes = (int)n;
+	} else if (IS("lever", "url")) {
+		replace(&c->lever_url, value);
+		st->line_lever_url = line;
+	} else if (IS("lever", "trigger_stage")) {
+		replace(&c->trigger_stage, value);
+		st->line_trigger_stage = line;
+	} else if (IS("lever", "hired_reason")) {
+		replace(&c->hired_reason, value);
+	} else if (IS("lever", "perform_as")) {
+		replace(&c->perform_as, value);
+	} else if (IS("lever", "requests_per_second")) {
+		if (parse_rate(value, &c->lever_rps))
+			set_err(st, line, section, key, "expected a number above 0 and at most 1000, got '%s'", value);
+	} else if (IS("lever", "webhook_max_age_hours")) {
+		if (parse_int(value, 1, 24 * 30, &n))
+			set_err(st, line, section, key, "expected hours from 1 to 720, got '%s'", value);
+		else
+			c->webhook_max_age_hours = (int)n;
+	} else if (IS("crosschq", "url")) {
+		replace(&c->crosschq_url, value);
+		st->line_crosschq_url = line;
+	} else if (IS("crosschq", "default_template")) {
+		replace(&c->default_template, value);
+	} else if (IS("crosschq", "requests_per_second")) {
+		if (parse_rate(value, &c->crosschq_rps))
+			set_err(st, line, section, key, "expected a number above 0 and at most 1000, got '%s'", value);
+	} else if (IS("followup", "after_days")) {
+		if (parse_int(value, 0, 3650, &n))
+			set_err(st, line, section, key, "expected days from 0 to 3650, got '%s'", value);
+		else
+			c->after_days = (int)n;
+	} else if (IS("followup", "answer_expiry_days")) {
+		if (parse_int(value, 1, 365, &n))
+			set_err(st, line, section, key, "expected days from 1 to 365, got '%s'", value);
+		else
+			c->answer_expiry_days = (int)n;
+	} else if (IS("followup", "smtp_url")) {
+		replace(&c->smtp_url, value);
+		st->line_smtp_url = line;
+	} else if (IS("followup", "smtp_user")) {
+		replace(&c->smtp_user, value);
+	} else if (IS("followup", "from")) {
+		replace(&c->from, value);
+	} else if (IS("followup", "answer_url")) {
+		replace(&c->answer_url, value);
+		st->line_answer_url = line;
+	} else if (IS("prospects", "export_existing")) {
+		if (config_parse_bool(value, &c->export_existing))
+			set_err(st, line, section, key, "expected yes or no, got '%s'", value);
+	} else if (IS("prospects", "auto_export_new")) {
+		if (config_parse_bool(value, &c->auto_export_new))
+			set_err(st, line, section, key, "expected yes or no, got '%s'", value);
+	} else {
+		set_err(st, line, section, key, "unknown key (see refsync.conf(5))");
+	}
+#undef IS
+	return 1;
+}
+
+static void strip_trailing_slash(char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	while (n > 0 && s[n - 1] == '/')
+		s[--n] = '\0';
+}
+
+static void check_url(struct parse_state *st, const char *url, int line, const char *section,
+		      const char *key)
+{
+	if (url && !config_url_allowed(url))
+		set_err(st, line, section, key,
+			"'%s' is not allowed: use https:// (plain http:// only to a loopback address)", url);
+}
+
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->path = xstrdup(path);
+	cfg->cancel_on_archive = 1;
+	cfg->overlap_minutes = 5;
+	cfg->lever_url = xstrdup("https://api.lever.co/v1");
+	cfg->trigger_stage = xstrdup("Reference Check");
+	cfg->hired_reason = xstrdup("Hired");
+	cfg->lever_rps = 8;
+	cfg->webhook_max_age_hours = 24;
+	cfg->crosschq_url = xstrdup("https://partner.crosschq.com");
+	cfg->crosschq_rps = 5;
+	cfg->after_days = 14;
+	cfg->answer_expiry_days = 30;
+	cfg->smtp_url = xstrdup("smtp://localhost:25");
+	cfg->from = xstrdup("Reference checks <refsync@localhost>");
+
+	struct parse_state st = { .cfg = cfg, .err = err, .errlen = errlen };
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot read the config file: %s", path, strerror(errno));
+		config_free(cfg);
+		return -1;
+	}
+	st.file = f;
+	int r = ini_parse_stream(read_line, &st, on_key, &st);
+	fclose(f);
+	if (r > 0 && !st.failed) {
+		snprintf(err, errlen, "%s:%d: not a valid INI line (expected [section] or key = value)", path, r);
+		st.failed = 1;
+	} else if (r < 0 && !st.failed) {
+		snprintf(err, errlen, "%s: cannot parse the config file (out of memory)", path);
+		st.failed = 1;
+	}
+	if (!st.failed && str_empty(cfg->database))
+		set_err(&st, 0, "sync", "database", "required: the path of the SQLite database");
+	if (!st.failed && str_empty(cfg->lever_url))
+		set_err(&st, st.line_lever_url, "lever", "url", "must not be empty");
+	if (!st.failed && str_empty(cfg->crosschq_url))
+		set_err(&st, st.line_crosschq_url, "crosschq", "url", "must not be empty");
+	if (!st.failed && str_empty(cfg->trigger_stage))
+		set_err(&st, st.line_trigger_stage, "lever", "trigger_stage", "must name the Lever stage that starts a reference check");
+	if (!st.failed) {
+		check_url(&st, cfg->lever_url, st.line_lever_url, "lever", "url");
+		check_url(&st, cfg->crosschq_url, st.line_crosschq_url, "crosschq", "url");
+		if (cfg->answer_url)
+			check_url(&st, cfg->answer_url, st.line_answer_url, "followup", "answer_url");
+	}
+	if (!st.failed && cfg->smtp_url && strncasecmp(cfg->smtp_url, "smtp://", 7) != 0 &&
+	    strncasecmp(cfg->smtp_url, "smtps://", 8) != 0)
+		set_err(&st, st.line_smtp_url, "followup", "smtp_url",
+			"'%s' is not an smtp:// or smtps:// URL", cfg->smtp_url);
+	if (st.failed) {
+		config_free(cfg);
+		return -1;
+	}
+	strip_trailing_slash(cfg->lever_url);
+	strip_trailing_slash(cfg->crosschq_url);
+	if (!cfg->spool) {
+		/* default: beside the database */
+		const char *slash = strrchr(cfg->database, '/');
+		size_t dir = slash ? (size_t)(slash - cfg->database) : 0;
+		cfg->spool = xmalloc(dir + 8);
+		if (slash)
+			snprintf(cfg->spool, dir + 8, "%.*s/spool", (int)dir, cfg->database);
+		else
+			snprintf(cfg->spool, dir + 8, "spool");
+	}
+	return 0;
+}
+
+void config_free(struct config *cfg)
+{
+	free(cfg->path);
+	free(cfg->database);
+	free(cfg->spool);
+	free(cfg->lever_url);
+	free(cfg->trigger_stage);
+	free(cfg->hired_reason);
+	free(cfg->perform_as);
+	free(cfg->crosschq_url);
+	free(cfg->default_template);
+	free(cfg->smtp_url);
+	free(cfg->smtp_user);
+	free(cfg->from);
+	free(cfg->answer_url);
+	for (int i = 0; i < SECRET_COUNT; i++)
+		free(cfg->secret_file[i]);
+	memset(cfg, 0, sizeof *cfg);
+}
+
+/* Read at most 4 KiB of fd into a new string. NULL when larger. */
+static char *read_small_fd(int fd, size_t *len)
+{
+	struct buf b;
+	buf_init(&b, 4096);
+	char chunk[1024];
+	ssize_t n;
+	while ((n = read(fd, chunk, sizeof chunk)) > 0) {
+		if (buf_append(&b, chunk, (size_t)n)) {
+			buf_free(&b);
+			return NULL;
+		}
+	}
+	if (n < 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	*len = b.len;
+	return b.data ? b.data : xstrdup("");
+}
+
+char *config_read_secret(const struct config *cfg, enum secret_id id, char *err, size_t errlen)
+{
+	const char *cred_dir = getenv("CREDENTIALS_DIRECTORY");
+	char path_buf[4096];
+	const char *path = NULL;
+	int from_credentials = 0;
+	if (cred_dir && *cred_dir) {
+		snprintf(path_buf, sizeof path_buf, "%s/%s", cred_dir, secret_keys[id].credential);
+		if (access(path_buf, F_OK) == 0) {
+			path = path_buf;
+			from_credentials = 1;
+		}
+	}
+	if (!path) {
+		path = cfg->secret_file[id];
+		if (!path) {
+			snprintf(err, errlen, "%s: %s is not set (and no credential '%s' in $CREDENTIALS_DIRECTORY)",
+				 cfg->path, config_secret_key_name(id), secret_keys[id].credential);
+			return NULL;
+		}
+	}
+	char where[256];
+	if (from_credentials)
+		snprintf(where, sizeof where, "systemd credential %s", secret_keys[id].credential);
+	else
+		snprintf(where, sizeof where, "%s, line %d of %s", config_secret_key_name(id),
+			 cfg->secret_line[id], cfg->path);
+
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s (%s): cannot open: %s", path, where, strerror(errno));
+		return NULL;
+	}
+	struct stat sb;
+	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "%s (%s): not a regular file", path, where);
+		close(fd);
+		return NULL;
+	}
+	if (!from_credentials && (sb.st_mode & (S_IRGRP | S_IROTH))) {
+		snprintf(err, errlen,
+			 "%s (%s): refusing a secret file readable by group or others (mode %04o); run: chmod 600 %s",
+			 path, where, (unsigned)(sb.st_mode & 07777), path);
+		close(fd);
+		return NULL;
+	}
+	size_t len = 0;
+	char *s = read_small_fd(fd, &len);
+	close(fd);
+	if (!s) {
+		snprintf(err, errlen, "%s (%s): unreadable or larger than 4 KiB", path, where);
+		return NULL;
+	}
+	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' ' || s[len - 1] == '\t'))
+		s[--len] = '\0';
+	if (len == 0 || strlen(s) != len) {
+		snprintf(err, errlen, "%s (%s): %s", path, where, len == 0 ? "empty" : "contains a NUL byte");
+		free(s);
+		return NULL;
+	}
+	log_add_secret(s);
+	return s;
+}

@@ -1,0 +1,106 @@
+/*
+ * config.h - the INI configuration shared by refsync, refsync-hook and
+ * refsync-export (parsed with inih), and the secrets it names.
+ *
+ * Lookup order of the file: -c FILE, then $REFSYNC_CONFIG, then
+ * /etc/refsync/refsync.conf. Every error message names the file, the line
+ * and the key.
+ */
+#ifndef REFSYNC_CONFIG_H
+#define REFSYNC_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/refsync/refsync.conf"
+#define CONFIG_ERR_MAX 1024
+
+/* The secrets a config can name. Their credential names (for
+ * $CREDENTIALS_DIRECTORY) are "<section>_<key without _file>". */
+enum secret_id {
+	SECRET_LEVER_API_KEY,
+	SECRET_LEVER_STAGE_CHANGE_TOKEN,
+	SECRET_LEVER_HIRED_TOKEN,
+	SECRET_CROSSCHQ_API_KEY,
+	SECRET_SMTP_PASSWORD,
+	SECRET_ANSWER_SECRET,
+	SECRET_COUNT
+};
+
+struct config {
+	char *path;                 /* the file that was read */
+
+	/* [sync] */
+	char *database;
+	char *spool;
+	int cancel_on_archive;
+	int64_t trigger_since;      /* epoch ms; 0 = the first run's time */
+	int overlap_minutes;        /* re-read this much before a cursor */
+
+	/* [lever] */
+	char *lever_url;            /* without trailing slash */
+	char *trigger_stage;
+	char *hired_reason;
+	char *perform_as;           /* NULL when not set */
+	double lever_rps;
+	int webhook_max_age_hours;
+
+	/* [crosschq] */
+	char *crosschq_url;
+	char *default_template;     /* NULL when not set */
+	double crosschq_rps;
+
+	/* [followup] */
+	int after_days;
+	int answer_expiry_days;
+	char *smtp_url;
+	char *smtp_user;            /* NULL when not set */
+	char *from;
+	char *answer_url;
+
+	/* [prospects] */
+	int export_existing;
+	int auto_export_new;
+
+	/* the *_file keys and where they were set */
+	char *secret_file[SECRET_COUNT];
+	int secret_line[SECRET_COUNT];
+};
+
+/*
+ * Which file to read: explicit (from -c) when not NULL, else
+ * $REFSYNC_CONFIG, else the default. The result is not owned by the caller.
+ */
+const char *config_locate(const char *explicit_path);
+
+/*
+ * Read and validate the file at path into cfg (zeroed first; defaults
+ * applied). Returns 0, or -1 with a one-line message in err (file, line,
+ * key, what is wrong). On failure cfg is freed.
+ */
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+
+void config_free(struct config *cfg);
+
+/*
+ * Read secret id: from $CREDENTIALS_DIRECTORY/<credential name> when that
+ * exists, else from its *_file (refused when readable by group or others,
+ * empty, or larger than 4 KiB). Trailing whitespace is stripped. The secret
+ * is registered with the logger so that it is masked in every log line.
+ * Returns a malloc'd string owned by the caller, or NULL with err set
+ * (the message never contains the secret).
+ */
+char *config_read_secret(const struct config *cfg, enum secret_id id, char *err, size_t errlen);
+
+/* "lever_api_key", ... */
+const char *config_secret_credential_name(enum secret_id id);
+/* "[lever] api_key_file", ... */
+const char *config_secret_key_name(enum secret_id id);
+
+/* 1 when url is https://, or http:// to a loopback host. */
+int config_url_allowed(const char *url);
+
+/* Parse a boolean word (yes/no/true/false/on/off/1/0). 0 ok, -1 not one. */
+int config_parse_bool(const char *s, int *out);
+
+#endif

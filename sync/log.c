@@ -1,0 +1,95 @@
+/*
+ * log.c - stderr logging with journald priorities and secret masking.
+ */
+#include "log.h"
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_SECRETS 16
+
+static const char *log_prog = "refsync";
+static int log_level_max = LOG_INFO;
+static int log_journal = -1;
+static char *secrets[MAX_SECRETS];
+static int n_secrets;
+
+void log_init(const char *prog, int verbosity)
+{
+	log_prog = prog;
+	log_level_max = verbosity;
+	log_journal = -1;
+}
+
+void log_set_verbosity(int verbosity)
+{
+	log_level_max = verbosity;
+}
+
+int log_verbosity(void)
+{
+	return log_level_max;
+}
+
+int log_to_journal(void)
+{
+	if (log_journal >= 0)
+		return log_journal;
+	log_journal = 0;
+	const char *js = getenv("JOURNAL_STREAM");
+	struct stat st;
+	unsigned long long dev, ino;
+	if (js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(2, &st) == 0 &&
+	    (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino)
+		log_journal = 1;
+	return log_journal;
+}
+
+void log_add_secret(const char *secret)
+{
+	if (!secret || strlen(secret) < 4 || n_secrets >= MAX_SECRETS)
+		return;
+	for (int i = 0; i < n_secrets; i++)
+		if (strcmp(secrets[i], secret) == 0)
+			return;
+	secrets[n_secrets++] = xstrdup(secret);
+}
+
+void log_mask_secrets(char *s)
+{
+	for (int i = 0; i < n_secrets; i++) {
+		size_t n = strlen(secrets[i]);
+		char *p;
+		while ((p = strstr(s, secrets[i])) != NULL) {
+			/* "***" is never longer than a secret (>= 4 bytes). */
+			memcpy(p, "***", 3);
+			memmove(p + 3, p + n, strlen(p + n) + 1);
+		}
+	}
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	if ((int)level > log_level_max)
+		return;
+	char line[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	/* One event, one line: fold any newline the message carries. */
+	for (char *p = line; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	log_mask_secrets(line);
+	if (log_to_journal()) {
+		fprintf(stderr, "<%d>%s\n", (int)level, line);
+	} else {
+		const char *tag = level <= LOG_ERR ? "error: " : level == LOG_WARN ? "warning: " : "";
+		fprintf(stderr, "%s: %s%s\n", log_prog, tag, line);
+	}
+}

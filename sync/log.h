@@ -1,0 +1,35 @@
+/*
+ * log.h - one line per event on stderr. When stderr is the journal
+ * ($JOURNAL_STREAM matches fd 2), lines carry sd-daemon priority prefixes
+ * (<3> error ... <7> debug). Every registered secret is masked in every line,
+ * whatever the caller passed in.
+ */
+#ifndef REFSYNC_LOG_H
+#define REFSYNC_LOG_H
+
+enum log_level { LOG_ERR = 3, LOG_WARN = 4, LOG_NOTICE = 5, LOG_INFO = 6, LOG_DEBUG = 7 };
+
+/* prog: the program name for plain-terminal lines. verbosity: max level shown. */
+void log_init(const char *prog, int verbosity);
+void log_set_verbosity(int verbosity);
+int log_verbosity(void);
+
+/* 1 when stderr is the journal. */
+int log_to_journal(void);
+
+/* Register a secret (copied) so that it is masked in every log line. */
+void log_add_secret(const char *secret);
+
+/* Replace every registered secret in s (in place) by "***". */
+void log_mask_secrets(char *s);
+
+void log_msg(enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define log_err(...)    log_msg(LOG_ERR, __VA_ARGS__)
+#define log_warn(...)   log_msg(LOG_WARN, __VA_ARGS__)
+#define log_notice(...) log_msg(LOG_NOTICE, __VA_ARGS__)
+#define log_info(...)   log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...)  log_msg(LOG_DEBUG, __VA_ARGS__)
+
+#endif
