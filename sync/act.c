@@ -1,0 +1,378 @@
+/*
+ * act.c - the outbox state machine: planned -> sending -> done | failed.
+ */
+#include "act.h"
+#include "audit.h"
+#include "crosschq.h"
+#include "db.h"
+#include "log.h"
+#include "records.h"
+#include "store.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RETRY_BASE_MS 60000LL
+#define RETRY_MAX_MS 3600000LL
+
+struct action {
+	int64_t id;
+	char *key, *kind, *subject, *payload;
+	int attempts;
+};
+
+static void action_free(struct action *a)
+{
+	free(a->key);
+	free(a->kind);
+	free(a->subject);
+	free(a->payload);
+}
+
+/* Load the rows of a state (due ones only for 'planned'), oldest first. */
+static int load_actions(sqlite3 *db, const char *state, int64_t now, struct action **out, size_t *n_out)
+{
+	sqlite3_stmt *st = db_prepare(db, "SELECT id, key, kind, subject, payload, attempts FROM outbox "
+					  "WHERE state = ? AND next_attempt_at <= ? ORDER BY id");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	size_t n = 0, cap = 0;
+	struct action *list = NULL;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			list = xrealloc(list, cap * sizeof *list);
+		}
+		struct action *a = &list[n++];
+		a->id = sqlite3_column_int64(st, 0);
+		a->key = db_column_strdup(st, 1);
+		a->kind = db_column_strdup(st, 2);
+		a->subject = db_column_strdup(st, 3);
+		a->payload = db_column_strdup(st, 4);
+		a->attempts = sqlite3_column_int(st, 5);
+	}
+	sqlite3_finalize(st);
+	*out = list;
+	*n_out = n;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Move a row to a new state with its outcome, and audit it, in one transaction. */
+static int record(struct sync_ctx *ctx, const struct action *a, const char *state, const char *result,
+		  const char *error, int64_t next_attempt_at, int count_attempt)
+{
+	if (db_begin(ctx->db))
+		return -1;
+	sqlite3_stmt *st = db_prepare(ctx->db,
+		"UPDATE outbox SET state = ?2, result = COALESCE(?3, result), last_error = ?4, "
+		"next_attempt_at = ?5, attempts = attempts + ?6, updated_at = ?7 WHERE id = ?1");
+	if (!st) {
+		db_rollback(ctx->db);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, a->id);
+	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+	db_bind_text(st, 3, result);
+	db_bind_text(st, 4, error);
+	sqlite3_bind_int64(st, 5, next_attempt_at);
+	sqlite3_bind_int(st, 6, count_attempt);
+	sqlite3_bind_int64(st, 7, now_ms());
+	int rc = db_step_done(st);
+	sqlite3_finalize(st);
+	int audited = 0;
+	if (rc == SQLITE_DONE) {
+		if (strcmp(state, "done") == 0)
+			audited = audit_appendf(ctx->db, ctx->run_id, "action.done", a->subject, "%s key=%s result=%s",
+						a->kind, a->key, result ? result : "");
+		else if (strcmp(state, "failed") == 0)
+			audited = audit_appendf(ctx->db, ctx->run_id, "action.failed", a->subject, "%s key=%s: %s",
+						a->kind, a->key, error ? error : "");
+		else if (strcmp(state, "planned") == 0 && error)
+			audited = audit_appendf(ctx->db, ctx->run_id, "action.retry", a->subject,
+						"%s key=%s: %s", a->kind, a->key, error);
+	}
+	if (rc != SQLITE_DONE || audited || db_commit(ctx->db)) {
+		db_rollback(ctx->db);
+		return -1;
+	}
+	return 0;
+}
+
+struct request_sink {
+	struct store *store;
+	char *first_id;
+	size_t first_len;
+};
+
+static int request_cb(void *p, const struct cq_request *r)
+{
+	struct request_sink *sink = p;
+	if (sink->first_id && !sink->first_id[0])
+		strlcpy_(sink->first_id, r->id, sink->first_len);
+	return store_request(sink->store, r);
+}
+
+/*
+ * Store the requests of a Crosschq answer; the first id goes to id_out.
+ * Returns the number of requests, or -1 on a parse or database error.
+ */
+static int store_requests_from(struct sync_ctx *ctx, const struct http_response *resp, char *id_out,
+			       size_t id_len)
+{
+	struct store store;
+	store_init(&store, ctx->db, ctx->run_id);
+	struct page_info page;
+	char err[512];
+	int n = -1;
+	if (id_out)
+		id_out[0] = '\0';
+	struct request_sink sink = { &store, id_out, id_len };
+	if (db_begin(ctx->db) == 0) {
+		if (parse_request_page(resp->body.data ? resp->body.data : "", resp->body.len, request_cb, &sink,
+				       &page, err, sizeof err) == 0) {
+			n = page.records;
+			if (db_commit(ctx->db))
+				n = -1;
+		} else {
+			log_warn("Crosschq answer not understood: %s", err);
+			db_rollback(ctx->db);
+		}
+	}
+	store_free(&store);
+	return n;
+}
+
+static int64_t retry_delay(int attempts)
+{
+	int64_t d = RETRY_BASE_MS;
+	for (int i = 1; i < attempts && d < RETRY_MAX_MS; i++)
+		d *= 2;
+	return d < RETRY_MAX_MS ? d : RETRY_MAX_MS;
+}
+
+/* The outcome of one remote step, as act needs it. */
+enum step { STEP_DONE, STEP_FAILED, STEP_RETRY, STEP_STOP_DOWN, STEP_STOP_AUTH, STEP_DB_ERROR };
+
+static enum step classify(enum remote_status s)
+{
+	switch (s) {
+	case REMOTE_OK:
+		return STEP_DONE;
+	case REMOTE_DOWN:
+		return STEP_STOP_DOWN;
+	case REMOTE_AUTH:
+		return STEP_STOP_AUTH;
+	case REMOTE_BAD:
+		return STEP_RETRY;
+	default:
+		return STEP_FAILED;
+	}
+}
+
+/* Carry out cq.create_request. result gets the Crosschq request id. */
+static enum step send_create_request(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen,
+				     char *err, size_t elen)
+{
+	struct http_response resp;
+	http_response_init(&resp);
+	enum remote_status s = crosschq_create_request(&ctx->crosschq, a->payload, &resp, err, elen);
+	enum step step = classify(s);
+	if (step == STEP_DONE && store_requests_from(ctx, &resp, result, rlen) <= 0) {
+		snprintf(err, elen, "Crosschq POST /api/v2/requests/: HTTP %ld with a body that is not a request",
+			 resp.status);
+		step = STEP_RETRY;
+	}
+	http_response_free(&resp);
+	return step;
+}
+
+/*
+ * Resolve an in-doubt cq.create_request: 1 found (result set), 0 not there,
+ * or a stop step (negative of enum step) when Crosschq cannot say.
+ */
+static int lookup_request(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
+			  size_t elen)
+{
+	struct http_response resp;
+	http_response_init(&resp);
+	enum remote_status s = crosschq_find_request(&ctx->crosschq, a->key, &resp, err, elen);
+	int r;
+	if (s != REMOTE_OK) {
+		enum step st = classify(s);
+		r = -(int)(st == STEP_FAILED || st == STEP_RETRY ? STEP_STOP_DOWN : st);
+	} else {
+		int n = store_requests_from(ctx, &resp, result, rlen);
+		r = n < 0 ? -(int)STEP_DB_ERROR : n > 0;
+	}
+	http_response_free(&resp);
+	return r;
+}
+
+static enum step send_action(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
+			     size_t elen)
+{
+	if (strcmp(a->kind, "cq.create_request") == 0)
+		return send_create_request(ctx, a, result, rlen, err, elen);
+	snprintf(err, elen, "unknown action kind '%s' (written by a newer refsync?)", a->kind);
+	return STEP_FAILED;
+}
+
+/* Apply a step's outcome. Returns 0 to go on, or the exit code to stop with. */
+static int apply_step(struct sync_ctx *ctx, const struct action *a, enum step step, const char *result,
+		      const char *err)
+{
+	int64_t now = now_ms();
+	switch (step) {
+	case STEP_DONE:
+		if (record(ctx, a, "done", result, NULL, 0, 0))
+			return EXIT_SOFTWARE;
+		ctx->done++;
+		log_info("%s %s done%s%s", a->kind, a->key, result && *result ? ": " : "", result ? result : "");
+		return 0;
+	case STEP_FAILED:
+		if (record(ctx, a, "failed", NULL, err, 0, 0))
+			return EXIT_SOFTWARE;
+		ctx->failed++;
+		log_err("%s %s failed: %s", a->kind, a->key, err);
+		return 0;
+	case STEP_RETRY:
+		if (record(ctx, a, "planned", NULL, err, now + retry_delay(a->attempts + 1), 0))
+			return EXIT_SOFTWARE;
+		log_warn("%s %s: %s; will retry", a->kind, a->key, err);
+		return 0;
+	case STEP_STOP_DOWN:
+	case STEP_STOP_AUTH:
+		if (record(ctx, a, "planned", NULL, err, now, 0))
+			return EXIT_SOFTWARE;
+		if (!ctx->error[0])
+			snprintf(ctx->error, sizeof ctx->error, "%s", err);
+		if (step == STEP_STOP_AUTH) {
+			log_err("%s: the API key was refused; run 'refsync check'", err);
+			return EXIT_CONFIG;
+		}
+		log_err("%s; the remaining actions wait for the next run", err);
+		return EXIT_TEMPFAIL;
+	case STEP_DB_ERROR:
+		return EXIT_SOFTWARE;
+	}
+	return EXIT_SOFTWARE;
+}
+
+/* Resolve rows left in 'sending' by an interrupted run. */
+static int resolve_in_doubt(struct sync_ctx *ctx)
+{
+	struct action *list;
+	size_t n;
+	if (load_actions(ctx->db, "sending", INT64_MAX, &list, &n))
+		return EXIT_SOFTWARE;
+	int result = EXIT_OK;
+	for (size_t i = 0; i < n; i++) {
+		struct action *a = &list[i];
+		if (result != EXIT_OK)
+			goto next;
+		char res[ID_MAX] = "", err[2048] = "";
+		if (strcmp(a->kind, "cq.create_request") == 0) {
+			int r = lookup_request(ctx, a, res, sizeof res, err, sizeof err);
+			if (r < 0) {
+				result = apply_step(ctx, a, (enum step)(-r), NULL, err);
+			} else if (r == 1) {
+				log_notice("%s %s was in doubt: Crosschq has it (%s)", a->kind, a->key, res);
+				result = apply_step(ctx, a, STEP_DONE, res, NULL);
+			} else {
+				log_notice("%s %s was in doubt: Crosschq does not have it; sending it", a->kind, a->key);
+				if (record(ctx, a, "planned", NULL, "in doubt after an interrupted run: not found remotely",
+					   0, 0))
+					result = EXIT_SOFTWARE;
+			}
+		} else {
+			snprintf(err, sizeof err, "in doubt, and refsync cannot look '%s' up", a->kind);
+			result = apply_step(ctx, a, STEP_FAILED, NULL, err);
+		}
+	next:
+		action_free(a);
+	}
+	free(list);
+	return result;
+}
+
+int act(struct sync_ctx *ctx)
+{
+	int result = resolve_in_doubt(ctx);
+	if (result != EXIT_OK)
+		return result;
+	struct action *list;
+	size_t n;
+	if (load_actions(ctx->db, "planned", now_ms(), &list, &n))
+		return EXIT_SOFTWARE;
+	long failed_before = ctx->failed;
+	for (size_t i = 0; i < n; i++) {
+		struct action *a = &list[i];
+		if (result == EXIT_OK) {
+			char res[ID_MAX] = "", err[2048] = "";
+			/* 1. committed as sending before the call */
+			if (db_begin(ctx->db) == 0) {
+				sqlite3_stmt *st = db_prepare(ctx->db, "UPDATE outbox SET state = 'sending', attempts = "
+								       "attempts + 1, updated_at = ? WHERE id = ? AND "
+								       "state = 'planned'");
+				int ok = st != NULL;
+				if (st) {
+					sqlite3_bind_int64(st, 1, now_ms());
+					sqlite3_bind_int64(st, 2, a->id);
+					ok = db_step_done(st) == SQLITE_DONE && sqlite3_changes(ctx->db) == 1;
+					sqlite3_finalize(st);
+				}
+				if (!ok || db_commit(ctx->db)) {
+					db_rollback(ctx->db);
+					result = EXIT_SOFTWARE;
+				}
+			} else {
+				result = EXIT_TEMPFAIL;
+			}
+			if (result == EXIT_OK) {
+				crash_point("before-send");
+				/* 2. the call */
+				enum step step = send_action(ctx, a, res, sizeof res, err, sizeof err);
+				crash_point("after-send");
+				/* 3. the outcome */
+				result = apply_step(ctx, a, step, res, err);
+			}
+		}
+		action_free(a);
+	}
+	free(list);
+	if (result == EXIT_OK && ctx->failed > failed_before)
+		result = EXIT_SOME_FAILED;
+	return result;
+}
+
+void act_print_pending(struct sync_ctx *ctx)
+{
+	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT state, kind, key, reason FROM outbox WHERE state IN "
+					       "('planned', 'sending') ORDER BY id");
+	if (!st)
+		return;
+	int n = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(st, 0);
+		printf("%-8s %-18s %s\n         because %s\n", strcmp(state, "sending") == 0 ? "IN-DOUBT" : "PLAN",
+		       sqlite3_column_text(st, 1), sqlite3_column_text(st, 2), sqlite3_column_text(st, 3));
+		n++;
+	}
+	sqlite3_finalize(st);
+	st = db_prepare(ctx->db, "SELECT opportunity_id, entered_at, state, reason FROM triggers WHERE state IN "
+				 "('held', 'skipped') ORDER BY entered_at, opportunity_id");
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		char iso[40];
+		printf("%-8s opportunity %s (entered %s)\n         because %s\n",
+		       strcmp((const char *)sqlite3_column_text(st, 2), "held") == 0 ? "HOLD" : "SKIP",
+		       sqlite3_column_text(st, 0), format_iso8601(sqlite3_column_int64(st, 1), 0, iso, sizeof iso),
+		       sqlite3_column_text(st, 3));
+	}
+	sqlite3_finalize(st);
+	printf("%d action%s would be carried out\n", n, n == 1 ? "" : "s");
+}

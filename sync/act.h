@@ -1,0 +1,30 @@
+/*
+ * act.h - carrying out the outbox.
+ *
+ * The order is what makes "nothing is ever sent twice" true:
+ *   1. the row is marked 'sending' and committed (synchronous=FULL);
+ *   2. the remote call is made (no transaction open);
+ *   3. the outcome is committed: 'done' (with the remote's id), 'failed'
+ *      (a permanent refusal, with the remote's message), or back to
+ *      'planned' with a later next_attempt_at (a transient failure).
+ * A row found in 'sending' when a run starts was interrupted between 1 and
+ * 3: it is "in doubt" and is resolved by looking at the remote
+ * (Crosschq: GET ?external_id=) before anything is sent again.
+ */
+#ifndef REFSYNC_ACT_H
+#define REFSYNC_ACT_H
+
+#include "context.h"
+
+/*
+ * Resolve in-doubt rows, then carry out every due planned row. Returns
+ * EXIT_OK, EXIT_SOME_FAILED (some actions failed permanently in this run),
+ * EXIT_TEMPFAIL (a remote was unavailable: the rest waits for the next run),
+ * EXIT_CONFIG (a remote refused the key) or EXIT_SOFTWARE.
+ */
+int act(struct sync_ctx *ctx);
+
+/* Print the planned and in-doubt rows (for plan and --dry-run). */
+void act_print_pending(struct sync_ctx *ctx);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * context.h - what one invocation of refsync carries through its steps
+ * (pull, decide, act): the config, the database, the remote clients, the
+ * run record and its counters.
+ */
+#ifndef REFSYNC_CONTEXT_H
+#define REFSYNC_CONTEXT_H
+
+#include "config.h"
+#include "http.h"
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+struct sync_ctx {
+	struct config *cfg;
+	sqlite3 *db;
+	int64_t run_id;
+	int64_t started_at;
+	int dry_run;
+	int progress;                 /* show progress on a terminal */
+	int64_t started_mono;         /* monotonic ms, for durations */
+	struct http_client lever;
+	struct http_client crosschq;
+	int have_lever, have_crosschq;
+	/* counters for the run record */
+	long pulled, decided, done, failed, held;
+	char error[2048];             /* the first fatal error of the run */
+};
+
+#endif

@@ -1,0 +1,489 @@
+/*
+ * decide.c - the trigger rule (design.md, "The rules").
+ *
+ * An entry (opportunity, entered_at) into the trigger stage at or after
+ * live_since gets ONE Crosschq request, keyed lever:<opportunity>:<ms>.
+ * Entries that cannot be served yet are held (no or ambiguous template) or
+ * skipped (archived, anonymized, deleted, no email, no requester) with their
+ * reason, and looked at again on every run, so that a tag or template added
+ * later releases them.
+ */
+#include "decide.h"
+#include "audit.h"
+#include "crosschq.h"
+#include "db.h"
+#include "log.h"
+#include "records.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void split_name(const char *name, char *first, size_t first_len, char *last, size_t last_len)
+{
+	first[0] = last[0] = '\0';
+	if (!name)
+		return;
+	while (isspace((unsigned char)*name))
+		name++;
+	size_t n = strcspn(name, " \t\r\n");
+	size_t fl = n < first_len - 1 ? n : first_len - 1;
+	memcpy(first, name, fl);
+	first[fl] = '\0';
+	const char *rest = name + n;
+	while (isspace((unsigned char)*rest))
+		rest++;
+	strlcpy_(last, rest, last_len);
+	size_t ll = strlen(last);
+	while (ll > 0 && isspace((unsigned char)last[ll - 1]))
+		last[--ll] = '\0';
+}
+
+char *decide_trigger_stage_id(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st = db_prepare(db, "SELECT id FROM lever_stages WHERE text = ? COLLATE NOCASE ORDER BY id");
+	if (!st)
+		return NULL;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	char *id = NULL;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = db_column_strdup(st, 0);
+	sqlite3_finalize(st);
+	return id;
+}
+
+/* The facts about one opportunity that the trigger rule looks at. */
+struct candidate {
+	char id[ID_MAX];
+	int64_t entered_at;
+	char prior_state[16], prior_reason[512];
+	int exists, archived, anonymized, deleted;
+	char *name, *email, *phone, *url, *posting_id, *posting_text;
+	char *owner_name, *owner_email;
+	char *posting_owner_name, *posting_owner_email;
+	char *hm_name, *hm_email;
+};
+
+static void candidate_free(struct candidate *c)
+{
+	free(c->name);
+	free(c->email);
+	free(c->phone);
+	free(c->url);
+	free(c->posting_id);
+	free(c->posting_text);
+	free(c->owner_name);
+	free(c->owner_email);
+	free(c->posting_owner_name);
+	free(c->posting_owner_email);
+	free(c->hm_name);
+	free(c->hm_email);
+}
+
+static int load_candidate(sqlite3 *db, struct candidate *c)
+{
+	sqlite3_stmt *st = db_prepare(db,
+		"SELECT o.name, o.email, o.phone, o.url, o.posting_id, p.text, ou.name, ou.email, "
+		"pu.name, pu.email, hu.name, hu.email, o.archived_at IS NOT NULL, o.anonymized, "
+		"o.deleted_at IS NOT NULL "
+		"FROM lever_opportunities o "
+		"LEFT JOIN lever_postings p ON p.id = o.posting_id "
+		"LEFT JOIN lever_users ou ON ou.id = o.owner_id "
+		"LEFT JOIN lever_users pu ON pu.id = p.owner_id "
+		"LEFT JOIN lever_users hu ON hu.id = p.hiring_manager_id "
+		"WHERE o.id = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		c->exists = 1;
+		c->name = db_column_strdup(st, 0);
+		c->email = db_column_strdup(st, 1);
+		c->phone = db_column_strdup(st, 2);
+		c->url = db_column_strdup(st, 3);
+		c->posting_id = db_column_strdup(st, 4);
+		c->posting_text = db_column_strdup(st, 5);
+		c->owner_name = db_column_strdup(st, 6);
+		c->owner_email = db_column_strdup(st, 7);
+		c->posting_owner_name = db_column_strdup(st, 8);
+		c->posting_owner_email = db_column_strdup(st, 9);
+		c->hm_name = db_column_strdup(st, 10);
+		c->hm_email = db_column_strdup(st, 11);
+		c->archived = sqlite3_column_int(st, 12);
+		c->anonymized = sqlite3_column_int(st, 13);
+		c->deleted = sqlite3_column_int(st, 14);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+struct template_choice {
+	char id[ID_MAX];
+	char hm_name[TEXT_MAX], hm_email[TEXT_MAX];
+	char note[512];        /* e.g. a tag matched ignoring case */
+	char why_not[1600];    /* when none could be chosen */
+};
+
+/*
+ * Templates whose ATS tag equals one of the owner's tags, ignoring case.
+ * Returns the number of distinct templates matched (the first is copied
+ * into out), or -1 on a database error.
+ */
+static int match_tags(sqlite3 *db, const char *owner_kind, const char *owner_id, struct template_choice *out,
+		      char *matched_ids, size_t matched_len)
+{
+	sqlite3_stmt *st = db_prepare(db,
+		"SELECT t.id, t.ats_tag, g.tag, t.hiring_manager_name, t.hiring_manager_email "
+		"FROM lever_tags g JOIN cq_templates t ON lower(t.ats_tag) = lower(g.tag) "
+		"WHERE g.owner_kind = ? AND g.owner_id = ? AND t.ats_tag IS NOT NULL AND t.ats_tag <> '' "
+		"ORDER BY t.id");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, owner_kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, owner_id, -1, SQLITE_STATIC);
+	int n = 0;
+	char last[ID_MAX] = "";
+	matched_ids[0] = '\0';
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		if (strcmp(id, last) == 0)
+			continue;
+		strlcpy_(last, id, sizeof last);
+		size_t used = strlen(matched_ids);
+		snprintf(matched_ids + used, matched_len - used, "%s%s", used ? ", " : "", id);
+		if (n++ == 0) {
+			const char *ats = (const char *)sqlite3_column_text(st, 1);
+			const char *tag = (const char *)sqlite3_column_text(st, 2);
+			const char *hn = (const char *)sqlite3_column_text(st, 3);
+			const char *he = (const char *)sqlite3_column_text(st, 4);
+			strlcpy_(out->id, id, sizeof out->id);
+			strlcpy_(out->hm_name, hn ? hn : "", sizeof out->hm_name);
+			strlcpy_(out->hm_email, he ? he : "", sizeof out->hm_email);
+			if (strcmp(ats, tag) != 0)
+				snprintf(out->note, sizeof out->note,
+					 "%s tag '%s' matched ATS tag '%s' of template %s ignoring case", owner_kind,
+					 tag, ats, id);
+		}
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* Pick the template: posting tags, then opportunity tags, then the default. 1 chosen, 0 held, -1 error. */
+static int choose_template(sqlite3 *db, const struct config *cfg, const struct candidate *c,
+			   struct template_choice *out)
+{
+	memset(out, 0, sizeof *out);
+	char ids[1024];
+	if (c->posting_id) {
+		int n = match_tags(db, "posting", c->posting_id, out, ids, sizeof ids);
+		if (n < 0)
+			return -1;
+		if (n == 1)
+			return 1;
+		if (n > 1) {
+			snprintf(out->why_not, sizeof out->why_not,
+				 "ambiguous: the posting's tags match %d templates (%s)", n, ids);
+			return 0;
+		}
+	}
+	int n = match_tags(db, "opportunity", c->id, out, ids, sizeof ids);
+	if (n < 0)
+		return -1;
+	if (n == 1)
+		return 1;
+	if (n > 1) {
+		snprintf(out->why_not, sizeof out->why_not,
+			 "ambiguous: the opportunity's tags match %d templates (%s)", n, ids);
+		return 0;
+	}
+	if (cfg->default_template) {
+		sqlite3_stmt *st = db_prepare(db, "SELECT hiring_manager_name, hiring_manager_email FROM cq_templates "
+						  "WHERE id = ?");
+		if (!st)
+			return -1;
+		sqlite3_bind_text(st, 1, cfg->default_template, -1, SQLITE_STATIC);
+		int found = sqlite3_step(st) == SQLITE_ROW;
+		if (found) {
+			strlcpy_(out->id, cfg->default_template, sizeof out->id);
+			const char *hn = (const char *)sqlite3_column_text(st, 0);
+			const char *he = (const char *)sqlite3_column_text(st, 1);
+			strlcpy_(out->hm_name, hn ? hn : "", sizeof out->hm_name);
+			strlcpy_(out->hm_email, he ? he : "", sizeof out->hm_email);
+			snprintf(out->note, sizeof out->note, "no tag matched; default template %s",
+				 cfg->default_template);
+		}
+		sqlite3_finalize(st);
+		if (found)
+			return 1;
+		snprintf(out->why_not, sizeof out->why_not,
+			 "no template's ATS tag matches the job's tags, and default_template %s does not exist in "
+			 "Crosschq", cfg->default_template);
+		return 0;
+	}
+	snprintf(out->why_not, sizeof out->why_not,
+		 "no template: no Crosschq template's ATS tag matches the tags of posting %s or of the "
+		 "opportunity, and no default_template is configured",
+		 c->posting_id ? c->posting_id : "(none)");
+	return 0;
+}
+
+/* Record a held/skipped/queued verdict; audit only when it changed. */
+static int set_trigger(struct sync_ctx *ctx, const struct candidate *c, const char *state, const char *reason,
+		       const char *template_id)
+{
+	if (strcmp(c->prior_state, state) == 0 && strcmp(c->prior_reason, reason) == 0)
+		return 0;
+	sqlite3_stmt *st = db_prepare(ctx->db,
+		"INSERT INTO triggers(opportunity_id, entered_at, state, reason, template_id, first_seen_at, "
+		"updated_at) VALUES (?1,?2,?3,?4,?5,?6,?6) ON CONFLICT(opportunity_id, entered_at) DO UPDATE SET "
+		"state = ?3, reason = ?4, template_id = ?5, updated_at = ?6");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, c->entered_at);
+	sqlite3_bind_text(st, 3, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+	db_bind_text(st, 5, template_id);
+	sqlite3_bind_int64(st, 6, now_ms());
+	int rc = db_step_done(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	if (strcmp(state, "queued") == 0)
+		return 0; /* the planned action is audited instead */
+	char subject[ID_MAX + 64];
+	snprintf(subject, sizeof subject, "opportunity:%s:%lld", c->id, (long long)c->entered_at);
+	return audit_append(ctx->db, ctx->run_id, strcmp(state, "held") == 0 ? "trigger.held" : "trigger.skipped",
+			    subject, reason);
+}
+
+/* Insert an outbox action unless its key exists. 1 inserted, 0 existed, -1 error. */
+static int plan_action(struct sync_ctx *ctx, const char *key, const char *kind, const char *subject,
+		       const char *payload, const char *reason)
+{
+	sqlite3_stmt *st = db_prepare(ctx->db,
+		"INSERT INTO outbox(key, kind, subject, payload, reason, state, created_at, updated_at) "
+		"VALUES (?1,?2,?3,?4,?5,'planned',?6,?6) ON CONFLICT(key) DO NOTHING");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, payload, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, now_ms());
+	int rc = db_step_done(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	if (sqlite3_changes(ctx->db) == 0)
+		return 0;
+	if (audit_appendf(ctx->db, ctx->run_id, "action.planned", subject, "%s key=%s: %s", kind, key, reason))
+		return -1;
+	return 1;
+}
+
+/* Evaluate one entry. Returns 0 or -1 on a database error. */
+static int evaluate_entry(struct sync_ctx *ctx, struct candidate *c)
+{
+	if (load_candidate(ctx->db, c))
+		return -1;
+	const char *skip = NULL;
+	if (!c->exists)
+		skip = "the opportunity is not in the database";
+	else if (c->deleted)
+		skip = "deleted in Lever";
+	else if (c->anonymized)
+		skip = "anonymized in Lever";
+	else if (c->archived)
+		skip = "archived in Lever";
+	else if (str_empty(c->email))
+		skip = "the candidate has no email address";
+	if (skip)
+		return set_trigger(ctx, c, "skipped", skip, NULL);
+
+	const char *req_name = c->owner_name, *req_email = c->owner_email;
+	if (str_empty(req_email)) {
+		req_name = c->posting_owner_name;
+		req_email = c->posting_owner_email;
+	}
+	if (str_empty(req_email)) {
+		ctx->held++;
+		return set_trigger(ctx, c, "held",
+				   "no requester: neither the opportunity's owner nor the posting's owner has an "
+				   "email address in Lever", NULL);
+	}
+
+	struct template_choice tc;
+	int r = choose_template(ctx->db, ctx->cfg, c, &tc);
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		ctx->held++;
+		return set_trigger(ctx, c, "held", tc.why_not, NULL);
+	}
+
+	char first[TEXT_MAX], last[TEXT_MAX];
+	split_name(c->name, first, sizeof first, last, sizeof last);
+	if (!first[0]) {
+		/* no name at all: the local part of the email stands in */
+		size_t at = strcspn(c->email, "@");
+		snprintf(first, sizeof first, "%.*s", (int)(at < sizeof first - 1 ? at : sizeof first - 1), c->email);
+	}
+	char key[ID_MAX + 64], subject[ID_MAX + 32], url[URL_MAX];
+	snprintf(key, sizeof key, "lever:%s:%lld", c->id, (long long)c->entered_at);
+	snprintf(subject, sizeof subject, "opportunity:%s", c->id);
+	if (c->url)
+		strlcpy_(url, c->url, sizeof url);
+	else
+		snprintf(url, sizeof url, "https://hire.lever.co/candidates/%s", c->id);
+	const char *hm_name = tc.hm_email[0] ? tc.hm_name : c->hm_name;
+	const char *hm_email = tc.hm_email[0] ? tc.hm_email : c->hm_email;
+	struct crosschq_request_spec spec = {
+		.external_id = key,
+		.template_id = tc.id,
+		.first_name = first,
+		.last_name = last,
+		.email = c->email,
+		.phone = c->phone,
+		.job_title = c->posting_text,
+		.requester_name = req_name,
+		.requester_email = req_email,
+		.hiring_manager_name = str_empty(hm_email) ? NULL : hm_name,
+		.hiring_manager_email = str_empty(hm_email) ? NULL : hm_email,
+		.candidate_url = url,
+	};
+	char *payload = crosschq_request_body(&spec);
+	char reason[1024];
+	char entered[40];
+	format_iso8601(c->entered_at, 0, entered, sizeof entered);
+	snprintf(reason, sizeof reason, "entered the trigger stage at %s; template %s%s%s", entered, tc.id,
+		 tc.note[0] ? "; " : "", tc.note);
+	int planned = plan_action(ctx, key, "cq.create_request", subject, payload, reason);
+	free(payload);
+	if (planned < 0)
+		return -1;
+	if (tc.note[0] && strstr(tc.note, "ignoring case"))
+		log_notice("opportunity %s: %s", c->id, tc.note);
+	ctx->decided += planned;
+	return set_trigger(ctx, c, "queued", reason, tc.id);
+}
+
+/* The time from which stage entries count (set on the first run). */
+static int live_since(struct sync_ctx *ctx, int64_t *out)
+{
+	if (ctx->cfg->trigger_since > 0) {
+		*out = ctx->cfg->trigger_since;
+		return 0;
+	}
+	char *v = db_setting_get(ctx->db, "live_since");
+	if (v) {
+		*out = strtoll(v, NULL, 10);
+		free(v);
+		return 0;
+	}
+	char buf[32];
+	snprintf(buf, sizeof buf, "%lld", (long long)ctx->started_at);
+	if (db_setting_set(ctx->db, "live_since", buf))
+		return -1;
+	char iso[40];
+	log_notice("first run: stage entries from %s on start reference requests (set trigger_since to change)",
+		   format_iso8601(ctx->started_at, 0, iso, sizeof iso));
+	if (audit_appendf(ctx->db, ctx->run_id, "config.live_since", "installation", "live since %s", iso))
+		return -1;
+	*out = ctx->started_at;
+	return 0;
+}
+
+static int decide_triggers(struct sync_ctx *ctx)
+{
+	char *stage_id = decide_trigger_stage_id(ctx->db, ctx->cfg->trigger_stage);
+	if (!stage_id) {
+		sqlite3_stmt *st = db_prepare(ctx->db, "SELECT count(*) FROM lever_stages");
+		int known = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+		sqlite3_finalize(st);
+		if (known == 0) {
+			snprintf(ctx->error, sizeof ctx->error,
+				 "no Lever stages in the database yet: run 'refsync run' once before 'refsync plan'");
+			log_err("%s", ctx->error);
+			return EXIT_TEMPFAIL;
+		}
+		snprintf(ctx->error, sizeof ctx->error,
+			 "%s: [lever] trigger_stage '%s' is not a stage in Lever; 'refsync check' lists the stages",
+			 ctx->cfg->path, ctx->cfg->trigger_stage);
+		log_err("%s", ctx->error);
+		return EXIT_CONFIG;
+	}
+	int64_t since;
+	if (live_since(ctx, &since)) {
+		free(stage_id);
+		return EXIT_SOFTWARE;
+	}
+	sqlite3_stmt *st = db_prepare(ctx->db,
+		"SELECT e.opportunity_id, e.entered_at, t.state, t.reason FROM stage_entries e "
+		"LEFT JOIN triggers t ON t.opportunity_id = e.opportunity_id AND t.entered_at = e.entered_at "
+		"WHERE e.stage_id = ? AND e.entered_at >= ? AND (t.state IS NULL OR t.state <> 'queued') "
+		"ORDER BY e.entered_at, e.opportunity_id");
+	if (!st) {
+		free(stage_id);
+		return EXIT_SOFTWARE;
+	}
+	sqlite3_bind_text(st, 1, stage_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, since);
+	/* collect first: evaluating writes to the tables being read */
+	size_t n = 0, cap = 0;
+	struct candidate *list = NULL;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			list = xrealloc(list, cap * sizeof *list);
+		}
+		struct candidate *c = &list[n++];
+		memset(c, 0, sizeof *c);
+		strlcpy_(c->id, (const char *)sqlite3_column_text(st, 0), sizeof c->id);
+		c->entered_at = sqlite3_column_int64(st, 1);
+		const char *ps = (const char *)sqlite3_column_text(st, 2);
+		const char *pr = (const char *)sqlite3_column_text(st, 3);
+		strlcpy_(c->prior_state, ps ? ps : "", sizeof c->prior_state);
+		strlcpy_(c->prior_reason, pr ? pr : "", sizeof c->prior_reason);
+	}
+	sqlite3_finalize(st);
+	free(stage_id);
+	int result = rc == SQLITE_DONE ? EXIT_OK : EXIT_SOFTWARE;
+	for (size_t i = 0; i < n; i++) {
+		if (result == EXIT_OK && evaluate_entry(ctx, &list[i]))
+			result = EXIT_SOFTWARE;
+		candidate_free(&list[i]);
+	}
+	free(list);
+	return result;
+}
+
+int decide(struct sync_ctx *ctx, int keep_open)
+{
+	if (db_begin(ctx->db)) {
+		snprintf(ctx->error, sizeof ctx->error, "cannot start deciding: %s", sqlite3_errmsg(ctx->db));
+		return EXIT_TEMPFAIL;
+	}
+	int r = decide_triggers(ctx);
+	if (r != EXIT_OK) {
+		if (!ctx->error[0])
+			snprintf(ctx->error, sizeof ctx->error, "database error while deciding: %s",
+				 sqlite3_errmsg(ctx->db));
+		db_rollback(ctx->db);
+		return r;
+	}
+	if (keep_open)
+		return EXIT_OK;
+	if (db_commit(ctx->db)) {
+		snprintf(ctx->error, sizeof ctx->error, "cannot commit decisions: %s", sqlite3_errmsg(ctx->db));
+		return EXIT_SOFTWARE;
+	}
+	crash_point("after-decide");
+	return EXIT_OK;
+}

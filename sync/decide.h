@@ -1,0 +1,32 @@
+/*
+ * decide.h - the rules, as a pure step: it reads the mirrored state and
+ * writes the actions it implies into the outbox (each with its idempotency
+ * key and reason), the verdicts on trigger entries (queued, held, skipped)
+ * and their audit events, all in one transaction. It calls nothing remote.
+ */
+#ifndef REFSYNC_DECIDE_H
+#define REFSYNC_DECIDE_H
+
+#include "context.h"
+
+#include <stddef.h>
+
+/*
+ * Decide. With keep_open, the transaction is left open for the caller (plan
+ * and --dry-run print what was planned, then roll back). Returns EXIT_OK or
+ * an exit code with ctx->error set (EXIT_CONFIG when the trigger stage does
+ * not exist in Lever).
+ */
+int decide(struct sync_ctx *ctx, int keep_open);
+
+/*
+ * Split a display name into first and last name: the first word is the
+ * first name, the rest the last name ("Mary Ann Smith" -> "Mary",
+ * "Ann Smith"); one word gives an empty last name. Whitespace is trimmed.
+ */
+void split_name(const char *name, char *first, size_t first_len, char *last, size_t last_len);
+
+/* Resolve the trigger stage name (case-insensitive) to its id (malloc'd), or NULL. */
+char *decide_trigger_stage_id(sqlite3 *db, const char *name);
+
+#endif

@@ -1,0 +1,420 @@
+/*
+ * http.c - libcurl client with pacing, retries and bounded responses.
+ */
+#include "http.h"
+#include "config.h"
+#include "log.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+#include <yajl/yajl_tree.h>
+
+#define DEFAULT_MAX_BODY (32u * 1024 * 1024)
+
+void http_global_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void http_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+/* Per-transfer state for the callbacks. */
+struct transfer {
+	struct http_response *resp;
+	int too_large;
+	char retry_after[64];
+	char ratelimit_reset[64];
+};
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct transfer *t = userdata;
+	size_t n = size * nmemb;
+	if (buf_append(&t->resp->body, ptr, n)) {
+		t->too_large = 1;
+		return 0; /* abort the transfer */
+	}
+	return n;
+}
+
+/* Copy the value of header "name" when line is that header. */
+static void header_value(const char *line, size_t n, const char *name, char *out, size_t outlen)
+{
+	size_t nl = strlen(name);
+	if (n <= nl + 1 || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
+		return;
+	const char *v = line + nl + 1;
+	const char *end = line + n;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	size_t len = (size_t)(end - v);
+	if (len >= outlen)
+		len = outlen - 1;
+	memcpy(out, v, len);
+	out[len] = '\0';
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct transfer *t = userdata;
+	size_t n = size * nmemb;
+	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+		/* a new response (e.g. after 100 Continue): forget old headers */
+		t->retry_after[0] = t->ratelimit_reset[0] = '\0';
+	}
+	header_value(ptr, n, "Retry-After", t->retry_after, sizeof t->retry_after);
+	header_value(ptr, n, "X-RateLimit-Reset", t->ratelimit_reset, sizeof t->ratelimit_reset);
+	return n;
+}
+
+int http_client_init(struct http_client *c, const char *name, const char *base_url, enum http_auth auth,
+		     const char *secret, double rps, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof *c);
+	c->name = name;
+	if (!config_url_allowed(base_url)) {
+		snprintf(err, errlen, "%s URL '%s' refused: https:// only (http:// only to loopback)", name, base_url);
+		return -1;
+	}
+	c->base_url = xstrdup(base_url);
+	c->rps = rps > 0 ? rps : 1;
+	c->max_body = DEFAULT_MAX_BODY;
+	c->max_attempts = 8;
+	c->backoff_base_ms = 500;
+	c->max_wait_ms = 120000;
+	c->total_timeout_s = 120;
+	c->low_speed_time_s = 30;
+	c->curl = curl_easy_init();
+	if (!c->curl) {
+		snprintf(err, errlen, "%s: cannot initialise libcurl", name);
+		free(c->base_url);
+		return -1;
+	}
+	CURL *h = c->curl;
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "refsync/" REFSYNC_VERSION);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	c->headers = curl_slist_append(NULL, "Accept: application/json");
+	c->headers = curl_slist_append(c->headers, "Expect:");
+	if (auth == HTTP_AUTH_BASIC_USER) {
+		curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(h, CURLOPT_USERNAME, secret);
+		curl_easy_setopt(h, CURLOPT_PASSWORD, "");
+	} else {
+		size_t n = strlen(secret) + 32;
+		char *hdr = xmalloc(n);
+		snprintf(hdr, n, "Authorization: Token %s", secret);
+		c->headers = curl_slist_append(c->headers, hdr);
+		explicit_bzero(hdr, n);
+		free(hdr);
+	}
+	return 0;
+}
+
+void http_client_free(struct http_client *c)
+{
+	if (c->curl)
+		curl_easy_cleanup(c->curl);
+	curl_slist_free_all(c->headers);
+	free(c->base_url);
+	memset(c, 0, sizeof *c);
+}
+
+void http_response_init(struct http_response *r)
+{
+	r->status = 0;
+	buf_init(&r->body, DEFAULT_MAX_BODY);
+	r->retry_after_ms = -1;
+	r->maybe_sent = 0;
+}
+
+void http_response_free(struct http_response *r)
+{
+	buf_free(&r->body);
+}
+
+char *http_escape(const char *s)
+{
+	char *e = curl_easy_escape(NULL, s, 0);
+	char *r = xstrdup(e ? e : "");
+	curl_free(e);
+	return r;
+}
+
+int64_t http_parse_retry_after(const char *value, int64_t now_epoch_ms)
+{
+	if (!value || !*value)
+		return -1;
+	const char *p = value;
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (p != value && *p == '\0') {
+		long long s = strtoll(value, NULL, 10);
+		if (s > 86400)
+			s = 86400;
+		return (int64_t)s * 1000;
+	}
+	time_t t = curl_getdate(value, NULL);
+	if (t == (time_t)-1)
+		return -1;
+	int64_t wait = (int64_t)t * 1000 - now_epoch_ms;
+	return wait < 0 ? 0 : wait;
+}
+
+int64_t http_parse_ratelimit_reset(const char *value, int64_t now_epoch_ms)
+{
+	if (!value || !*value)
+		return -1;
+	char *end;
+	double v = strtod(value, &end);
+	if (end == value || *end != '\0' || v < 0)
+		return -1;
+	int64_t wait;
+	if (v > 1e12) /* epoch milliseconds */
+		wait = (int64_t)v - now_epoch_ms;
+	else if (v > 1e9) /* epoch seconds */
+		wait = (int64_t)(v * 1000) - now_epoch_ms;
+	else /* seconds from now */
+		wait = (int64_t)(v * 1000);
+	return wait < 0 ? 0 : wait;
+}
+
+/* Wait for the token bucket (capacity one request: strict pacing). */
+static void pace(struct http_client *c)
+{
+	int64_t interval = (int64_t)(1000.0 / c->rps);
+	int64_t now = monotonic_ms();
+	if (c->next_slot_ms > now)
+		sleep_ms(c->next_slot_ms - now);
+	now = monotonic_ms();
+	c->next_slot_ms = (c->next_slot_ms > now ? c->next_slot_ms : now) + interval;
+}
+
+static int64_t jittered_backoff(const struct http_client *c, int attempt)
+{
+	int64_t d = c->backoff_base_ms;
+	for (int i = 1; i < attempt && d < c->max_wait_ms; i++)
+		d *= 2;
+	if (d > 60000)
+		d = 60000;
+	unsigned r = 0;
+	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != sizeof r)
+		r = (unsigned)monotonic_ms();
+	/* between half and all of d ("equal jitter") */
+	return d / 2 + (int64_t)(r % (unsigned)(d / 2 + 1));
+}
+
+static int retryable_status(long s)
+{
+	return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504;
+}
+
+/* Transport errors after which the server surely did not act on the request. */
+static int surely_not_sent(CURLcode rc)
+{
+	return rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+	       rc == CURLE_COULDNT_RESOLVE_PROXY;
+}
+
+static void path_without_query(const char *path, char *out, size_t outlen)
+{
+	size_t n = strcspn(path, "?");
+	if (n >= outlen)
+		n = outlen - 1;
+	memcpy(out, path, n);
+	out[n] = '\0';
+}
+
+void http_describe_error(const struct http_client *c, const char *method, const char *path,
+			 const struct http_response *resp, char *err, size_t errlen)
+{
+	char p[256];
+	path_without_query(path, p, sizeof p);
+	char remote[512] = "";
+	if (resp->body.len > 0) {
+		char ebuf[64];
+		yajl_val v = yajl_tree_parse(resp->body.data, ebuf, sizeof ebuf);
+		if (v && YAJL_IS_OBJECT(v)) {
+			const char *code_path[] = { "code", NULL }, *msg_path[] = { "message", NULL },
+				   *detail_path[] = { "detail", NULL };
+			yajl_val code = yajl_tree_get(v, code_path, yajl_t_string);
+			yajl_val msg = yajl_tree_get(v, msg_path, yajl_t_string);
+			yajl_val detail = yajl_tree_get(v, detail_path, yajl_t_string);
+			if (code && msg)
+				snprintf(remote, sizeof remote, "%s: %s", YAJL_GET_STRING(code), YAJL_GET_STRING(msg));
+			else if (msg)
+				snprintf(remote, sizeof remote, "%s", YAJL_GET_STRING(msg));
+			else if (detail)
+				snprintf(remote, sizeof remote, "%s", YAJL_GET_STRING(detail));
+		}
+		yajl_tree_free(v);
+		if (!remote[0]) {
+			/* not the documented error shape: show the start, printable only */
+			size_t j = 0;
+			for (size_t i = 0; i < resp->body.len && j < 120; i++) {
+				unsigned char ch = (unsigned char)resp->body.data[i];
+				remote[j++] = (ch >= 32 && ch < 127) ? (char)ch : ' ';
+			}
+			remote[j] = '\0';
+		}
+	}
+	snprintf(err, errlen, "%s %s %s: HTTP %ld%s%s", c->name, method, p, resp->status, remote[0] ? " " : "",
+		 remote);
+	log_mask_secrets(err);
+}
+
+enum http_result http_request(struct http_client *c, const char *method, const char *path, const char *body,
+			      int idempotent, struct http_response *resp, char *err, size_t errlen)
+{
+	size_t ulen = strlen(c->base_url) + strlen(path) + 1;
+	char *url = xmalloc(ulen);
+	snprintf(url, ulen, "%s%s", c->base_url, path);
+	char shown_path[256];
+	path_without_query(path, shown_path, sizeof shown_path);
+
+	CURL *h = c->curl;
+	struct curl_slist *headers = c->headers;
+	struct curl_slist *extra = NULL;
+	if (body) {
+		extra = curl_slist_append(NULL, "Content-Type: application/json");
+		for (struct curl_slist *s = c->headers; s; s = s->next)
+			extra = curl_slist_append(extra, s->data);
+		headers = extra;
+	}
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, c->total_timeout_s);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->low_speed_time_s);
+	if (strcmp(method, "GET") == 0) {
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+	} else {
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") == 0 ? NULL : method);
+	}
+
+	enum http_result result = HTTP_UNAVAILABLE;
+	resp->maybe_sent = 0;
+	for (int attempt = 1;; attempt++) {
+		struct transfer t = { .resp = resp };
+		buf_reset(&resp->body);
+		resp->status = 0;
+		resp->retry_after_ms = -1;
+		curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
+		curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
+		pace(c);
+		c->requests++;
+		CURLcode rc = curl_easy_perform(h);
+		int64_t wait = -1;
+		int retry = 0;
+		if (t.too_large) {
+			snprintf(err, errlen, "%s %s %s: response larger than %zu bytes", c->name, method, shown_path,
+				 c->max_body);
+			result = HTTP_BAD_RESPONSE;
+			break;
+		}
+		if (rc != CURLE_OK) {
+			snprintf(err, errlen, "%s %s %s: %s", c->name, method, shown_path, curl_easy_strerror(rc));
+			if (idempotent || surely_not_sent(rc))
+				retry = 1;
+			else
+				resp->maybe_sent = 1;
+		} else {
+			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+			if (retryable_status(resp->status)) {
+				http_describe_error(c, method, path, resp, err, errlen);
+				/* 429 and 503 mean "not processed"; others only retried when safe */
+				if (idempotent || resp->status == 429 || resp->status == 503)
+					retry = 1;
+				else
+					resp->maybe_sent = 1;
+				int64_t now = now_ms();
+				wait = http_parse_retry_after(t.retry_after, now);
+				if (wait < 0)
+					wait = http_parse_ratelimit_reset(t.ratelimit_reset, now);
+				resp->retry_after_ms = wait;
+			} else {
+				result = HTTP_RESPONSE;
+				break;
+			}
+		}
+		if (!retry || attempt >= c->max_attempts) {
+			if (retry)
+				resp->maybe_sent = resp->maybe_sent || !idempotent;
+			result = HTTP_UNAVAILABLE;
+			break;
+		}
+		if (wait < 0)
+			wait = jittered_backoff(c, attempt);
+		if (wait > c->max_wait_ms)
+			wait = c->max_wait_ms;
+		log_info("%s; retrying in %.1f s (attempt %d of %d)", err, (double)wait / 1000.0, attempt + 1,
+			 c->max_attempts);
+		c->retries++;
+		sleep_ms(wait);
+		/* a server that asked us to wait gets a fresh slot after it */
+		int64_t now = monotonic_ms();
+		if (c->next_slot_ms < now)
+			c->next_slot_ms = now;
+	}
+	curl_slist_free_all(extra);
+	free(url);
+	log_mask_secrets(err);
+	return result;
+}
+
+enum remote_status remote_call(struct http_client *c, const char *method, const char *path, const char *body,
+			       int idempotent, struct http_response *resp, int *maybe_sent, char *err,
+			       size_t errlen)
+{
+	if (maybe_sent)
+		*maybe_sent = 0;
+	enum http_result r = http_request(c, method, path, body, idempotent, resp, err, errlen);
+	if (r == HTTP_UNAVAILABLE) {
+		if (maybe_sent)
+			*maybe_sent = resp->maybe_sent;
+		return REMOTE_DOWN;
+	}
+	if (r == HTTP_BAD_RESPONSE)
+		return REMOTE_BAD;
+	long s = resp->status;
+	if (s >= 200 && s < 300)
+		return REMOTE_OK;
+	http_describe_error(c, method, path, resp, err, errlen);
+	if (s == 401 || s == 403)
+		return REMOTE_AUTH;
+	if (s == 404)
+		return REMOTE_NOT_FOUND;
+	if (s == 409)
+		return REMOTE_CONFLICT;
+	if (s == 400 && resp->body.data && strstr(resp->body.data, "nvalid offset"))
+		return REMOTE_BAD_OFFSET;
+	return REMOTE_REJECTED;
+}
+
+const char *remote_status_name(enum remote_status s)
+{
+	static const char *names[] = { "ok", "unavailable", "unauthorized", "not found", "conflict",
+				       "rejected", "invalid offset", "bad response" };
+	return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
+}

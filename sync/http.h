@@ -1,0 +1,131 @@
+/*
+ * http.h - the HTTP client shared by the Lever and Crosschq clients: one
+ * libcurl handle per remote for the whole run (connections reused), https
+ * only except to loopback, connect/total/low-speed timeouts, a token-bucket
+ * rate limit, retries with exponential backoff and jitter for transport
+ * errors and 408/429/500/502/503/504 (honouring Retry-After and
+ * X-RateLimit-Reset), and a cap on the response size.
+ */
+#ifndef REFSYNC_HTTP_H
+#define REFSYNC_HTTP_H
+
+#include "util.h"
+
+#include <curl/curl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum http_auth { HTTP_AUTH_BASIC_USER, HTTP_AUTH_TOKEN_HEADER };
+
+struct http_client {
+	CURL *curl;
+	struct curl_slist *headers;
+	char *base_url;         /* e.g. https://api.lever.co/v1 (no trailing slash) */
+	const char *name;       /* "Lever" or "Crosschq", for messages */
+	double rps;             /* requests per second allowed */
+	int64_t next_slot_ms;   /* monotonic time of the next allowed request */
+	size_t max_body;        /* response cap in bytes */
+	int max_attempts;       /* tries per request, first included */
+	int64_t backoff_base_ms;
+	int64_t max_wait_ms;    /* clamp for Retry-After and backoff */
+	long total_timeout_s;
+	long low_speed_time_s;
+	/* counters for the run record and benchmarks */
+	long requests;          /* attempts sent, retries included */
+	long retries;
+};
+
+/* The outcome of http_request. */
+enum http_result {
+	HTTP_RESPONSE = 0,      /* a final response: look at status (2xx, 3xx, or a non-retryable 4xx) */
+	HTTP_UNAVAILABLE = -1,  /* gave up after retries: network trouble or 429/5xx persisted */
+	HTTP_BAD_RESPONSE = -2  /* the response broke a limit (too large) */
+};
+
+struct http_response {
+	long status;
+	struct buf body;        /* capped at the client's max_body */
+	int64_t retry_after_ms; /* from the last retryable answer, -1 when none */
+	int maybe_sent;         /* HTTP_UNAVAILABLE after the request may have reached the server */
+};
+
+/*
+ * Set up a client for base_url. secret is the API key: for
+ * HTTP_AUTH_BASIC_USER it is the Basic username with an empty password
+ * (Lever), for HTTP_AUTH_TOKEN_HEADER it goes in "Authorization: Token <key>"
+ * (Crosschq). Returns 0, or -1 with err set (the message holds no secret).
+ */
+int http_client_init(struct http_client *c, const char *name, const char *base_url,
+		     enum http_auth auth, const char *secret, double rps, char *err, size_t errlen);
+void http_client_free(struct http_client *c);
+
+void http_response_init(struct http_response *r);
+void http_response_free(struct http_response *r);
+
+/*
+ * Send method to base_url + path (path starts with '/' and may carry a
+ * query). body is a JSON text or NULL. idempotent: 0 for calls that must not
+ * be repeated blindly (Lever notes and opportunity creation); those are
+ * retried only when the server surely did not act (connection refused, 429,
+ * 503), and otherwise come back HTTP_UNAVAILABLE with maybe_sent = 1.
+ * On HTTP_UNAVAILABLE/HTTP_BAD_RESPONSE err says what happened
+ * ("Lever GET /stages: HTTP 503 ..." or the transport error).
+ */
+enum http_result http_request(struct http_client *c, const char *method, const char *path,
+			      const char *body, int idempotent, struct http_response *resp,
+			      char *err, size_t errlen);
+
+/*
+ * Describe a final non-2xx response as "<Name> <METHOD> <path>: HTTP <status>
+ * <remote message>" into err. The remote's message comes from Lever's
+ * {"code","message"} or Crosschq's {"detail"}; the query string is left out
+ * (it may hold an email address).
+ */
+void http_describe_error(const struct http_client *c, const char *method, const char *path,
+			 const struct http_response *resp, char *err, size_t errlen);
+
+/* Percent-encode s for a query string into a malloc'd string. */
+char *http_escape(const char *s);
+
+/*
+ * Parse a Retry-After value (delta seconds or an HTTP date) into a wait in
+ * ms relative to now_epoch_ms. Returns -1 when unparsable.
+ */
+int64_t http_parse_retry_after(const char *value, int64_t now_epoch_ms);
+
+/*
+ * Parse X-RateLimit-Reset (epoch seconds, epoch ms, or delta seconds) into a
+ * wait in ms. Returns -1 when unparsable.
+ */
+int64_t http_parse_ratelimit_reset(const char *value, int64_t now_epoch_ms);
+
+/* Global libcurl set-up and tear-down (once per process). */
+void http_global_init(void);
+void http_global_cleanup(void);
+
+
+/* How a remote call ended, as the sync engine needs to know it. */
+enum remote_status {
+	REMOTE_OK = 0,          /* 2xx */
+	REMOTE_DOWN,            /* transient: network, 429/5xx after retries: retry later */
+	REMOTE_AUTH,            /* 401/403: the key is wrong or lacks access: a config error */
+	REMOTE_NOT_FOUND,       /* 404 */
+	REMOTE_CONFLICT,        /* 409 */
+	REMOTE_REJECTED,        /* another 4xx: permanent for this call */
+	REMOTE_BAD_OFFSET,      /* Lever: "Invalid offset token": restart the listing */
+	REMOTE_BAD              /* a response we cannot use (too large, malformed) */
+};
+
+/*
+ * Send a request and classify the outcome. On anything but REMOTE_OK, err
+ * holds a one-line message naming remote, method, path, status and the
+ * remote's message. *maybe_sent (may be NULL) tells, for REMOTE_DOWN, whether
+ * the request may have been acted on.
+ */
+enum remote_status remote_call(struct http_client *c, const char *method, const char *path,
+			       const char *body, int idempotent, struct http_response *resp,
+			       int *maybe_sent, char *err, size_t errlen);
+
+const char *remote_status_name(enum remote_status s);
+
+#endif

@@ -1,0 +1,109 @@
+/*
+ * ingest.c - the webhook and answer spool, read by the sync.
+ */
+#include "ingest.h"
+#include "audit.h"
+#include "db.h"
+#include "log.h"
+#include "pull.h"
+#include "spool.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_tree.h>
+
+#define DONE_KEEP_MS (14LL * 24 * 3600 * 1000) /* replay bookkeeping, Lever's history window */
+
+struct ingest_state {
+	struct sync_ctx *ctx;
+	int result;
+	long webhooks, answers, rejected;
+};
+
+static const char *get_string(yajl_val v, const char *key)
+{
+	const char *path[] = { key, NULL };
+	yajl_val s = yajl_tree_get(v, path, yajl_t_string);
+	return s ? YAJL_GET_STRING(s) : NULL;
+}
+
+static int record_answer(struct sync_ctx *ctx, const char *request_id, int hired, int64_t at)
+{
+	if (db_begin(ctx->db))
+		return -1;
+	sqlite3_stmt *st = db_prepare(ctx->db, "INSERT OR IGNORE INTO answers(request_id, hired, answered_at) "
+					       "VALUES (?, ?, ?)");
+	int ok = st != NULL;
+	if (st) {
+		sqlite3_bind_text(st, 1, request_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, hired);
+		sqlite3_bind_int64(st, 3, at > 0 ? at : now_ms());
+		ok = db_step_done(st) == SQLITE_DONE;
+		sqlite3_finalize(st);
+	}
+	if (ok && sqlite3_changes(ctx->db) > 0)
+		ok = audit_appendf(ctx->db, ctx->run_id, "answer.recorded", request_id, "owner answered: %s",
+				   hired ? "hired" : "not hired") == 0;
+	if (!ok || db_commit(ctx->db)) {
+		db_rollback(ctx->db);
+		return -1;
+	}
+	return 0;
+}
+
+static int visit(const char *name, const char *data, size_t len, void *p)
+{
+	struct ingest_state *s = p;
+	struct sync_ctx *ctx = s->ctx;
+	char *text = xstrndup(data, len);
+	char err[128];
+	yajl_val v = yajl_tree_parse(text, err, sizeof err);
+	free(text);
+	const char *type = v ? get_string(v, "type") : NULL;
+	int r = 0;
+	if (type && strcmp(type, "webhook") == 0 && get_string(v, "opportunity_id")) {
+		r = pull_lever_one(ctx, get_string(v, "opportunity_id"));
+		if (r == EXIT_OK)
+			s->webhooks++;
+	} else if (type && strcmp(type, "answer") == 0 && get_string(v, "request_id")) {
+		const char *path[] = { "hired", NULL };
+		const char *at_path[] = { "answered_at", NULL };
+		yajl_val hired = yajl_tree_get(v, path, yajl_t_any);
+		yajl_val at = yajl_tree_get(v, at_path, yajl_t_number);
+		if (record_answer(ctx, get_string(v, "request_id"), hired && YAJL_IS_TRUE(hired),
+				  at ? YAJL_GET_INTEGER(at) : 0))
+			r = EXIT_SOFTWARE;
+		else
+			s->answers++;
+	} else {
+		log_warn("spool file %s is not a webhook or an answer; set aside", name);
+		s->rejected++;
+	}
+	yajl_tree_free(v);
+	if (r != EXIT_OK) {
+		s->result = r;
+		return 1; /* stop; the file stays in new/ for the next run */
+	}
+	if (spool_mark_done(ctx->cfg->spool, name))
+		log_warn("spool file %s: cannot move it to done/", name);
+	return 0;
+}
+
+int ingest_spool(struct sync_ctx *ctx)
+{
+	char err[512];
+	if (spool_init(ctx->cfg->spool, err, sizeof err)) {
+		log_warn("webhook spool: %s", err);
+		return EXIT_OK; /* webhooks are hints: polling still catches everything */
+	}
+	struct ingest_state s = { ctx, EXIT_OK, 0, 0, 0 };
+	int r = spool_each_new(ctx->cfg->spool, visit, &s);
+	if (r < 0)
+		log_warn("webhook spool %s could not be read", ctx->cfg->spool);
+	if (s.webhooks || s.answers)
+		log_info("spool: %ld webhooks, %ld answers taken in", s.webhooks, s.answers);
+	spool_prune_done(ctx->cfg->spool, now_ms() - DONE_KEEP_MS);
+	return s.result;
+}

@@ -1,0 +1,33 @@
+/*
+ * lever.h - every call refsync makes to Lever's Data API v1 (lever-api.md):
+ * the paths, the query parameters and the bodies live here and nowhere
+ * else. Responses are left in resp for the parsers of records.h.
+ */
+#ifndef REFSYNC_LEVER_H
+#define REFSYNC_LEVER_H
+
+#include "http.h"
+
+#include <stdint.h>
+
+/* Which time filter a listing of opportunities uses. */
+enum lever_window { LEVER_ALL, LEVER_UPDATED, LEVER_CREATED };
+
+enum remote_status lever_fetch_stages(struct http_client *lv, struct http_response *resp, char *err, size_t n);
+enum remote_status lever_fetch_archive_reasons(struct http_client *lv, struct http_response *resp, char *err,
+					       size_t n);
+/* since_ms 0: every posting; else those updated since (with confidentiality only, as Lever requires). */
+enum remote_status lever_fetch_postings(struct http_client *lv, int64_t since_ms, const char *token,
+					struct http_response *resp, char *err, size_t n);
+/* One page of opportunities, confidential included, owner/stage/applications expanded. */
+enum remote_status lever_fetch_opportunities(struct http_client *lv, enum lever_window w, int64_t since_ms,
+					     int64_t until_ms, const char *token, struct http_response *resp,
+					     char *err, size_t n);
+enum remote_status lever_fetch_deleted(struct http_client *lv, int64_t since_ms, int64_t until_ms,
+				       const char *token, struct http_response *resp, char *err, size_t n);
+enum remote_status lever_fetch_opportunity(struct http_client *lv, const char *id, struct http_response *resp,
+					   char *err, size_t n);
+enum remote_status lever_fetch_user(struct http_client *lv, const char *id, struct http_response *resp,
+				    char *err, size_t n);
+
+#endif

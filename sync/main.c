@@ -1,0 +1,381 @@
+/*
+ * main.c - refsync: the command line, the lock, the run record, and the
+ * order of one run (pull, ingest the spool, decide, act). Only this file
+ * turns errors into exit codes.
+ */
+#include "act.h"
+#include "audit.h"
+#include "check.h"
+#include "config.h"
+#include "context.h"
+#include "db.h"
+#include "decide.h"
+#include "ingest.h"
+#include "log.h"
+#include "pull.h"
+#include "status.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: refsync [-c FILE] [-v | -q] COMMAND [OPTIONS]\n"
+		"\n"
+		"Connects Lever (ATS) with Crosschq (reference checks). Commands:\n"
+		"  run [--dry-run] [--full]   pull both systems, take in webhooks, decide, act\n"
+		"  backfill --since DATE [--until DATE] [--dry-run]\n"
+		"                             re-pull a window of Lever opportunities (resumable)\n"
+		"  plan                       print the actions the stored state implies; sends nothing\n"
+		"  status [--json]            last runs, outbox, holds, cursors, spool backlog\n"
+		"  check                      validate config, credentials, stage, reason, templates, SMTP\n"
+		"\n"
+		"Options:\n"
+		"  -c, --config FILE   config file (default: $REFSYNC_CONFIG, then %s)\n"
+		"  -v, --verbose       more detail in the log\n"
+		"  -q, --quiet         errors and warnings only\n"
+		"  -h, --help          this text\n"
+		"  -V, --version       the version\n"
+		"\n"
+		"Exit codes: 0 done; 1 some actions failed (kept, retried next run); 64 usage;\n"
+		"70 internal error; 75 try again later (another run, remote down, database busy);\n"
+		"78 configuration or credential error. See refsync(1).\n",
+		CONFIG_DEFAULT_PATH);
+}
+
+/* Take the run lock beside the database. Returns the fd, -1 busy, -2 error. */
+static int take_lock(const char *database, char *err, size_t errlen)
+{
+	const char *slash = strrchr(database, '/');
+	char path[4096];
+	if (slash)
+		snprintf(path, sizeof path, "%.*s/refsync.lock", (int)(slash - database), database);
+	else
+		snprintf(path, sizeof path, "refsync.lock");
+	if (slash) {
+		char dir[4096];
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - database), database);
+		mkdir(dir, 0700);
+	}
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot open the lock file: %s", path, strerror(errno));
+		return -2;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int busy = errno == EWOULDBLOCK;
+		snprintf(err, errlen, "%s: %s", path,
+			 busy ? "another refsync run holds the lock; exiting (the next timer tick retries)"
+			      : strerror(errno));
+		close(fd);
+		return busy ? -1 : -2;
+	}
+	return fd;
+}
+
+static int64_t run_begin(struct sync_ctx *ctx, const char *command)
+{
+	if (db_begin(ctx->db))
+		return -1;
+	sqlite3_stmt *st = db_prepare(ctx->db, "INSERT INTO runs(command, started_at, invocation_id) VALUES (?,?,?)");
+	if (!st) {
+		db_rollback(ctx->db);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, command, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, ctx->started_at);
+	db_bind_text(st, 3, getenv("INVOCATION_ID"));
+	int rc = db_step_done(st);
+	sqlite3_finalize(st);
+	int64_t id = sqlite3_last_insert_rowid(ctx->db);
+	if (rc != SQLITE_DONE || db_commit(ctx->db))
+		return -1;
+	return id;
+}
+
+static void run_end(struct sync_ctx *ctx, const char *command, int code)
+{
+	int64_t ended = now_ms();
+	if (db_begin(ctx->db))
+		return;
+	sqlite3_stmt *st = db_prepare(ctx->db,
+		"UPDATE runs SET ended_at=?, exit_code=?, pulled=?, decided=?, done=?, failed=?, held=?, error=? "
+		"WHERE id=?");
+	if (st) {
+		sqlite3_bind_int64(st, 1, ended);
+		sqlite3_bind_int(st, 2, code);
+		sqlite3_bind_int64(st, 3, ctx->pulled);
+		sqlite3_bind_int64(st, 4, ctx->decided);
+		sqlite3_bind_int64(st, 5, ctx->done);
+		sqlite3_bind_int64(st, 6, ctx->failed);
+		sqlite3_bind_int64(st, 7, ctx->held);
+		db_bind_text(st, 8, ctx->error[0] ? ctx->error : NULL);
+		sqlite3_bind_int64(st, 9, ctx->run_id);
+		db_step_done(st);
+		sqlite3_finalize(st);
+	}
+	char run_subject[32];
+	snprintf(run_subject, sizeof run_subject, "run:%lld", (long long)ctx->run_id);
+	audit_appendf(ctx->db, ctx->run_id, "run.end", run_subject,
+		      "%s exit=%d pulled=%ld decided=%ld done=%ld failed=%ld held=%ld", command, code, ctx->pulled,
+		      ctx->decided, ctx->done, ctx->failed, ctx->held);
+	db_commit(ctx->db);
+	log_msg(code == 0 ? LOG_INFO : LOG_NOTICE,
+		"run %lld %s: exit %d, pulled %ld, decided %ld, done %ld, failed %ld, held %ld, "
+		"Lever %ld requests, Crosschq %ld requests, %.2f s",
+		(long long)ctx->run_id, command, code, ctx->pulled, ctx->decided, ctx->done, ctx->failed, ctx->held,
+		ctx->lever.requests, ctx->crosschq.requests, (double)(monotonic_ms() - ctx->started_mono) / 1000.0);
+}
+
+/* Open both remote clients with their keys. EXIT_OK or EXIT_CONFIG. */
+static int open_remotes(struct sync_ctx *ctx)
+{
+	char err[1024];
+	char *key = config_read_secret(ctx->cfg, SECRET_LEVER_API_KEY, err, sizeof err);
+	if (!key || http_client_init(&ctx->lever, "Lever", ctx->cfg->lever_url, HTTP_AUTH_BASIC_USER, key,
+				     ctx->cfg->lever_rps, err, sizeof err)) {
+		free(key);
+		log_err("%s", err);
+		snprintf(ctx->error, sizeof ctx->error, "%s", err);
+		return EXIT_CONFIG;
+	}
+	free(key);
+	ctx->have_lever = 1;
+	key = config_read_secret(ctx->cfg, SECRET_CROSSCHQ_API_KEY, err, sizeof err);
+	if (!key || http_client_init(&ctx->crosschq, "Crosschq", ctx->cfg->crosschq_url, HTTP_AUTH_TOKEN_HEADER, key,
+				     ctx->cfg->crosschq_rps, err, sizeof err)) {
+		free(key);
+		log_err("%s", err);
+		snprintf(ctx->error, sizeof ctx->error, "%s", err);
+		return EXIT_CONFIG;
+	}
+	free(key);
+	ctx->have_crosschq = 1;
+	return EXIT_OK;
+}
+
+struct run_options {
+	const char *command;
+	int dry_run, full, backfill;
+	int64_t since, until;
+};
+
+/* The steps of run and backfill. */
+static int sync_steps(struct sync_ctx *ctx, const struct run_options *o)
+{
+	int r = pull_lever_reference(ctx);
+	if (r == EXIT_OK)
+		r = o->backfill ? pull_lever_window(ctx, o->since, o->until) : pull_lever_opportunities(ctx, o->full);
+	if (r == EXIT_OK)
+		r = pull_lever_deleted(ctx);
+	if (r == EXIT_OK && !o->dry_run)
+		r = ingest_spool(ctx);
+	if (r == EXIT_OK)
+		r = pull_crosschq(ctx);
+	if (r != EXIT_OK)
+		return r;
+	if (o->dry_run) {
+		r = decide(ctx, 1);
+		if (r == EXIT_OK) {
+			act_print_pending(ctx);
+			db_rollback(ctx->db);
+		}
+		return r;
+	}
+	r = decide(ctx, 0);
+	if (r == EXIT_OK)
+		r = act(ctx);
+	return r;
+}
+
+static int parse_date_arg(const char *opt, const char *v, int64_t *out)
+{
+	if (parse_iso8601(v, out)) {
+		log_err("%s '%s': expected an ISO 8601 date or time such as 2026-01-31 or 2026-01-31T12:00:00Z", opt, v);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *config_path = NULL;
+	int verbosity = LOG_INFO;
+	log_init("refsync", verbosity);
+	static const struct option global[] = {
+		{ "config", required_argument, NULL, 'c' }, { "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },        { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },      { NULL, 0, NULL, 0 }
+	};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "+c:vqhV", global, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'v':
+			verbosity = LOG_DEBUG;
+			break;
+		case 'q':
+			verbosity = LOG_WARN;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("refsync %s\n", REFSYNC_VERSION);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	log_set_verbosity(verbosity);
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	struct run_options o = { .command = argv[optind] };
+	int json = 0;
+	argc -= optind;
+	argv += optind;
+	optind = 1;
+	static const struct option cmd_opts[] = {
+		{ "dry-run", no_argument, NULL, 'n' }, { "full", no_argument, NULL, 'f' },
+		{ "since", required_argument, NULL, 's' }, { "until", required_argument, NULL, 'u' },
+		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+	};
+	int have_since = 0;
+	while ((ch = getopt_long(argc, argv, "", cmd_opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			o.dry_run = 1;
+			break;
+		case 'f':
+			o.full = 1;
+			break;
+		case 's':
+			if (parse_date_arg("--since", optarg, &o.since))
+				return EXIT_USAGE;
+			have_since = 1;
+			break;
+		case 'u':
+			if (parse_date_arg("--until", optarg, &o.until))
+				return EXIT_USAGE;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	const char *cmd = o.command;
+	int is_run = strcmp(cmd, "run") == 0, is_backfill = strcmp(cmd, "backfill") == 0;
+	int is_plan = strcmp(cmd, "plan") == 0, is_status = strcmp(cmd, "status") == 0;
+	int is_check = strcmp(cmd, "check") == 0;
+	if (!is_run && !is_backfill && !is_plan && !is_status && !is_check) {
+		log_err("unknown command '%s'", cmd);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (optind < argc || (o.full && !is_run) || (o.dry_run && !is_run && !is_backfill) ||
+	    ((have_since || o.until) && !is_backfill) || (json && !is_status)) {
+		log_err("option not valid for '%s' (see refsync --help)", cmd);
+		return EXIT_USAGE;
+	}
+	if (is_backfill) {
+		if (!have_since) {
+			log_err("backfill needs --since DATE");
+			return EXIT_USAGE;
+		}
+		if (!o.until)
+			o.until = now_ms();
+		if (o.until <= o.since) {
+			log_err("backfill: --until must be after --since");
+			return EXIT_USAGE;
+		}
+		o.backfill = 1;
+	}
+
+	struct config cfg;
+	char err[8192];
+	if (config_load(config_locate(config_path), &cfg, err, sizeof err)) {
+		log_err("%s", err);
+		return EXIT_CONFIG;
+	}
+	if (is_check) {
+		int r = check_all(&cfg);
+		config_free(&cfg);
+		return r;
+	}
+	if (is_status) {
+		int r = status_print(&cfg, json);
+		config_free(&cfg);
+		return r;
+	}
+
+	http_global_init();
+	struct sync_ctx ctx;
+	memset(&ctx, 0, sizeof ctx);
+	ctx.cfg = &cfg;
+	ctx.dry_run = o.dry_run || is_plan;
+	ctx.progress = is_backfill;
+	ctx.started_at = now_ms();
+	ctx.started_mono = monotonic_ms();
+	int code = EXIT_OK, lock_fd = -1;
+	lock_fd = take_lock(cfg.database, err, sizeof err);
+	if (lock_fd < 0) {
+		log_err("%s", err);
+		code = lock_fd == -1 ? EXIT_TEMPFAIL : EXIT_CANTCREAT;
+		goto out;
+	}
+	int busy = 0;
+	if (db_open(cfg.database, DB_READWRITE, &ctx.db, &busy, err, sizeof err)) {
+		log_err("%s", err);
+		code = busy ? EXIT_TEMPFAIL : EXIT_SOFTWARE;
+		goto out;
+	}
+	if (is_plan) {
+		code = decide(&ctx, 1);
+		if (code == EXIT_OK) {
+			act_print_pending(&ctx);
+			db_rollback(ctx.db);
+		}
+		goto out;
+	}
+	ctx.run_id = run_begin(&ctx, cmd);
+	if (ctx.run_id < 0) {
+		log_err("%s: cannot record the run: %s", cfg.database, sqlite3_errmsg(ctx.db));
+		code = EXIT_TEMPFAIL;
+		goto out;
+	}
+	code = open_remotes(&ctx);
+	if (code == EXIT_OK)
+		code = sync_steps(&ctx, &o);
+	run_end(&ctx, o.dry_run ? (is_run ? "run --dry-run" : "backfill --dry-run") : cmd, code);
+out:
+	if (ctx.have_lever)
+		http_client_free(&ctx.lever);
+	if (ctx.have_crosschq)
+		http_client_free(&ctx.crosschq);
+	db_close(ctx.db);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	config_free(&cfg);
+	http_global_cleanup();
+	return code;
+}

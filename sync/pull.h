@@ -1,0 +1,35 @@
+/*
+ * pull.h - bringing Lever and Crosschq state into the database.
+ *
+ * Each listing has a row in `cursors`. A page is stored in one transaction
+ * together with the cursor that covers it, so a crash loses at most the page
+ * in flight, and the next run resumes at the stored offset token (or, when
+ * Lever refuses an old token, restarts that window). Lever does not order
+ * its listings, so an incremental window only moves on once a listing is
+ * complete; the next window starts overlap_minutes before the last one
+ * ended, since Lever's bounds are inclusive and updates are not strictly
+ * ordered.
+ *
+ * Every function returns EXIT_OK, or the exit code the run should end with
+ * (EXIT_TEMPFAIL remote down, EXIT_CONFIG unauthorized, EXIT_SOFTWARE
+ * database error), with ctx->error set.
+ */
+#ifndef REFSYNC_PULL_H
+#define REFSYNC_PULL_H
+
+#include "context.h"
+
+/* Stages, archive reasons, postings changed since the cursor, unknown users. */
+int pull_lever_reference(struct sync_ctx *ctx);
+/* Opportunities changed since the cursor (full listing on the first run or with full). */
+int pull_lever_opportunities(struct sync_ctx *ctx, int full);
+/* Opportunities updated or created in [since, until] (backfill; resumable). */
+int pull_lever_window(struct sync_ctx *ctx, int64_t since, int64_t until);
+/* Deleted opportunities since the cursor: personal data erased. */
+int pull_lever_deleted(struct sync_ctx *ctx);
+/* Re-fetch one opportunity (webhook). */
+int pull_lever_one(struct sync_ctx *ctx, const char *opportunity_id);
+/* Templates (all), requests changed since the cursor, prospects when exporting them. */
+int pull_crosschq(struct sync_ctx *ctx);
+
+#endif

@@ -1,0 +1,407 @@
+/*
+ * store.c - upserts into the mirror tables, and privacy erasure.
+ */
+#include "store.h"
+#include "audit.h"
+#include "db.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const sql[ST_COUNT] = {
+	[ST_OPP_UPSERT] =
+		"INSERT INTO lever_opportunities(id, name, email, phone, owner_id, posting_id, stage_id, "
+		"confidential, archived_at, archive_reason_id, anonymized, deleted_at, url, links, created_at, "
+		"updated_at, pulled_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,NULL,?12,?13,?14,?15,?16) "
+		"ON CONFLICT(id) DO UPDATE SET name=excluded.name, email=excluded.email, phone=excluded.phone, "
+		"owner_id=excluded.owner_id, posting_id=excluded.posting_id, stage_id=excluded.stage_id, "
+		"confidential=excluded.confidential, archived_at=excluded.archived_at, "
+		"archive_reason_id=excluded.archive_reason_id, anonymized=excluded.anonymized, "
+		"url=excluded.url, links=excluded.links, created_at=excluded.created_at, "
+		"updated_at=excluded.updated_at, pulled_at=excluded.pulled_at "
+		"WHERE lever_opportunities.deleted_at IS NULL",
+	[ST_OPP_TAGS_DELETE] = "DELETE FROM lever_tags WHERE owner_kind = 'opportunity' AND owner_id = ?",
+	[ST_TAG_INSERT] = "INSERT OR IGNORE INTO lever_tags(owner_kind, owner_id, tag) VALUES (?, ?, ?)",
+	[ST_ENTRY_INSERT] =
+		"INSERT OR IGNORE INTO stage_entries(opportunity_id, stage_id, entered_at) VALUES (?, ?, ?)",
+	[ST_USER_UPSERT] = "INSERT INTO lever_users(id, name, email) VALUES (?, ?, ?) ON CONFLICT(id) DO "
+			   "UPDATE SET name = excluded.name, email = excluded.email",
+	/* a user seen only as an id: keep what we know */
+	[ST_USER_UPSERT_KEEP] = "INSERT OR IGNORE INTO lever_users(id, name, email) VALUES (?, NULL, NULL)",
+	[ST_POSTING_UPSERT] =
+		"INSERT INTO lever_postings(id, text, state, owner_id, hiring_manager_id, updated_at) "
+		"VALUES (?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET text=excluded.text, state=excluded.state, "
+		"owner_id=excluded.owner_id, hiring_manager_id=excluded.hiring_manager_id, "
+		"updated_at=excluded.updated_at",
+	[ST_POSTING_TAGS_DELETE] = "DELETE FROM lever_tags WHERE owner_kind = 'posting' AND owner_id = ?",
+	[ST_STAGE_UPSERT] = "INSERT INTO lever_stages(id, text) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET "
+			    "text = excluded.text",
+	[ST_REASON_UPSERT] = "INSERT INTO lever_archive_reasons(id, text, type, status) VALUES (?,?,?,?) "
+			     "ON CONFLICT(id) DO UPDATE SET text=excluded.text, type=excluded.type, "
+			     "status=excluded.status",
+	[ST_ERASE_OPP] = "UPDATE lever_opportunities SET name = NULL, email = NULL, phone = NULL, links = NULL, "
+			 "deleted_at = COALESCE(deleted_at, ?2) WHERE id = ?1",
+	[ST_ERASE_REQUESTS] = "UPDATE cq_requests SET candidate_name = NULL, candidate_email = NULL "
+			      "WHERE opportunity_id = ?",
+	[ST_DELETED_STUB] = "INSERT OR IGNORE INTO lever_opportunities(id, deleted_at, pulled_at) VALUES (?,?,?)",
+	[ST_TEMPLATE_UPSERT] =
+		"INSERT INTO cq_templates(id, name, ats_tag, jobrole, is_default, hiring_manager_name, "
+		"hiring_manager_email, updated_at, seen_at) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE "
+		"SET name=excluded.name, ats_tag=excluded.ats_tag, jobrole=excluded.jobrole, "
+		"is_default=excluded.is_default, hiring_manager_name=excluded.hiring_manager_name, "
+		"hiring_manager_email=excluded.hiring_manager_email, updated_at=excluded.updated_at, "
+		"seen_at=excluded.seen_at",
+	[ST_REQUEST_UPSERT] =
+		"INSERT INTO cq_requests(id, external_id, opportunity_id, template_id, status, candidate_name, "
+		"candidate_email, created_at, updated_at, completed_at, report_url, hired, hired_at, hired_source) "
+		"VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14) ON CONFLICT(id) DO UPDATE SET "
+		"external_id=excluded.external_id, opportunity_id=excluded.opportunity_id, "
+		"template_id=excluded.template_id, status=excluded.status, candidate_name=excluded.candidate_name, "
+		"candidate_email=excluded.candidate_email, created_at=excluded.created_at, "
+		"updated_at=excluded.updated_at, completed_at=excluded.completed_at, "
+		"report_url=excluded.report_url, hired=excluded.hired, hired_at=excluded.hired_at, "
+		"hired_source=excluded.hired_source",
+	[ST_PROSPECT_UPSERT] =
+		"INSERT INTO cq_prospects(id, first_name, last_name, email, phone, job_title, tags, source, "
+		"created_at, updated_at, ats_id, ats_exported_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+		"ON CONFLICT(id) DO UPDATE SET first_name=excluded.first_name, last_name=excluded.last_name, "
+		"email=excluded.email, phone=excluded.phone, job_title=excluded.job_title, tags=excluded.tags, "
+		"source=excluded.source, created_at=excluded.created_at, updated_at=excluded.updated_at, "
+		"ats_id=excluded.ats_id, ats_exported_at=excluded.ats_exported_at",
+	[ST_OPP_IS_PRIVATE] = "SELECT 1 FROM lever_opportunities WHERE id = ? AND (deleted_at IS NOT NULL OR "
+			      "anonymized = 1)",
+};
+
+void store_init(struct store *s, sqlite3 *db, int64_t run_id)
+{
+	memset(s, 0, sizeof *s);
+	s->db = db;
+	s->run_id = run_id;
+}
+
+void store_free(struct store *s)
+{
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	memset(s->st, 0, sizeof s->st);
+}
+
+/* The prepared statement for id, prepared on first use. */
+static sqlite3_stmt *stmt(struct store *s, enum store_stmt id)
+{
+	if (!s->st[id])
+		s->st[id] = db_prepare(s->db, sql[id]);
+	return s->st[id];
+}
+
+/* Bind s as text, or NULL when empty. */
+static void bind_opt(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v && *v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void bind_ms(sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v > 0)
+		sqlite3_bind_int64(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static int done(sqlite3_stmt *st)
+{
+	return st && db_step_done(st) == SQLITE_DONE ? 0 : -1;
+}
+
+static int put_tags(struct store *s, const char *kind, const char *owner, char (*tags)[TEXT_MAX], size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *st = stmt(s, ST_TAG_INSERT);
+		if (!st)
+			return -1;
+		sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, tags[i], -1, SQLITE_STATIC);
+		if (done(st))
+			return -1;
+	}
+	return 0;
+}
+
+static int erase_requests(struct store *s, const char *opportunity_id)
+{
+	sqlite3_stmt *st = stmt(s, ST_ERASE_REQUESTS);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, opportunity_id, -1, SQLITE_STATIC);
+	return done(st);
+}
+
+int store_opportunity(struct store *s, const struct lever_opportunity *o)
+{
+	int private = o->anonymized || o->deleted_at > 0;
+	sqlite3_stmt *st = stmt(s, ST_OPP_UPSERT);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, o->id, -1, SQLITE_STATIC);
+	bind_opt(st, 2, private ? NULL : o->name);
+	bind_opt(st, 3, private ? NULL : o->email);
+	bind_opt(st, 4, private ? NULL : o->phone);
+	bind_opt(st, 5, o->owner_id);
+	bind_opt(st, 6, o->posting_id);
+	bind_opt(st, 7, o->stage_id);
+	sqlite3_bind_int(st, 8, strcmp(o->confidentiality, "confidential") == 0);
+	bind_ms(st, 9, o->archive_reason[0] || o->archived_at ? o->archived_at : 0);
+	bind_opt(st, 10, o->archive_reason);
+	sqlite3_bind_int(st, 11, o->anonymized);
+	bind_opt(st, 12, o->url);
+	bind_opt(st, 13, private ? NULL : o->links);
+	bind_ms(st, 14, o->created_at);
+	bind_ms(st, 15, o->updated_at);
+	sqlite3_bind_int64(st, 16, now_ms());
+	if (done(st))
+		return -1;
+
+	st = stmt(s, ST_OPP_TAGS_DELETE);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, o->id, -1, SQLITE_STATIC);
+	if (done(st) || put_tags(s, "opportunity", o->id, o->tags, o->n_tags))
+		return -1;
+
+	for (size_t i = 0; i < o->n_changes; i++) {
+		const struct stage_change *c = &o->changes[i];
+		if (!c->has_at || !c->stage_id[0])
+			continue;
+		st = stmt(s, ST_ENTRY_INSERT);
+		if (!st)
+			return -1;
+		sqlite3_bind_text(st, 1, o->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, c->stage_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, c->at);
+		if (done(st))
+			return -1;
+	}
+	if (o->owner_id[0]) {
+		int expanded = o->owner_name[0] || o->owner_email[0];
+		st = stmt(s, expanded ? ST_USER_UPSERT : ST_USER_UPSERT_KEEP);
+		if (!st)
+			return -1;
+		sqlite3_bind_text(st, 1, o->owner_id, -1, SQLITE_STATIC);
+		if (expanded) {
+			bind_opt(st, 2, o->owner_name);
+			bind_opt(st, 3, o->owner_email);
+		}
+		if (done(st))
+			return -1;
+	}
+	if (private && erase_requests(s, o->id))
+		return -1;
+	s->opportunities++;
+	return 0;
+}
+
+int store_deleted_opportunity(struct store *s, const char *id, int64_t deleted_at)
+{
+	if (deleted_at <= 0)
+		deleted_at = now_ms();
+	sqlite3_stmt *st = stmt(s, ST_DELETED_STUB);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, deleted_at);
+	sqlite3_bind_int64(st, 3, now_ms());
+	int inserted_stub = 0;
+	if (done(st))
+		return -1;
+	inserted_stub = sqlite3_changes(s->db) > 0;
+	st = stmt(s, ST_ERASE_OPP);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, deleted_at);
+	if (done(st) || erase_requests(s, id))
+		return -1;
+	/* tags may say things about a person; ids and actions stay */
+	st = stmt(s, ST_OPP_TAGS_DELETE);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (done(st))
+		return -1;
+	(void)inserted_stub;
+	s->erased++;
+	return 0;
+}
+
+int store_posting(struct store *s, const struct lever_posting *p)
+{
+	sqlite3_stmt *st = stmt(s, ST_POSTING_UPSERT);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
+	bind_opt(st, 2, p->text);
+	bind_opt(st, 3, p->state);
+	bind_opt(st, 4, p->owner_id);
+	bind_opt(st, 5, p->hiring_manager_id);
+	bind_ms(st, 6, p->updated_at);
+	if (done(st))
+		return -1;
+	st = stmt(s, ST_POSTING_TAGS_DELETE);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
+	if (done(st) || put_tags(s, "posting", p->id, p->tags, p->n_tags))
+		return -1;
+	const char *users[2] = { p->owner_id, p->hiring_manager_id };
+	for (int i = 0; i < 2; i++) {
+		if (!users[i][0])
+			continue;
+		st = stmt(s, ST_USER_UPSERT_KEEP);
+		if (!st)
+			return -1;
+		sqlite3_bind_text(st, 1, users[i], -1, SQLITE_STATIC);
+		if (done(st))
+			return -1;
+	}
+	s->postings++;
+	return 0;
+}
+
+int store_stage(struct store *s, const struct lever_simple *stage)
+{
+	sqlite3_stmt *st = stmt(s, ST_STAGE_UPSERT);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, stage->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, stage->text, -1, SQLITE_STATIC);
+	return done(st);
+}
+
+int store_archive_reason(struct store *s, const struct lever_simple *reason)
+{
+	sqlite3_stmt *st = stmt(s, ST_REASON_UPSERT);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, reason->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, reason->text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, reason->type[0] ? reason->type : "non-hired", -1, SQLITE_STATIC);
+	bind_opt(st, 4, reason->status);
+	return done(st);
+}
+
+int store_user(struct store *s, const struct lever_simple *user)
+{
+	sqlite3_stmt *st = stmt(s, ST_USER_UPSERT);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, user->id, -1, SQLITE_STATIC);
+	bind_opt(st, 2, user->text);
+	bind_opt(st, 3, user->email);
+	return done(st);
+}
+
+int store_template(struct store *s, const struct cq_template *t, int64_t seen_at)
+{
+	sqlite3_stmt *st = stmt(s, ST_TEMPLATE_UPSERT);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, t->id, -1, SQLITE_STATIC);
+	bind_opt(st, 2, t->name);
+	bind_opt(st, 3, t->ats_tag);
+	bind_opt(st, 4, t->jobrole);
+	sqlite3_bind_int(st, 5, t->is_default);
+	bind_opt(st, 6, t->hm_name);
+	bind_opt(st, 7, t->hm_email);
+	bind_ms(st, 8, t->updated_at);
+	sqlite3_bind_int64(st, 9, seen_at);
+	s->templates++;
+	return done(st);
+}
+
+int store_parse_external_id(const char *external_id, char *opportunity, int64_t *entered_at)
+{
+	if (strncmp(external_id, "lever:", 6) != 0)
+		return -1;
+	const char *id = external_id + 6;
+	const char *colon = strrchr(id, ':');
+	if (!colon || colon == id || (size_t)(colon - id) >= ID_MAX)
+		return -1;
+	char *end;
+	long long ms = strtoll(colon + 1, &end, 10);
+	if (*end || ms <= 0)
+		return -1;
+	memcpy(opportunity, id, (size_t)(colon - id));
+	opportunity[colon - id] = '\0';
+	*entered_at = ms;
+	return 0;
+}
+
+int store_request(struct store *s, const struct cq_request *r)
+{
+	char opp[ID_MAX] = "";
+	int64_t entered = 0;
+	int ours = store_parse_external_id(r->external_id, opp, &entered) == 0;
+	int private = 0;
+	if (ours) {
+		sqlite3_stmt *q = stmt(s, ST_OPP_IS_PRIVATE);
+		if (!q)
+			return -1;
+		sqlite3_bind_text(q, 1, opp, -1, SQLITE_STATIC);
+		private = sqlite3_step(q) == SQLITE_ROW;
+		sqlite3_reset(q);
+		sqlite3_clear_bindings(q);
+	}
+	char name[2 * TEXT_MAX + 2];
+	snprintf(name, sizeof name, "%s%s%s", r->first_name, r->first_name[0] && r->last_name[0] ? " " : "",
+		 r->last_name);
+	sqlite3_stmt *st = stmt(s, ST_REQUEST_UPSERT);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+	bind_opt(st, 2, r->external_id);
+	bind_opt(st, 3, ours ? opp : NULL);
+	bind_opt(st, 4, r->template_id);
+	sqlite3_bind_text(st, 5, r->status[0] ? r->status : "sent", -1, SQLITE_STATIC);
+	bind_opt(st, 6, private ? NULL : name);
+	bind_opt(st, 7, private ? NULL : r->email);
+	bind_ms(st, 8, r->created_at);
+	bind_ms(st, 9, r->updated_at);
+	bind_ms(st, 10, r->completed_at);
+	bind_opt(st, 11, r->report_url);
+	if (r->hired < 0)
+		sqlite3_bind_null(st, 12);
+	else
+		sqlite3_bind_int(st, 12, r->hired);
+	bind_ms(st, 13, r->hired_at);
+	bind_opt(st, 14, r->hired_source);
+	s->requests++;
+	return done(st);
+}
+
+int store_prospect(struct store *s, const struct cq_prospect *p)
+{
+	sqlite3_stmt *st = stmt(s, ST_PROSPECT_UPSERT);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
+	bind_opt(st, 2, p->first_name);
+	bind_opt(st, 3, p->last_name);
+	bind_opt(st, 4, p->email);
+	bind_opt(st, 5, p->phone);
+	bind_opt(st, 6, p->job_title);
+	bind_opt(st, 7, p->tags);
+	bind_opt(st, 8, p->source);
+	bind_ms(st, 9, p->created_at);
+	bind_ms(st, 10, p->updated_at);
+	bind_opt(st, 11, p->ats_id);
+	bind_ms(st, 12, p->ats_exported_at);
+	s->prospects++;
+	return done(st);
+}
