@@ -26,7 +26,8 @@ DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 DEPS_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-BASE_CFLAGS = -std=c17 -D_GNU_SOURCE -Isync -Iexport -Ibuild/gen $(WARN) $(DEPS_CFLAGS)
+VERSION := 0.1.0
+BASE_CFLAGS = -std=c17 -D_GNU_SOURCE -DREFSYNC_VERSION=\"$(VERSION)\" -Isync -Iexport -Ibuild/gen $(WARN) $(DEPS_CFLAGS)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 # the check build treats warnings as errors; user builds do not
 CHECK_FLAGS := -Werror
@@ -136,29 +137,42 @@ bench: deps
 	$(PYTHON) tests/bench/bench.py
 
 # --- install ----------------------------------------------------------------
+# Units get their paths filled in. The config holds no secret: it is installed
+# root:refsync 0640 (group refsync when that group exists), and never replaces an
+# existing one.
 install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMDUNITDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/refsync
+		$(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(SYSCONFDIR)/refsync
 	$(INSTALL) -m 0755 sync/refsync export/refsync-export $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 0755 sync/refsync-hook $(DESTDIR)$(LIBEXECDIR)/
-	for m in man/*.1; do [ -e "$$m" ] && $(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/ || true; done
-	for m in man/*.5; do [ -e "$$m" ] && $(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/ || true; done
-	for m in man/*.8; do [ -e "$$m" ] && $(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/ || true; done
-	for u in systemd/*.service systemd/*.timer systemd/*.path; do \
-		[ -e "$$u" ] && sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $$u \
-			> $(DESTDIR)$(SYSTEMDUNITDIR)/$$(basename $$u) || true; done
-	[ -e $(DESTDIR)$(SYSCONFDIR)/refsync/refsync.conf ] || \
-		$(INSTALL) -m 0640 refsync.conf.example $(DESTDIR)$(SYSCONFDIR)/refsync/refsync.conf
+	for m in $(wildcard sync/*.1 export/*.1); do $(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/ || exit 1; done
+	for m in $(wildcard sync/*.5 export/*.5); do $(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/ || exit 1; done
+	for m in $(wildcard sync/*.8 export/*.8); do $(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/ || exit 1; done
+	for u in $(wildcard systemd/*.service systemd/*.timer systemd/*.path); do \
+		sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+			-e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' $$u > $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} || exit 1; done
+	$(INSTALL) -m 0644 systemd/refsync.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/refsync.conf
+	if [ ! -e $(DESTDIR)$(SYSCONFDIR)/refsync/refsync.conf ]; then \
+		$(INSTALL) -m 0640 sync/refsync.conf.example $(DESTDIR)$(SYSCONFDIR)/refsync/refsync.conf && \
+		if [ -z "$(DESTDIR)" ] && getent group refsync >/dev/null 2>&1; then \
+			chgrp refsync $(SYSCONFDIR)/refsync/refsync.conf; fi; \
+	fi
 
+# An edited config and the secrets stay; the config is removed only when it
+# is still the installed example.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/refsync $(DESTDIR)$(BINDIR)/refsync-export \
 		$(DESTDIR)$(LIBEXECDIR)/refsync-hook
-	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard man/*.1))) \
-		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5))) \
-		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard sync/*.1 export/*.1))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard sync/*.5 export/*.5))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard sync/*.8 export/*.8)))
 	rm -f $(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(notdir $(wildcard systemd/*.service systemd/*.timer systemd/*.path)))
-	-rmdir $(DESTDIR)$(LIBEXECDIR)
+	rm -f $(DESTDIR)$(PREFIX)/lib/sysusers.d/refsync.conf
+	if cmp -s sync/refsync.conf.example $(DESTDIR)$(SYSCONFDIR)/refsync/refsync.conf; then \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/refsync/refsync.conf; fi
+	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)/refsync 2>/dev/null
 
 clean:
 	rm -rf build sync/refsync sync/refsync-hook export/refsync-export
