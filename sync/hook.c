@@ -1,0 +1,161 @@
+/*
+ * hook.c - refsync-hook's routing and responses: picks the handler from
+ * PATH_INFO, and turns a struct hook_response into CGI output. The handlers
+ * are in hook_lever.c (webhooks) and hook_answer.c (the answer page).
+ */
+#include "hook_internal.h"
+#include "log.h"
+
+#include <openssl/sha.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Pages are small; this only bounds what a hostile database row could do. */
+#define RESPONSE_BODY_MAX (256 * 1024)
+
+/* The reason phrase of the statuses refsync-hook answers with. */
+static const char *reason_phrase(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 410: return "Gone";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	default: return "Internal Server Error";
+	}
+}
+
+void hook_set_status(struct hook_response *resp, int status, const char *content_type)
+{
+	resp->status = status;
+	resp->reason = reason_phrase(status);
+	resp->content_type = content_type;
+	resp->html = 0;
+	resp->allow = NULL;
+	buf_reset(&resp->body);
+}
+
+void hook_reply_text(struct hook_response *resp, int status, const char *fmt, ...)
+{
+	va_list ap;
+	hook_set_status(resp, status, "text/plain; charset=utf-8");
+	va_start(ap, fmt);
+	vsnprintf(resp->note, sizeof resp->note, fmt, ap);
+	va_end(ap);
+	if (buf_appendz(&resp->body, resp->note) || buf_appendz(&resp->body, "\n"))
+		buf_reset(&resp->body);
+}
+
+void hook_server_error(struct hook_response *resp, const char *detail)
+{
+	hook_set_status(resp, 500, "text/plain; charset=utf-8");
+	buf_appendz(&resp->body, "internal error: see the web server's error log\n");
+	snprintf(resp->note, sizeof resp->note, "%s", detail);
+}
+
+int hook_content_type_is(const char *ct, const char *want)
+{
+	size_t n = strlen(want);
+	if (!ct)
+		return 0;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (strncasecmp(ct, want, n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+int hook_json_escape(struct buf *b, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		int r;
+		switch (*p) {
+		case '"': r = buf_appendz(b, "\\\""); break;
+		case '\\': r = buf_appendz(b, "\\\\"); break;
+		case '\n': r = buf_appendz(b, "\\n"); break;
+		case '\r': r = buf_appendz(b, "\\r"); break;
+		case '\t': r = buf_appendz(b, "\\t"); break;
+		default:
+			if (*p < 0x20)
+				r = buf_printf(b, "\\u%04x", *p);
+			else
+				r = buf_append(b, p, 1);
+		}
+		if (r)
+			return -1;
+	}
+	return 0;
+}
+
+void hook_sha256_hex32(const char *s, char out[33])
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	SHA256((const unsigned char *)s, strlen(s), md);
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+void hook_handle(const struct config *cfg, const struct hook_request *req, struct hook_response *resp)
+{
+	const char *path = req->path_info ? req->path_info : "";
+	memset(resp, 0, sizeof *resp);
+	buf_init(&resp->body, RESPONSE_BODY_MAX);
+	hook_set_status(resp, 500, "text/plain; charset=utf-8");
+
+	if (!cfg)
+		hook_server_error(resp, "the configuration could not be loaded");
+	else if (strcmp(path, "/lever/stage-change") == 0)
+		hook_lever(cfg, req, "stage-change", resp);
+	else if (strcmp(path, "/lever/hired") == 0)
+		hook_lever(cfg, req, "hired", resp);
+	else if (strcmp(path, "/answer") == 0)
+		hook_answer(cfg, req, resp);
+	else
+		hook_reply_text(resp, 404, "no such route (expected /lever/stage-change, /lever/hired or /answer)");
+
+	/* The path is logged only when it is one of ours (it is request data). */
+	int known = strcmp(path, "/lever/stage-change") == 0 || strcmp(path, "/lever/hired") == 0 ||
+		    strcmp(path, "/answer") == 0;
+	enum log_level level = resp->status >= 500 ? LOG_ERR : resp->status >= 400 ? LOG_NOTICE : LOG_INFO;
+	log_msg(level, "%.16s %s: %d %s", req->method ? req->method : "-", known ? path : "(unknown path)",
+		resp->status, resp->note);
+}
+
+void hook_response_format(const struct hook_response *resp, char **out, size_t *len)
+{
+	struct buf b;
+	buf_init(&b, RESPONSE_BODY_MAX + 4096);
+	buf_printf(&b, "Status: %d %s\r\n", resp->status, resp->reason ? resp->reason : reason_phrase(resp->status));
+	buf_printf(&b, "Content-Type: %s\r\n", resp->content_type ? resp->content_type : "text/plain");
+	if (resp->allow)
+		buf_printf(&b, "Allow: %s\r\n", resp->allow);
+	buf_appendz(&b, "Cache-Control: no-store\r\n"
+			"X-Robots-Tag: noindex, nofollow\r\n"
+			"X-Content-Type-Options: nosniff\r\n");
+	if (resp->html)
+		buf_appendz(&b, "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; "
+				"form-action 'self'; base-uri 'none'; frame-ancestors 'none'\r\n"
+				"Referrer-Policy: no-referrer\r\n"
+				"X-Frame-Options: DENY\r\n");
+	buf_appendz(&b, "\r\n");
+	if (resp->body.len)
+		buf_append(&b, resp->body.data, resp->body.len);
+	*len = b.len;
+	*out = b.data ? b.data : xstrdup("");
+}
+
+void hook_response_free(struct hook_response *resp)
+{
+	buf_free(&resp->body);
+}

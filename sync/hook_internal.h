@@ -1,0 +1,42 @@
+/*
+ * hook_internal.h - what the parts of refsync-hook share: building
+ * responses, escaping, and the two route handlers. Not for other programs.
+ */
+#ifndef REFSYNC_HOOK_INTERNAL_H
+#define REFSYNC_HOOK_INTERNAL_H
+
+#include "hook.h"
+
+/* Set status (and its reason phrase) and content type; empties the body. */
+void hook_set_status(struct hook_response *resp, int status, const char *content_type);
+
+/*
+ * A text/plain answer: status and one line of text (printf format, a
+ * newline is added). The same text goes into resp->note for the log.
+ */
+void hook_reply_text(struct hook_response *resp, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The generic 500 of a broken installation; detail goes to the log only. */
+void hook_server_error(struct hook_response *resp, const char *detail);
+
+/*
+ * 1 when the CGI CONTENT_TYPE ct is the media type want (case-insensitive,
+ * parameters such as "; charset=utf-8" allowed), else 0.
+ */
+int hook_content_type_is(const char *ct, const char *want);
+
+/* Append s to b as the inside of a JSON string. 0 or -1 (buffer full). */
+int hook_json_escape(struct buf *b, const char *s);
+
+/* The first 32 hex digits of SHA-256(s), into out (33 bytes). */
+void hook_sha256_hex32(const char *s, char out[33]);
+
+/* POST /lever/<route>: route is "stage-change" or "hired" (hook_lever.c). */
+void hook_lever(const struct config *cfg, const struct hook_request *req, const char *route,
+		struct hook_response *resp);
+
+/* GET/POST /answer (hook_answer.c). */
+void hook_answer(const struct config *cfg, const struct hook_request *req, struct hook_response *resp);
+
+#endif

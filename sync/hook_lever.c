@@ -1,0 +1,311 @@
+/*
+ * hook_lever.c - Lever's webhooks: POST /lever/stage-change and
+ * POST /lever/hired. A delivery is checked in this order, and nothing
+ * touches the spool before its signature is verified:
+ *   method (405), size (413), content type (415), JSON (400),
+ *   token and triggeredAt present (400), signature (401, with the token of
+ *   THIS route's webhook), triggeredAt within the window (401),
+ *   Lever's test delivery (data: {}) -> 200 and nothing queued,
+ *   event and ids (400), then queued in the spool once per token (200).
+ * Signature (lever-api.md, section 7):
+ *   hex(HMAC-SHA256(key = token of the webhook, body.token + body.triggeredAt))
+ * with triggeredAt written in decimal, compared with body.signature.
+ */
+#include "hook_internal.h"
+#include "log.h"
+#include "spool.h"
+
+#include <inttypes.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_parse.h>
+#include <yajl/yajl_tree.h>
+
+/* Lever's bodies are shallow; deeper ones are refused before building a tree. */
+#define JSON_MAX_DEPTH 16
+/* A Lever token is 48 characters; this leaves room and bounds the HMAC input. */
+#define TOKEN_MAX 512
+#define ID_MAX 128
+#define EVENT_MAX 64
+/* how far in the future triggeredAt may be (clock skew) */
+#define FUTURE_SKEW_MS (5 * 60 * 1000)
+
+/* yajl callback of the strict pre-parse: one level deeper; 0 (stop) past the limit. */
+static int on_open(void *ctx)
+{
+	int *depth = ctx;
+	return ++*depth <= JSON_MAX_DEPTH;
+}
+
+/* yajl callback of the strict pre-parse: one level up. */
+static int on_close(void *ctx)
+{
+	int *depth = ctx;
+	--*depth;
+	return 1;
+}
+
+/*
+ * Parse body (len bytes) as one JSON value. The text is first checked with
+ * yajl's strict defaults (no comments, no trailing garbage, valid UTF-8, no
+ * NUL byte) and a depth limit, since yajl_tree_parse allows comments and
+ * stops at a NUL. Returns the tree (free with yajl_tree_free) or NULL.
+ */
+static yajl_val parse_json(const char *body, size_t len)
+{
+	static const yajl_callbacks callbacks = {
+		.yajl_start_map = on_open,
+		.yajl_end_map = on_close,
+		.yajl_start_array = on_open,
+		.yajl_end_array = on_close,
+	};
+	int depth = 0;
+	yajl_handle h = yajl_alloc(&callbacks, NULL, &depth);
+	if (!h)
+		return NULL;
+	int ok = yajl_parse(h, (const unsigned char *)body, len) == yajl_status_ok &&
+		 yajl_complete_parse(h) == yajl_status_ok;
+	yajl_free(h);
+	if (!ok)
+		return NULL;
+	char *text = xstrndup(body, len);
+	yajl_val tree = yajl_tree_parse(text, NULL, 0);
+	free(text);
+	return tree;
+}
+
+/*
+ * The value of key in object obj. Returns 1 and *out when present once,
+ * 0 when absent (or obj is not an object), -1 when the key is repeated
+ * (a body with two "signature"s is ambiguous, so it is refused).
+ */
+static int object_get(yajl_val obj, const char *key, yajl_val *out)
+{
+	int found = 0;
+	*out = NULL;
+	if (!YAJL_IS_OBJECT(obj))
+		return 0;
+	for (size_t i = 0; i < obj->u.object.len; i++) {
+		if (strcmp(obj->u.object.keys[i], key) != 0)
+			continue;
+		if (found)
+			return -1;
+		found = 1;
+		*out = obj->u.object.values[i];
+	}
+	return found;
+}
+
+/* A string member of obj: 1 and *out, 0 when absent or null, -1 otherwise. */
+static int object_string(yajl_val obj, const char *key, const char **out)
+{
+	yajl_val v;
+	int r = object_get(obj, key, &v);
+	*out = NULL;
+	if (r <= 0)
+		return r;
+	if (YAJL_IS_NULL(v))
+		return 0;
+	if (!YAJL_IS_STRING(v))
+		return -1;
+	*out = YAJL_GET_STRING(v);
+	return 1;
+}
+
+/* 1 when s is a plausible Lever id: [A-Za-z0-9_-], 1 to ID_MAX characters. */
+static int id_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > ID_MAX)
+		return 0;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+/*
+ * Check signature against hex(HMAC-SHA256(secret, token + triggered_at)),
+ * in constant time. Returns 1 when it matches, 0 when not, -1 when HMAC fails.
+ */
+static int signature_matches(const char *secret, const char *token, long long triggered_at,
+			     const char *signature)
+{
+	char message[TOKEN_MAX + 32], expected[65], given[64];
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+	int n = snprintf(message, sizeof message, "%s%lld", token, triggered_at);
+	if (n < 0 || (size_t)n >= sizeof message)
+		return 0;
+	if (!HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)message, (size_t)n, mac,
+		  &maclen) ||
+	    maclen != 32)
+		return -1;
+	for (unsigned int i = 0; i < maclen; i++)
+		snprintf(expected + 2 * i, 3, "%02x", mac[i]);
+	if (strlen(signature) != 64)
+		return 0;
+	/* Lever writes lowercase hex; accept uppercase too */
+	for (int i = 0; i < 64; i++) {
+		char c = signature[i];
+		given[i] = (char)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+	}
+	return CRYPTO_memcmp(expected, given, 64) == 0;
+}
+
+/* The Lever event string expected on a route. */
+static const char *route_event(const char *route)
+{
+	return strcmp(route, "hired") == 0 ? "candidateHired" : "candidateStageChange";
+}
+
+/*
+ * Build the spool record of a verified event into b. 0, or -1 when the
+ * buffer is full (cannot happen within the limits above).
+ */
+static int spool_record(struct buf *b, const char *event, const char *route, const char *opportunity_id,
+			const char *to_stage_id, long long triggered_at, int64_t received_at)
+{
+	int r = buf_appendz(b, "{\"type\":\"webhook\",\"event\":\"") || hook_json_escape(b, event) ||
+		buf_appendz(b, "\",\"route\":\"") || hook_json_escape(b, route) ||
+		buf_appendz(b, "\",\"opportunity_id\":\"") || hook_json_escape(b, opportunity_id) ||
+		buf_appendz(b, "\",\"to_stage_id\":");
+	if (r)
+		return -1;
+	if (to_stage_id)
+		r = buf_appendz(b, "\"") || hook_json_escape(b, to_stage_id) || buf_appendz(b, "\"");
+	else
+		r = buf_appendz(b, "null");
+	if (r)
+		return -1;
+	return buf_printf(b, ",\"triggered_at\":%lld,\"received_at\":%" PRId64 "}\n", triggered_at, received_at);
+}
+
+void hook_lever(const struct config *cfg, const struct hook_request *req, const char *route,
+		struct hook_response *resp)
+{
+	yajl_val tree = NULL, v;
+	char *secret = NULL;
+	const char *token, *signature, *event, *opportunity_id, *to_stage_id;
+	long long triggered_at;
+	char err[CONFIG_ERR_MAX];
+	struct buf record;
+	buf_init(&record, SPOOL_MAX_FILE);
+
+	if (!req->method || strcmp(req->method, "POST") != 0) {
+		hook_reply_text(resp, 405, "method not allowed: Lever webhooks are POSTed");
+		resp->allow = "POST";
+		goto out;
+	}
+	if (req->body_too_large || req->body_len > HOOK_BODY_MAX) {
+		hook_reply_text(resp, 413, "body larger than %d bytes", HOOK_BODY_MAX);
+		goto out;
+	}
+	if (!hook_content_type_is(req->content_type, "application/json")) {
+		hook_reply_text(resp, 415, "content type must be application/json");
+		goto out;
+	}
+	if (req->body_unreadable) {
+		hook_reply_text(resp, 400, "the body does not match its Content-Length");
+		goto out;
+	}
+	tree = parse_json(req->body ? req->body : "", req->body ? req->body_len : 0);
+	if (!tree || !YAJL_IS_OBJECT(tree)) {
+		hook_reply_text(resp, 400, "malformed JSON: expected one JSON object");
+		goto out;
+	}
+	if (object_string(tree, "token", &token) != 1 || token[0] == '\0' || strlen(token) > TOKEN_MAX) {
+		hook_reply_text(resp, 400, "missing or invalid \"token\"");
+		goto out;
+	}
+	if (object_get(tree, "triggeredAt", &v) != 1 || !YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0) {
+		hook_reply_text(resp, 400, "missing or invalid \"triggeredAt\" (epoch milliseconds)");
+		goto out;
+	}
+	triggered_at = YAJL_GET_INTEGER(v);
+	if (object_string(tree, "signature", &signature) != 1) {
+		hook_reply_text(resp, 401, "missing signature");
+		goto out;
+	}
+	secret = config_read_secret(cfg, strcmp(route, "hired") == 0 ? SECRET_LEVER_HIRED_TOKEN
+								 : SECRET_LEVER_STAGE_CHANGE_TOKEN,
+				    err, sizeof err);
+	if (!secret) {
+		log_err("%s", err);
+		hook_server_error(resp, "the webhook's signature token cannot be read");
+		goto out;
+	}
+	int match = signature_matches(secret, token, triggered_at, signature);
+	if (match < 0) {
+		hook_server_error(resp, "HMAC-SHA256 failed");
+		goto out;
+	}
+	if (!match) {
+		hook_reply_text(resp, 401, "bad signature");
+		goto out;
+	}
+	int64_t now = now_ms();
+	int64_t max_age = (int64_t)cfg->webhook_max_age_hours * 3600 * 1000;
+	if (triggered_at < now - max_age || triggered_at > now + FUTURE_SKEW_MS) {
+		hook_reply_text(resp, 401, "triggeredAt %lld is outside the accepted window", triggered_at);
+		goto out;
+	}
+
+	/* From here the delivery is Lever's own. */
+	yajl_val data;
+	if (object_get(tree, "data", &data) != 1 || !YAJL_IS_OBJECT(data)) {
+		hook_reply_text(resp, 400, "missing or invalid \"data\" object");
+		goto out;
+	}
+	if (data->u.object.len == 0) {
+		hook_reply_text(resp, 200, "test delivery accepted (not queued)");
+		goto out;
+	}
+	if (object_string(tree, "event", &event) != 1 || strlen(event) > EVENT_MAX) {
+		hook_reply_text(resp, 400, "missing or invalid \"event\"");
+		goto out;
+	}
+	if (strcmp(event, route_event(route)) != 0) {
+		hook_reply_text(resp, 400, "event \"%.64s\" does not belong on /lever/%s (expected %s)", event, route,
+				route_event(route));
+		goto out;
+	}
+	int r = object_string(data, "opportunityId", &opportunity_id);
+	if (r == 0)
+		r = object_string(data, "candidateId", &opportunity_id);
+	if (r != 1 || !id_valid(opportunity_id)) {
+		hook_reply_text(resp, 400, "missing or invalid data.opportunityId");
+		goto out;
+	}
+	if (object_string(data, "toStageId", &to_stage_id) < 0 || (to_stage_id && !id_valid(to_stage_id))) {
+		hook_reply_text(resp, 400, "invalid data.toStageId");
+		goto out;
+	}
+
+	char hash[33], name[SPOOL_NAME_MAX + 1];
+	hook_sha256_hex32(token, hash);
+	snprintf(name, sizeof name, "wh-%s-%s.json", route, hash);
+	if (spool_record(&record, event, route, opportunity_id, to_stage_id, triggered_at, now)) {
+		hook_server_error(resp, "spool record too large");
+		goto out;
+	}
+	int already = 0;
+	if (spool_init(cfg->spool, err, sizeof err) ||
+	    spool_put(cfg->spool, name, record.data, record.len, &already, err, sizeof err)) {
+		log_err("%s", err);
+		hook_server_error(resp, "the spool cannot be written");
+		goto out;
+	}
+	if (already)
+		hook_reply_text(resp, 200, "already queued: %s", name);
+	else
+		hook_reply_text(resp, 200, "accepted: %s (opportunity %s)", name, opportunity_id);
+out:
+	if (secret) {
+		OPENSSL_cleanse(secret, strlen(secret));
+		free(secret);
+	}
+	yajl_tree_free(tree);
+	buf_free(&record);
+}

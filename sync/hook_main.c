@@ -1,0 +1,123 @@
+/*
+ * hook_main.c - main() of refsync-hook, a CGI program (RFC 3875): the
+ * request comes from the environment and standard input, the response goes
+ * to standard output. It parses no raw HTTP; the web server does.
+ */
+#include "config.h"
+#include "hook.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"usage: refsync-hook\n"
+	"\n"
+	"refsync-hook is a CGI program: a web server runs it for each request, with\n"
+	"the request in the CGI environment (REQUEST_METHOD, PATH_INFO, CONTENT_TYPE,\n"
+	"CONTENT_LENGTH, QUERY_STRING) and the body on standard input.\n"
+	"\n"
+	"routes (PATH_INFO):\n"
+	"  POST /lever/stage-change   Lever webhook \"Candidate Stage Change\"\n"
+	"  POST /lever/hired          Lever webhook \"Candidate Hired\"\n"
+	"  GET  /answer?r=&e=&s=      the owner's answer page (changes nothing)\n"
+	"  POST /answer               the owner's answer\n"
+	"\n"
+	"The config file is $REFSYNC_CONFIG, else " CONFIG_DEFAULT_PATH ".\n"
+	"See refsync-hook(8).\n";
+
+/*
+ * Read the body announced by CONTENT_LENGTH into b (never more than
+ * HOOK_BODY_MAX bytes). Sets req->body_too_large without reading when the
+ * length is over the limit, req->body_unreadable when the length is not a
+ * number or the input ends early. No CONTENT_LENGTH means no body (RFC 3875
+ * 4.1.2).
+ */
+static void read_body(struct hook_request *req, struct buf *b)
+{
+	const char *cl = getenv("CONTENT_LENGTH");
+	if (str_empty(cl))
+		return;
+	size_t n = strlen(cl);
+	if (strspn(cl, "0123456789") != n) {
+		req->body_unreadable = 1;
+		return;
+	}
+	/* compare as text first: no overflow for a 30-digit length */
+	while (*cl == '0' && cl[1] != '\0')
+		cl++;
+	if (strlen(cl) > 7 || strtoul(cl, NULL, 10) > HOOK_BODY_MAX) {
+		req->body_too_large = 1;
+		return;
+	}
+	size_t want = strtoul(cl, NULL, 10);
+	char chunk[8192];
+	while (b->len < want) {
+		size_t ask = want - b->len < sizeof chunk ? want - b->len : sizeof chunk;
+		ssize_t got = read(STDIN_FILENO, chunk, ask);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0 || buf_append(b, chunk, (size_t)got)) {
+			req->body_unreadable = 1;
+			return;
+		}
+	}
+	req->body = b->data;
+	req->body_len = b->len;
+}
+
+/*
+ * One request: read it, load the config, handle it, write the response.
+ * Returns 0 when the response was written (whatever its HTTP status).
+ */
+int main(int argc, char **argv)
+{
+	struct hook_request req;
+	struct hook_response resp;
+	struct config cfg;
+	struct buf body;
+	char err[CONFIG_ERR_MAX];
+	int have_config = 0;
+
+	log_init("refsync-hook", LOG_INFO);
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(usage, stdout);
+		return EXIT_OK;
+	}
+	if (argc > 1 || !getenv("REQUEST_METHOD")) {
+		fputs(usage, stderr);
+		return EXIT_USAGE;
+	}
+
+	memset(&req, 0, sizeof req);
+	req.method = getenv("REQUEST_METHOD");
+	req.path_info = getenv("PATH_INFO");
+	req.content_type = getenv("CONTENT_TYPE");
+	req.query_string = getenv("QUERY_STRING");
+	buf_init(&body, HOOK_BODY_MAX);
+	read_body(&req, &body);
+
+	/* A broken config is the installation's fault, not the sender's: 500,
+	 * with the detail in the web server's error log only. */
+	if (config_load(config_locate(NULL), &cfg, err, sizeof err) == 0)
+		have_config = 1;
+	else
+		log_err("%s", err);
+
+	hook_handle(have_config ? &cfg : NULL, &req, &resp);
+
+	char *out;
+	size_t len;
+	hook_response_format(&resp, &out, &len);
+	int rc = write_all(STDOUT_FILENO, out, len) == 0 ? EXIT_OK : EXIT_SOFTWARE;
+	free(out);
+	hook_response_free(&resp);
+	buf_free(&body);
+	if (have_config)
+		config_free(&cfg);
+	return rc;
+}
