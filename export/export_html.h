@@ -1,0 +1,28 @@
+/*
+ * export_html.h - the HTML report: one self-contained static page for
+ * people (no script, no network, inline CSS, a Content-Security-Policy that
+ * forbids both), summarizing everything in the window: totals, median time
+ * from start to completion, a chart of requests started per week drawn as
+ * inline SVG, held triggers, failed actions, actions per kind, the
+ * requests and the runs. Lists are streamed from the database.
+ */
+#ifndef REFSYNC_EXPORT_HTML_H
+#define REFSYNC_EXPORT_HTML_H
+
+#include "export_rows.h"
+#include "output.h"
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+/*
+ * Write the report for window w to out. Returns 0, or -1 with a message in
+ * err (out->error is set when the failure was writing).
+ */
+int export_html(sqlite3 *db, const struct export_window *w, struct output *out, char *err, size_t errlen);
+
+/* Format a duration in ms as "D d HH:MM:SS" (or "HH:MM:SS" under a day)
+ * into text (at least 40 bytes). Returns text. */
+char *html_format_duration(int64_t ms, char *text, size_t len);
+
+#endif
