@@ -2,6 +2,7 @@
  * act.c - the outbox state machine: planned -> sending -> done | failed.
  */
 #include "act.h"
+#include "act_send.h"
 #include "audit.h"
 #include "crosschq.h"
 #include "db.h"
@@ -16,12 +17,6 @@
 
 #define RETRY_BASE_MS 60000LL
 #define RETRY_MAX_MS 3600000LL
-
-struct action {
-	int64_t id;
-	char *key, *kind, *subject, *payload;
-	int attempts;
-};
 
 static void action_free(struct action *a)
 {
@@ -103,50 +98,6 @@ static int record(struct sync_ctx *ctx, const struct action *a, const char *stat
 	return 0;
 }
 
-struct request_sink {
-	struct store *store;
-	char *first_id;
-	size_t first_len;
-};
-
-static int request_cb(void *p, const struct cq_request *r)
-{
-	struct request_sink *sink = p;
-	if (sink->first_id && !sink->first_id[0])
-		strlcpy_(sink->first_id, r->id, sink->first_len);
-	return store_request(sink->store, r);
-}
-
-/*
- * Store the requests of a Crosschq answer; the first id goes to id_out.
- * Returns the number of requests, or -1 on a parse or database error.
- */
-static int store_requests_from(struct sync_ctx *ctx, const struct http_response *resp, char *id_out,
-			       size_t id_len)
-{
-	struct store store;
-	store_init(&store, ctx->db, ctx->run_id);
-	struct page_info page;
-	char err[512];
-	int n = -1;
-	if (id_out)
-		id_out[0] = '\0';
-	struct request_sink sink = { &store, id_out, id_len };
-	if (db_begin(ctx->db) == 0) {
-		if (parse_request_page(resp->body.data ? resp->body.data : "", resp->body.len, request_cb, &sink,
-				       &page, err, sizeof err) == 0) {
-			n = page.records;
-			if (db_commit(ctx->db))
-				n = -1;
-		} else {
-			log_warn("Crosschq answer not understood: %s", err);
-			db_rollback(ctx->db);
-		}
-	}
-	store_free(&store);
-	return n;
-}
-
 static int64_t retry_delay(int attempts)
 {
 	int64_t d = RETRY_BASE_MS;
@@ -155,71 +106,28 @@ static int64_t retry_delay(int attempts)
 	return d < RETRY_MAX_MS ? d : RETRY_MAX_MS;
 }
 
-/* The outcome of one remote step, as act needs it. */
-enum step { STEP_DONE, STEP_FAILED, STEP_RETRY, STEP_STOP_DOWN, STEP_STOP_AUTH, STEP_DB_ERROR };
-
-static enum step classify(enum remote_status s)
+/* Keep a row in 'sending' (in doubt) with the reason; the next run looks it up. */
+static int keep_in_doubt(struct sync_ctx *ctx, const struct action *a, const char *err)
 {
-	switch (s) {
-	case REMOTE_OK:
-		return STEP_DONE;
-	case REMOTE_DOWN:
-		return STEP_STOP_DOWN;
-	case REMOTE_AUTH:
-		return STEP_STOP_AUTH;
-	case REMOTE_BAD:
-		return STEP_RETRY;
-	default:
-		return STEP_FAILED;
+	if (db_begin(ctx->db))
+		return -1;
+	sqlite3_stmt *st = db_prepare(ctx->db, "UPDATE outbox SET last_error = ?, updated_at = ? WHERE id = ?");
+	int ok = st != NULL;
+	if (st) {
+		db_bind_text(st, 1, err);
+		sqlite3_bind_int64(st, 2, now_ms());
+		sqlite3_bind_int64(st, 3, a->id);
+		ok = db_step_done(st) == SQLITE_DONE;
+		sqlite3_finalize(st);
 	}
-}
-
-/* Carry out cq.create_request. result gets the Crosschq request id. */
-static enum step send_create_request(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen,
-				     char *err, size_t elen)
-{
-	struct http_response resp;
-	http_response_init(&resp);
-	enum remote_status s = crosschq_create_request(&ctx->crosschq, a->payload, &resp, err, elen);
-	enum step step = classify(s);
-	if (step == STEP_DONE && store_requests_from(ctx, &resp, result, rlen) <= 0) {
-		snprintf(err, elen, "Crosschq POST /api/v2/requests/: HTTP %ld with a body that is not a request",
-			 resp.status);
-		step = STEP_RETRY;
+	if (ok)
+		ok = audit_appendf(ctx->db, ctx->run_id, "action.in_doubt", a->subject, "%s key=%s: %s", a->kind, a->key,
+				   err) == 0;
+	if (!ok || db_commit(ctx->db)) {
+		db_rollback(ctx->db);
+		return -1;
 	}
-	http_response_free(&resp);
-	return step;
-}
-
-/*
- * Resolve an in-doubt cq.create_request: 1 found (result set), 0 not there,
- * or a stop step (negative of enum step) when Crosschq cannot say.
- */
-static int lookup_request(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
-			  size_t elen)
-{
-	struct http_response resp;
-	http_response_init(&resp);
-	enum remote_status s = crosschq_find_request(&ctx->crosschq, a->key, &resp, err, elen);
-	int r;
-	if (s != REMOTE_OK) {
-		enum step st = classify(s);
-		r = -(int)(st == STEP_FAILED || st == STEP_RETRY ? STEP_STOP_DOWN : st);
-	} else {
-		int n = store_requests_from(ctx, &resp, result, rlen);
-		r = n < 0 ? -(int)STEP_DB_ERROR : n > 0;
-	}
-	http_response_free(&resp);
-	return r;
-}
-
-static enum step send_action(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
-			     size_t elen)
-{
-	if (strcmp(a->kind, "cq.create_request") == 0)
-		return send_create_request(ctx, a, result, rlen, err, elen);
-	snprintf(err, elen, "unknown action kind '%s' (written by a newer refsync?)", a->kind);
-	return STEP_FAILED;
+	return 0;
 }
 
 /* Apply a step's outcome. Returns 0 to go on, or the exit code to stop with. */
@@ -245,6 +153,14 @@ static int apply_step(struct sync_ctx *ctx, const struct action *a, enum step st
 			return EXIT_SOFTWARE;
 		log_warn("%s %s: %s; will retry", a->kind, a->key, err);
 		return 0;
+	case STEP_IN_DOUBT:
+		if (keep_in_doubt(ctx, a, err))
+			return EXIT_SOFTWARE;
+		if (!ctx->error[0])
+			snprintf(ctx->error, sizeof ctx->error, "%s", err);
+		log_err("%s %s: %s; the outcome is unknown: the next run looks it up before sending anything",
+			a->kind, a->key, err);
+		return EXIT_TEMPFAIL;
 	case STEP_STOP_DOWN:
 	case STEP_STOP_AUTH:
 		if (record(ctx, a, "planned", NULL, err, now, 0))
@@ -252,7 +168,7 @@ static int apply_step(struct sync_ctx *ctx, const struct action *a, enum step st
 		if (!ctx->error[0])
 			snprintf(ctx->error, sizeof ctx->error, "%s", err);
 		if (step == STEP_STOP_AUTH) {
-			log_err("%s: the API key was refused; run 'refsync check'", err);
+			log_err("%s; refused credentials or settings: run 'refsync check'", err);
 			return EXIT_CONFIG;
 		}
 		log_err("%s; the remaining actions wait for the next run", err);
@@ -263,7 +179,7 @@ static int apply_step(struct sync_ctx *ctx, const struct action *a, enum step st
 	return EXIT_SOFTWARE;
 }
 
-/* Resolve rows left in 'sending' by an interrupted run. */
+/* Resolve rows left in 'sending' by an interrupted run, before anything is sent. */
 static int resolve_in_doubt(struct sync_ctx *ctx)
 {
 	struct action *list;
@@ -273,27 +189,36 @@ static int resolve_in_doubt(struct sync_ctx *ctx)
 	int result = EXIT_OK;
 	for (size_t i = 0; i < n; i++) {
 		struct action *a = &list[i];
-		if (result != EXIT_OK)
-			goto next;
-		char res[ID_MAX] = "", err[2048] = "";
-		if (strcmp(a->kind, "cq.create_request") == 0) {
-			int r = lookup_request(ctx, a, res, sizeof res, err, sizeof err);
-			if (r < 0) {
-				result = apply_step(ctx, a, (enum step)(-r), NULL, err);
-			} else if (r == 1) {
-				log_notice("%s %s was in doubt: Crosschq has it (%s)", a->kind, a->key, res);
+		if (result == EXIT_OK) {
+			char res[512] = "", err[2048] = "";
+			enum step step = act_lookup(ctx, a, res, sizeof res, err, sizeof err);
+			switch (step) {
+			case STEP_DONE:
+				log_notice("%s %s was in doubt: it happened (%s)", a->kind, a->key, res);
 				result = apply_step(ctx, a, STEP_DONE, res, NULL);
-			} else {
-				log_notice("%s %s was in doubt: Crosschq does not have it; sending it", a->kind, a->key);
-				if (record(ctx, a, "planned", NULL, "in doubt after an interrupted run: not found remotely",
+				break;
+			case STEP_RETRY:
+				log_notice("%s %s was in doubt: it did not happen (or is safe to repeat); sending it",
+					   a->kind, a->key);
+				if (record(ctx, a, "planned", NULL, "in doubt after an interrupted run: sending again",
 					   0, 0))
 					result = EXIT_SOFTWARE;
+				break;
+			case STEP_FAILED:
+				result = apply_step(ctx, a, STEP_FAILED, NULL, err);
+				break;
+			case STEP_STOP_AUTH:
+				log_err("%s; cannot resolve %s %s", err, a->kind, a->key);
+				result = EXIT_CONFIG;
+				break;
+			default:
+				/* cannot look it up now: it stays in doubt, nothing is sent */
+				log_err("%s; %s %s stays in doubt until it can be looked up", err, a->kind, a->key);
+				if (!ctx->error[0])
+					snprintf(ctx->error, sizeof ctx->error, "%s", err);
+				result = step == STEP_DB_ERROR ? EXIT_SOFTWARE : EXIT_TEMPFAIL;
 			}
-		} else {
-			snprintf(err, sizeof err, "in doubt, and refsync cannot look '%s' up", a->kind);
-			result = apply_step(ctx, a, STEP_FAILED, NULL, err);
 		}
-	next:
 		action_free(a);
 	}
 	free(list);
@@ -313,7 +238,7 @@ int act(struct sync_ctx *ctx)
 	for (size_t i = 0; i < n; i++) {
 		struct action *a = &list[i];
 		if (result == EXIT_OK) {
-			char res[ID_MAX] = "", err[2048] = "";
+			char res[512] = "", err[2048] = "";
 			/* 1. committed as sending before the call */
 			if (db_begin(ctx->db) == 0) {
 				sqlite3_stmt *st = db_prepare(ctx->db, "UPDATE outbox SET state = 'sending', attempts = "
@@ -336,7 +261,7 @@ int act(struct sync_ctx *ctx)
 			if (result == EXIT_OK) {
 				crash_point("before-send");
 				/* 2. the call */
-				enum step step = send_action(ctx, a, res, sizeof res, err, sizeof err);
+				enum step step = act_send(ctx, a, res, sizeof res, err, sizeof err);
 				crash_point("after-send");
 				/* 3. the outcome */
 				result = apply_step(ctx, a, step, res, err);
@@ -345,6 +270,7 @@ int act(struct sync_ctx *ctx)
 		action_free(a);
 	}
 	free(list);
+	act_send_cleanup(ctx);
 	if (result == EXIT_OK && ctx->failed > failed_before)
 		result = EXIT_SOME_FAILED;
 	return result;

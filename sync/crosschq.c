@@ -129,3 +129,72 @@ char *crosschq_request_body(const struct crosschq_request_spec *s)
 	yajl_gen_free(g);
 	return r;
 }
+
+/* "/api/v2/<what>/<id>/<tail>" */
+static void object_path(struct buf *p, const char *what, const char *id, const char *tail)
+{
+	char *e = http_escape(id);
+	buf_printf(p, "/api/v2/%s/%s/%s", what, e, tail);
+	free(e);
+}
+
+static char *gen_done(yajl_gen g)
+{
+	const unsigned char *out;
+	size_t len;
+	yajl_gen_get_buf(g, &out, &len);
+	char *r = xstrndup((const char *)out, len);
+	yajl_gen_free(g);
+	return r;
+}
+
+enum remote_status crosschq_set_hired(struct http_client *cq, const char *request_id, int hired, int64_t hired_at_ms,
+				      const char *source, struct http_response *resp, char *err, size_t n)
+{
+	struct buf p;
+	buf_init(&p, 4096);
+	object_path(&p, "requests", request_id, "");
+	yajl_gen g = yajl_gen_alloc(NULL);
+	yajl_gen_map_open(g);
+	yajl_gen_string(g, (const unsigned char *)"hired", 5);
+	yajl_gen_bool(g, hired);
+	char iso[40];
+	gen_pair(g, "hired_at", hired && hired_at_ms > 0 ? format_iso8601(hired_at_ms, 0, iso, sizeof iso) : NULL);
+	gen_pair(g, "hired_source", source);
+	yajl_gen_map_close(g);
+	char *body = gen_done(g);
+	enum remote_status s = remote_call(cq, "PATCH", p.data, body, 1, resp, NULL, err, n);
+	free(body);
+	buf_free(&p);
+	return s;
+}
+
+enum remote_status crosschq_cancel_request(struct http_client *cq, const char *request_id,
+					   struct http_response *resp, char *err, size_t n)
+{
+	struct buf p;
+	buf_init(&p, 4096);
+	object_path(&p, "requests", request_id, "cancel/");
+	enum remote_status s = remote_call(cq, "POST", p.data, "{}", 1, resp, NULL, err, n);
+	buf_free(&p);
+	return s;
+}
+
+enum remote_status crosschq_link_prospect(struct http_client *cq, const char *prospect_id, const char *ats_id,
+					  int64_t exported_at_ms, struct http_response *resp, char *err, size_t n)
+{
+	struct buf p;
+	buf_init(&p, 4096);
+	object_path(&p, "prospects", prospect_id, "");
+	yajl_gen g = yajl_gen_alloc(NULL);
+	yajl_gen_map_open(g);
+	gen_pair(g, "ats_id", ats_id);
+	char iso[40];
+	gen_pair(g, "ats_exported_at", format_iso8601(exported_at_ms, 0, iso, sizeof iso));
+	yajl_gen_map_close(g);
+	char *body = gen_done(g);
+	enum remote_status s = remote_call(cq, "PATCH", p.data, body, 1, resp, NULL, err, n);
+	free(body);
+	buf_free(&p);
+	return s;
+}

@@ -42,4 +42,14 @@ struct crosschq_request_spec {
 /* The JSON body of POST /api/v2/requests/ (malloc'd). */
 char *crosschq_request_body(const struct crosschq_request_spec *spec);
 
+/* PATCH /api/v2/requests/<id>/ {"hired", "hired_at", "hired_source"}. */
+enum remote_status crosschq_set_hired(struct http_client *cq, const char *request_id, int hired, int64_t hired_at_ms,
+				      const char *source, struct http_response *resp, char *err, size_t n);
+/* POST /api/v2/requests/<id>/cancel/ (409 when already completed). */
+enum remote_status crosschq_cancel_request(struct http_client *cq, const char *request_id,
+					   struct http_response *resp, char *err, size_t n);
+/* PATCH /api/v2/prospects/<id>/ {"ats_id", "ats_exported_at"}. */
+enum remote_status crosschq_link_prospect(struct http_client *cq, const char *prospect_id, const char *ats_id,
+					  int64_t exported_at_ms, struct http_response *resp, char *err, size_t n);
+
 #endif

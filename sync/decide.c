@@ -9,6 +9,7 @@
  * later releases them.
  */
 #include "decide.h"
+#include "decide_internal.h"
 #include "audit.h"
 #include "crosschq.h"
 #include "db.h"
@@ -261,8 +262,7 @@ static int set_trigger(struct sync_ctx *ctx, const struct candidate *c, const ch
 			    subject, reason);
 }
 
-/* Insert an outbox action unless its key exists. 1 inserted, 0 existed, -1 error. */
-static int plan_action(struct sync_ctx *ctx, const char *key, const char *kind, const char *subject,
+int decide_plan_action(struct sync_ctx *ctx, const char *key, const char *kind, const char *subject,
 		       const char *payload, const char *reason)
 {
 	sqlite3_stmt *st = db_prepare(ctx->db,
@@ -363,7 +363,7 @@ static int evaluate_entry(struct sync_ctx *ctx, struct candidate *c)
 	format_iso8601(c->entered_at, 0, entered, sizeof entered);
 	snprintf(reason, sizeof reason, "entered the trigger stage at %s; template %s%s%s", entered, tc.id,
 		 tc.note[0] ? "; " : "", tc.note);
-	int planned = plan_action(ctx, key, "cq.create_request", subject, payload, reason);
+	int planned = decide_plan_action(ctx, key, "cq.create_request", subject, payload, reason);
 	free(payload);
 	if (planned < 0)
 		return -1;
@@ -471,6 +471,8 @@ int decide(struct sync_ctx *ctx, int keep_open)
 		return EXIT_TEMPFAIL;
 	}
 	int r = decide_triggers(ctx);
+	if (r == EXIT_OK)
+		r = decide_writeback(ctx);
 	if (r != EXIT_OK) {
 		if (!ctx->error[0])
 			snprintf(ctx->error, sizeof ctx->error, "database error while deciding: %s",

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <yajl/yajl_gen.h>
 
 #define PAGE_LIMIT 100
 #define OPPORTUNITY_EXPAND "expand=owner&expand=stage&expand=applications"
@@ -108,4 +109,174 @@ enum remote_status lever_fetch_user(struct http_client *lv, const char *id, stru
 	buf_printf(&p, "/users/%s", e);
 	free(e);
 	return get(lv, &p, resp, err, n);
+}
+
+/* "?perform_as=<id>" or "" into out. */
+static void perform_as_query(struct buf *path, const char *perform_as, int first)
+{
+	if (perform_as && *perform_as) {
+		char *e = http_escape(perform_as);
+		buf_printf(path, "%cperform_as=%s", first ? '?' : '&', e);
+		free(e);
+	}
+}
+
+static void gen_str(yajl_gen g, const char *s)
+{
+	if (s)
+		yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+	else
+		yajl_gen_null(g);
+}
+
+static char *gen_finish(yajl_gen g)
+{
+	const unsigned char *out;
+	size_t len;
+	yajl_gen_get_buf(g, &out, &len);
+	char *r = xstrndup((const char *)out, len);
+	yajl_gen_free(g);
+	return r;
+}
+
+static yajl_gen gen_new(void)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+	yajl_gen_config(g, yajl_gen_validate_utf8, 0);
+	return g;
+}
+
+static enum remote_status send_body(struct http_client *lv, const char *method, struct buf *path, char *body,
+				    int idempotent, struct http_response *resp, int *maybe_sent, char *err, size_t n)
+{
+	enum remote_status s = remote_call(lv, method, path->data, body, idempotent, resp, maybe_sent, err, n);
+	buf_free(path);
+	free(body);
+	return s;
+}
+
+enum remote_status lever_add_link(struct http_client *lv, const char *id, const char *url, const char *perform_as,
+				  struct http_response *resp, int *maybe_sent, char *err, size_t n)
+{
+	struct buf p;
+	buf_init(&p, 4096);
+	char *e = http_escape(id);
+	buf_printf(&p, "/opportunities/%s/addLinks", e);
+	free(e);
+	perform_as_query(&p, perform_as, 1);
+	yajl_gen g = gen_new();
+	yajl_gen_map_open(g);
+	gen_str(g, "links");
+	yajl_gen_array_open(g);
+	gen_str(g, url);
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+	return send_body(lv, "POST", &p, gen_finish(g), 0, resp, maybe_sent, err, n);
+}
+
+enum remote_status lever_add_note(struct http_client *lv, const char *id, const char *text, const char *perform_as,
+				  struct http_response *resp, int *maybe_sent, char *err, size_t n)
+{
+	struct buf p;
+	buf_init(&p, 4096);
+	char *e = http_escape(id);
+	buf_printf(&p, "/opportunities/%s/notes", e);
+	free(e);
+	perform_as_query(&p, perform_as, 1);
+	yajl_gen g = gen_new();
+	yajl_gen_map_open(g);
+	gen_str(g, "value");
+	gen_str(g, text);
+	gen_str(g, "notifyFollowers");
+	yajl_gen_bool(g, 1);
+	yajl_gen_map_close(g);
+	return send_body(lv, "POST", &p, gen_finish(g), 0, resp, maybe_sent, err, n);
+}
+
+enum remote_status lever_list_notes(struct http_client *lv, const char *id, const char *token,
+				    struct http_response *resp, char *err, size_t n)
+{
+	struct buf p;
+	buf_init(&p, 4096);
+	char *e = http_escape(id);
+	buf_printf(&p, "/opportunities/%s/notes?limit=%d", e, PAGE_LIMIT);
+	free(e);
+	add_offset(&p, token);
+	return get(lv, &p, resp, err, n);
+}
+
+enum remote_status lever_archive(struct http_client *lv, const char *id, const char *reason_id,
+				 const char *perform_as, struct http_response *resp, char *err, size_t n)
+{
+	struct buf p;
+	buf_init(&p, 4096);
+	char *e = http_escape(id);
+	buf_printf(&p, "/opportunities/%s/archived", e);
+	free(e);
+	perform_as_query(&p, perform_as, 1);
+	yajl_gen g = gen_new();
+	yajl_gen_map_open(g);
+	gen_str(g, "reason");
+	gen_str(g, reason_id);
+	gen_str(g, "cleanInterviews");
+	yajl_gen_bool(g, 0);
+	yajl_gen_map_close(g);
+	/* PUT sets a state: repeating it is harmless */
+	return send_body(lv, "PUT", &p, gen_finish(g), 1, resp, NULL, err, n);
+}
+
+enum remote_status lever_find_by_email(struct http_client *lv, const char *email, struct http_response *resp,
+				       char *err, size_t n)
+{
+	struct buf p;
+	buf_init(&p, 4096);
+	char *e = http_escape(email);
+	buf_printf(&p, "/opportunities?confidentiality=all&" OPPORTUNITY_EXPAND "&limit=%d&email=%s", PAGE_LIMIT, e);
+	free(e);
+	return get(lv, &p, resp, err, n);
+}
+
+enum remote_status lever_create_opportunity(struct http_client *lv, const struct lever_new_opportunity *o,
+					    const char *perform_as, struct http_response *resp, int *maybe_sent,
+					    char *err, size_t n)
+{
+	struct buf p;
+	buf_init(&p, 4096);
+	buf_appendz(&p, "/opportunities");
+	perform_as_query(&p, perform_as, 1);
+	yajl_gen g = gen_new();
+	yajl_gen_map_open(g);
+	gen_str(g, "name");
+	gen_str(g, o->name);
+	if (o->headline) {
+		gen_str(g, "headline");
+		gen_str(g, o->headline);
+	}
+	gen_str(g, "emails");
+	yajl_gen_array_open(g);
+	if (o->email)
+		gen_str(g, o->email);
+	yajl_gen_array_close(g);
+	gen_str(g, "phones");
+	yajl_gen_array_open(g);
+	if (o->phone) {
+		yajl_gen_map_open(g);
+		gen_str(g, "value");
+		gen_str(g, o->phone);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+	gen_str(g, "tags");
+	yajl_gen_array_open(g);
+	for (size_t i = 0; i < o->n_tags; i++)
+		gen_str(g, o->tags[i]);
+	yajl_gen_array_close(g);
+	gen_str(g, "sources");
+	yajl_gen_array_open(g);
+	gen_str(g, "Crosschq");
+	yajl_gen_array_close(g);
+	gen_str(g, "origin");
+	gen_str(g, "sourced");
+	yajl_gen_map_close(g);
+	return send_body(lv, "POST", &p, gen_finish(g), 0, resp, maybe_sent, err, n);
 }

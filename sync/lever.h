@@ -30,4 +30,31 @@ enum remote_status lever_fetch_opportunity(struct http_client *lv, const char *i
 enum remote_status lever_fetch_user(struct http_client *lv, const char *id, struct http_response *resp,
 				    char *err, size_t n);
 
+/* ---- writes (each is one outbox action; see act.c) ---- */
+
+/* POST /opportunities/:id/addLinks {"links":[url]} (perform_as may be NULL). */
+enum remote_status lever_add_link(struct http_client *lv, const char *id, const char *url, const char *perform_as,
+				  struct http_response *resp, int *maybe_sent, char *err, size_t n);
+/* POST /opportunities/:id/notes {"value": text, "notifyFollowers": true}. Not idempotent. */
+enum remote_status lever_add_note(struct http_client *lv, const char *id, const char *text, const char *perform_as,
+				  struct http_response *resp, int *maybe_sent, char *err, size_t n);
+/* GET /opportunities/:id/notes, one page. */
+enum remote_status lever_list_notes(struct http_client *lv, const char *id, const char *token,
+				    struct http_response *resp, char *err, size_t n);
+/* PUT /opportunities/:id/archived {"reason": reason_id}. */
+enum remote_status lever_archive(struct http_client *lv, const char *id, const char *reason_id,
+				 const char *perform_as, struct http_response *resp, char *err, size_t n);
+/* GET /opportunities?email=..., confidential included: the first page. */
+enum remote_status lever_find_by_email(struct http_client *lv, const char *email, struct http_response *resp,
+				       char *err, size_t n);
+/* POST /opportunities?perform_as=... with a sourced opportunity. Not idempotent. */
+struct lever_new_opportunity {
+	const char *name, *email, *phone, *headline;
+	const char *const *tags;
+	size_t n_tags;
+};
+enum remote_status lever_create_opportunity(struct http_client *lv, const struct lever_new_opportunity *o,
+					    const char *perform_as, struct http_response *resp, int *maybe_sent,
+					    char *err, size_t n);
+
 #endif

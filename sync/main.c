@@ -105,6 +105,11 @@ static int64_t run_begin(struct sync_ctx *ctx, const char *command)
 static void run_end(struct sync_ctx *ctx, const char *command, int code)
 {
 	int64_t ended = now_ms();
+	/* held: the triggers held now (decide may run twice in a run) */
+	sqlite3_stmt *h = db_prepare(ctx->db, "SELECT count(*) FROM triggers WHERE state = 'held'");
+	if (h && sqlite3_step(h) == SQLITE_ROW)
+		ctx->held = sqlite3_column_int64(h, 0);
+	sqlite3_finalize(h);
 	if (db_begin(ctx->db))
 		return;
 	sqlite3_stmt *st = db_prepare(ctx->db,
@@ -191,10 +196,22 @@ static int sync_steps(struct sync_ctx *ctx, const struct run_options *o)
 		}
 		return r;
 	}
-	r = decide(ctx, 0);
-	if (r == EXIT_OK)
-		r = act(ctx);
-	return r;
+	/* Two rounds: some actions lead to others within the same run (a
+	 * prospect created in Lever, then its id recorded in Crosschq). */
+	int final = EXIT_OK;
+	for (int round = 0; round < 2; round++) {
+		long before = ctx->decided;
+		r = decide(ctx, 0);
+		if (r == EXIT_OK)
+			r = act(ctx);
+		if (r == EXIT_SOME_FAILED) {
+			final = r;
+			r = EXIT_OK;
+		}
+		if (r != EXIT_OK || ctx->decided == before)
+			break;
+	}
+	return r != EXIT_OK ? r : final;
 }
 
 static int parse_date_arg(const char *opt, const char *v, int64_t *out)

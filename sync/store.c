@@ -46,6 +46,13 @@ static const char *const sql[ST_COUNT] = {
 			 "deleted_at = COALESCE(deleted_at, ?2) WHERE id = ?1",
 	[ST_ERASE_REQUESTS] = "UPDATE cq_requests SET candidate_name = NULL, candidate_email = NULL "
 			      "WHERE opportunity_id = ?",
+	/* payloads hold names and emails: keep ids and outcomes only; what was
+	 * not sent yet is not sent at all */
+	[ST_ERASE_OUTBOX] = "UPDATE outbox SET payload = '{\"erased\":true}', "
+			    "last_error = CASE state WHEN 'planned' THEN 'not sent: the candidate was deleted or "
+			    "anonymized in Lever' ELSE last_error END, "
+			    "state = CASE state WHEN 'planned' THEN 'failed' ELSE state END "
+			    "WHERE subject = 'opportunity:' || ?1 AND payload <> '{\"erased\":true}'",
 	[ST_DELETED_STUB] = "INSERT OR IGNORE INTO lever_opportunities(id, deleted_at, pulled_at) VALUES (?,?,?)",
 	[ST_TEMPLATE_UPSERT] =
 		"INSERT INTO cq_templates(id, name, ats_tag, jobrole, is_default, hiring_manager_name, "
@@ -134,13 +141,29 @@ static int put_tags(struct store *s, const char *kind, const char *owner, char (
 	return 0;
 }
 
+/* Remove a candidate's personal data from requests and action payloads. */
 static int erase_requests(struct store *s, const char *opportunity_id)
 {
 	sqlite3_stmt *st = stmt(s, ST_ERASE_REQUESTS);
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, opportunity_id, -1, SQLITE_STATIC);
-	return done(st);
+	if (done(st))
+		return -1;
+	st = stmt(s, ST_ERASE_OUTBOX);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, opportunity_id, -1, SQLITE_STATIC);
+	if (done(st))
+		return -1;
+	int changed = sqlite3_changes(s->db);
+	if (changed > 0) {
+		char subject[ID_MAX + 16];
+		snprintf(subject, sizeof subject, "opportunity:%s", opportunity_id);
+		return audit_appendf(s->db, s->run_id, "privacy.erased", subject,
+				     "personal data removed from %d stored actions", changed);
+	}
+	return 0;
 }
 
 int store_opportunity(struct store *s, const struct lever_opportunity *o)
@@ -211,16 +234,21 @@ int store_deleted_opportunity(struct store *s, const char *id, int64_t deleted_a
 {
 	if (deleted_at <= 0)
 		deleted_at = now_ms();
+	/* first time we learn of this deletion? */
+	sqlite3_stmt *q = db_prepare(s->db, "SELECT 1 FROM lever_opportunities WHERE id = ? AND deleted_at IS NOT NULL");
+	if (!q)
+		return -1;
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	int known = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_finalize(q);
 	sqlite3_stmt *st = stmt(s, ST_DELETED_STUB);
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, deleted_at);
 	sqlite3_bind_int64(st, 3, now_ms());
-	int inserted_stub = 0;
 	if (done(st))
 		return -1;
-	inserted_stub = sqlite3_changes(s->db) > 0;
 	st = stmt(s, ST_ERASE_OPP);
 	if (!st)
 		return -1;
@@ -235,8 +263,14 @@ int store_deleted_opportunity(struct store *s, const char *id, int64_t deleted_a
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (done(st))
 		return -1;
-	(void)inserted_stub;
-	s->erased++;
+	if (!known) {
+		char subject[ID_MAX + 16];
+		snprintf(subject, sizeof subject, "opportunity:%s", id);
+		if (audit_append(s->db, s->run_id, "privacy.erased", subject,
+				 "deleted in Lever: name, email, phone, links and tags removed"))
+			return -1;
+		s->erased++;
+	}
 	return 0;
 }
 

@@ -1,0 +1,532 @@
+/*
+ * act_send.c - the remote effect of each action kind, and in-doubt lookups.
+ */
+#include "act_send.h"
+#include "answer_link.h"
+#include "crosschq.h"
+#include "db.h"
+#include "lever.h"
+#include "log.h"
+#include "mail.h"
+#include "records.h"
+#include "store.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_tree.h>
+
+#define NOTE_PAGES_MAX 20
+
+/* Secrets that only some actions need, read on first use. */
+static char *answer_secret, *smtp_password;
+static int smtp_password_read;
+
+void act_send_cleanup(struct sync_ctx *ctx)
+{
+	(void)ctx;
+	free(answer_secret);
+	free(smtp_password);
+	answer_secret = smtp_password = NULL;
+	smtp_password_read = 0;
+}
+
+/* A string member of the payload, or NULL. */
+static const char *field(yajl_val v, const char *key)
+{
+	const char *path[] = { key, NULL };
+	yajl_val s = yajl_tree_get(v, path, yajl_t_string);
+	return s ? YAJL_GET_STRING(s) : NULL;
+}
+
+static enum step classify(enum remote_status s, int maybe_sent)
+{
+	switch (s) {
+	case REMOTE_OK:
+		return STEP_DONE;
+	case REMOTE_DOWN:
+		return maybe_sent ? STEP_IN_DOUBT : STEP_STOP_DOWN;
+	case REMOTE_AUTH:
+		return STEP_STOP_AUTH;
+	case REMOTE_BAD:
+		return maybe_sent ? STEP_IN_DOUBT : STEP_RETRY;
+	default:
+		return STEP_FAILED;
+	}
+}
+
+/* ---- storing what the remote answered ---------------------------------- */
+
+struct first_id {
+	struct store *store;
+	char *id;
+	size_t len;
+	const char *want_url; /* for opportunities: does links hold it? */
+	int has_url;
+};
+
+static int on_request(void *p, const struct cq_request *r)
+{
+	struct first_id *f = p;
+	if (!f->id[0])
+		strlcpy_(f->id, r->id, f->len);
+	return store_request(f->store, r);
+}
+
+static int on_opportunity(void *p, const struct lever_opportunity *o)
+{
+	struct first_id *f = p;
+	if (!f->id[0])
+		strlcpy_(f->id, o->id, f->len);
+	if (f->want_url) {
+		for (const char *l = o->links; *l;) {
+			size_t n = strcspn(l, "\n");
+			if (n == strlen(f->want_url) && strncmp(l, f->want_url, n) == 0)
+				f->has_url = 1;
+			l += n + (l[n] == '\n');
+		}
+	}
+	return store_opportunity(f->store, o);
+}
+
+/*
+ * Parse and store a Crosschq request page or a Lever opportunity page from
+ * resp; the first record's id goes to id. Returns the number of records, or
+ * -1 when the body is not understood or the database failed.
+ */
+static int store_answer(struct sync_ctx *ctx, const struct http_response *resp, int lever, char *id, size_t len,
+			const char *want_url, int *has_url)
+{
+	struct store store;
+	store_init(&store, ctx->db, ctx->run_id);
+	struct first_id f = { &store, id, len, want_url, 0 };
+	id[0] = '\0';
+	struct page_info page;
+	char err[256];
+	int n = -1;
+	const char *d = resp->body.data ? resp->body.data : "";
+	if (db_begin(ctx->db) == 0) {
+		int r = lever ? parse_opportunity_page(d, resp->body.len, on_opportunity, &f, &page, err, sizeof err)
+			      : parse_request_page(d, resp->body.len, on_request, &f, &page, err, sizeof err);
+		if (r == 0 && db_commit(ctx->db) == 0) {
+			n = page.records;
+		} else {
+			log_warn("%s answer not understood: %s", lever ? "Lever" : "Crosschq", err);
+			db_rollback(ctx->db);
+		}
+	}
+	store_free(&store);
+	if (has_url)
+		*has_url = f.has_url;
+	return n;
+}
+
+/* ---- Crosschq ------------------------------------------------------------ */
+
+static enum step create_request(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
+				size_t elen)
+{
+	struct http_response resp;
+	http_response_init(&resp);
+	enum step step = classify(crosschq_create_request(&ctx->crosschq, a->payload, &resp, err, elen), 0);
+	if (step == STEP_DONE && store_answer(ctx, &resp, 0, result, rlen, NULL, NULL) <= 0) {
+		snprintf(err, elen, "Crosschq POST /api/v2/requests/: HTTP %ld with a body that is not a request",
+			 resp.status);
+		step = STEP_RETRY;
+	}
+	http_response_free(&resp);
+	return step;
+}
+
+static enum step set_hired(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err, size_t elen)
+{
+	const char *rid = field(p, "request_id"), *hired = field(p, "hired"), *at = field(p, "hired_at");
+	struct http_response resp;
+	http_response_init(&resp);
+	enum step step = classify(crosschq_set_hired(&ctx->crosschq, rid, hired && strcmp(hired, "true") == 0,
+						     at ? strtoll(at, NULL, 10) : 0, field(p, "source"), &resp, err,
+						     elen),
+				  0);
+	if (step == STEP_DONE)
+		store_answer(ctx, &resp, 0, result, rlen, NULL, NULL);
+	http_response_free(&resp);
+	return step;
+}
+
+static enum step cancel_request(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err,
+				size_t elen)
+{
+	struct http_response resp;
+	http_response_init(&resp);
+	enum remote_status s = crosschq_cancel_request(&ctx->crosschq, field(p, "request_id"), &resp, err, elen);
+	enum step step;
+	if (s == REMOTE_CONFLICT) {
+		/* already completed: nothing left to cancel */
+		strlcpy_(result, "already completed", rlen);
+		step = STEP_DONE;
+	} else {
+		step = classify(s, 0);
+		if (step == STEP_DONE)
+			store_answer(ctx, &resp, 0, result, rlen, NULL, NULL);
+	}
+	http_response_free(&resp);
+	return step;
+}
+
+static enum step link_prospect(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err,
+			       size_t elen)
+{
+	const char *pid = field(p, "prospect_id"), *ats = field(p, "ats_id");
+	struct http_response resp;
+	http_response_init(&resp);
+	enum step step = classify(crosschq_link_prospect(&ctx->crosschq, pid, ats, now_ms(), &resp, err, elen), 0);
+	http_response_free(&resp);
+	if (step == STEP_DONE) {
+		strlcpy_(result, ats, rlen);
+		sqlite3_stmt *st = db_prepare(ctx->db, "UPDATE cq_prospects SET ats_id = ?, ats_exported_at = ? WHERE id = ?");
+		if (st && db_begin(ctx->db) == 0) {
+			sqlite3_bind_text(st, 1, ats, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, now_ms());
+			sqlite3_bind_text(st, 3, pid, -1, SQLITE_STATIC);
+			db_step_done(st);
+			db_commit(ctx->db);
+		}
+		sqlite3_finalize(st);
+	}
+	return step;
+}
+
+/* ---- Lever --------------------------------------------------------------- */
+
+static enum step add_link(struct sync_ctx *ctx, yajl_val p, char *err, size_t elen)
+{
+	struct http_response resp;
+	http_response_init(&resp);
+	int maybe = 0;
+	enum remote_status s = lever_add_link(&ctx->lever, field(p, "opportunity_id"), field(p, "url"),
+					      ctx->cfg->perform_as, &resp, &maybe, err, elen);
+	http_response_free(&resp);
+	return classify(s, maybe);
+}
+
+/* The note refsync writes; it carries the report link, which is also how it is found again. */
+static void note_text(yajl_val p, char *out, size_t n)
+{
+	snprintf(out, n, "The Crosschq reference check report is ready: %s\n\n(refsync, Crosschq request %s)",
+		 field(p, "url"), field(p, "request_id"));
+}
+
+static enum step add_note(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err, size_t elen)
+{
+	char text[2048];
+	note_text(p, text, sizeof text);
+	struct http_response resp;
+	http_response_init(&resp);
+	int maybe = 0;
+	enum remote_status s = lever_add_note(&ctx->lever, field(p, "opportunity_id"), text, ctx->cfg->perform_as,
+					      &resp, &maybe, err, elen);
+	enum step step = classify(s, maybe);
+	if (step == STEP_DONE) {
+		/* {"data":{"noteId":...}} (some answer data.id): keep the id */
+		char perr[128];
+		yajl_val v = yajl_tree_parse(resp.body.data ? resp.body.data : "", perr, sizeof perr);
+		const char *p1[] = { "data", "noteId", NULL }, *p2[] = { "data", "id", NULL };
+		yajl_val id = v ? yajl_tree_get(v, p1, yajl_t_string) : NULL;
+		if (!id && v)
+			id = yajl_tree_get(v, p2, yajl_t_string);
+		strlcpy_(result, id ? YAJL_GET_STRING(id) : "", rlen);
+		yajl_tree_free(v);
+	}
+	http_response_free(&resp);
+	return step;
+}
+
+static enum step archive_hired(struct sync_ctx *ctx, yajl_val p, char *err, size_t elen)
+{
+	struct http_response resp;
+	http_response_init(&resp);
+	enum remote_status s = lever_archive(&ctx->lever, field(p, "opportunity_id"), field(p, "reason_id"),
+					     ctx->cfg->perform_as, &resp, err, elen);
+	enum step step = classify(s, 0);
+	if (step == STEP_DONE) {
+		char id[ID_MAX];
+		store_answer(ctx, &resp, 1, id, sizeof id, NULL, NULL);
+	}
+	http_response_free(&resp);
+	return step;
+}
+
+/* Find an opportunity by email: STEP_DONE with its id, STEP_RETRY when none, or a stop/fail step. */
+static enum step find_by_email(struct sync_ctx *ctx, const char *email, char *result, size_t rlen, char *err,
+			       size_t elen)
+{
+	struct http_response resp;
+	http_response_init(&resp);
+	enum step step = classify(lever_find_by_email(&ctx->lever, email, &resp, err, elen), 0);
+	if (step == STEP_DONE) {
+		int n = store_answer(ctx, &resp, 1, result, rlen, NULL, NULL);
+		if (n < 0) {
+			snprintf(err, elen, "Lever GET /opportunities?email=: answer not understood");
+			step = STEP_RETRY;
+		} else if (n == 0) {
+			step = STEP_RETRY; /* not there */
+		}
+	}
+	http_response_free(&resp);
+	return step;
+}
+
+static enum step export_prospect(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err,
+				 size_t elen)
+{
+	const char *email = field(p, "email");
+	enum step step = find_by_email(ctx, email, result, rlen, err, elen);
+	if (step == STEP_DONE) {
+		log_info("prospect %s: Lever already has opportunity %s with that email; linked, not created",
+			 field(p, "prospect_id"), result);
+		return STEP_DONE;
+	}
+	if (step != STEP_RETRY)
+		return step;
+	if (!ctx->cfg->perform_as) {
+		snprintf(err, elen, "%s: [lever] perform_as must name a Lever user: Lever requires it to create "
+			 "opportunities", ctx->cfg->path);
+		return STEP_FAILED;
+	}
+	/* tags arrive newline-separated */
+	const char *tags_text = field(p, "tags");
+	char *copy = xstrdup(tags_text ? tags_text : "");
+	const char *tags[64];
+	size_t n = 0;
+	for (char *save = NULL, *t = strtok_r(copy, "\n", &save); t && n < 64; t = strtok_r(NULL, "\n", &save))
+		tags[n++] = t;
+	struct lever_new_opportunity o = { field(p, "name"), email, field(p, "phone"), field(p, "headline"), tags, n };
+	struct http_response resp;
+	http_response_init(&resp);
+	int maybe = 0;
+	step = classify(lever_create_opportunity(&ctx->lever, &o, ctx->cfg->perform_as, &resp, &maybe, err, elen),
+			maybe);
+	free(copy);
+	if (step == STEP_DONE && store_answer(ctx, &resp, 1, result, rlen, NULL, NULL) <= 0) {
+		snprintf(err, elen, "Lever POST /opportunities: HTTP %ld with a body that is not an opportunity",
+			 resp.status);
+		step = STEP_IN_DOUBT; /* it may exist: look it up by email next run */
+	}
+	http_response_free(&resp);
+	return step;
+}
+
+/* ---- mail ---------------------------------------------------------------- */
+
+static enum step send_prompt(struct sync_ctx *ctx, const struct action *a, yajl_val p, char *err, size_t elen)
+{
+	if (!answer_secret) {
+		answer_secret = config_read_secret(ctx->cfg, SECRET_ANSWER_SECRET, err, elen);
+		if (!answer_secret)
+			return STEP_STOP_AUTH;
+	}
+	if (!smtp_password_read && ctx->cfg->smtp_user) {
+		smtp_password = config_read_secret(ctx->cfg, SECRET_SMTP_PASSWORD, err, elen);
+		if (!smtp_password)
+			return STEP_STOP_AUTH;
+	}
+	smtp_password_read = 1;
+	if (!ctx->cfg->answer_url) {
+		snprintf(err, elen, "%s: [followup] answer_url is not set: the prompt needs the answer page's URL",
+			 ctx->cfg->path);
+		return STEP_STOP_AUTH;
+	}
+	const char *rid = field(p, "request_id"), *exp = field(p, "expires_at");
+	int64_t expires_ms = exp ? strtoll(exp, NULL, 10) : 0;
+	char *link = answer_link_build(ctx->cfg->answer_url, answer_secret, rid, expires_ms / 1000);
+	struct mail_prompt m = {
+		.request_id = rid,
+		.to_name = field(p, "to_name"),
+		.to_email = field(p, "to_email"),
+		.candidate_name = field(p, "candidate") ? field(p, "candidate") : "the candidate",
+		.job_title = field(p, "job"),
+		.report_url = field(p, "report_url"),
+		.answer_link = link,
+		.expires_at_ms = expires_ms,
+		.message_id = field(p, "message_id"),
+		.date_ms = now_ms(),
+	};
+	char from_addr[512];
+	enum step step;
+	char *msg = mail_compose_prompt(ctx->cfg->from, &m);
+	if (!msg || mail_address_of(ctx->cfg->from, from_addr, sizeof from_addr)) {
+		snprintf(err, elen, "%s: [followup] from '%s' holds no usable address", ctx->cfg->path, ctx->cfg->from);
+		step = STEP_STOP_AUTH;
+	} else {
+		int permanent = 0;
+		if (mail_send(ctx->cfg->smtp_url, ctx->cfg->smtp_user, smtp_password, from_addr, m.to_email, msg,
+			      &permanent, err, elen) == 0)
+			step = STEP_DONE;
+		else
+			step = permanent ? STEP_FAILED : STEP_RETRY;
+	}
+	(void)a;
+	free(msg);
+	free(link);
+	return step;
+}
+
+/* ---- dispatch ------------------------------------------------------------ */
+
+enum step act_send(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err, size_t elen)
+{
+	result[0] = '\0';
+	if (strcmp(a->kind, "cq.create_request") == 0)
+		return create_request(ctx, a, result, rlen, err, elen);
+	char perr[128];
+	yajl_val p = yajl_tree_parse(a->payload, perr, sizeof perr);
+	if (!p || !YAJL_IS_OBJECT(p)) {
+		yajl_tree_free(p);
+		snprintf(err, elen, "the stored payload is not a JSON object (erased or corrupt)");
+		return STEP_FAILED;
+	}
+	enum step step;
+	if (strcmp(a->kind, "lever.add_link") == 0)
+		step = add_link(ctx, p, err, elen);
+	else if (strcmp(a->kind, "lever.add_note") == 0)
+		step = add_note(ctx, p, result, rlen, err, elen);
+	else if (strcmp(a->kind, "lever.archive_hired") == 0)
+		step = archive_hired(ctx, p, err, elen);
+	else if (strcmp(a->kind, "cq.set_hired") == 0)
+		step = set_hired(ctx, p, result, rlen, err, elen);
+	else if (strcmp(a->kind, "cq.cancel_request") == 0)
+		step = cancel_request(ctx, p, result, rlen, err, elen);
+	else if (strcmp(a->kind, "mail.followup") == 0)
+		step = send_prompt(ctx, a, p, err, elen);
+	else if (strcmp(a->kind, "lever.export_prospect") == 0)
+		step = export_prospect(ctx, p, result, rlen, err, elen);
+	else if (strcmp(a->kind, "cq.link_prospect") == 0)
+		step = link_prospect(ctx, p, result, rlen, err, elen);
+	else {
+		snprintf(err, elen, "unknown action kind '%s' (written by a newer refsync?)", a->kind);
+		step = STEP_FAILED;
+	}
+	yajl_tree_free(p);
+	return step;
+}
+
+/* In doubt about a create_request: is the key known to Crosschq? */
+static enum step lookup_request(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
+				size_t elen)
+{
+	struct http_response resp;
+	http_response_init(&resp);
+	enum step step = classify(crosschq_find_request(&ctx->crosschq, a->key, &resp, err, elen), 0);
+	if (step == STEP_DONE) {
+		int n = store_answer(ctx, &resp, 0, result, rlen, NULL, NULL);
+		step = n > 0 ? STEP_DONE : n == 0 ? STEP_RETRY : STEP_DB_ERROR;
+	} else if (step == STEP_FAILED) {
+		step = STEP_STOP_DOWN; /* cannot tell: do not send blindly */
+	}
+	http_response_free(&resp);
+	return step;
+}
+
+/* In doubt about a link: does the opportunity carry it? */
+static enum step lookup_link(struct sync_ctx *ctx, yajl_val p, char *err, size_t elen)
+{
+	struct http_response resp;
+	http_response_init(&resp);
+	enum remote_status s = lever_fetch_opportunity(&ctx->lever, field(p, "opportunity_id"), &resp, err, elen);
+	enum step step = classify(s, 0);
+	if (step == STEP_DONE) {
+		char id[ID_MAX];
+		int has = 0;
+		if (store_answer(ctx, &resp, 1, id, sizeof id, field(p, "url"), &has) < 0)
+			step = STEP_STOP_DOWN;
+		else
+			step = has ? STEP_DONE : STEP_RETRY;
+	} else if (s == REMOTE_NOT_FOUND) {
+		snprintf(err, elen, "the opportunity no longer exists in Lever");
+		step = STEP_FAILED;
+	} else if (step == STEP_FAILED) {
+		step = STEP_STOP_DOWN;
+	}
+	http_response_free(&resp);
+	return step;
+}
+
+struct note_search {
+	const char *url;
+	char found[ID_MAX];
+};
+
+static int on_note(void *p, const struct lever_simple *n)
+{
+	struct note_search *s = p;
+	if (!s->found[0] && strstr(n->text, s->url))
+		strlcpy_(s->found, n->id, sizeof s->found);
+	return 0;
+}
+
+/* In doubt about a note: list the opportunity's notes and find ours by its report link. */
+static enum step lookup_note(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err, size_t elen)
+{
+	struct note_search s = { field(p, "url"), "" };
+	char token[TOKEN_MAX] = "";
+	struct http_response resp;
+	http_response_init(&resp);
+	enum step step = STEP_RETRY;
+	for (int page_no = 0; page_no < NOTE_PAGES_MAX; page_no++) {
+		enum remote_status rs = lever_list_notes(&ctx->lever, field(p, "opportunity_id"), token, &resp, err, elen);
+		if (rs != REMOTE_OK) {
+			step = rs == REMOTE_AUTH ? STEP_STOP_AUTH : STEP_STOP_DOWN;
+			break;
+		}
+		struct page_info page;
+		char perr[256];
+		if (parse_simple_page(resp.body.data ? resp.body.data : "", resp.body.len, LS_NOTE, on_note, &s, &page,
+				      perr, sizeof perr)) {
+			snprintf(err, elen, "Lever notes of %s: %s", field(p, "opportunity_id"), perr);
+			step = STEP_STOP_DOWN;
+			break;
+		}
+		if (s.found[0]) {
+			strlcpy_(result, s.found, rlen);
+			step = STEP_DONE;
+			break;
+		}
+		if (!page.has_next || !page.next[0])
+			break;
+		strlcpy_(token, page.next, sizeof token);
+	}
+	http_response_free(&resp);
+	return step;
+}
+
+enum step act_lookup(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
+		     size_t elen)
+{
+	result[0] = '\0';
+	if (strcmp(a->kind, "cq.create_request") == 0)
+		return lookup_request(ctx, a, result, rlen, err, elen);
+	char perr[128];
+	yajl_val p = yajl_tree_parse(a->payload, perr, sizeof perr);
+	if (!p || !YAJL_IS_OBJECT(p)) {
+		yajl_tree_free(p);
+		snprintf(err, elen, "in doubt, and the stored payload is not a JSON object");
+		return STEP_FAILED;
+	}
+	enum step step;
+	if (strcmp(a->kind, "lever.add_link") == 0)
+		step = lookup_link(ctx, p, err, elen);
+	else if (strcmp(a->kind, "lever.add_note") == 0)
+		step = lookup_note(ctx, p, result, rlen, err, elen);
+	else if (strcmp(a->kind, "lever.export_prospect") == 0) {
+		step = find_by_email(ctx, field(p, "email"), result, rlen, err, elen);
+		if (step == STEP_FAILED)
+			step = STEP_STOP_DOWN;
+	} else {
+		/* archive, hired, cancel, prospect link: setting a state twice is harmless;
+		 * mail: sent again with the same Message-ID, which mail systems deduplicate */
+		step = STEP_RETRY;
+	}
+	yajl_tree_free(p);
+	return step;
+}

@@ -1,0 +1,57 @@
+/*
+ * act_send.h - how each kind of outbox action is carried out, and how an
+ * action left in doubt by an interrupted run is looked up remotely before
+ * anything is sent again. act.c holds the state machine around these.
+ *
+ * kind                 remote effect                       in doubt
+ * cq.create_request    POST /requests/ (idempotent key)     GET ?external_id=
+ * lever.add_link       POST addLinks                        GET the opportunity's links
+ * lever.add_note       POST notes                           list notes, find ours
+ * lever.archive_hired  PUT archived (sets a state)          send again
+ * cq.set_hired         PATCH hired (sets a state)           send again
+ * cq.cancel_request    POST cancel/ (409 completed = done)  send again
+ * mail.followup        SMTP                                 send again, same Message-ID
+ * lever.export_prospect find by email, else POST            find by email
+ * cq.link_prospect     PATCH ats_id (sets a state)          send again
+ */
+#ifndef REFSYNC_ACT_SEND_H
+#define REFSYNC_ACT_SEND_H
+
+#include "context.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct action {
+	int64_t id;
+	char *key, *kind, *subject, *payload;
+	int attempts;
+};
+
+/* The outcome of one step, as the state machine needs it. */
+enum step {
+	STEP_DONE,       /* the effect happened (result may hold the remote id) */
+	STEP_FAILED,     /* refused for good: failed, with the message */
+	STEP_RETRY,      /* transient: planned again, later */
+	STEP_IN_DOUBT,   /* may or may not have happened: stays 'sending', looked up next run */
+	STEP_STOP_DOWN,  /* the remote is unavailable: planned again, stop for this run */
+	STEP_STOP_AUTH,  /* the remote refused our key: planned again, stop with a config error */
+	STEP_DB_ERROR
+};
+
+/* Carry out one action. result (remote id or note) and err are filled as fits. */
+enum step act_send(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
+		   size_t elen);
+
+/*
+ * Look up an in-doubt action. Returns STEP_DONE (it happened; result set),
+ * STEP_RETRY (it did not happen, or cannot be looked up and is safe to
+ * repeat: send it again), STEP_FAILED, or a stop step.
+ */
+enum step act_lookup(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
+		     size_t elen);
+
+/* Release what act_send cached for the run (secrets). */
+void act_send_cleanup(struct sync_ctx *ctx);
+
+#endif

@@ -1,0 +1,348 @@
+/*
+ * decide_writeback.c - the rules that follow a reference request
+ * (design.md, "The rules"), each an outbox action with its own key:
+ *
+ *   link:<request>           report link onto the candidate (Lever addLinks)
+ *   note:<request>           one note with the report link, followers notified
+ *   hired:<request>          Lever hire -> Crosschq hired (source "ats")
+ *   archive-hired:<opp>      Crosschq or owner hire -> Lever archived as hired
+ *   answer:<request>         the owner's answer -> Crosschq (source "owner_answer")
+ *   cancel:<request>         archived as not hired -> open request cancelled
+ *   prompt:<request>         the follow-up email, after_days after completion
+ *   prospect:<prospect>      Crosschq prospect -> Lever opportunity (found or created)
+ *   prospect-link:<prospect> the Lever id recorded on the prospect
+ *
+ * Loops: a change refsync made itself comes back in the next pull (an
+ * archive shows as a hired archive, a request shows hired); every rule
+ * looks at the state it would create and at its key, so it plans nothing
+ * again. Like decide.c, nothing here calls a remote.
+ */
+#include "audit.h"
+#include "db.h"
+#include "decide_internal.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_gen.h>
+
+#define DAY_MS 86400000LL
+
+/* A JSON object of string values from NULL-terminated key, value pairs
+ * (a NULL value is written as null). malloc'd. */
+static char *payload(const char *key, ...)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+	yajl_gen_config(g, yajl_gen_validate_utf8, 0);
+	yajl_gen_map_open(g);
+	va_list ap;
+	va_start(ap, key);
+	for (const char *k = key; k; k = va_arg(ap, const char *)) {
+		const char *v = va_arg(ap, const char *);
+		yajl_gen_string(g, (const unsigned char *)k, strlen(k));
+		if (v)
+			yajl_gen_string(g, (const unsigned char *)v, strlen(v));
+		else
+			yajl_gen_null(g);
+	}
+	va_end(ap);
+	yajl_gen_map_close(g);
+	const unsigned char *out;
+	size_t len;
+	yajl_gen_get_buf(g, &out, &len);
+	char *r = xstrndup((const char *)out, len);
+	yajl_gen_free(g);
+	return r;
+}
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+static void ms_text(int64_t ms, char *out, size_t n)
+{
+	snprintf(out, n, "%lld", (long long)ms);
+}
+
+/* Plan one action; counts it. 0 or -1. */
+static int plan(struct sync_ctx *ctx, const char *key_prefix, const char *key_id, const char *kind,
+		const char *subject_kind, const char *subject_id, char *body, const char *reason)
+{
+	char key[256], subject[160];
+	snprintf(key, sizeof key, "%s:%s", key_prefix, key_id);
+	snprintf(subject, sizeof subject, "%s:%s", subject_kind, subject_id);
+	int r = decide_plan_action(ctx, key, kind, subject, body, reason);
+	free(body);
+	if (r < 0)
+		return -1;
+	ctx->decided += r;
+	return 0;
+}
+
+/* Report link and note for every completed request. */
+static int rule_report(struct sync_ctx *ctx)
+{
+	sqlite3_stmt *st = db_prepare(ctx->db,
+		"SELECT r.id, r.opportunity_id, r.report_url FROM cq_requests r "
+		"JOIN lever_opportunities o ON o.id = r.opportunity_id "
+		"WHERE r.status = 'completed' AND r.report_url IS NOT NULL AND r.report_url <> '' "
+		"AND o.deleted_at IS NULL AND o.anonymized = 0 "
+		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'note:' || r.id) ORDER BY r.id");
+	int rc = st ? 0 : -1;
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		const char *rid = col(st, 0), *oid = col(st, 1), *url = col(st, 2);
+		rc = plan(ctx, "link", rid, "lever.add_link", "opportunity", oid,
+			  payload("opportunity_id", oid, "request_id", rid, "url", url, NULL),
+			  "the Crosschq report is ready: its link goes on the candidate in Lever");
+		if (rc == 0)
+			rc = plan(ctx, "note", rid, "lever.add_note", "opportunity", oid,
+				  payload("opportunity_id", oid, "request_id", rid, "url", url, NULL),
+				  "the Crosschq report is ready: a note tells the recruiter and followers");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Hired in Lever (archived with a hired-type reason): tell Crosschq. */
+static int rule_hired_in_lever(struct sync_ctx *ctx)
+{
+	sqlite3_stmt *st = db_prepare(ctx->db,
+		"SELECT r.id, r.opportunity_id, o.archived_at FROM cq_requests r "
+		"JOIN lever_opportunities o ON o.id = r.opportunity_id "
+		"JOIN lever_archive_reasons a ON a.id = o.archive_reason_id "
+		"WHERE a.type = 'hired' AND o.archived_at IS NOT NULL AND COALESCE(r.hired, 0) = 0 "
+		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key IN ('hired:' || r.id, 'answer:' || r.id)) "
+		"ORDER BY r.id");
+	int rc = st ? 0 : -1;
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		char at[24];
+		ms_text(sqlite3_column_int64(st, 2), at, sizeof at);
+		rc = plan(ctx, "hired", col(st, 0), "cq.set_hired", "opportunity", col(st, 1),
+			  payload("request_id", col(st, 0), "hired", "true", "hired_at", at, "source", "ats", NULL),
+			  "archived in Lever with a hired-type reason");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The id of the configured hired reason, or NULL (malloc'd). */
+static char *hired_reason_id(struct sync_ctx *ctx)
+{
+	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT id FROM lever_archive_reasons WHERE text = ? COLLATE NOCASE "
+					       "ORDER BY type = 'hired' DESC, id LIMIT 1");
+	if (!st)
+		return NULL;
+	sqlite3_bind_text(st, 1, ctx->cfg->hired_reason, -1, SQLITE_STATIC);
+	char *id = sqlite3_step(st) == SQLITE_ROW ? db_column_strdup(st, 0) : NULL;
+	sqlite3_finalize(st);
+	return id;
+}
+
+/* Archive an opportunity as hired in Lever unless Lever shows it hired. */
+static int plan_archive_hired(struct sync_ctx *ctx, const char *oid, const char *why)
+{
+	static int warned;
+	char *reason = hired_reason_id(ctx);
+	if (!reason) {
+		if (!warned++)
+			log_err("%s: [lever] hired_reason '%s' is not an archive reason in Lever: hires from Crosschq "
+				"cannot be written to Lever (run 'refsync check')", ctx->cfg->path, ctx->cfg->hired_reason);
+		return 0;
+	}
+	int rc = plan(ctx, "archive-hired", oid, "lever.archive_hired", "opportunity", oid,
+		      payload("opportunity_id", oid, "reason_id", reason, NULL), why);
+	free(reason);
+	return rc;
+}
+
+/* Lever's view: 1 when the opportunity is archived with a hired-type reason. */
+#define LEVER_SHOWS_HIRED \
+	"(o.archived_at IS NOT NULL AND EXISTS (SELECT 1 FROM lever_archive_reasons a " \
+	"WHERE a.id = o.archive_reason_id AND a.type = 'hired'))"
+
+/* Hired in Crosschq: archive in Lever with the hired reason. */
+static int rule_hired_in_crosschq(struct sync_ctx *ctx)
+{
+	sqlite3_stmt *st = db_prepare(ctx->db,
+		"SELECT DISTINCT r.opportunity_id FROM cq_requests r "
+		"JOIN lever_opportunities o ON o.id = r.opportunity_id "
+		"WHERE r.hired = 1 AND COALESCE(r.hired_source, '') <> 'ats' AND o.deleted_at IS NULL "
+		"AND NOT " LEVER_SHOWS_HIRED " "
+		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'archive-hired:' || r.opportunity_id) "
+		"ORDER BY r.opportunity_id");
+	int rc = st ? 0 : -1;
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
+		rc = plan_archive_hired(ctx, col(st, 0), "marked hired in Crosschq; Lever does not show the hire");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The owners' answers to the follow-up prompt. */
+static int rule_answers(struct sync_ctx *ctx)
+{
+	sqlite3_stmt *st = db_prepare(ctx->db,
+		"SELECT a.request_id, a.hired, a.answered_at, r.opportunity_id, " LEVER_SHOWS_HIRED " "
+		"FROM answers a JOIN cq_requests r ON r.id = a.request_id "
+		"JOIN lever_opportunities o ON o.id = r.opportunity_id "
+		"WHERE NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'answer:' || a.request_id) "
+		"ORDER BY a.request_id");
+	int rc = st ? 0 : -1;
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		int hired = sqlite3_column_int(st, 1);
+		char at[24];
+		ms_text(sqlite3_column_int64(st, 2), at, sizeof at);
+		rc = plan(ctx, "answer", col(st, 0), "cq.set_hired", "opportunity", col(st, 3),
+			  payload("request_id", col(st, 0), "hired", hired ? "true" : "false", "hired_at", at, "source",
+				  "owner_answer", NULL),
+			  hired ? "the owner answered: hired" : "the owner answered: not hired");
+		if (rc == 0 && hired && !sqlite3_column_int(st, 4))
+			rc = plan_archive_hired(ctx, col(st, 3), "the owner answered: hired");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Archived as not hired: cancel open requests, so references stop getting reminders. */
+static int rule_cancel(struct sync_ctx *ctx)
+{
+	if (!ctx->cfg->cancel_on_archive)
+		return 0;
+	sqlite3_stmt *st = db_prepare(ctx->db,
+		"SELECT r.id, r.opportunity_id FROM cq_requests r "
+		"JOIN lever_opportunities o ON o.id = r.opportunity_id "
+		"WHERE r.status IN ('sent', 'in_progress') AND o.archived_at IS NOT NULL AND NOT " LEVER_SHOWS_HIRED " "
+		"AND COALESCE(r.hired, 0) = 0 "
+		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'cancel:' || r.id) ORDER BY r.id");
+	int rc = st ? 0 : -1;
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
+		rc = plan(ctx, "cancel", col(st, 0), "cq.cancel_request", "opportunity", col(st, 1),
+			  payload("request_id", col(st, 0), NULL),
+			  "archived in Lever as not hired (cancel_on_archive = yes)");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The domain of the From address, for Message-IDs. */
+static void from_domain(const char *from, char *out, size_t n)
+{
+	const char *at = from ? strrchr(from, '@') : NULL;
+	size_t len = at ? strcspn(at + 1, "> \t") : 0;
+	if (!len) {
+		strlcpy_(out, "refsync.invalid", n);
+		return;
+	}
+	snprintf(out, n, "%.*s", (int)len, at + 1);
+}
+
+/* The follow-up prompt: after_days after completion, neither hired nor archived. */
+static int rule_prompt(struct sync_ctx *ctx)
+{
+	sqlite3_stmt *st = db_prepare(ctx->db,
+		"SELECT r.id, r.opportunity_id, r.report_url, o.name, p.text, u.name, u.email FROM cq_requests r "
+		"JOIN lever_opportunities o ON o.id = r.opportunity_id "
+		"LEFT JOIN lever_postings p ON p.id = o.posting_id "
+		"JOIN lever_users u ON u.id = o.owner_id "
+		"WHERE r.status = 'completed' AND r.completed_at IS NOT NULL AND r.completed_at <= ? "
+		"AND COALESCE(r.hired, 0) = 0 AND o.archived_at IS NULL AND o.deleted_at IS NULL "
+		"AND o.anonymized = 0 AND u.email IS NOT NULL AND u.email <> '' "
+		"AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.request_id = r.id) "
+		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'prompt:' || r.id) ORDER BY r.id");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, ctx->started_at - (int64_t)ctx->cfg->after_days * DAY_MS);
+	char domain[256];
+	from_domain(ctx->cfg->from, domain, sizeof domain);
+	int rc = 0;
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		char expires[24], message_id[512];
+		ms_text(ctx->started_at + (int64_t)ctx->cfg->answer_expiry_days * DAY_MS, expires, sizeof expires);
+		snprintf(message_id, sizeof message_id, "refsync-prompt.%s@%s", col(st, 0), domain);
+		char reason[128];
+		snprintf(reason, sizeof reason, "report completed %d or more days ago; candidate neither hired nor archived",
+			 ctx->cfg->after_days);
+		rc = plan(ctx, "prompt", col(st, 0), "mail.followup", "opportunity", col(st, 1),
+			  payload("request_id", col(st, 0), "opportunity_id", col(st, 1), "report_url", col(st, 2),
+				  "candidate", col(st, 3), "job", col(st, 4), "to_name", col(st, 5), "to_email",
+				  col(st, 6), "expires_at", expires, "message_id", message_id, NULL),
+			  reason);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The time from which new prospects are exported automatically. */
+static int auto_export_since(struct sync_ctx *ctx, int64_t *out)
+{
+	char *v = db_setting_get(ctx->db, "auto_export_since");
+	if (v) {
+		*out = strtoll(v, NULL, 10);
+		free(v);
+		return 0;
+	}
+	char buf[24];
+	ms_text(ctx->started_at, buf, sizeof buf);
+	if (db_setting_set(ctx->db, "auto_export_since", buf))
+		return -1;
+	*out = ctx->started_at;
+	return audit_append(ctx->db, ctx->run_id, "config.auto_export_new", "installation",
+			    "prospects created from now on are exported to Lever");
+}
+
+/* Prospects into Lever, then their Lever id back onto the prospect. */
+static int rule_prospects(struct sync_ctx *ctx)
+{
+	int all = ctx->cfg->export_existing;
+	if (!all && !ctx->cfg->auto_export_new)
+		return 0;
+	int64_t since = 0;
+	if (!all && auto_export_since(ctx, &since))
+		return -1;
+	sqlite3_stmt *st = db_prepare(ctx->db,
+		"SELECT id, trim(COALESCE(first_name, '') || ' ' || COALESCE(last_name, '')), email, phone, job_title, "
+		"tags FROM cq_prospects WHERE (ats_id IS NULL OR ats_id = '') AND email IS NOT NULL AND email <> '' "
+		"AND (?1 OR created_at >= ?2) "
+		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'prospect:' || cq_prospects.id) ORDER BY id");
+	if (!st)
+		return -1;
+	sqlite3_bind_int(st, 1, all);
+	sqlite3_bind_int64(st, 2, since);
+	int rc = 0;
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
+		rc = plan(ctx, "prospect", col(st, 0), "lever.export_prospect", "prospect", col(st, 0),
+			  payload("prospect_id", col(st, 0), "name", col(st, 1), "email", col(st, 2), "phone", col(st, 3),
+				  "headline", col(st, 4), "tags", col(st, 5), NULL),
+			  all ? "export_existing = yes: a Crosschq prospect not yet in Lever"
+			      : "auto_export_new = yes: a new Crosschq prospect");
+	sqlite3_finalize(st);
+	if (rc)
+		return rc;
+	st = db_prepare(ctx->db,
+		"SELECT p.id, x.result FROM outbox x JOIN cq_prospects p ON x.key = 'prospect:' || p.id "
+		"WHERE x.state = 'done' AND x.result IS NOT NULL AND COALESCE(p.ats_id, '') <> x.result "
+		"AND NOT EXISTS (SELECT 1 FROM outbox y WHERE y.key = 'prospect-link:' || p.id) ORDER BY p.id");
+	rc = st ? 0 : -1;
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
+		rc = plan(ctx, "prospect-link", col(st, 0), "cq.link_prospect", "prospect", col(st, 0),
+			  payload("prospect_id", col(st, 0), "ats_id", col(st, 1), NULL),
+			  "the prospect is in Lever: record its Lever id in Crosschq");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int decide_writeback(struct sync_ctx *ctx)
+{
+	int (*rules[])(struct sync_ctx *) = { rule_report, rule_hired_in_lever, rule_answers, rule_hired_in_crosschq,
+					      rule_cancel, rule_prompt, rule_prospects };
+	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+		if (rules[i](ctx)) {
+			snprintf(ctx->error, sizeof ctx->error, "database error while deciding: %s",
+				 sqlite3_errmsg(ctx->db));
+			return EXIT_SOFTWARE;
+		}
+	}
+	return EXIT_OK;
+}
