@@ -5,7 +5,7 @@
 set -eu
 PACKAGES="gcc make pkg-config libcurl4-openssl-dev libyajl-dev libsqlite3-dev libxml2-dev libssl-dev
 libinih-dev libcmocka-dev sqlite3 libxml2-utils python3 python3-aiosmtpd lighttpd mandoc systemd
-clang valgrind"
+clang valgrind chromium-headless-shell"
 missing=""
 for p in $PACKAGES; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
