@@ -116,6 +116,7 @@ struct parse_state {
 	int line_trigger_stage;
 	FILE *file;
 	int line;       /* the line inih is at */
+	char *seen_keys; /* "\nsection\x1fkey\n..." of the keys set so far */
 };
 
 static void set_err(struct parse_state *st, int line, const char *section, const char *key,
@@ -171,8 +172,28 @@ static char *read_line(char *str, int num, void *stream)
 {
 	struct parse_state *st = stream;
 	char *r = fgets(str, num, st->file);
-	if (r)
-		st->line++;
+	if (!r)
+		return NULL;
+	st->line++;
+	size_t n = strlen(r);
+	if (n == (size_t)num - 1 && r[n - 1] != '\n' && !feof(st->file)) {
+		/* longer than inih's line buffer: skip the rest of it; a long
+		 * comment is harmless, anything else is named */
+		const char *first = r + strspn(r, " \t");
+		int comment = *first == '#' || *first == ';';
+		if (!comment && !st->failed) {
+			snprintf(st->err, st->errlen, "%s:%d: line longer than %d characters (the longest a "
+				 "config line may be)", st->cfg->path, st->line, num - 2);
+			st->failed = 1;
+		}
+		int c;
+		while ((c = fgetc(st->file)) != EOF && c != '\n')
+			;
+		if (!comment)
+			str[0] = '\0';
+		else
+			strcpy(str, "#\n");
+	}
 	return r;
 }
 
@@ -181,6 +202,18 @@ static int on_key(void *user, const char *section, const char *key, const char *
 {
 	struct parse_state *st = user;
 	int line = st->line;
+	/* inih reports an indented line as a continuation of the key above, and
+	 * a repeated key again: both would silently replace a value */
+	char seen[160];
+	snprintf(seen, sizeof seen, "\n%s\x1f%s\n", section, key);
+	if (st->seen_keys && strstr(st->seen_keys, seen)) {
+		set_err(st, line, section, key,
+			"given twice (or continued by an indented line): write each key once, at the start of a line");
+		return 1;
+	}
+	size_t have = st->seen_keys ? strlen(st->seen_keys) : 0;
+	st->seen_keys = xrealloc(st->seen_keys, have + strlen(seen) + 1);
+	strcpy(st->seen_keys + have, have ? seen + 1 : seen);
 	struct config *c = st->cfg;
 	long n;
 
@@ -313,6 +346,7 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	st.file = f;
 	int r = ini_parse_stream(read_line, &st, on_key, &st);
 	fclose(f);
+	free(st.seen_keys);
 	if (r > 0 && !st.failed) {
 		snprintf(err, errlen, "%s:%d: not a valid INI line (expected [section] or key = value)", path, r);
 		st.failed = 1;

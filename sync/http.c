@@ -6,6 +6,7 @@
 #include "log.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,7 +185,8 @@ int64_t http_parse_ratelimit_reset(const char *value, int64_t now_epoch_ms)
 		return -1;
 	char *end;
 	double v = strtod(value, &end);
-	if (end == value || *end != '\0' || v < 0)
+	/* a server's header: refuse anything that is not a plain, sane number */
+	if (end == value || *end != '\0' || !(v >= 0) || v > 1e14)
 		return -1;
 	int64_t wait;
 	if (v > 1e12) /* epoch milliseconds */

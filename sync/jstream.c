@@ -28,6 +28,7 @@ struct state {
 	size_t path_len;
 	int failed;
 	int too_deep;
+	int skip_depth;         /* >0: ignore values under an over-long key at this depth */
 };
 
 static void path_truncate(struct state *s, size_t n)
@@ -36,9 +37,17 @@ static void path_truncate(struct state *s, size_t n)
 	s->path[n] = '\0';
 }
 
+/* 1 while inside the value of a key too long to name. */
+static int skipping(const struct state *s)
+{
+	return s->skip_depth && s->depth >= s->skip_depth;
+}
+
 static void scalar(struct state *s, enum jvalue_type type, const char *text, size_t len)
 {
-	if (s->record_depth) {
+	if (skipping(s)) {
+		/* nothing to report */
+	} else if (s->record_depth) {
 		if (s->h->field)
 			s->h->field(s->h->ctx, s->path, type, text, len);
 	} else if (s->depth == 1 && s->h->top_field) {
@@ -102,7 +111,7 @@ static int cb_start_map(void *ctx)
 		s->stack[s->depth - 1].base = 0;
 		if (s->h->record_start)
 			s->h->record_start(s->h->ctx);
-	} else if (s->record_depth && s->h->object_start) {
+	} else if (s->record_depth && s->h->object_start && !skipping(s)) {
 		s->h->object_start(s->h->ctx, s->path);
 	}
 	return 1;
@@ -121,11 +130,16 @@ static int cb_map_key(void *ctx, const unsigned char *key, size_t len)
 	}
 	if (!s->record_depth)
 		return 1;
+	if (s->skip_depth == s->depth)
+		s->skip_depth = 0; /* a new key of the object that held the long one */
+	if (skipping(s))
+		return 1;
 	path_truncate(s, f->base);
 	size_t need = (f->base ? 1 : 0) + len;
 	if (f->base + need >= MAX_PATH) {
-		/* absurdly long key path: keep a marker no handler matches */
-		path_truncate(s, f->base);
+		/* absurdly long key path: its value (whatever it holds) is ignored,
+		 * never reported under another path */
+		s->skip_depth = s->depth;
 		return 1;
 	}
 	if (f->base)
@@ -141,6 +155,8 @@ static int end_container(struct state *s)
 		return 0;
 	int closing = s->depth;
 	s->depth--;
+	if (s->skip_depth && s->depth < s->skip_depth)
+		s->skip_depth = 0;
 	if (s->record_depth && closing == s->record_depth) {
 		s->record_depth = 0;
 		path_truncate(s, 0);
@@ -197,6 +213,13 @@ int jstream_parse(const char *data, size_t len, const struct jstream_handler *h,
 	struct state s;
 	memset(&s, 0, sizeof s);
 	s.h = h;
+	size_t blank = 0;
+	while (blank < len && (data[blank] == ' ' || data[blank] == '\t' || data[blank] == '\r' || data[blank] == '\n'))
+		blank++;
+	if (blank == len) {
+		snprintf(err, errlen, "empty body where JSON was expected");
+		return -1;
+	}
 	yajl_handle y = yajl_alloc(&callbacks, NULL, &s);
 	if (!y) {
 		snprintf(err, errlen, "out of memory");
@@ -216,10 +239,11 @@ int jstream_parse(const char *data, size_t len, const struct jstream_handler *h,
 			snprintf(err, errlen, "malformed JSON: %s", msg ? (const char *)msg : "?");
 			if (msg)
 				yajl_free_error(y, msg);
+			/* one line: yajl ends its message with a newline */
+			size_t n = strlen(err);
+			while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == '\r' || err[n - 1] == ' '))
+				err[--n] = '\0';
 		}
-		r = -1;
-	} else if (len == 0) {
-		snprintf(err, errlen, "empty body where JSON was expected");
 		r = -1;
 	}
 	yajl_free(y);

@@ -56,7 +56,13 @@ void log_add_secret(const char *secret)
 	for (int i = 0; i < n_secrets; i++)
 		if (strcmp(secrets[i], secret) == 0)
 			return;
-	secrets[n_secrets++] = xstrdup(secret);
+	/* keep the longest first, so that a secret containing another is masked whole */
+	int i = n_secrets++;
+	while (i > 0 && strlen(secrets[i - 1]) < strlen(secret)) {
+		secrets[i] = secrets[i - 1];
+		i--;
+	}
+	secrets[i] = xstrdup(secret);
 }
 
 void log_mask_secrets(char *s)

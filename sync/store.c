@@ -367,10 +367,12 @@ int store_parse_external_id(const char *external_id, char *opportunity, int64_t 
 	const char *colon = strrchr(id, ':');
 	if (!colon || colon == id || (size_t)(colon - id) >= ID_MAX)
 		return -1;
-	char *end;
-	long long ms = strtoll(colon + 1, &end, 10);
-	if (*end || ms <= 0)
+	/* refsync writes plain decimal milliseconds: nothing else is ours */
+	const char *digits = colon + 1;
+	size_t nd = strspn(digits, "0123456789");
+	if (nd == 0 || nd > 15 || digits[nd] != '\0' || digits[0] == '0')
 		return -1;
+	long long ms = strtoll(digits, NULL, 10);
 	memcpy(opportunity, id, (size_t)(colon - id));
 	opportunity[colon - id] = '\0';
 	*entered_at = ms;

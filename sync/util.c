@@ -86,7 +86,9 @@ int parse_iso8601(const char *s, int64_t *ms_out)
 	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
 	    digits(&p, 2, &d))
 		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31)
+	static const int days_in[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in[mo - 1] + (mo == 2 && leap))
 		return -1;
 	int offset_min = 0;
 	if (*p == 'T' || *p == 't' || *p == ' ') {
@@ -112,7 +114,7 @@ int parse_iso8601(const char *s, int64_t *ms_out)
 					return -1;
 			}
 		}
-		if (h > 23 || mi > 59 || se > 60)
+		if (h > 23 || mi > 59 || se > 59)
 			return -1;
 		if (*p == 'Z' || *p == 'z') {
 			p++;
@@ -121,9 +123,14 @@ int parse_iso8601(const char *s, int64_t *ms_out)
 			p++;
 			if (digits(&p, 2, &oh))
 				return -1;
-			if (*p == ':')
+			if (*p == ':') {
 				p++;
-			if (*p && digits(&p, 2, &om))
+				if (digits(&p, 2, &om))
+					return -1;
+			} else if (*p && digits(&p, 2, &om)) {
+				return -1;
+			}
+			if (oh > 23 || om > 59)
 				return -1;
 			offset_min = sign * (oh * 60 + om);
 		}
