@@ -199,9 +199,16 @@ int64_t http_parse_ratelimit_reset(const char *value, int64_t now_epoch_ms)
 }
 
 /* Wait for the token bucket (capacity one request: strict pacing). */
+/* The spacing of requests: a hair over 1/rps, so that no 1-second window,
+ * however it is placed, holds more than rps requests. */
+static int64_t pace_interval(const struct http_client *c)
+{
+	return (int64_t)(1000.0 / c->rps) + 1;
+}
+
 static void pace(struct http_client *c)
 {
-	int64_t interval = (int64_t)(1000.0 / c->rps);
+	int64_t interval = pace_interval(c);
 	int64_t now = monotonic_ms();
 	if (c->next_slot_ms > now)
 		sleep_ms(c->next_slot_ms - now);
@@ -419,4 +426,226 @@ const char *remote_status_name(enum remote_status s)
 	static const char *names[] = { "ok", "unavailable", "unauthorized", "not found", "conflict",
 				       "rejected", "invalid offset", "bad response" };
 	return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
+}
+
+/* ---- concurrent GETs ----------------------------------------------------- */
+
+static size_t on_async_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct http_async *a = userdata;
+	size_t n = size * nmemb;
+	if (buf_append(&a->resp.body, ptr, n)) {
+		a->too_large = 1;
+		return 0;
+	}
+	return n;
+}
+
+static size_t on_async_header(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct http_async *a = userdata;
+	size_t n = size * nmemb;
+	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0)
+		a->retry_after[0] = a->ratelimit_reset[0] = '\0';
+	header_value(ptr, n, "Retry-After", a->retry_after, sizeof a->retry_after);
+	header_value(ptr, n, "X-RateLimit-Reset", a->ratelimit_reset, sizeof a->ratelimit_reset);
+	return n;
+}
+
+void http_multi_init(struct http_multi *m, struct http_client *c)
+{
+	memset(m, 0, sizeof *m);
+	m->c = c;
+	m->multi = curl_multi_init();
+}
+
+void http_multi_free(struct http_multi *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->items[i]->easy)
+			curl_multi_remove_handle(m->multi, m->items[i]->easy);
+	if (m->multi)
+		curl_multi_cleanup(m->multi);
+	free(m->items);
+	memset(m, 0, sizeof *m);
+}
+
+void http_async_free(struct http_async *a)
+{
+	if (a->easy)
+		curl_easy_cleanup(a->easy);
+	a->easy = NULL;
+	free(a->path);
+	a->path = NULL;
+	http_response_free(&a->resp);
+}
+
+void http_multi_get(struct http_multi *m, struct http_async *a, const char *path)
+{
+	free(a->path);
+	a->path = xstrdup(path);
+	if (!a->resp.body.max)
+		http_response_init(&a->resp);
+	a->attempt = 0;
+	a->state = 0;
+	a->not_before = 0;
+	a->err[0] = '\0';
+	if (m->n == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 16;
+		m->items = xrealloc(m->items, m->cap * sizeof *m->items);
+	}
+	m->items[m->n++] = a;
+}
+
+/* Start a waiting transfer: a duplicate of the client's handle (same auth,
+ * headers, timeouts and protocol limits). */
+static void async_start(struct http_multi *m, struct http_async *a)
+{
+	struct http_client *c = m->c;
+	if (!a->easy) {
+		a->easy = curl_easy_duphandle(c->curl);
+		if (!a->easy) {
+			a->state = 2;
+			a->result = HTTP_UNAVAILABLE;
+			snprintf(a->err, sizeof a->err, "%s: cannot create a transfer", c->name);
+			return;
+		}
+	}
+	size_t ulen = strlen(c->base_url) + strlen(a->path) + 1;
+	char *url = xmalloc(ulen);
+	snprintf(url, ulen, "%s%s", c->base_url, a->path);
+	curl_easy_setopt(a->easy, CURLOPT_URL, url);
+	free(url);
+	curl_easy_setopt(a->easy, CURLOPT_HTTPHEADER, c->headers);
+	curl_easy_setopt(a->easy, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(a->easy, CURLOPT_TIMEOUT, c->total_timeout_s);
+	curl_easy_setopt(a->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(a->easy, CURLOPT_LOW_SPEED_TIME, c->low_speed_time_s);
+	curl_easy_setopt(a->easy, CURLOPT_WRITEFUNCTION, on_async_body);
+	curl_easy_setopt(a->easy, CURLOPT_WRITEDATA, a);
+	curl_easy_setopt(a->easy, CURLOPT_HEADERFUNCTION, on_async_header);
+	curl_easy_setopt(a->easy, CURLOPT_HEADERDATA, a);
+	buf_reset(&a->resp.body);
+	a->resp.status = 0;
+	a->resp.retry_after_ms = -1;
+	a->too_large = 0;
+	a->attempt++;
+	a->state = 1;
+	c->requests++;
+	curl_multi_add_handle(m->multi, a->easy);
+}
+
+/* A transfer ended: finish it, or schedule its retry. Returns 1 when finished. */
+static int async_done(struct http_multi *m, struct http_async *a, CURLcode rc)
+{
+	struct http_client *c = m->c;
+	curl_multi_remove_handle(m->multi, a->easy);
+	char shown[256];
+	path_without_query(a->path, shown, sizeof shown);
+	int retry = 0;
+	int64_t wait = -1;
+	if (a->too_large) {
+		snprintf(a->err, sizeof a->err, "%s GET %s: response larger than %zu bytes", c->name, shown, c->max_body);
+		a->result = HTTP_BAD_RESPONSE;
+		a->state = 2;
+		return 1;
+	}
+	if (rc != CURLE_OK) {
+		snprintf(a->err, sizeof a->err, "%s GET %s: %s", c->name, shown, curl_easy_strerror(rc));
+		retry = 1;
+	} else {
+		curl_easy_getinfo(a->easy, CURLINFO_RESPONSE_CODE, &a->resp.status);
+		if (!retryable_status(a->resp.status)) {
+			a->result = HTTP_RESPONSE;
+			a->state = 2;
+			return 1;
+		}
+		http_describe_error(c, "GET", a->path, &a->resp, a->err, sizeof a->err);
+		retry = 1;
+		int64_t now = now_ms();
+		wait = http_parse_retry_after(a->retry_after, now);
+		if (wait < 0)
+			wait = http_parse_ratelimit_reset(a->ratelimit_reset, now);
+		a->resp.retry_after_ms = wait;
+	}
+	if (!retry || a->attempt >= c->max_attempts) {
+		a->result = HTTP_UNAVAILABLE;
+		a->state = 2;
+		log_mask_secrets(a->err);
+		return 1;
+	}
+	if (wait < 0)
+		wait = jittered_backoff(c, a->attempt);
+	if (wait > c->max_wait_ms)
+		wait = c->max_wait_ms;
+	log_info("%s; retrying in %.1f s (attempt %d of %d)", a->err, (double)wait / 1000.0, a->attempt + 1,
+		 c->max_attempts);
+	c->retries++;
+	a->state = 0;
+	a->not_before = monotonic_ms() + wait;
+	return 0;
+}
+
+struct http_async *http_multi_next(struct http_multi *m)
+{
+	struct http_client *c = m->c;
+	int64_t interval = pace_interval(c);
+	for (;;) {
+		/* hand back a finished transfer first */
+		for (size_t i = 0; i < m->n; i++) {
+			struct http_async *a = m->items[i];
+			if (a->state == 2) {
+				m->items[i] = m->items[--m->n];
+				return a;
+			}
+		}
+		if (m->n == 0)
+			return NULL;
+		/* start what may start: one rate budget for all transfers */
+		int64_t now = monotonic_ms(), next_wake = now + 1000;
+		for (size_t i = 0; i < m->n; i++) {
+			struct http_async *a = m->items[i];
+			if (a->state != 0)
+				continue;
+			if (a->not_before > now) {
+				if (a->not_before < next_wake)
+					next_wake = a->not_before;
+				continue;
+			}
+			if (c->next_slot_ms > now) {
+				if (c->next_slot_ms < next_wake)
+					next_wake = c->next_slot_ms;
+				break;
+			}
+			c->next_slot_ms = now + interval;
+			async_start(m, a);
+			if (a->state == 2)
+				break;
+		}
+		int running = 0;
+		curl_multi_perform(m->multi, &running);
+		CURLMsg *msg;
+		int left;
+		int finished = 0;
+		while ((msg = curl_multi_info_read(m->multi, &left)) != NULL) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			for (size_t i = 0; i < m->n; i++) {
+				struct http_async *a = m->items[i];
+				if (a->easy == msg->easy_handle && a->state == 1) {
+					finished |= async_done(m, a, msg->data.result);
+					break;
+				}
+			}
+		}
+		if (finished)
+			continue;
+		now = monotonic_ms();
+		int64_t timeout = next_wake - now;
+		if (timeout < 0)
+			timeout = 0;
+		if (timeout > 1000)
+			timeout = 1000;
+		curl_multi_poll(m->multi, NULL, 0, (int)timeout, NULL);
+	}
 }

@@ -128,4 +128,41 @@ enum remote_status remote_call(struct http_client *c, const char *method, const 
 
 const char *remote_status_name(enum remote_status s);
 
+/*
+ * Concurrent GETs on one client (libcurl multi): the same pacing (one rate
+ * budget for all transfers), retries, Retry-After and caps as http_request.
+ * Used by the partitioned backfill, where each time slice is a chain of
+ * pages and several chains are in flight at once.
+ */
+struct http_async {
+	void *user;                     /* the caller's */
+	struct http_response resp;      /* the final answer when finished */
+	enum http_result result;
+	char err[1024];
+	/* internal */
+	char *path;
+	CURL *easy;
+	int attempt, state;             /* state: 0 waiting, 1 in flight, 2 finished */
+	int64_t not_before;             /* monotonic ms */
+	int too_large;
+	char retry_after[64], ratelimit_reset[64];
+};
+
+struct http_multi {
+	struct http_client *c;
+	CURLM *multi;
+	struct http_async **items;
+	size_t n, cap;
+};
+
+void http_multi_init(struct http_multi *m, struct http_client *c);
+void http_multi_free(struct http_multi *m);
+/* Queue a GET of path (copied) on a; a must stay valid until it is returned finished. */
+void http_multi_get(struct http_multi *m, struct http_async *a, const char *path);
+/* Drive the transfers until one finishes and return it (result, resp and err
+ * filled as by http_request), or NULL when nothing is queued. */
+struct http_async *http_multi_next(struct http_multi *m);
+/* Release what a finished (or never started) transfer holds. */
+void http_async_free(struct http_async *a);
+
 #endif

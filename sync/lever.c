@@ -59,19 +59,25 @@ enum remote_status lever_fetch_postings(struct http_client *lv, int64_t since_ms
 	return get(lv, &p, resp, err, n);
 }
 
+void lever_opportunities_path(struct buf *p, enum lever_window w, int64_t since_ms, int64_t until_ms,
+			      const char *token)
+{
+	buf_printf(p, "/opportunities?confidentiality=all&" OPPORTUNITY_EXPAND "&limit=%d", PAGE_LIMIT);
+	const char *field = w == LEVER_UPDATED ? "updated_at" : w == LEVER_CREATED ? "created_at" : NULL;
+	if (field && since_ms > 0)
+		buf_printf(p, "&%s_start=%lld", field, (long long)since_ms);
+	if (field && until_ms > 0)
+		buf_printf(p, "&%s_end=%lld", field, (long long)until_ms);
+	add_offset(p, token);
+}
+
 enum remote_status lever_fetch_opportunities(struct http_client *lv, enum lever_window w, int64_t since_ms,
 					     int64_t until_ms, const char *token, struct http_response *resp,
 					     char *err, size_t n)
 {
 	struct buf p;
 	buf_init(&p, 4096);
-	buf_printf(&p, "/opportunities?confidentiality=all&" OPPORTUNITY_EXPAND "&limit=%d", PAGE_LIMIT);
-	const char *field = w == LEVER_UPDATED ? "updated_at" : w == LEVER_CREATED ? "created_at" : NULL;
-	if (field && since_ms > 0)
-		buf_printf(&p, "&%s_start=%lld", field, (long long)since_ms);
-	if (field && until_ms > 0)
-		buf_printf(&p, "&%s_end=%lld", field, (long long)until_ms);
-	add_offset(&p, token);
+	lever_opportunities_path(&p, w, since_ms, until_ms, token);
 	return get(lv, &p, resp, err, n);
 }
 

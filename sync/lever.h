@@ -23,6 +23,9 @@ enum remote_status lever_fetch_postings(struct http_client *lv, int64_t since_ms
 enum remote_status lever_fetch_opportunities(struct http_client *lv, enum lever_window w, int64_t since_ms,
 					     int64_t until_ms, const char *token, struct http_response *resp,
 					     char *err, size_t n);
+/* The path (and query) of that listing, for concurrent fetching (http_multi). */
+void lever_opportunities_path(struct buf *path, enum lever_window w, int64_t since_ms, int64_t until_ms,
+			      const char *token);
 enum remote_status lever_fetch_deleted(struct http_client *lv, int64_t since_ms, int64_t until_ms,
 				       const char *token, struct http_response *resp, char *err, size_t n);
 enum remote_status lever_fetch_opportunity(struct http_client *lv, const char *id, struct http_response *resp,

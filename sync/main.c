@@ -26,6 +26,10 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+/* Time slices a backfill lists at once: enough to keep Lever's rate budget
+ * busy when each answer takes a few hundred milliseconds. */
+#define DEFAULT_BACKFILL_SLICES 16
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -33,8 +37,9 @@ static void usage(FILE *f)
 		"\n"
 		"Connects Lever (ATS) with Crosschq (reference checks). Commands:\n"
 		"  run [--dry-run] [--full]   pull both systems, take in webhooks, decide, act\n"
-		"  backfill --since DATE [--until DATE] [--dry-run]\n"
-		"                             re-pull a window of Lever opportunities (resumable)\n"
+		"  backfill --since DATE [--until DATE] [--slices N] [--dry-run]\n"
+		"                             re-pull a window of Lever opportunities, N time slices\n"
+		"                             at once (default 16, 1 = sequential; resumable)\n"
 		"  plan                       print the actions the stored state implies; sends nothing\n"
 		"  status [--json]            last runs, outbox, holds, cursors, spool backlog\n"
 		"  check                      validate config, credentials, stage, reason, templates, SMTP\n"
@@ -170,7 +175,7 @@ static int open_remotes(struct sync_ctx *ctx)
 
 struct run_options {
 	const char *command;
-	int dry_run, full, backfill;
+	int dry_run, full, backfill, slices;
 	int64_t since, until;
 };
 
@@ -179,7 +184,8 @@ static int sync_steps(struct sync_ctx *ctx, const struct run_options *o)
 {
 	int r = pull_lever_reference(ctx);
 	if (r == EXIT_OK)
-		r = o->backfill ? pull_lever_window(ctx, o->since, o->until) : pull_lever_opportunities(ctx, o->full);
+		r = o->backfill ? pull_lever_window(ctx, o->since, o->until, o->slices)
+				: pull_lever_opportunities(ctx, o->full);
 	if (r == EXIT_OK)
 		r = pull_lever_deleted(ctx);
 	if (r == EXIT_OK && !o->dry_run)
@@ -261,7 +267,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	struct run_options o = { .command = argv[optind] };
+	struct run_options o = { .command = argv[optind], .slices = 0 };
 	int json = 0;
 	argc -= optind;
 	argv += optind;
@@ -269,7 +275,8 @@ int main(int argc, char **argv)
 	static const struct option cmd_opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' }, { "full", no_argument, NULL, 'f' },
 		{ "since", required_argument, NULL, 's' }, { "until", required_argument, NULL, 'u' },
-		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+		{ "json", no_argument, NULL, 'j' }, { "slices", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 	};
 	int have_since = 0;
 	while ((ch = getopt_long(argc, argv, "", cmd_opts, NULL)) != -1) {
@@ -292,6 +299,16 @@ int main(int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
+		case 'S': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 1 || v > 64) {
+				log_err("--slices '%s': expected a whole number from 1 to 64", optarg);
+				return EXIT_USAGE;
+			}
+			o.slices = (int)v;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -310,7 +327,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (optind < argc || (o.full && !is_run) || (o.dry_run && !is_run && !is_backfill) ||
-	    ((have_since || o.until) && !is_backfill) || (json && !is_status)) {
+	    ((have_since || o.until || o.slices) && !is_backfill) || (json && !is_status)) {
 		log_err("option not valid for '%s' (see refsync --help)", cmd);
 		return EXIT_USAGE;
 	}
@@ -326,6 +343,8 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		o.backfill = 1;
+		if (!o.slices)
+			o.slices = DEFAULT_BACKFILL_SLICES;
 	}
 
 	struct config cfg;

@@ -460,13 +460,198 @@ int pull_lever_opportunities(struct sync_ctx *ctx, int full)
 	return run_listing(ctx, "lever.opportunities", K_OPPORTUNITIES, since, ctx->started_at, NULL);
 }
 
-int pull_lever_window(struct sync_ctx *ctx, int64_t since, int64_t until)
+/* One time slice of a backfill sweep: a chain of pages. */
+struct slice {
+	char name[64];
+	enum lever_window w;
+	int64_t since, until;
+	char token[TOKEN_MAX];
+	int done, restarts, tries;
+	struct http_async xfer;
+};
+
+static void slice_fetch(struct http_multi *m, struct slice *sl)
 {
-	/* Two sweeps: by update time, and by creation time, which also finds the
-	 * records whose updatedAt is null (they never match updated_at filters). */
-	int r = run_listing(ctx, "backfill.updated", K_OPPORTUNITIES_UPDATED, since, until, NULL);
-	if (r == EXIT_OK)
-		r = run_listing(ctx, "backfill.created", K_OPPORTUNITIES_CREATED, since, until, NULL);
+	struct buf p;
+	buf_init(&p, 8192);
+	lever_opportunities_path(&p, sl->w, sl->since, sl->until, sl->token);
+	sl->xfer.user = sl;
+	http_multi_get(m, &sl->xfer, p.data);
+	buf_free(&p);
+}
+
+/* Store one page of a slice. 0 stored, 1 unusable (fetch again), or an exit code (< 0 negated). */
+static int slice_store(struct sync_ctx *ctx, struct store *store, struct slice *sl, long *records)
+{
+	char err[1024];
+	struct page_ctx pc = { ctx, store, 0, ctx->started_at, 0 };
+	struct page_info page;
+	if (db_begin(ctx->db))
+		return -db_failure(ctx, "starting a page");
+	if (parse(K_OPPORTUNITIES_UPDATED, &sl->xfer.resp, &pc, &page, err, sizeof err)) {
+		db_rollback(ctx->db);
+		if (pc.db_failed)
+			return -db_failure(ctx, "storing a page");
+		if (++sl->tries < PARSE_TRIES) {
+			log_warn("%s: unusable page (%s); fetching it again", sl->name, err);
+			return 1;
+		}
+		snprintf(ctx->error, sizeof ctx->error, "%s: unusable page after %d tries: %s", sl->name, PARSE_TRIES,
+			 err);
+		log_err("%s; run the backfill again to resume", ctx->error);
+		return -EXIT_TEMPFAIL;
+	}
+	sl->tries = 0;
+	int more = page.has_next && page.next[0] && strcmp(page.next, sl->token) != 0;
+	if (cursor_write(ctx->db, sl->name, sl->since, sl->until, more ? page.next : NULL) || db_commit(ctx->db)) {
+		db_rollback(ctx->db);
+		return -db_failure(ctx, "saving a page");
+	}
+	crash_point("after-page");
+	*records += page.records;
+	if (more)
+		strlcpy_(sl->token, page.next, sizeof sl->token);
+	else
+		sl->done = 1;
+	return 0;
+}
+
+/*
+ * Both sweeps over the window (by update time, and by creation time, which
+ * also finds the records whose updatedAt is null: they never match
+ * updated_at filters), each in n time slices, all listed at once.
+ */
+static int backfill_slices(struct sync_ctx *ctx, int64_t since, int64_t until, int per_sweep, long *records)
+{
+	int n = 2 * per_sweep;
+	struct slice *slices = xcalloc((size_t)n, sizeof *slices);
+	int64_t width = (until - since + 1) / per_sweep;
+	int result = EXIT_OK;
+	struct http_multi m;
+	http_multi_init(&m, &ctx->lever);
+	struct store store;
+	store_init(&store, ctx->db, ctx->run_id);
+	int active = 0;
+	for (int k = 0; k < n; k++) {
+		struct slice *sl = &slices[k];
+		int i = k % per_sweep;
+		sl->w = k < per_sweep ? LEVER_UPDATED : LEVER_CREATED;
+		snprintf(sl->name, sizeof sl->name, "backfill.%s.%d", sl->w == LEVER_UPDATED ? "updated" : "created", i);
+		sl->since = since + (int64_t)i * width;
+		sl->until = i == per_sweep - 1 ? until : since + (int64_t)(i + 1) * width - 1;
+		struct cursor cur;
+		if (cursor_read(ctx->db, sl->name, &cur)) {
+			result = db_failure(ctx, "reading a cursor");
+			goto out;
+		}
+		if (cur.exists && cur.since == sl->since && cur.until == sl->until) {
+			if (cur.token[0]) {
+				strlcpy_(sl->token, cur.token, sizeof sl->token);
+			} else {
+				sl->done = 1; /* finished by the interrupted backfill this one resumes */
+				continue;
+			}
+		}
+		slice_fetch(&m, sl);
+		active++;
+	}
+	long pages = 0;
+	int tty = ctx->progress && isatty(2);
+	while (active > 0) {
+		struct http_async *a = http_multi_next(&m);
+		if (!a)
+			break;
+		struct slice *sl = a->user;
+		char err[1024];
+		snprintf(err, sizeof err, "%s", a->err);
+		enum remote_status s = REMOTE_OK;
+		if (a->result == HTTP_UNAVAILABLE) {
+			s = REMOTE_DOWN;
+		} else if (a->result == HTTP_BAD_RESPONSE) {
+			s = REMOTE_BAD;
+		} else if (a->resp.status < 200 || a->resp.status >= 300) {
+			http_describe_error(&ctx->lever, "GET", a->path, &a->resp, err, sizeof err);
+			long st = a->resp.status;
+			s = st == 401 || st == 403 ? REMOTE_AUTH
+			    : st == 400 && a->resp.body.data && strstr(a->resp.body.data, "nvalid offset") ? REMOTE_BAD_OFFSET
+													   : REMOTE_REJECTED;
+		}
+		if (s == REMOTE_BAD_OFFSET && sl->token[0] && sl->restarts < OFFSET_RESTARTS) {
+			log_warn("%s: Lever refused the stored offset token; restarting this slice", sl->name);
+			sl->token[0] = '\0';
+			sl->restarts++;
+			slice_fetch(&m, sl);
+			continue;
+		}
+		if (s != REMOTE_OK) {
+			result = remote_failure(ctx, s, err);
+			break; /* the other slices keep their cursors: the next backfill resumes */
+		}
+		int r = slice_store(ctx, &store, sl, records);
+		if (r < 0) {
+			result = -r;
+			break;
+		}
+		pages += r == 0;
+		if (tty)
+			fprintf(stderr, "\rbackfill: %ld pages, %ld opportunity records, %d of %d slices running", pages,
+				*records, active, n);
+		if (sl->done)
+			active--;
+		else
+			slice_fetch(&m, sl);
+	}
+	if (tty && pages)
+		fputc('\n', stderr);
+out:
+	http_multi_free(&m);
+	for (int i = 0; i < n; i++)
+		http_async_free(&slices[i].xfer);
+	free(slices);
+	store_free(&store);
+	return result;
+}
+
+int pull_lever_window(struct sync_ctx *ctx, int64_t since, int64_t until, int slices)
+{
+	if (slices < 1)
+		slices = 1;
+	if (until - since + 1 < slices)
+		slices = 1;
+	/* a backfill of another window or shape starts afresh */
+	char want[96];
+	snprintf(want, sizeof want, "%lld..%lld/%d", (long long)since, (long long)until, slices);
+	char *have = db_setting_get(ctx->db, "backfill.window");
+	int resume = have && strcmp(have, want) == 0;
+	free(have);
+	if (!resume) {
+		if (db_begin(ctx->db) || db_exec(ctx->db, "DELETE FROM cursors WHERE name LIKE 'backfill.%'") ||
+		    db_setting_set(ctx->db, "backfill.window", want) || db_commit(ctx->db)) {
+			db_rollback(ctx->db);
+			return db_failure(ctx, "starting a backfill");
+		}
+	} else {
+		log_info("resuming the interrupted backfill of this window");
+	}
+	long records = 0;
+	int r = backfill_slices(ctx, since, until, slices, &records);
+	ctx->pulled += records;
+	if (r == EXIT_OK) {
+		/* finished: the next backfill of this window is a new one; and when
+		 * no incremental listing has run yet (a new install), the next run
+		 * goes on from the backfill's end instead of listing everything */
+		struct cursor cur;
+		if (cursor_read(ctx->db, "lever.opportunities", &cur))
+			return db_failure(ctx, "reading a cursor");
+		int hand_over = !cur.exists || (!cur.token[0] && cur.until < until && until >= ctx->started_at - 60000);
+		if (db_begin(ctx->db) || db_exec(ctx->db, "DELETE FROM settings WHERE key = 'backfill.window'") ||
+		    (hand_over && cursor_write(ctx->db, "lever.opportunities", since, until, NULL)) ||
+		    db_commit(ctx->db)) {
+			db_rollback(ctx->db);
+			return db_failure(ctx, "finishing a backfill");
+		}
+		log_info("backfill: %ld opportunity records stored in %d slice%s", records, slices, slices == 1 ? "" : "s");
+	}
 	return r;
 }
 

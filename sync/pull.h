@@ -23,8 +23,14 @@
 int pull_lever_reference(struct sync_ctx *ctx);
 /* Opportunities changed since the cursor (full listing on the first run or with full). */
 int pull_lever_opportunities(struct sync_ctx *ctx, int full);
-/* Opportunities updated or created in [since, until] (backfill; resumable). */
-int pull_lever_window(struct sync_ctx *ctx, int64_t since, int64_t until);
+/*
+ * Opportunities updated or created in [since, until] (backfill). The window
+ * is cut into `slices` time slices listed concurrently with one shared rate
+ * budget (slices = 1: one sequential listing). Each slice has its own cursor
+ * (backfill.<sweep>.<n>), so an interrupted backfill of the same window and
+ * slices resumes where each slice stopped.
+ */
+int pull_lever_window(struct sync_ctx *ctx, int64_t since, int64_t until, int slices);
 /* Deleted opportunities since the cursor: personal data erased. */
 int pull_lever_deleted(struct sync_ctx *ctx);
 /* Re-fetch one opportunity (webhook). */
