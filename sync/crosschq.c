@@ -2,12 +2,12 @@
  * crosschq.c - Crosschq Partner API v2 requests.
  */
 #include "crosschq.h"
+#include "jstream.h"
 #include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yajl/yajl_gen.h>
 
 #define PAGE_LIMIT 100
 
@@ -80,54 +80,38 @@ int crosschq_status_is_open(const char *status)
 	return status && (strcmp(status, "sent") == 0 || strcmp(status, "in_progress") == 0);
 }
 
-/* Add "key": string-or-null to an open map. */
-static void gen_pair(yajl_gen g, const char *key, const char *value)
-{
-	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
-	if (value)
-		yajl_gen_string(g, (const unsigned char *)value, strlen(value));
-	else
-		yajl_gen_null(g);
-}
-
 char *crosschq_request_body(const struct crosschq_request_spec *s)
 {
-	yajl_gen g = yajl_gen_alloc(NULL);
-	yajl_gen_config(g, yajl_gen_validate_utf8, 0);
+	yajl_gen g = json_gen_new();
 	yajl_gen_map_open(g);
-	gen_pair(g, "external_id", s->external_id);
-	gen_pair(g, "template_id", s->template_id);
+	json_gen_pair(g, "external_id", s->external_id);
+	json_gen_pair(g, "template_id", s->template_id);
 	yajl_gen_string(g, (const unsigned char *)"candidate", 9);
 	yajl_gen_map_open(g);
-	gen_pair(g, "first_name", s->first_name);
-	gen_pair(g, "last_name", s->last_name ? s->last_name : "");
-	gen_pair(g, "email", s->email);
-	gen_pair(g, "phone", s->phone);
+	json_gen_pair(g, "first_name", s->first_name);
+	json_gen_pair(g, "last_name", s->last_name ? s->last_name : "");
+	json_gen_pair(g, "email", s->email);
+	json_gen_pair(g, "phone", s->phone);
 	yajl_gen_map_close(g);
-	gen_pair(g, "job_title", s->job_title);
+	json_gen_pair(g, "job_title", s->job_title);
 	yajl_gen_string(g, (const unsigned char *)"requester", 9);
 	yajl_gen_map_open(g);
-	gen_pair(g, "name", s->requester_name);
-	gen_pair(g, "email", s->requester_email);
+	json_gen_pair(g, "name", s->requester_name);
+	json_gen_pair(g, "email", s->requester_email);
 	yajl_gen_map_close(g);
 	yajl_gen_string(g, (const unsigned char *)"hiring_manager", 14);
 	if (s->hiring_manager_email) {
 		yajl_gen_map_open(g);
-		gen_pair(g, "name", s->hiring_manager_name);
-		gen_pair(g, "email", s->hiring_manager_email);
+		json_gen_pair(g, "name", s->hiring_manager_name);
+		json_gen_pair(g, "email", s->hiring_manager_email);
 		yajl_gen_map_close(g);
 	} else {
 		yajl_gen_null(g);
 	}
-	gen_pair(g, "ats", "lever");
-	gen_pair(g, "ats_candidate_url", s->candidate_url);
+	json_gen_pair(g, "ats", "lever");
+	json_gen_pair(g, "ats_candidate_url", s->candidate_url);
 	yajl_gen_map_close(g);
-	const unsigned char *out;
-	size_t len;
-	yajl_gen_get_buf(g, &out, &len);
-	char *r = xstrndup((const char *)out, len);
-	yajl_gen_free(g);
-	return r;
+	return json_gen_finish(g);
 }
 
 /* "/api/v2/<what>/<id>/<tail>" */
@@ -138,31 +122,21 @@ static void object_path(struct buf *p, const char *what, const char *id, const c
 	free(e);
 }
 
-static char *gen_done(yajl_gen g)
-{
-	const unsigned char *out;
-	size_t len;
-	yajl_gen_get_buf(g, &out, &len);
-	char *r = xstrndup((const char *)out, len);
-	yajl_gen_free(g);
-	return r;
-}
-
 enum remote_status crosschq_set_hired(struct http_client *cq, const char *request_id, int hired, int64_t hired_at_ms,
 				      const char *source, struct http_response *resp, char *err, size_t n)
 {
 	struct buf p;
 	buf_init(&p, 4096);
 	object_path(&p, "requests", request_id, "");
-	yajl_gen g = yajl_gen_alloc(NULL);
+	yajl_gen g = json_gen_new();
 	yajl_gen_map_open(g);
 	yajl_gen_string(g, (const unsigned char *)"hired", 5);
 	yajl_gen_bool(g, hired);
 	char iso[40];
-	gen_pair(g, "hired_at", hired && hired_at_ms > 0 ? format_iso8601(hired_at_ms, 0, iso, sizeof iso) : NULL);
-	gen_pair(g, "hired_source", source);
+	json_gen_pair(g, "hired_at", hired && hired_at_ms > 0 ? format_iso8601(hired_at_ms, 0, iso, sizeof iso) : NULL);
+	json_gen_pair(g, "hired_source", source);
 	yajl_gen_map_close(g);
-	char *body = gen_done(g);
+	char *body = json_gen_finish(g);
 	enum remote_status s = remote_call(cq, "PATCH", p.data, body, 1, resp, NULL, err, n);
 	free(body);
 	buf_free(&p);
@@ -186,13 +160,13 @@ enum remote_status crosschq_link_prospect(struct http_client *cq, const char *pr
 	struct buf p;
 	buf_init(&p, 4096);
 	object_path(&p, "prospects", prospect_id, "");
-	yajl_gen g = yajl_gen_alloc(NULL);
+	yajl_gen g = json_gen_new();
 	yajl_gen_map_open(g);
-	gen_pair(g, "ats_id", ats_id);
+	json_gen_pair(g, "ats_id", ats_id);
 	char iso[40];
-	gen_pair(g, "ats_exported_at", format_iso8601(exported_at_ms, 0, iso, sizeof iso));
+	json_gen_pair(g, "ats_exported_at", format_iso8601(exported_at_ms, 0, iso, sizeof iso));
 	yajl_gen_map_close(g);
-	char *body = gen_done(g);
+	char *body = json_gen_finish(g);
 	enum remote_status s = remote_call(cq, "PATCH", p.data, body, 1, resp, NULL, err, n);
 	free(body);
 	buf_free(&p);

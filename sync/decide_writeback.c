@@ -20,6 +20,7 @@
 #include "audit.h"
 #include "db.h"
 #include "decide_internal.h"
+#include "jstream.h"
 #include "log.h"
 #include "util.h"
 
@@ -27,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yajl/yajl_gen.h>
 
 #define DAY_MS 86400000LL
 
@@ -35,27 +35,15 @@
  * (a NULL value is written as null). malloc'd. */
 static char *payload(const char *key, ...)
 {
-	yajl_gen g = yajl_gen_alloc(NULL);
-	yajl_gen_config(g, yajl_gen_validate_utf8, 0);
+	yajl_gen g = json_gen_new();
 	yajl_gen_map_open(g);
 	va_list ap;
 	va_start(ap, key);
-	for (const char *k = key; k; k = va_arg(ap, const char *)) {
-		const char *v = va_arg(ap, const char *);
-		yajl_gen_string(g, (const unsigned char *)k, strlen(k));
-		if (v)
-			yajl_gen_string(g, (const unsigned char *)v, strlen(v));
-		else
-			yajl_gen_null(g);
-	}
+	for (const char *k = key; k; k = va_arg(ap, const char *))
+		json_gen_pair(g, k, va_arg(ap, const char *));
 	va_end(ap);
 	yajl_gen_map_close(g);
-	const unsigned char *out;
-	size_t len;
-	yajl_gen_get_buf(g, &out, &len);
-	char *r = xstrndup((const char *)out, len);
-	yajl_gen_free(g);
-	return r;
+	return json_gen_finish(g);
 }
 
 static const char *col(sqlite3_stmt *st, int i)

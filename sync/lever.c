@@ -2,12 +2,12 @@
  * lever.c - Lever Data API v1 requests.
  */
 #include "lever.h"
+#include "jstream.h"
 #include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yajl/yajl_gen.h>
 
 #define PAGE_LIMIT 100
 #define OPPORTUNITY_EXPAND "expand=owner&expand=stage&expand=applications"
@@ -127,31 +127,6 @@ static void perform_as_query(struct buf *path, const char *perform_as, int first
 	}
 }
 
-static void gen_str(yajl_gen g, const char *s)
-{
-	if (s)
-		yajl_gen_string(g, (const unsigned char *)s, strlen(s));
-	else
-		yajl_gen_null(g);
-}
-
-static char *gen_finish(yajl_gen g)
-{
-	const unsigned char *out;
-	size_t len;
-	yajl_gen_get_buf(g, &out, &len);
-	char *r = xstrndup((const char *)out, len);
-	yajl_gen_free(g);
-	return r;
-}
-
-static yajl_gen gen_new(void)
-{
-	yajl_gen g = yajl_gen_alloc(NULL);
-	yajl_gen_config(g, yajl_gen_validate_utf8, 0);
-	return g;
-}
-
 static enum remote_status send_body(struct http_client *lv, const char *method, struct buf *path, char *body,
 				    int idempotent, struct http_response *resp, int *maybe_sent, char *err, size_t n)
 {
@@ -170,14 +145,14 @@ enum remote_status lever_add_link(struct http_client *lv, const char *id, const 
 	buf_printf(&p, "/opportunities/%s/addLinks", e);
 	free(e);
 	perform_as_query(&p, perform_as, 1);
-	yajl_gen g = gen_new();
+	yajl_gen g = json_gen_new();
 	yajl_gen_map_open(g);
-	gen_str(g, "links");
+	json_gen_str(g, "links");
 	yajl_gen_array_open(g);
-	gen_str(g, url);
+	json_gen_str(g, url);
 	yajl_gen_array_close(g);
 	yajl_gen_map_close(g);
-	return send_body(lv, "POST", &p, gen_finish(g), 0, resp, maybe_sent, err, n);
+	return send_body(lv, "POST", &p, json_gen_finish(g), 0, resp, maybe_sent, err, n);
 }
 
 enum remote_status lever_add_note(struct http_client *lv, const char *id, const char *text, const char *perform_as,
@@ -189,14 +164,14 @@ enum remote_status lever_add_note(struct http_client *lv, const char *id, const 
 	buf_printf(&p, "/opportunities/%s/notes", e);
 	free(e);
 	perform_as_query(&p, perform_as, 1);
-	yajl_gen g = gen_new();
+	yajl_gen g = json_gen_new();
 	yajl_gen_map_open(g);
-	gen_str(g, "value");
-	gen_str(g, text);
-	gen_str(g, "notifyFollowers");
+	json_gen_str(g, "value");
+	json_gen_str(g, text);
+	json_gen_str(g, "notifyFollowers");
 	yajl_gen_bool(g, 1);
 	yajl_gen_map_close(g);
-	return send_body(lv, "POST", &p, gen_finish(g), 0, resp, maybe_sent, err, n);
+	return send_body(lv, "POST", &p, json_gen_finish(g), 0, resp, maybe_sent, err, n);
 }
 
 enum remote_status lever_list_notes(struct http_client *lv, const char *id, const char *token,
@@ -220,15 +195,15 @@ enum remote_status lever_archive(struct http_client *lv, const char *id, const c
 	buf_printf(&p, "/opportunities/%s/archived", e);
 	free(e);
 	perform_as_query(&p, perform_as, 1);
-	yajl_gen g = gen_new();
+	yajl_gen g = json_gen_new();
 	yajl_gen_map_open(g);
-	gen_str(g, "reason");
-	gen_str(g, reason_id);
-	gen_str(g, "cleanInterviews");
+	json_gen_str(g, "reason");
+	json_gen_str(g, reason_id);
+	json_gen_str(g, "cleanInterviews");
 	yajl_gen_bool(g, 0);
 	yajl_gen_map_close(g);
 	/* PUT sets a state: repeating it is harmless */
-	return send_body(lv, "PUT", &p, gen_finish(g), 1, resp, NULL, err, n);
+	return send_body(lv, "PUT", &p, json_gen_finish(g), 1, resp, NULL, err, n);
 }
 
 enum remote_status lever_find_by_email(struct http_client *lv, const char *email, struct http_response *resp,
@@ -250,39 +225,39 @@ enum remote_status lever_create_opportunity(struct http_client *lv, const struct
 	buf_init(&p, 4096);
 	buf_appendz(&p, "/opportunities");
 	perform_as_query(&p, perform_as, 1);
-	yajl_gen g = gen_new();
+	yajl_gen g = json_gen_new();
 	yajl_gen_map_open(g);
-	gen_str(g, "name");
-	gen_str(g, o->name);
+	json_gen_str(g, "name");
+	json_gen_str(g, o->name);
 	if (o->headline) {
-		gen_str(g, "headline");
-		gen_str(g, o->headline);
+		json_gen_str(g, "headline");
+		json_gen_str(g, o->headline);
 	}
-	gen_str(g, "emails");
+	json_gen_str(g, "emails");
 	yajl_gen_array_open(g);
 	if (o->email)
-		gen_str(g, o->email);
+		json_gen_str(g, o->email);
 	yajl_gen_array_close(g);
-	gen_str(g, "phones");
+	json_gen_str(g, "phones");
 	yajl_gen_array_open(g);
 	if (o->phone) {
 		yajl_gen_map_open(g);
-		gen_str(g, "value");
-		gen_str(g, o->phone);
+		json_gen_str(g, "value");
+		json_gen_str(g, o->phone);
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_array_close(g);
-	gen_str(g, "tags");
+	json_gen_str(g, "tags");
 	yajl_gen_array_open(g);
 	for (size_t i = 0; i < o->n_tags; i++)
-		gen_str(g, o->tags[i]);
+		json_gen_str(g, o->tags[i]);
 	yajl_gen_array_close(g);
-	gen_str(g, "sources");
+	json_gen_str(g, "sources");
 	yajl_gen_array_open(g);
-	gen_str(g, "Crosschq");
+	json_gen_str(g, "Crosschq");
 	yajl_gen_array_close(g);
-	gen_str(g, "origin");
-	gen_str(g, "sourced");
+	json_gen_str(g, "origin");
+	json_gen_str(g, "sourced");
 	yajl_gen_map_close(g);
-	return send_body(lv, "POST", &p, gen_finish(g), 0, resp, maybe_sent, err, n);
+	return send_body(lv, "POST", &p, json_gen_finish(g), 0, resp, maybe_sent, err, n);
 }

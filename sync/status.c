@@ -2,6 +2,7 @@
  * status.c - `refsync status`, text and JSON.
  */
 #include "status.h"
+#include "jstream.h"
 #include "db.h"
 #include "log.h"
 #include "spool.h"
@@ -10,14 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <yajl/yajl_gen.h>
-
-static void gen_str(yajl_gen g, const char *s)
-{
-	if (s)
-		yajl_gen_string(g, (const unsigned char *)s, strlen(s));
-	else
-		yajl_gen_null(g);
-}
 
 static void gen_key(yajl_gen g, const char *k)
 {
@@ -35,7 +28,7 @@ static void gen_col(yajl_gen g, sqlite3_stmt *st, int i)
 		yajl_gen_null(g);
 		break;
 	default:
-		gen_str(g, (const char *)sqlite3_column_text(st, i));
+		json_gen_str(g, (const char *)sqlite3_column_text(st, i));
 	}
 }
 
