@@ -583,6 +583,10 @@ static int async_done(struct http_multi *m, struct http_async *a, CURLcode rc)
 	c->retries++;
 	a->state = 0;
 	a->not_before = monotonic_ms() + wait;
+	/* 429 and 503 speak of the key (Lever's limit is per key), not of this
+	 * one request: no transfer starts before the wait is over */
+	if ((a->resp.status == 429 || a->resp.status == 503) && c->next_slot_ms < a->not_before)
+		c->next_slot_ms = a->not_before;
 	return 0;
 }
 
