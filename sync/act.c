@@ -302,3 +302,45 @@ void act_print_pending(struct sync_ctx *ctx)
 	sqlite3_finalize(st);
 	printf("%d action%s would be carried out\n", n, n == 1 ? "" : "s");
 }
+
+int act_requeue_failed(sqlite3 *db, char *const *keys, int n_keys, int *unknown)
+{
+	*unknown = 0;
+	if (db_begin(db))
+		return -1;
+	sqlite3_stmt *sel = db_prepare(db, n_keys ? "SELECT id, key, kind, subject FROM outbox WHERE state = 'failed' AND key = ?"
+						  : "SELECT id, key, kind, subject FROM outbox WHERE state = 'failed' ORDER BY id");
+	sqlite3_stmt *upd = db_prepare(db, "UPDATE outbox SET state = 'planned', next_attempt_at = 0, updated_at = ? "
+					   "WHERE id = ?");
+	int count = 0, ok = sel && upd;
+	for (int i = 0; ok && i < (n_keys ? n_keys : 1); i++) {
+		if (n_keys)
+			sqlite3_bind_text(sel, 1, keys[i], -1, SQLITE_STATIC);
+		int found = 0;
+		while (ok && sqlite3_step(sel) == SQLITE_ROW) {
+			found = 1;
+			sqlite3_bind_int64(upd, 1, now_ms());
+			sqlite3_bind_int64(upd, 2, sqlite3_column_int64(sel, 0));
+			ok = db_step_done(upd) == SQLITE_DONE &&
+			     audit_appendf(db, 0, "action.requeued", (const char *)sqlite3_column_text(sel, 3),
+					   "%s key=%s: put back to planned by refsync retry",
+					   sqlite3_column_text(sel, 2), sqlite3_column_text(sel, 1)) == 0;
+			if (ok) {
+				printf("requeued %s %s\n", sqlite3_column_text(sel, 2), sqlite3_column_text(sel, 1));
+				count++;
+			}
+		}
+		if (n_keys && !found) {
+			fprintf(stderr, "refsync: no failed action has the key %s\n", keys[i]);
+			(*unknown)++;
+		}
+		sqlite3_reset(sel);
+	}
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	if (!ok || db_commit(db)) {
+		db_rollback(db);
+		return -1;
+	}
+	return count;
+}

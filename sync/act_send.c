@@ -500,6 +500,101 @@ static enum step lookup_note(struct sync_ctx *ctx, yajl_val p, char *result, siz
 	return step;
 }
 
+/* In doubt about an archive: does Lever show the opportunity archived with that reason? */
+static enum step lookup_archive(struct sync_ctx *ctx, yajl_val p, char *err, size_t elen)
+{
+	const char *oid = field(p, "opportunity_id"), *reason = field(p, "reason_id");
+	struct http_response resp;
+	http_response_init(&resp);
+	enum remote_status s = lever_fetch_opportunity(&ctx->lever, oid, &resp, err, elen);
+	enum step step = classify(s, 0);
+	if (step == STEP_DONE) {
+		char id[ID_MAX];
+		if (store_answer(ctx, &resp, 1, id, sizeof id, NULL, NULL) < 0) {
+			step = STEP_STOP_DOWN;
+		} else {
+			sqlite3_stmt *st = db_prepare(ctx->db, "SELECT 1 FROM lever_opportunities WHERE id = ? AND "
+							       "archived_at IS NOT NULL AND archive_reason_id = ?");
+			sqlite3_bind_text(st, 1, oid, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+			step = st && sqlite3_step(st) == SQLITE_ROW ? STEP_DONE : STEP_RETRY;
+			sqlite3_finalize(st);
+		}
+	} else if (s == REMOTE_NOT_FOUND) {
+		snprintf(err, elen, "the opportunity no longer exists in Lever");
+		step = STEP_FAILED;
+	} else if (step == STEP_FAILED) {
+		step = STEP_STOP_DOWN;
+	}
+	http_response_free(&resp);
+	return step;
+}
+
+/*
+ * In doubt about a hired PATCH or a cancel: look the request up by its
+ * external_id and see whether it already is what the action would make it.
+ */
+static enum step lookup_request_state(struct sync_ctx *ctx, const struct action *a, yajl_val p, char *result,
+				      size_t rlen, char *err, size_t elen)
+{
+	const char *rid = field(p, "request_id");
+	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT external_id FROM cq_requests WHERE id = ?");
+	char external[TEXT_MAX] = "";
+	if (st) {
+		sqlite3_bind_text(st, 1, rid, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+			strlcpy_(external, (const char *)sqlite3_column_text(st, 0), sizeof external);
+		sqlite3_finalize(st);
+	}
+	if (!external[0])
+		return STEP_RETRY; /* not one of ours to look up: setting the state again is harmless */
+	struct http_response resp;
+	http_response_init(&resp);
+	enum step step = classify(crosschq_find_request(&ctx->crosschq, external, &resp, err, elen), 0);
+	if (step == STEP_DONE) {
+		char id[ID_MAX];
+		if (store_answer(ctx, &resp, 0, id, sizeof id, NULL, NULL) <= 0) {
+			step = STEP_RETRY;
+		} else {
+			int cancel = strcmp(a->kind, "cq.cancel_request") == 0;
+			const char *hired = field(p, "hired");
+			st = db_prepare(ctx->db, cancel ? "SELECT 1 FROM cq_requests WHERE id = ?1 AND status NOT IN "
+							  "('sent', 'in_progress')"
+							: "SELECT 1 FROM cq_requests WHERE id = ?1 AND hired = ?2");
+			sqlite3_bind_text(st, 1, rid, -1, SQLITE_STATIC);
+			if (!cancel)
+				sqlite3_bind_int(st, 2, hired && strcmp(hired, "true") == 0);
+			step = st && sqlite3_step(st) == SQLITE_ROW ? STEP_DONE : STEP_RETRY;
+			sqlite3_finalize(st);
+			if (step == STEP_DONE)
+				strlcpy_(result, rid, rlen);
+		}
+	} else if (step == STEP_FAILED) {
+		step = STEP_STOP_DOWN;
+	}
+	http_response_free(&resp);
+	return step;
+}
+
+/*
+ * In doubt about a prospect link: Crosschq has no look-up of one prospect,
+ * but this run's pull listed every prospect changed since the last one, and
+ * the PATCH changed it: the stored prospect says whether it happened.
+ */
+static enum step lookup_prospect_link(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen)
+{
+	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT 1 FROM cq_prospects WHERE id = ? AND ats_id = ?");
+	if (!st)
+		return STEP_DB_ERROR;
+	sqlite3_bind_text(st, 1, field(p, "prospect_id"), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, field(p, "ats_id"), -1, SQLITE_STATIC);
+	enum step step = sqlite3_step(st) == SQLITE_ROW ? STEP_DONE : STEP_RETRY;
+	sqlite3_finalize(st);
+	if (step == STEP_DONE)
+		strlcpy_(result, field(p, "ats_id"), rlen);
+	return step;
+}
+
 enum step act_lookup(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
 		     size_t elen)
 {
@@ -522,9 +617,15 @@ enum step act_lookup(struct sync_ctx *ctx, const struct action *a, char *result,
 		step = find_by_email(ctx, field(p, "email"), result, rlen, err, elen);
 		if (step == STEP_FAILED)
 			step = STEP_STOP_DOWN;
+	} else if (strcmp(a->kind, "lever.archive_hired") == 0) {
+		step = lookup_archive(ctx, p, err, elen);
+	} else if (strcmp(a->kind, "cq.set_hired") == 0 || strcmp(a->kind, "cq.cancel_request") == 0) {
+		step = lookup_request_state(ctx, a, p, result, rlen, err, elen);
+	} else if (strcmp(a->kind, "cq.link_prospect") == 0) {
+		step = lookup_prospect_link(ctx, p, result, rlen);
 	} else {
-		/* archive, hired, cancel, prospect link: setting a state twice is harmless;
-		 * mail: sent again with the same Message-ID, which mail systems deduplicate */
+		/* mail: the one effect that cannot be looked up; it is sent again
+		 * with the same Message-ID, which mail systems deduplicate */
 		step = STEP_RETRY;
 	}
 	yajl_tree_free(p);

@@ -7,12 +7,12 @@
  * cq.create_request    POST /requests/ (idempotent key)     GET ?external_id=
  * lever.add_link       POST addLinks                        GET the opportunity's links
  * lever.add_note       POST notes                           list notes, find ours
- * lever.archive_hired  PUT archived (sets a state)          send again
- * cq.set_hired         PATCH hired (sets a state)           send again
- * cq.cancel_request    POST cancel/ (409 completed = done)  send again
+ * lever.archive_hired  PUT archived (sets a state)          GET the opportunity: archived so?
+ * cq.set_hired         PATCH hired (sets a state)           GET ?external_id=: hired so?
+ * cq.cancel_request    POST cancel/ (409 completed = done)  GET ?external_id=: still open?
  * mail.followup        SMTP                                 send again, same Message-ID
  * lever.export_prospect find by email, else POST            find by email
- * cq.link_prospect     PATCH ats_id (sets a state)          send again
+ * cq.link_prospect     PATCH ats_id (sets a state)          the prospect as pulled this run
  */
 #ifndef REFSYNC_ACT_SEND_H
 #define REFSYNC_ACT_SEND_H

@@ -309,6 +309,11 @@ enum http_result http_request(struct http_client *c, const char *method, const c
 	}
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+	/* libcurl silently sends a request again when a reused connection dies
+	 * before the answer; for a call that must not be repeated, a fresh
+	 * connection leaves it nothing to repeat (a failure then surfaces here,
+	 * in doubt, and is looked up instead) */
+	curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, idempotent ? 0L : 1L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, c->total_timeout_s);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->low_speed_time_s);

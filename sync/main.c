@@ -42,6 +42,8 @@ static void usage(FILE *f)
 		"                             at once (default 16, 1 = sequential; resumable)\n"
 		"  plan                       print the actions the stored state implies; sends nothing\n"
 		"  status [--json]            last runs, outbox, holds, cursors, spool backlog\n"
+		"  retry (--failed | KEY...)  put failed actions back to planned, once their cause\n"
+		"                             is fixed; the next run sends them\n"
 		"  check                      validate config, credentials, stage, reason, templates, SMTP\n"
 		"\n"
 		"Options:\n"
@@ -276,9 +278,9 @@ int main(int argc, char **argv)
 		{ "dry-run", no_argument, NULL, 'n' }, { "full", no_argument, NULL, 'f' },
 		{ "since", required_argument, NULL, 's' }, { "until", required_argument, NULL, 'u' },
 		{ "json", no_argument, NULL, 'j' }, { "slices", required_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+		{ "failed", no_argument, NULL, 'F' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 	};
-	int have_since = 0;
+	int have_since = 0, all_failed = 0;
 	while ((ch = getopt_long(argc, argv, "", cmd_opts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
@@ -298,6 +300,9 @@ int main(int argc, char **argv)
 			break;
 		case 'j':
 			json = 1;
+			break;
+		case 'F':
+			all_failed = 1;
 			break;
 		case 'S': {
 			char *end;
@@ -320,15 +325,19 @@ int main(int argc, char **argv)
 	const char *cmd = o.command;
 	int is_run = strcmp(cmd, "run") == 0, is_backfill = strcmp(cmd, "backfill") == 0;
 	int is_plan = strcmp(cmd, "plan") == 0, is_status = strcmp(cmd, "status") == 0;
-	int is_check = strcmp(cmd, "check") == 0;
-	if (!is_run && !is_backfill && !is_plan && !is_status && !is_check) {
+	int is_check = strcmp(cmd, "check") == 0, is_retry = strcmp(cmd, "retry") == 0;
+	if (!is_run && !is_backfill && !is_plan && !is_status && !is_check && !is_retry) {
 		log_err("unknown command '%s'", cmd);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (optind < argc || (o.full && !is_run) || (o.dry_run && !is_run && !is_backfill) ||
+	if ((optind < argc && !is_retry) || (all_failed && !is_retry) || (o.full && !is_run) || (o.dry_run && !is_run && !is_backfill) ||
 	    ((have_since || o.until || o.slices) && !is_backfill) || (json && !is_status)) {
 		log_err("option not valid for '%s' (see refsync --help)", cmd);
+		return EXIT_USAGE;
+	}
+	if (is_retry && (all_failed == (optind < argc))) {
+		log_err("retry takes --failed, or the keys of failed actions (refsync status lists them)");
 		return EXIT_USAGE;
 	}
 	if (is_backfill) {
@@ -383,6 +392,19 @@ int main(int argc, char **argv)
 	if (db_open(cfg.database, DB_READWRITE, &ctx.db, &busy, err, sizeof err)) {
 		log_err("%s", err);
 		code = busy ? EXIT_TEMPFAIL : EXIT_SOFTWARE;
+		goto out;
+	}
+	if (is_retry) {
+		int unknown = 0;
+		int n = act_requeue_failed(ctx.db, argv + optind, argc - optind, &unknown);
+		if (n < 0) {
+			log_err("%s: %s", cfg.database, sqlite3_errmsg(ctx.db));
+			code = EXIT_TEMPFAIL;
+		} else {
+			printf("%d action%s put back to planned; the next run sends %s\n", n, n == 1 ? "" : "s",
+			       n == 1 ? "it" : "them");
+			code = unknown ? EXIT_USAGE : EXIT_OK;
+		}
 		goto out;
 	}
 	if (is_plan) {
