@@ -560,6 +560,37 @@ class TriggerRulesTest(TriggerTestCase):
         finally:
             t.__exit__(None, None, None)
 
+    def test_retry_sends_a_failed_action_once_its_cause_is_fixed(self):
+        s = Scenario(seed=31)
+        ids = s.candidates(2)
+        bad = ids[0]
+        t = s.tenant()
+        try:
+            bad_email = next(o for o in t.lever.state()["opportunities"]
+                             if o["id"] == bad)["emails"][0]
+            t.crosschq.fail_for(bad_email, 422, "Invalid candidate email")
+            entries = move(t, ids)
+            self.run_ok(t, expect=EX_SOME_FAILED)
+            bad_key = key(bad, entries[bad])
+            # usage: neither --failed nor keys; an unknown key
+            self.assertEqual(t.run("retry").returncode, 64)
+            unknown = t.run("retry", "lever:nobody:1")
+            self.assertEqual(unknown.returncode, 64)
+            self.assertIn("no failed action has the key lever:nobody:1", unknown.stderr)
+            # the operator fixes the cause in Crosschq, then re-queues it
+            t.crosschq._control("POST", "fail_for", {})
+            result = self.run_ok(t, "retry", bad_key)
+            self.assertIn("1 action put back to planned", result.stdout)
+            self.run_ok(t)
+            self.run_ok(t)
+            posts = [p for p in request_posts(t) if p["body"]["external_id"] == bad_key]
+            self.assertEqual([p["status"] for p in posts], [422, 201])
+            self.assertEqual(status_json(t)["failed"], [])
+            # a second retry finds nothing failed
+            self.assertIn("0 actions put back", self.run_ok(t, "retry", "--failed").stdout)
+        finally:
+            t.__exit__(None, None, None)
+
     def test_plan_and_dry_run_print_and_send_nothing(self):
         s = Scenario(seed=27)
         ids = s.candidates(3)
