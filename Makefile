@@ -108,12 +108,13 @@ $(eval $(call variant,asan,$(SAN_FLAGS) $(CHECK_FLAGS) -O1))
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
+# copied then renamed, so that a binary that is running is replaced, not overwritten
 sync/refsync: build/normal/bin/refsync
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 sync/refsync-hook: build/normal/bin/refsync-hook
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 export/refsync-export: build/normal/bin/refsync-export
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 asan: asan-bins asan-tests
 
@@ -123,7 +124,7 @@ deps:
 
 # --- tests ------------------------------------------------------------------
 check: deps
-	$(MAKE) all check-bins check-tests asan-bins asan-tests
+	$(MAKE) all check-bins check-tests asan-bins asan-tests fuzz-replay
 	sh tests/check.sh
 
 test: check
@@ -176,3 +177,102 @@ uninstall:
 
 clean:
 	rm -rf build sync/refsync sync/refsync-hook export/refsync-export
+
+# --- fuzzing (tests/fuzz) ---------------------------------------------------
+# Each tests/fuzz/fuzz_<name>.c is one libFuzzer target; its seed inputs are
+# in tests/fuzz/corpus/<name>/, and inputs that once crashed it are kept in
+# tests/fuzz/regressions/<name>/.
+#
+#   make fuzz [FUZZ_SECONDS=60]   build every target with clang
+#       (-fsanitize=fuzzer,address,undefined, compiled from the sources, not
+#       from the gcc archives) into build/fuzz/<name> and run each for
+#       FUZZ_SECONDS with -max_len=65536; new inputs go to build/fuzz/corpus/,
+#       crashes to build/fuzz/crashes/<name>-*; the log of a run is
+#       build/fuzz/<name>.log. Fails when a target crashed. make -j runs
+#       targets side by side.
+#   make fuzz-replay              the same sources as plain programs under gcc
+#       ASan+UBSan (tests/fuzz/replay_main.c) in build/asan/fuzz/<name>;
+#       tests/check.sh replays the corpus and regressions with them (make
+#       check builds them).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_MAX_LEN := 65536
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# the sources each target needs besides its own file
+FUZZ_SRC_lever_page := sync/records.c sync/jstream.c sync/util.c sync/log.c
+FUZZ_SRC_crosschq_page := $(FUZZ_SRC_lever_page)
+FUZZ_SRC_hook := $(HOOK_SRC) $(COMMON_SRC) build/gen/migrations.c
+FUZZ_SRC_config := sync/config.c sync/util.c sync/log.c
+FUZZ_SRC_escape := export/escape.c sync/answer_link.c sync/util.c sync/log.c
+# refsync-hook logs a line per request: its run closes the target's stdout
+# and stderr (libFuzzer keeps its own output and the sanitizer reports)
+FUZZ_RUN_OPTS_hook := -close_fd_mask=3
+FUZZ_REPLAY := $(addprefix build/asan/fuzz/,$(FUZZ_NAMES))
+
+.PHONY: fuzz-replay
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+define fuzz_target
+build/fuzz/$(1): build/fuzz/obj/tests/fuzz/fuzz_$(1).o $$(patsubst %.c,build/fuzz/obj/%.o,$$(FUZZ_SRC_$(1)))
+	$$(FUZZ_CC) $$(CFLAGS) $$(FUZZ_FLAGS) -fsanitize=fuzzer $$(LDFLAGS) -o $$@ $$^ $$(DEPS_LIBS) -lm
+endef
+$(foreach n,$(FUZZ_NAMES),$(eval $(call fuzz_target,$(n))))
+
+# One run; its exit status goes to build/fuzz/<name>.status so that every
+# target runs even when one crashes. Scratch corpus first: libFuzzer writes
+# the inputs it finds into the first directory.
+fuzz-run-%: build/fuzz/%
+	@mkdir -p build/fuzz/corpus/$* build/fuzz/crashes
+	@echo "fuzz: $* for $(FUZZ_SECONDS) s (log: build/fuzz/$*.log)"
+	@ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1} \
+	UBSAN_OPTIONS=$${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+	LSAN_OPTIONS=$${LSAN_OPTIONS:-suppressions=$(CURDIR)/tests/lsan.supp} \
+	build/fuzz/$* -max_len=$(FUZZ_MAX_LEN) -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+		$(FUZZ_RUN_OPTS_$*) -print_final_stats=1 -artifact_prefix=build/fuzz/crashes/$*- \
+		build/fuzz/corpus/$* tests/fuzz/corpus/$* \
+		$$([ -d tests/fuzz/regressions/$* ] && echo tests/fuzz/regressions/$*) \
+		>build/fuzz/$*.log 2>&1; echo $$? >build/fuzz/$*.status
+	@echo "fuzz: $*: exit $$(cat build/fuzz/$*.status), \
+	$$(sed -n 's/^stat::number_of_executed_units: *//p' build/fuzz/$*.log) runs in \
+	$$(sed -n 's/^stat::average_exec_per_sec: *//p' build/fuzz/$*.log)/s"
+
+fuzz: $(addprefix fuzz-run-,$(FUZZ_NAMES))
+	@bad=0; for n in $(FUZZ_NAMES); do \
+		if [ "$$(cat build/fuzz/$$n.status)" != 0 ]; then \
+			bad=1; echo "fuzz: $$n FAILED; the end of build/fuzz/$$n.log:"; tail -40 build/fuzz/$$n.log; fi; \
+	done; \
+	ls build/fuzz/crashes/* 2>/dev/null | sed 's/^/fuzz: crash input: /'; \
+	[ $$bad = 0 ] && echo "fuzz: every target ran $(FUZZ_SECONDS) s without a crash"; \
+	exit $$bad
+
+# The replay programs: gcc with the asan variant's flags, compiled from the
+# same sources as the fuzz targets. gcc leaves float-cast-overflow out of
+# -fsanitize=undefined (clang has it), so it is added here: an input that
+# clang's UBSan stops on must stop the replay too.
+FUZZ_REPLAY_FLAGS = $(asan_FLAGS) -fsanitize=float-cast-overflow -fno-sanitize-recover=float-cast-overflow
+
+build/asan/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(FUZZ_REPLAY_FLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+define fuzz_replay
+build/asan/fuzz/$(1): build/asan/fuzz/obj/tests/fuzz/fuzz_$(1).o build/asan/fuzz/obj/tests/fuzz/replay_main.o \
+		$$(patsubst %.c,build/asan/fuzz/obj/%.o,$$(FUZZ_SRC_$(1)))
+	$$(CC) $$(FUZZ_REPLAY_FLAGS) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(DEPS_LIBS) -lm
+endef
+$(foreach n,$(FUZZ_NAMES),$(eval $(call fuzz_replay,$(n))))
+
+fuzz-replay: $(FUZZ_REPLAY)
+
+# --- memcheck ---------------------------------------------------------------
+# make memcheck: the demo's story (tests/memcheck.py over tests/e2e/harness.py)
+# with refsync, refsync-hook and refsync-export of the normal build run under
+# valgrind memcheck; fails when a program reports a memory error or a definite
+# or indirect leak (exit 99) or exits with another code than expected.
+memcheck: deps
+	$(MAKE) normal-bins
+	$(PYTHON) tests/memcheck.py

@@ -244,6 +244,16 @@ static int on_key(void *user, const char *section, const char *key, const char *
 			set_err(st, line, section, key, "expected minutes from 0 to 1440, got '%s'", value);
 		else
 			c->overlap_minutes = (int)n;
+	} else if (IS("sync", "http_timeout_seconds")) {
+		if (parse_int(value, 5, 3600, &n))
+			set_err(st, line, section, key, "expected seconds from 5 to 3600, got '%s'", value);
+		else
+			c->http_timeout_seconds = (int)n;
+	} else if (IS("sync", "http_stall_seconds")) {
+		if (parse_int(value, 1, 600, &n))
+			set_err(st, line, section, key, "expected seconds from 1 to 600, got '%s'", value);
+		else
+			c->http_stall_seconds = (int)n;
 	} else if (IS("lever", "url")) {
 		replace(&c->lever_url, value);
 		st->line_lever_url = line;
@@ -324,6 +334,8 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	cfg->path = xstrdup(path);
 	cfg->cancel_on_archive = 1;
 	cfg->overlap_minutes = 5;
+	cfg->http_timeout_seconds = 120;
+	cfg->http_stall_seconds = 30;
 	cfg->lever_url = xstrdup("https://api.lever.co/v1");
 	cfg->trigger_stage = xstrdup("Reference Check");
 	cfg->hired_reason = xstrdup("Hired");

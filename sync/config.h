@@ -36,6 +36,8 @@ struct config {
 	int cancel_on_archive;
 	int64_t trigger_since;      /* epoch ms; 0 = the first run's time */
 	int overlap_minutes;        /* re-read this much before a cursor */
+	int http_timeout_seconds;   /* one HTTP exchange, whole */
+	int http_stall_seconds;     /* abort a transfer that moves no byte this long */
 
 	/* [lever] */
 	char *lever_url;            /* without trailing slash */

@@ -347,7 +347,14 @@ enum http_result http_request(struct http_client *c, const char *method, const c
 			result = HTTP_BAD_RESPONSE;
 			break;
 		}
-		if (rc != CURLE_OK) {
+		if (rc == CURLE_OPERATION_TIMEDOUT) {
+			snprintf(err, errlen, "%s %s %s: timed out (no data for %ld s, or no complete answer within %ld s)",
+				 c->name, method, shown_path, c->low_speed_time_s, c->total_timeout_s);
+			if (idempotent)
+				retry = 1;
+			else
+				resp->maybe_sent = 1;
+		} else if (rc != CURLE_OK) {
 			snprintf(err, errlen, "%s %s %s: %s", c->name, method, shown_path, curl_easy_strerror(rc));
 			if (idempotent || surely_not_sent(rc))
 				retry = 1;
@@ -555,7 +562,11 @@ static int async_done(struct http_multi *m, struct http_async *a, CURLcode rc)
 		a->state = 2;
 		return 1;
 	}
-	if (rc != CURLE_OK) {
+	if (rc == CURLE_OPERATION_TIMEDOUT) {
+		snprintf(a->err, sizeof a->err, "%s GET %s: timed out (no data for %ld s, or no complete answer within %ld s)",
+			 c->name, shown, c->low_speed_time_s, c->total_timeout_s);
+		retry = 1;
+	} else if (rc != CURLE_OK) {
 		snprintf(a->err, sizeof a->err, "%s GET %s: %s", c->name, shown, curl_easy_strerror(rc));
 		retry = 1;
 	} else {

@@ -162,6 +162,8 @@ static int open_remotes(struct sync_ctx *ctx)
 	}
 	free(key);
 	ctx->have_lever = 1;
+	ctx->lever.total_timeout_s = ctx->cfg->http_timeout_seconds;
+	ctx->lever.low_speed_time_s = ctx->cfg->http_stall_seconds;
 	key = config_read_secret(ctx->cfg, SECRET_CROSSCHQ_API_KEY, err, sizeof err);
 	if (!key || http_client_init(&ctx->crosschq, "Crosschq", ctx->cfg->crosschq_url, HTTP_AUTH_TOKEN_HEADER, key,
 				     ctx->cfg->crosschq_rps, err, sizeof err)) {
@@ -172,6 +174,8 @@ static int open_remotes(struct sync_ctx *ctx)
 	}
 	free(key);
 	ctx->have_crosschq = 1;
+	ctx->crosschq.total_timeout_s = ctx->cfg->http_timeout_seconds;
+	ctx->crosschq.low_speed_time_s = ctx->cfg->http_stall_seconds;
 	return EXIT_OK;
 }
 
