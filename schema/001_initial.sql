@@ -82,7 +82,6 @@ CREATE TABLE lever_opportunities (
     updated_at        INTEGER,           -- NULL when Lever says null
     pulled_at         INTEGER NOT NULL
 ) STRICT;
-CREATE INDEX lever_opportunities_email ON lever_opportunities(email);
 
 -- Every element of stageChanges: one row per entry into a stage.
 CREATE TABLE stage_entries (

@@ -153,7 +153,10 @@ int db_open(const char *path, enum db_open_mode mode, sqlite3 **out, int *busy, 
 	if (mode == DB_READWRITE) {
 		char *msg = NULL;
 		rc = sqlite3_exec(db,
-				  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+				  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+				  /* 8 MiB of page cache and fewer checkpoints: a backfill writes
+				   * hundreds of pages per commit */
+				  "PRAGMA cache_size=-8192; PRAGMA wal_autocheckpoint=4000;",
 				  NULL, NULL, &msg);
 		if (rc != SQLITE_OK) {
 			*busy = rc == SQLITE_BUSY || rc == SQLITE_LOCKED;

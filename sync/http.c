@@ -109,6 +109,8 @@ int http_client_init(struct http_client *c, const char *name, const char *base_u
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+	/* list pages are a few hundred KiB: fewer, larger reads */
+	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "refsync/" REFSYNC_VERSION);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);

@@ -193,6 +193,8 @@ static int sync_steps(struct sync_ctx *ctx, const struct run_options *o)
 		r = o->backfill ? pull_lever_window(ctx, o->since, o->until, o->slices)
 				: pull_lever_opportunities(ctx, o->full);
 	if (r == EXIT_OK)
+		r = pull_lever_users(ctx);
+	if (r == EXIT_OK)
 		r = pull_lever_deleted(ctx);
 	if (r == EXIT_OK && !o->dry_run)
 		r = ingest_spool(ctx);

@@ -37,6 +37,9 @@ struct page_ctx {
 	int64_t max_updated;
 	int64_t seen_at;
 	int db_failed;
+	/* backfill by creation time: records updated inside [skip_from, skip_to]
+	 * are stored by the sweep by update time; skip them here */
+	int64_t skip_from, skip_to;
 };
 
 /* Map a remote failure to the run's exit code, keeping the first message. */
@@ -65,6 +68,8 @@ static int db_failure(struct sync_ctx *ctx, const char *what)
 static int on_opportunity(void *p, const struct lever_opportunity *o)
 {
 	struct page_ctx *pc = p;
+	if (pc->skip_to && o->updated_at >= pc->skip_from && o->updated_at <= pc->skip_to)
+		return 0;
 	if (store_opportunity(pc->store, o)) {
 		pc->db_failed = 1;
 		return -1;
@@ -257,7 +262,7 @@ static int run_listing(struct sync_ctx *ctx, const char *name, enum listing_kind
 			result = remote_failure(ctx, s, err);
 			break;
 		}
-		struct page_ctx pc = { ctx, &store, max_updated, ctx->started_at, 0 };
+		struct page_ctx pc = { ctx, &store, max_updated, ctx->started_at, 0, 0, 0 };
 		struct page_info page;
 		if (db_begin(ctx->db)) {
 			result = db_failure(ctx, "starting a page");
@@ -365,8 +370,7 @@ static int store_simple(struct sync_ctx *ctx, const struct http_response *resp, 
 	return result;
 }
 
-/* Fetch users that postings name but no listing has described yet. */
-static int pull_unknown_users(struct sync_ctx *ctx)
+int pull_lever_users(struct sync_ctx *ctx)
 {
 	sqlite3_stmt *st = db_prepare(ctx->db,
 		"SELECT id FROM lever_users WHERE name IS NULL AND email IS NULL AND id IN "
@@ -437,9 +441,7 @@ int pull_lever_reference(struct sync_ctx *ctx)
 	}
 	int64_t overlap = (int64_t)ctx->cfg->overlap_minutes * 60000;
 	int64_t since = cur.exists && cur.until > 0 ? cur.until - overlap : 0;
-	if ((result = run_listing(ctx, "lever.postings", K_POSTINGS, since, ctx->started_at, NULL)))
-		goto out;
-	result = pull_unknown_users(ctx);
+	result = run_listing(ctx, "lever.postings", K_POSTINGS, since, ctx->started_at, NULL);
 out:
 	http_response_free(&resp);
 	return result;
@@ -464,7 +466,8 @@ int pull_lever_opportunities(struct sync_ctx *ctx, int full)
 struct slice {
 	char name[64];
 	enum lever_window w;
-	int64_t since, until;
+	int64_t since, until;                   /* this slice */
+	int64_t backfill_since, backfill_until; /* the whole window */
 	char token[TOKEN_MAX];
 	int done, restarts, tries;
 	struct http_async xfer;
@@ -484,7 +487,11 @@ static void slice_fetch(struct http_multi *m, struct slice *sl)
 static int slice_store(struct sync_ctx *ctx, struct store *store, struct slice *sl, long *records)
 {
 	char err[1024];
-	struct page_ctx pc = { ctx, store, 0, ctx->started_at, 0 };
+	struct page_ctx pc = { ctx, store, 0, ctx->started_at, 0, 0, 0 };
+	if (sl->w == LEVER_CREATED) {
+		pc.skip_from = sl->backfill_since;
+		pc.skip_to = sl->backfill_until;
+	}
 	struct page_info page;
 	if (db_begin(ctx->db))
 		return -db_failure(ctx, "starting a page");
@@ -539,6 +546,8 @@ static int backfill_slices(struct sync_ctx *ctx, int64_t since, int64_t until, i
 		snprintf(sl->name, sizeof sl->name, "backfill.%s.%d", sl->w == LEVER_UPDATED ? "updated" : "created", i);
 		sl->since = since + (int64_t)i * width;
 		sl->until = i == per_sweep - 1 ? until : since + (int64_t)(i + 1) * width - 1;
+		sl->backfill_since = since;
+		sl->backfill_until = until;
 		struct cursor cur;
 		if (cursor_read(ctx->db, sl->name, &cur)) {
 			result = db_failure(ctx, "reading a cursor");
@@ -686,7 +695,7 @@ int pull_lever_one(struct sync_ctx *ctx, const char *opportunity_id)
 	}
 	struct store store;
 	store_init(&store, ctx->db, ctx->run_id);
-	struct page_ctx pc = { ctx, &store, 0, ctx->started_at, 0 };
+	struct page_ctx pc = { ctx, &store, 0, ctx->started_at, 0, 0, 0 };
 	struct page_info page;
 	if (db_begin(ctx->db)) {
 		result = db_failure(ctx, "storing an opportunity");

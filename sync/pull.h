@@ -19,8 +19,12 @@
 
 #include "context.h"
 
-/* Stages, archive reasons, postings changed since the cursor, unknown users. */
+/* Stages, archive reasons, postings changed since the cursor. */
 int pull_lever_reference(struct sync_ctx *ctx);
+/* Users that postings name (owner, hiring manager) and that no listing has
+ * described yet (opportunities bring their owners expanded): run after the
+ * opportunities, so that only the truly unknown are fetched, one by one. */
+int pull_lever_users(struct sync_ctx *ctx);
 /* Opportunities changed since the cursor (full listing on the first run or with full). */
 int pull_lever_opportunities(struct sync_ctx *ctx, int full);
 /*

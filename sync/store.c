@@ -27,8 +27,10 @@ static const char *const sql[ST_COUNT] = {
 	[ST_TAG_INSERT] = "INSERT OR IGNORE INTO lever_tags(owner_kind, owner_id, tag) VALUES (?, ?, ?)",
 	[ST_ENTRY_INSERT] =
 		"INSERT OR IGNORE INTO stage_entries(opportunity_id, stage_id, entered_at) VALUES (?, ?, ?)",
+	/* most records name an owner already known: write only what changed */
 	[ST_USER_UPSERT] = "INSERT INTO lever_users(id, name, email) VALUES (?, ?, ?) ON CONFLICT(id) DO "
-			   "UPDATE SET name = excluded.name, email = excluded.email",
+			   "UPDATE SET name = excluded.name, email = excluded.email "
+			   "WHERE name IS NOT excluded.name OR email IS NOT excluded.email",
 	/* a user seen only as an id: keep what we know */
 	[ST_USER_UPSERT_KEEP] = "INSERT OR IGNORE INTO lever_users(id, name, email) VALUES (?, NULL, NULL)",
 	[ST_POSTING_UPSERT] =
