@@ -155,6 +155,8 @@ int answer_link_param(const char *params, const char *key, char **value)
 }
 
 /* Parse a non-negative decimal of at most 18 digits. 0 or -1. */
+#define ANSWER_LINK_EXPIRY_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
+
 static int parse_seconds(const char *s, int64_t *out)
 {
 	size_t n = strlen(s);
@@ -166,6 +168,9 @@ static int parse_seconds(const char *s, int64_t *out)
 			return -1;
 		v = v * 10 + (s[i] - '0');
 	}
+	/* up to the year 9999: later times overflow when turned into ms */
+	if (v > ANSWER_LINK_EXPIRY_MAX)
+		return -1;
 	*out = v;
 	return 0;
 }

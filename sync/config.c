@@ -69,8 +69,11 @@ int config_parse_bool(const char *s, int *out)
 
 int config_url_allowed(const char *url)
 {
-	if (strncasecmp(url, "https://", 8) == 0)
-		return url[8] != '\0';
+	if (strncasecmp(url, "https://", 8) == 0) {
+		/* a host must follow */
+		const char *host = url + 8;
+		return *host != '\0' && strchr("/?#:@", *host) == NULL;
+	}
 	if (strncasecmp(url, "http://", 7) != 0)
 		return 0;
 	const char *h = url + 7;

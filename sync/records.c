@@ -50,11 +50,12 @@ static int64_t parse_ms(const char *text, size_t len)
 		return 0;
 	memcpy(tmp, text, len);
 	tmp[len] = '\0';
+	/* epoch ms; anything outside 1970..9999 (or not a number) is no time */
 	char *end;
-	long long v = strtoll(tmp, &end, 10);
-	if (*end == '.' || *end == 'e' || *end == 'E')
-		v = (long long)strtod(tmp, NULL);
-	return v > 0 ? (int64_t)v : 0;
+	double d = strtod(tmp, &end);
+	if (end == tmp || !(d > 0) || d > 253402300799999.0)
+		return 0;
+	return (int64_t)d;
 }
 
 static int64_t parse_iso(const char *text, size_t len)

@@ -44,6 +44,30 @@ for variant in check asan; do
 	done
 done
 
+# Fuzz targets (tests/fuzz/fuzz_<name>.c, built by `make fuzz-replay` as
+# plain programs under ASan+UBSan): each replays its seed corpus and the
+# inputs that once crashed it (tests/fuzz/regressions/<name>/). One pass per
+# target whose replay ran every input and exited 0; a target without any
+# input fails, since a replay of nothing proves nothing.
+for t in build/asan/fuzz/*; do
+	[ -f "$t" ] && [ -x "$t" ] || continue
+	name=${t##*/}
+	out=$(mktemp)
+	"$t" "tests/fuzz/corpus/$name" "tests/fuzz/regressions/$name" >"$out" 2>&1
+	rc=$?
+	n=$(sed -n 's/^\([0-9][0-9]*\) inputs$/\1/p' "$out" | tail -1)
+	if [ "$rc" = 0 ] && [ "${n:-0}" -gt 0 ]; then
+		echo "fuzz-replay: $name: $n inputs ok"
+		passed=$((passed + 1))
+	else
+		tail -60 "$out"
+		echo "fuzz-replay: $name: FAILED (exit $rc) at $(grep '^replay: ' "$out" | tail -1)"
+		failures="$failures fuzz-replay:$name"
+		failed=$((failed + 1))
+	fi
+	rm -f "$out"
+done
+
 # End-to-end, with the sanitizer binaries.
 out=$(mktemp)
 REFSYNC_BIN_DIR=$(pwd)/build/asan/bin "$PYTHON" tests/e2e/run.py 2>&1 | tee "$out"

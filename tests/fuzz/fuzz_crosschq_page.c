@@ -1,0 +1,125 @@
+/*
+ * fuzz_crosschq_page.c - the Crosschq page parsers (sync/records.c over
+ * sync/jstream.c) on arbitrary bytes: templates, requests, prospects.
+ *
+ * Input: one byte that picks the kind, then the page. The kind byte is one
+ * of "trp" (template, request, prospect) in the seed corpus; any other byte
+ * picks byte % 3. (byte / 3) % 4, when not 0, makes the callback stop the
+ * parse at that record.
+ *
+ * Checked for every record: fixed-size strings NUL-terminated inside their
+ * arrays, an id, hired one of -1/0/1. After the parse:
+ * the error is a terminated string and the paging facts are sane.
+ */
+#include "fuzz.h"
+#include "records.h"
+
+#include <string.h>
+
+struct seen {
+	int stop_at;   /* return 1 from this record on (1-based), 0 never */
+	int records;
+	unsigned long checksum;
+};
+
+#define CHECK_STR(field) FUZZ_CHECK(memchr((field), '\0', sizeof(field)) != NULL)
+
+/* Read every byte of a string (so ASan sees reads past it). */
+static void touch(struct seen *s, const char *str)
+{
+	for (const char *p = str; *p; p++)
+		s->checksum = s->checksum * 31 + (unsigned char)*p;
+}
+
+static int stop(struct seen *s)
+{
+	s->records++;
+	return s->stop_at && s->records >= s->stop_at;
+}
+
+static int on_template(void *ctx, const struct cq_template *t)
+{
+	struct seen *s = ctx;
+	CHECK_STR(t->id);
+	CHECK_STR(t->name);
+	CHECK_STR(t->ats_tag);
+	CHECK_STR(t->jobrole);
+	CHECK_STR(t->hm_name);
+	CHECK_STR(t->hm_email);
+	FUZZ_CHECK(t->id[0] != '\0');
+	FUZZ_CHECK(t->is_default == 0 || t->is_default == 1);
+	touch(s, t->ats_tag);
+	return stop(s);
+}
+
+static int on_request(void *ctx, const struct cq_request *r)
+{
+	struct seen *s = ctx;
+	CHECK_STR(r->id);
+	CHECK_STR(r->external_id);
+	CHECK_STR(r->template_id);
+	CHECK_STR(r->status);
+	CHECK_STR(r->first_name);
+	CHECK_STR(r->last_name);
+	CHECK_STR(r->email);
+	CHECK_STR(r->report_url);
+	CHECK_STR(r->hired_source);
+	FUZZ_CHECK(r->id[0] != '\0');
+	FUZZ_CHECK(r->hired >= -1 && r->hired <= 1);
+	touch(s, r->external_id);
+	touch(s, r->report_url);
+	return stop(s);
+}
+
+static int on_prospect(void *ctx, const struct cq_prospect *p)
+{
+	struct seen *s = ctx;
+	CHECK_STR(p->id);
+	CHECK_STR(p->first_name);
+	CHECK_STR(p->last_name);
+	CHECK_STR(p->email);
+	CHECK_STR(p->phone);
+	CHECK_STR(p->job_title);
+	CHECK_STR(p->source);
+	CHECK_STR(p->tags);
+	CHECK_STR(p->ats_id);
+	FUZZ_CHECK(p->id[0] != '\0');
+	touch(s, p->tags);
+	return stop(s);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char kinds[] = "trp";
+	if (size < 1)
+		return 0;
+	const char *found = memchr(kinds, data[0], sizeof kinds - 1);
+	char kind = found ? *found : kinds[data[0] % 3];
+	struct seen seen = { .stop_at = (data[0] / 3) % 4 };
+	struct page_info page;
+	char err[256];
+	size_t len = size - 1;
+	char *page_data = malloc(len ? len : 1);
+	memcpy(page_data, data + 1, len);
+	memset(&page, 0x5a, sizeof page);
+	memset(err, 0x5a, sizeof err);
+
+	int r;
+	if (kind == 't')
+		r = parse_template_page(page_data, len, on_template, &seen, &page, err, sizeof err);
+	else if (kind == 'r')
+		r = parse_request_page(page_data, len, on_request, &seen, &page, err, sizeof err);
+	else
+		r = parse_prospect_page(page_data, len, on_prospect, &seen, &page, err, sizeof err);
+
+	FUZZ_CHECK(r == 0 || r == -1);
+	if (r)
+		FUZZ_CHECK(memchr(err, '\0', sizeof err) != NULL);
+	CHECK_STR(page.next);
+	FUZZ_CHECK(page.has_next == 0 || page.has_next == 1);
+	FUZZ_CHECK(page.records == seen.records);
+	if (seen.stop_at && seen.records >= seen.stop_at)
+		FUZZ_CHECK(r == -1);
+	free(page_data);
+	return 0;
+}
