@@ -83,14 +83,20 @@ CREATE TABLE lever_opportunities (
     pulled_at         INTEGER NOT NULL
 ) STRICT;
 
--- Every element of stageChanges: one row per entry into a stage.
+-- Every element of stageChanges: one row per entry into a stage. Keyed by
+-- the opportunity's rowid, which grows as opportunities are first stored, so
+-- that a backfill appends entries instead of scattering them over the tree
+-- (Lever's ids are random). No index by stage: the trigger query scans this
+-- table once per run, a few milliseconds for 100,000 opportunities.
+-- (The key columns come first: SQLite 3.40's integrity_check misreads NOT
+-- NULL columns declared before them in a WITHOUT ROWID table.)
 CREATE TABLE stage_entries (
-    opportunity_id TEXT NOT NULL,
-    stage_id       TEXT NOT NULL,
-    entered_at     INTEGER NOT NULL,
-    PRIMARY KEY (opportunity_id, stage_id, entered_at)
+    opportunity_seq INTEGER NOT NULL,     -- lever_opportunities.rowid
+    stage_id        TEXT NOT NULL,
+    entered_at      INTEGER NOT NULL,
+    opportunity_id  TEXT NOT NULL,
+    PRIMARY KEY (opportunity_seq, stage_id, entered_at)
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX stage_entries_stage ON stage_entries(stage_id, entered_at);
 
 CREATE TABLE cq_templates (
     id                   TEXT PRIMARY KEY,

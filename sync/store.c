@@ -22,11 +22,11 @@ static const char *const sql[ST_COUNT] = {
 		"archive_reason_id=excluded.archive_reason_id, anonymized=excluded.anonymized, "
 		"url=excluded.url, links=excluded.links, created_at=excluded.created_at, "
 		"updated_at=excluded.updated_at, pulled_at=excluded.pulled_at "
-		"WHERE lever_opportunities.deleted_at IS NULL",
+		"WHERE lever_opportunities.deleted_at IS NULL RETURNING rowid",
 	[ST_OPP_TAGS_DELETE] = "DELETE FROM lever_tags WHERE owner_kind = 'opportunity' AND owner_id = ?",
 	[ST_TAG_INSERT] = "INSERT OR IGNORE INTO lever_tags(owner_kind, owner_id, tag) VALUES (?, ?, ?)",
-	[ST_ENTRY_INSERT] =
-		"INSERT OR IGNORE INTO stage_entries(opportunity_id, stage_id, entered_at) VALUES (?, ?, ?)",
+	[ST_ENTRY_INSERT] = "INSERT OR IGNORE INTO stage_entries(opportunity_seq, opportunity_id, stage_id, "
+			    "entered_at) VALUES (?, ?, ?, ?)",
 	/* most records name an owner already known: write only what changed */
 	[ST_USER_UPSERT] = "INSERT INTO lever_users(id, name, email) VALUES (?, ?, ?) ON CONFLICT(id) DO "
 			   "UPDATE SET name = excluded.name, email = excluded.email "
@@ -190,8 +190,19 @@ int store_opportunity(struct store *s, const struct lever_opportunity *o)
 	bind_ms(st, 14, o->created_at);
 	bind_ms(st, 15, o->updated_at);
 	sqlite3_bind_int64(st, 16, now_ms());
-	if (done(st))
+	/* RETURNING gives the row's rowid; no row when the opportunity was deleted */
+	int rc = sqlite3_step(st);
+	int64_t seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	while (rc == SQLITE_ROW)
+		rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		log_err("database: storing opportunity %s: %s", o->id, sqlite3_errmsg(s->db));
 		return -1;
+	}
+	if (seq == 0)
+		return 0; /* deleted in Lever: nothing more of it is kept */
 
 	st = stmt(s, ST_OPP_TAGS_DELETE);
 	if (!st)
@@ -207,9 +218,10 @@ int store_opportunity(struct store *s, const struct lever_opportunity *o)
 		st = stmt(s, ST_ENTRY_INSERT);
 		if (!st)
 			return -1;
-		sqlite3_bind_text(st, 1, o->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, c->stage_id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, c->at);
+		sqlite3_bind_int64(st, 1, seq);
+		sqlite3_bind_text(st, 2, o->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, c->stage_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, c->at);
 		if (done(st))
 			return -1;
 	}
