@@ -384,33 +384,53 @@ int pull_lever_users(struct sync_ctx *ctx)
 	while (n < MAX_USER_LOOKUPS && sqlite3_step(st) == SQLITE_ROW)
 		strlcpy_(ids[n++], (const char *)sqlite3_column_text(st, 0), ID_MAX);
 	sqlite3_finalize(st);
-	struct http_response resp;
-	http_response_init(&resp);
+	if (n == 0)
+		return EXIT_OK;
+	/* all at once, within the rate budget: each costs a round trip */
+	struct http_multi m;
+	http_multi_init(&m, &ctx->lever);
+	struct http_async *xfers = xcalloc((size_t)n, sizeof *xfers);
+	for (int i = 0; i < n; i++) {
+		char *e = http_escape(ids[i]);
+		char path[ID_MAX * 3 + 16];
+		snprintf(path, sizeof path, "/users/%s", e);
+		free(e);
+		xfers[i].user = ids[i];
+		http_multi_get(&m, &xfers[i], path);
+	}
 	int result = EXIT_OK;
-	for (int i = 0; i < n && result == EXIT_OK; i++) {
+	struct http_async *a;
+	while (result == EXIT_OK && (a = http_multi_next(&m)) != NULL) {
+		const char *id = a->user;
 		char err[1024];
-		enum remote_status s = lever_fetch_user(&ctx->lever, ids[i], &resp, err, sizeof err);
-		if (s == REMOTE_NOT_FOUND || s == REMOTE_REJECTED) {
-			/* remember that we asked, so that we do not ask every run */
+		snprintf(err, sizeof err, "%s", a->err);
+		long status = a->resp.status;
+		if (a->result != HTTP_RESPONSE) {
+			result = remote_failure(ctx, REMOTE_DOWN, err);
+		} else if (status == 401 || status == 403) {
+			http_describe_error(&ctx->lever, "GET", a->path, &a->resp, err, sizeof err);
+			result = remote_failure(ctx, REMOTE_AUTH, err);
+		} else if (status < 200 || status >= 300) {
+			/* gone or refused: remember that we asked, so that we do not ask every run */
+			http_describe_error(&ctx->lever, "GET", a->path, &a->resp, err, sizeof err);
 			log_warn("%s", err);
 			if (db_begin(ctx->db) == 0) {
 				sqlite3_stmt *u = db_prepare(ctx->db, "UPDATE lever_users SET name = '' WHERE id = ?");
 				if (u) {
-					sqlite3_bind_text(u, 1, ids[i], -1, SQLITE_STATIC);
+					sqlite3_bind_text(u, 1, id, -1, SQLITE_STATIC);
 					db_step_done(u);
 					sqlite3_finalize(u);
 				}
 				db_commit(ctx->db);
 			}
-			continue;
+		} else {
+			result = store_simple(ctx, &a->resp, LS_USER, "user");
 		}
-		if (s != REMOTE_OK) {
-			result = remote_failure(ctx, s, err);
-			break;
-		}
-		result = store_simple(ctx, &resp, LS_USER, "user");
 	}
-	http_response_free(&resp);
+	http_multi_free(&m);
+	for (int i = 0; i < n; i++)
+		http_async_free(&xfers[i]);
+	free(xfers);
 	return result;
 }
 
