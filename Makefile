@@ -199,7 +199,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_MAX_LEN := 65536
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-# the sources each target needs besides its own file
+# the sources each target needs besides its own file (a new target adds its line)
 FUZZ_SRC_lever_page := sync/records.c sync/jstream.c sync/util.c sync/log.c
 FUZZ_SRC_crosschq_page := $(FUZZ_SRC_lever_page)
 FUZZ_SRC_hook := $(HOOK_SRC) $(COMMON_SRC) build/gen/migrations.c

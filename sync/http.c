@@ -294,6 +294,8 @@ void http_describe_error(const struct http_client *c, const char *method, const 
 enum http_result http_request(struct http_client *c, const char *method, const char *path, const char *body,
 			      int idempotent, struct http_response *resp, char *err, size_t errlen)
 {
+	if (errlen)
+		err[0] = '\0';
 	size_t ulen = strlen(c->base_url) + strlen(path) + 1;
 	char *url = xmalloc(ulen);
 	snprintf(url, ulen, "%s%s", c->base_url, path);
