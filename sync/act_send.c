@@ -374,18 +374,27 @@ static enum step send_prompt(struct sync_ctx *ctx, const struct action *a, yajl_
 
 /* ---- dispatch ------------------------------------------------------------ */
 
+/* The action's stored parameters, or NULL (err set) when they are not a JSON object. */
+static yajl_val parse_payload(const struct action *a, char *err, size_t elen)
+{
+	char perr[128];
+	yajl_val p = yajl_tree_parse(a->payload, perr, sizeof perr);
+	if (!p || !YAJL_IS_OBJECT(p)) {
+		yajl_tree_free(p);
+		snprintf(err, elen, "%s: the stored payload is not a JSON object (erased or corrupt)", a->key);
+		return NULL;
+	}
+	return p;
+}
+
 enum step act_send(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err, size_t elen)
 {
 	result[0] = '\0';
 	if (strcmp(a->kind, "cq.create_request") == 0)
 		return create_request(ctx, a, result, rlen, err, elen);
-	char perr[128];
-	yajl_val p = yajl_tree_parse(a->payload, perr, sizeof perr);
-	if (!p || !YAJL_IS_OBJECT(p)) {
-		yajl_tree_free(p);
-		snprintf(err, elen, "the stored payload is not a JSON object (erased or corrupt)");
+	yajl_val p = parse_payload(a, err, elen);
+	if (!p)
 		return STEP_FAILED;
-	}
 	enum step step;
 	if (strcmp(a->kind, "lever.add_link") == 0)
 		step = add_link(ctx, p, err, elen);
@@ -601,13 +610,9 @@ enum step act_lookup(struct sync_ctx *ctx, const struct action *a, char *result,
 	result[0] = '\0';
 	if (strcmp(a->kind, "cq.create_request") == 0)
 		return lookup_request(ctx, a, result, rlen, err, elen);
-	char perr[128];
-	yajl_val p = yajl_tree_parse(a->payload, perr, sizeof perr);
-	if (!p || !YAJL_IS_OBJECT(p)) {
-		yajl_tree_free(p);
-		snprintf(err, elen, "in doubt, and the stored payload is not a JSON object");
+	yajl_val p = parse_payload(a, err, elen);
+	if (!p)
 		return STEP_FAILED;
-	}
 	enum step step;
 	if (strcmp(a->kind, "lever.add_link") == 0)
 		step = lookup_link(ctx, p, err, elen);

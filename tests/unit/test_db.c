@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "test_tmpdir.h"
 #include "audit.h"
 #include "db.h"
 #include "log.h"
@@ -35,27 +36,6 @@ struct fixture {
 };
 
 /* ---- helpers -------------------------------------------------------------- */
-
-static void remove_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	if (d) {
-		struct dirent *de;
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			char child[512];
-			snprintf(child, sizeof child, "%s/%s", path, de->d_name);
-			struct stat sb;
-			if (lstat(child, &sb) == 0 && S_ISDIR(sb.st_mode))
-				remove_tree(child);
-			else
-				unlink(child);
-		}
-		closedir(d);
-	}
-	rmdir(path);
-}
 
 static int setup(void **state)
 {

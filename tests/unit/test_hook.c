@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "test_tmpdir.h"
 #include "answer_link.h"
 #include "config.h"
 #include "db.h"
@@ -57,27 +58,6 @@ static void write_file(const char *path, const char *text, mode_t mode)
 	fputs(text, fp);
 	fclose(fp);
 	assert_int_equal(chmod(path, mode), 0);
-}
-
-static void remove_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	if (d) {
-		struct dirent *de;
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			char child[512];
-			snprintf(child, sizeof child, "%s/%s", path, de->d_name);
-			struct stat sb;
-			if (lstat(child, &sb) == 0 && S_ISDIR(sb.st_mode))
-				remove_tree(child);
-			else
-				unlink(child);
-		}
-		closedir(d);
-	}
-	rmdir(path);
 }
 
 static int setup(void **state)

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "test_tmpdir.h"
 #include "log.h"
 #include "spool.h"
 #include "util.h"
@@ -30,27 +31,6 @@ struct fixture {
 };
 
 /* Remove root and everything under it (shallow trees only). */
-static void remove_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	if (d) {
-		struct dirent *de;
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			char child[512];
-			snprintf(child, sizeof child, "%s/%s", path, de->d_name);
-			struct stat sb;
-			if (lstat(child, &sb) == 0 && S_ISDIR(sb.st_mode))
-				remove_tree(child);
-			else
-				unlink(child);
-		}
-		closedir(d);
-	}
-	rmdir(path);
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof *f);
