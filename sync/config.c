@@ -375,6 +375,13 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 		set_err(&st, st.line_lever_url, "lever", "url", "must not be empty");
 	if (!st.failed && str_empty(cfg->crosschq_url))
 		set_err(&st, st.line_crosschq_url, "crosschq", "url", "must not be empty");
+	/* keys with a default that an empty value would take away */
+	if (!st.failed && str_empty(cfg->hired_reason))
+		set_err(&st, 0, "lever", "hired_reason", "must not be empty: the name of a hired-type archive reason");
+	if (!st.failed && str_empty(cfg->smtp_url))
+		set_err(&st, 0, "followup", "smtp_url", "must not be empty: an smtp:// or smtps:// URL");
+	if (!st.failed && str_empty(cfg->from))
+		set_err(&st, 0, "followup", "from", "must not be empty: the sender of the follow-up email");
 	if (!st.failed && str_empty(cfg->trigger_stage))
 		set_err(&st, st.line_trigger_stage, "lever", "trigger_stage", "must name the Lever stage that starts a reference check");
 	if (!st.failed) {

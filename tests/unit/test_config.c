@@ -506,6 +506,23 @@ static void test_long_line(void **state)
 	assert_string_equal(err, want);
 }
 
+/* An empty value must not take a needed default away. */
+static void test_empty_required_values(void **state)
+{
+	struct fixture *f = *state;
+	char err[CONFIG_ERR_MAX], want[CONFIG_ERR_MAX];
+	assert_int_equal(load(f, MINIMAL "[followup]\nsmtp_url =\n", err, sizeof err), -1);
+	snprintf(want, sizeof want, "%s: [followup] smtp_url: must not be empty: an smtp:// or smtps:// URL", f->conf);
+	assert_string_equal(err, want);
+	assert_int_equal(load(f, MINIMAL "[lever]\nhired_reason =\n", err, sizeof err), -1);
+	snprintf(want, sizeof want, "%s: [lever] hired_reason: must not be empty: the name of a hired-type archive reason",
+		 f->conf);
+	assert_string_equal(err, want);
+	assert_int_equal(load(f, MINIMAL "[followup]\nfrom =\n", err, sizeof err), -1);
+	snprintf(want, sizeof want, "%s: [followup] from: must not be empty: the sender of the follow-up email", f->conf);
+	assert_string_equal(err, want);
+}
+
 static void test_config_locate(void **state)
 {
 	(void)state;
@@ -857,6 +874,7 @@ int main(void)
 		T(test_every_key),
 		T(test_empty_values_unset),
 		T(test_repeated_key_refused),
+		T(test_empty_required_values),
 		T(test_spool_default),
 		T(test_example_config_loads),
 		T(test_error_missing_file),
