@@ -27,17 +27,10 @@ void http_global_cleanup(void)
 	curl_global_cleanup();
 }
 
-/* Per-transfer state for the callbacks. */
-struct transfer {
-	struct http_response *resp;
-	int too_large;
-	char retry_after[64];
-	char ratelimit_reset[64];
-};
-
+/* The body of an answer, capped (struct http_sink is the transfer's). */
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-	struct transfer *t = userdata;
+	struct http_sink *t = userdata;
 	size_t n = size * nmemb;
 	if (buf_append(&t->resp->body, ptr, n)) {
 		t->too_large = 1;
@@ -65,9 +58,10 @@ static void header_value(const char *line, size_t n, const char *name, char *out
 	out[len] = '\0';
 }
 
+/* The headers that say how long to wait before trying again. */
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-	struct transfer *t = userdata;
+	struct http_sink *t = userdata;
 	size_t n = size * nmemb;
 	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
 		/* a new response (e.g. after 100 Continue): forget old headers */
@@ -291,6 +285,68 @@ void http_describe_error(const struct http_client *c, const char *method, const 
 	log_mask_secrets(err);
 }
 
+/*
+ * Judge one attempt at method path, sync or concurrent alike. Returns 1
+ * when the exchange is over (*result: a response to look at, a response too
+ * large, or given up with err set), or 0 when it is to be tried again after
+ * *wait ms (err says why; the retry is counted and logged). A call that is
+ * not idempotent is tried again only when the server surely did not act.
+ */
+static int judge_attempt(struct http_client *c, CURL *h, const char *method, const char *path, int idempotent,
+			 CURLcode rc, const struct http_sink *sink, int attempt, enum http_result *result,
+			 int64_t *wait, char *err, size_t errlen)
+{
+	struct http_response *resp = sink->resp;
+	char shown[256];
+	path_without_query(path, shown, sizeof shown);
+	int retry = 0;
+	*wait = -1;
+	if (sink->too_large) {
+		snprintf(err, errlen, "%s %s %s: response larger than %zu bytes", c->name, method, shown, c->max_body);
+		*result = HTTP_BAD_RESPONSE;
+		return 1;
+	}
+	if (rc == CURLE_OPERATION_TIMEDOUT) {
+		snprintf(err, errlen, "%s %s %s: timed out (no data for %ld s, or no complete answer within %ld s)",
+			 c->name, method, shown, c->low_speed_time_s, c->total_timeout_s);
+		retry = idempotent;
+	} else if (rc != CURLE_OK) {
+		snprintf(err, errlen, "%s %s %s: %s", c->name, method, shown, curl_easy_strerror(rc));
+		retry = idempotent || surely_not_sent(rc);
+	} else {
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+		if (!retryable_status(resp->status)) {
+			*result = HTTP_RESPONSE;
+			return 1;
+		}
+		http_describe_error(c, method, path, resp, err, errlen);
+		/* 429 and 503 mean "not processed"; others only retried when safe */
+		retry = idempotent || resp->status == 429 || resp->status == 503;
+		int64_t now = now_ms();
+		*wait = http_parse_retry_after(sink->retry_after, now);
+		if (*wait < 0)
+			*wait = http_parse_ratelimit_reset(sink->ratelimit_reset, now);
+		resp->retry_after_ms = *wait;
+	}
+	if (!retry)
+		resp->maybe_sent = 1;
+	if (!retry || attempt >= c->max_attempts) {
+		if (retry)
+			resp->maybe_sent = resp->maybe_sent || !idempotent;
+		*result = HTTP_UNAVAILABLE;
+		log_mask_secrets(err);
+		return 1;
+	}
+	if (*wait < 0)
+		*wait = jittered_backoff(c, attempt);
+	if (*wait > c->max_wait_ms)
+		*wait = c->max_wait_ms;
+	log_info("%s; retrying in %.1f s (attempt %d of %d)", err, (double)*wait / 1000.0, attempt + 1,
+		 c->max_attempts);
+	c->retries++;
+	return 0;
+}
+
 enum http_result http_request(struct http_client *c, const char *method, const char *path, const char *body,
 			      int idempotent, struct http_response *resp, char *err, size_t errlen)
 {
@@ -299,8 +355,6 @@ enum http_result http_request(struct http_client *c, const char *method, const c
 	size_t ulen = strlen(c->base_url) + strlen(path) + 1;
 	char *url = xmalloc(ulen);
 	snprintf(url, ulen, "%s%s", c->base_url, path);
-	char shown_path[256];
-	path_without_query(path, shown_path, sizeof shown_path);
 
 	CURL *h = c->curl;
 	struct curl_slist *headers = c->headers;
@@ -334,7 +388,7 @@ enum http_result http_request(struct http_client *c, const char *method, const c
 	enum http_result result = HTTP_UNAVAILABLE;
 	resp->maybe_sent = 0;
 	for (int attempt = 1;; attempt++) {
-		struct transfer t = { .resp = resp };
+		struct http_sink t = { .resp = resp };
 		buf_reset(&resp->body);
 		resp->status = 0;
 		resp->retry_after_ms = -1;
@@ -343,59 +397,9 @@ enum http_result http_request(struct http_client *c, const char *method, const c
 		pace(c);
 		c->requests++;
 		CURLcode rc = curl_easy_perform(h);
-		int64_t wait = -1;
-		int retry = 0;
-		if (t.too_large) {
-			snprintf(err, errlen, "%s %s %s: response larger than %zu bytes", c->name, method, shown_path,
-				 c->max_body);
-			result = HTTP_BAD_RESPONSE;
+		int64_t wait;
+		if (judge_attempt(c, h, method, path, idempotent, rc, &t, attempt, &result, &wait, err, errlen))
 			break;
-		}
-		if (rc == CURLE_OPERATION_TIMEDOUT) {
-			snprintf(err, errlen, "%s %s %s: timed out (no data for %ld s, or no complete answer within %ld s)",
-				 c->name, method, shown_path, c->low_speed_time_s, c->total_timeout_s);
-			if (idempotent)
-				retry = 1;
-			else
-				resp->maybe_sent = 1;
-		} else if (rc != CURLE_OK) {
-			snprintf(err, errlen, "%s %s %s: %s", c->name, method, shown_path, curl_easy_strerror(rc));
-			if (idempotent || surely_not_sent(rc))
-				retry = 1;
-			else
-				resp->maybe_sent = 1;
-		} else {
-			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-			if (retryable_status(resp->status)) {
-				http_describe_error(c, method, path, resp, err, errlen);
-				/* 429 and 503 mean "not processed"; others only retried when safe */
-				if (idempotent || resp->status == 429 || resp->status == 503)
-					retry = 1;
-				else
-					resp->maybe_sent = 1;
-				int64_t now = now_ms();
-				wait = http_parse_retry_after(t.retry_after, now);
-				if (wait < 0)
-					wait = http_parse_ratelimit_reset(t.ratelimit_reset, now);
-				resp->retry_after_ms = wait;
-			} else {
-				result = HTTP_RESPONSE;
-				break;
-			}
-		}
-		if (!retry || attempt >= c->max_attempts) {
-			if (retry)
-				resp->maybe_sent = resp->maybe_sent || !idempotent;
-			result = HTTP_UNAVAILABLE;
-			break;
-		}
-		if (wait < 0)
-			wait = jittered_backoff(c, attempt);
-		if (wait > c->max_wait_ms)
-			wait = c->max_wait_ms;
-		log_info("%s; retrying in %.1f s (attempt %d of %d)", err, (double)wait / 1000.0, attempt + 1,
-			 c->max_attempts);
-		c->retries++;
 		sleep_ms(wait);
 		/* a server that asked us to wait gets a fresh slot after it */
 		int64_t now = monotonic_ms();
@@ -408,18 +412,11 @@ enum http_result http_request(struct http_client *c, const char *method, const c
 	return result;
 }
 
-enum remote_status remote_call(struct http_client *c, const char *method, const char *path, const char *body,
-			       int idempotent, struct http_response *resp, int *maybe_sent, char *err,
-			       size_t errlen)
+enum remote_status remote_classify(struct http_client *c, const char *method, const char *path,
+				   enum http_result r, const struct http_response *resp, char *err, size_t errlen)
 {
-	if (maybe_sent)
-		*maybe_sent = 0;
-	enum http_result r = http_request(c, method, path, body, idempotent, resp, err, errlen);
-	if (r == HTTP_UNAVAILABLE) {
-		if (maybe_sent)
-			*maybe_sent = resp->maybe_sent;
+	if (r == HTTP_UNAVAILABLE)
 		return REMOTE_DOWN;
-	}
 	if (r == HTTP_BAD_RESPONSE)
 		return REMOTE_BAD;
 	long s = resp->status;
@@ -437,6 +434,22 @@ enum remote_status remote_call(struct http_client *c, const char *method, const 
 	return REMOTE_REJECTED;
 }
 
+enum remote_status remote_call(struct http_client *c, const char *method, const char *path, const char *body,
+			       int idempotent, struct http_response *resp, int *maybe_sent, char *err,
+			       size_t errlen)
+{
+	enum http_result r = http_request(c, method, path, body, idempotent, resp, err, errlen);
+	if (maybe_sent)
+		*maybe_sent = r == HTTP_UNAVAILABLE && resp->maybe_sent;
+	return remote_classify(c, method, path, r, resp, err, errlen);
+}
+
+enum remote_status http_async_status(struct http_client *c, const struct http_async *a, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s", a->err);
+	return remote_classify(c, "GET", a->path, a->result, &a->resp, err, errlen);
+}
+
 const char *remote_status_name(enum remote_status s)
 {
 	static const char *names[] = { "ok", "unavailable", "unauthorized", "not found", "conflict",
@@ -445,28 +458,6 @@ const char *remote_status_name(enum remote_status s)
 }
 
 /* ---- concurrent GETs ----------------------------------------------------- */
-
-static size_t on_async_body(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	struct http_async *a = userdata;
-	size_t n = size * nmemb;
-	if (buf_append(&a->resp.body, ptr, n)) {
-		a->too_large = 1;
-		return 0;
-	}
-	return n;
-}
-
-static size_t on_async_header(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	struct http_async *a = userdata;
-	size_t n = size * nmemb;
-	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0)
-		a->retry_after[0] = a->ratelimit_reset[0] = '\0';
-	header_value(ptr, n, "Retry-After", a->retry_after, sizeof a->retry_after);
-	header_value(ptr, n, "X-RateLimit-Reset", a->ratelimit_reset, sizeof a->ratelimit_reset);
-	return n;
-}
 
 void http_multi_init(struct http_multi *m, struct http_client *c)
 {
@@ -537,14 +528,15 @@ static void async_start(struct http_multi *m, struct http_async *a)
 	curl_easy_setopt(a->easy, CURLOPT_TIMEOUT, c->total_timeout_s);
 	curl_easy_setopt(a->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(a->easy, CURLOPT_LOW_SPEED_TIME, c->low_speed_time_s);
-	curl_easy_setopt(a->easy, CURLOPT_WRITEFUNCTION, on_async_body);
-	curl_easy_setopt(a->easy, CURLOPT_WRITEDATA, a);
-	curl_easy_setopt(a->easy, CURLOPT_HEADERFUNCTION, on_async_header);
-	curl_easy_setopt(a->easy, CURLOPT_HEADERDATA, a);
+	memset(&a->sink, 0, sizeof a->sink);
+	a->sink.resp = &a->resp;
+	curl_easy_setopt(a->easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(a->easy, CURLOPT_WRITEDATA, &a->sink);
+	curl_easy_setopt(a->easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(a->easy, CURLOPT_HEADERDATA, &a->sink);
 	buf_reset(&a->resp.body);
 	a->resp.status = 0;
 	a->resp.retry_after_ms = -1;
-	a->too_large = 0;
 	a->attempt++;
 	a->state = 1;
 	c->requests++;
@@ -556,51 +548,12 @@ static int async_done(struct http_multi *m, struct http_async *a, CURLcode rc)
 {
 	struct http_client *c = m->c;
 	curl_multi_remove_handle(m->multi, a->easy);
-	char shown[256];
-	path_without_query(a->path, shown, sizeof shown);
-	int retry = 0;
-	int64_t wait = -1;
-	if (a->too_large) {
-		snprintf(a->err, sizeof a->err, "%s GET %s: response larger than %zu bytes", c->name, shown, c->max_body);
-		a->result = HTTP_BAD_RESPONSE;
+	int64_t wait;
+	if (judge_attempt(c, a->easy, "GET", a->path, 1, rc, &a->sink, a->attempt, &a->result, &wait, a->err,
+			  sizeof a->err)) {
 		a->state = 2;
 		return 1;
 	}
-	if (rc == CURLE_OPERATION_TIMEDOUT) {
-		snprintf(a->err, sizeof a->err, "%s GET %s: timed out (no data for %ld s, or no complete answer within %ld s)",
-			 c->name, shown, c->low_speed_time_s, c->total_timeout_s);
-		retry = 1;
-	} else if (rc != CURLE_OK) {
-		snprintf(a->err, sizeof a->err, "%s GET %s: %s", c->name, shown, curl_easy_strerror(rc));
-		retry = 1;
-	} else {
-		curl_easy_getinfo(a->easy, CURLINFO_RESPONSE_CODE, &a->resp.status);
-		if (!retryable_status(a->resp.status)) {
-			a->result = HTTP_RESPONSE;
-			a->state = 2;
-			return 1;
-		}
-		http_describe_error(c, "GET", a->path, &a->resp, a->err, sizeof a->err);
-		retry = 1;
-		int64_t now = now_ms();
-		wait = http_parse_retry_after(a->retry_after, now);
-		if (wait < 0)
-			wait = http_parse_ratelimit_reset(a->ratelimit_reset, now);
-		a->resp.retry_after_ms = wait;
-	}
-	if (!retry || a->attempt >= c->max_attempts) {
-		a->result = HTTP_UNAVAILABLE;
-		a->state = 2;
-		log_mask_secrets(a->err);
-		return 1;
-	}
-	if (wait < 0)
-		wait = jittered_backoff(c, a->attempt);
-	if (wait > c->max_wait_ms)
-		wait = c->max_wait_ms;
-	log_info("%s; retrying in %.1f s (attempt %d of %d)", a->err, (double)wait / 1000.0, a->attempt + 1,
-		 c->max_attempts);
-	c->retries++;
 	a->state = 0;
 	a->not_before = monotonic_ms() + wait;
 	/* 429 and 503 speak of the key (Lever's limit is per key), not of this

@@ -126,6 +126,11 @@ enum remote_status remote_call(struct http_client *c, const char *method, const 
 			       const char *body, int idempotent, struct http_response *resp,
 			       int *maybe_sent, char *err, size_t errlen);
 
+/* The same classification of an exchange already made (result and resp as
+ * http_request left them; err is kept for a transport failure). */
+enum remote_status remote_classify(struct http_client *c, const char *method, const char *path,
+				   enum http_result r, const struct http_response *resp, char *err, size_t errlen);
+
 const char *remote_status_name(enum remote_status s);
 
 /*
@@ -134,6 +139,13 @@ const char *remote_status_name(enum remote_status s);
  * Used by the partitioned backfill, where each time slice is a chain of
  * pages and several chains are in flight at once.
  */
+/* Internal: where a transfer writes its answer, and the headers it keeps. */
+struct http_sink {
+	struct http_response *resp;
+	int too_large;
+	char retry_after[64], ratelimit_reset[64];
+};
+
 struct http_async {
 	void *user;                     /* the caller's */
 	struct http_response resp;      /* the final answer when finished */
@@ -144,8 +156,7 @@ struct http_async {
 	CURL *easy;
 	int attempt, state;             /* state: 0 waiting, 1 in flight, 2 finished */
 	int64_t not_before;             /* monotonic ms */
-	int too_large;
-	char retry_after[64], ratelimit_reset[64];
+	struct http_sink sink;
 };
 
 struct http_multi {
@@ -164,5 +175,7 @@ void http_multi_get(struct http_multi *m, struct http_async *a, const char *path
 struct http_async *http_multi_next(struct http_multi *m);
 /* Release what a finished (or never started) transfer holds. */
 void http_async_free(struct http_async *a);
+/* Classify a finished transfer as remote_call would; err gets its message. */
+enum remote_status http_async_status(struct http_client *c, const struct http_async *a, char *err, size_t errlen);
 
 #endif

@@ -403,16 +403,11 @@ int pull_lever_users(struct sync_ctx *ctx)
 	while (result == EXIT_OK && (a = http_multi_next(&m)) != NULL) {
 		const char *id = a->user;
 		char err[1024];
-		snprintf(err, sizeof err, "%s", a->err);
-		long status = a->resp.status;
-		if (a->result != HTTP_RESPONSE) {
-			result = remote_failure(ctx, REMOTE_DOWN, err);
-		} else if (status == 401 || status == 403) {
-			http_describe_error(&ctx->lever, "GET", a->path, &a->resp, err, sizeof err);
-			result = remote_failure(ctx, REMOTE_AUTH, err);
-		} else if (status < 200 || status >= 300) {
+		enum remote_status s = http_async_status(&ctx->lever, a, err, sizeof err);
+		if (s == REMOTE_DOWN || s == REMOTE_BAD || s == REMOTE_AUTH) {
+			result = remote_failure(ctx, s, err);
+		} else if (s != REMOTE_OK) {
 			/* gone or refused: remember that we asked, so that we do not ask every run */
-			http_describe_error(&ctx->lever, "GET", a->path, &a->resp, err, sizeof err);
 			log_warn("%s", err);
 			if (db_begin(ctx->db) == 0) {
 				sqlite3_stmt *u = db_prepare(ctx->db, "UPDATE lever_users SET name = '' WHERE id = ?");
@@ -592,19 +587,7 @@ static int backfill_slices(struct sync_ctx *ctx, int64_t since, int64_t until, i
 			break;
 		struct slice *sl = a->user;
 		char err[1024];
-		snprintf(err, sizeof err, "%s", a->err);
-		enum remote_status s = REMOTE_OK;
-		if (a->result == HTTP_UNAVAILABLE) {
-			s = REMOTE_DOWN;
-		} else if (a->result == HTTP_BAD_RESPONSE) {
-			s = REMOTE_BAD;
-		} else if (a->resp.status < 200 || a->resp.status >= 300) {
-			http_describe_error(&ctx->lever, "GET", a->path, &a->resp, err, sizeof err);
-			long st = a->resp.status;
-			s = st == 401 || st == 403 ? REMOTE_AUTH
-			    : st == 400 && a->resp.body.data && strstr(a->resp.body.data, "nvalid offset") ? REMOTE_BAD_OFFSET
-													   : REMOTE_REJECTED;
-		}
+		enum remote_status s = http_async_status(&ctx->lever, a, err, sizeof err);
 		if (s == REMOTE_BAD_OFFSET && sl->token[0] && sl->restarts < OFFSET_RESTARTS) {
 			log_warn("%s: Lever refused the stored offset token; restarting this slice", sl->name);
 			sl->token[0] = '\0';
