@@ -179,27 +179,21 @@ static int choose_template(sqlite3 *db, const struct config *cfg, const struct c
 {
 	memset(out, 0, sizeof *out);
 	char ids[1024];
-	if (c->posting_id) {
-		int n = match_tags(db, "posting", c->posting_id, out, ids, sizeof ids);
+	const char *kinds[2] = { "posting", "opportunity" };
+	const char *owners[2] = { c->posting_id, c->id };
+	for (int i = 0; i < 2; i++) {
+		if (!owners[i])
+			continue;
+		int n = match_tags(db, kinds[i], owners[i], out, ids, sizeof ids);
 		if (n < 0)
 			return -1;
 		if (n == 1)
 			return 1;
 		if (n > 1) {
-			snprintf(out->why_not, sizeof out->why_not,
-				 "ambiguous: the posting's tags match %d templates (%s)", n, ids);
+			snprintf(out->why_not, sizeof out->why_not, "ambiguous: the %s's tags match %d templates (%s)",
+				 kinds[i], n, ids);
 			return 0;
 		}
-	}
-	int n = match_tags(db, "opportunity", c->id, out, ids, sizeof ids);
-	if (n < 0)
-		return -1;
-	if (n == 1)
-		return 1;
-	if (n > 1) {
-		snprintf(out->why_not, sizeof out->why_not,
-			 "ambiguous: the opportunity's tags match %d templates (%s)", n, ids);
-		return 0;
 	}
 	if (cfg->default_template) {
 		sqlite3_stmt *st = db_prepare(db, "SELECT hiring_manager_name, hiring_manager_email FROM cq_templates "
