@@ -225,6 +225,56 @@ static int cursor_write(sqlite3 *db, const char *name, int64_t since, int64_t un
 }
 
 /*
+ * Store one fetched page of listing `name` and its cursor in one
+ * transaction, then reach the after-page crash point. token holds the
+ * offset the page was fetched with and receives the next one; *more says
+ * whether the listing goes on. Ordered (Crosschq) listings move their cursor
+ * to the newest record seen (pc->max_updated); the others keep their window
+ * until the listing ends. Returns 0 stored, 1 unusable (fetch it again; *tries
+ * counts up to PARSE_TRIES), or a negated exit code with ctx->error set.
+ */
+static int store_page(struct sync_ctx *ctx, const char *name, enum listing_kind k, const struct http_response *resp,
+		      struct page_ctx *pc, int64_t since, int64_t until, char *token, size_t token_len, int *tries,
+		      int *more, long *records, const char *resume_hint)
+{
+	char err[1024];
+	struct page_info page;
+	if (db_begin(ctx->db))
+		return -db_failure(ctx, "starting a page");
+	if (parse(k, resp, pc, &page, err, sizeof err)) {
+		db_rollback(ctx->db);
+		if (pc->db_failed)
+			return -db_failure(ctx, "storing a page");
+		if (++*tries < PARSE_TRIES) {
+			log_warn("%s: unusable page (%s); fetching it again", name, err);
+			return 1;
+		}
+		snprintf(ctx->error, sizeof ctx->error, "%s: unusable page after %d tries: %s", name, PARSE_TRIES, err);
+		log_err("%s; %s", ctx->error, resume_hint);
+		return -EXIT_TEMPFAIL;
+	}
+	*tries = 0;
+	*more = page.has_next && page.next[0];
+	if (*more && strcmp(page.next, token) == 0) {
+		/* a server repeating the same token would loop forever */
+		*more = 0;
+		log_warn("%s: the remote returned the same next token twice; ending the listing", name);
+	}
+	const char *next = *more ? page.next : NULL;
+	int rc = ordered(k) ? cursor_write(ctx->db, name, *more ? since : pc->max_updated, pc->max_updated, next)
+			    : cursor_write(ctx->db, name, since, until, next);
+	if (rc || db_commit(ctx->db)) {
+		db_rollback(ctx->db);
+		return -db_failure(ctx, "saving a page");
+	}
+	crash_point("after-page");
+	*records += page.records;
+	if (*more)
+		strlcpy_(token, page.next, token_len);
+	return 0;
+}
+
+/*
  * Run one listing to its end. For a new window [since, until]; a listing
  * left unfinished under the same cursor name resumes at its token instead.
  */
@@ -263,55 +313,21 @@ static int run_listing(struct sync_ctx *ctx, const char *name, enum listing_kind
 			break;
 		}
 		struct page_ctx pc = { ctx, &store, max_updated, ctx->started_at, 0, 0, 0 };
-		struct page_info page;
-		if (db_begin(ctx->db)) {
-			result = db_failure(ctx, "starting a page");
+		int more = 0;
+		int r = store_page(ctx, name, k, &resp, &pc, since, until, token, sizeof token, &tries, &more, &records,
+				   "will retry at the next run");
+		if (r == 1)
+			continue;
+		if (r < 0) {
+			result = -r;
 			break;
 		}
-		if (parse(k, &resp, &pc, &page, err, sizeof err)) {
-			db_rollback(ctx->db);
-			if (pc.db_failed) {
-				result = db_failure(ctx, "storing a page");
-				break;
-			}
-			if (++tries < PARSE_TRIES) {
-				log_warn("%s: unusable page (%s); fetching it again", name, err);
-				continue;
-			}
-			snprintf(ctx->error, sizeof ctx->error, "%s: unusable page after %d tries: %s", name,
-				 PARSE_TRIES, err);
-			log_err("%s; will retry at the next run", ctx->error);
-			result = EXIT_TEMPFAIL;
-			break;
-		}
-		tries = 0;
-		int more = page.has_next && page.next[0];
-		if (more && strcmp(page.next, token) == 0) {
-			/* a server repeating the same token would loop forever */
-			more = 0;
-			log_warn("%s: the remote returned the same next token twice; ending the listing", name);
-		}
-		int rc;
-		if (ordered(k)) {
-			max_updated = pc.max_updated;
-			rc = cursor_write(ctx->db, name, more ? since : max_updated, max_updated,
-					  more ? page.next : NULL);
-		} else {
-			rc = cursor_write(ctx->db, name, since, until, more ? page.next : NULL);
-		}
-		if (rc || db_commit(ctx->db)) {
-			db_rollback(ctx->db);
-			result = db_failure(ctx, "saving a page");
-			break;
-		}
-		crash_point("after-page");
+		max_updated = pc.max_updated;
 		pages++;
-		records += page.records;
 		if (tty)
 			fprintf(stderr, "\r%s: %ld pages, %ld records", name, pages, records);
 		if (!more)
 			break;
-		strlcpy_(token, page.next, sizeof token);
 	}
 	if (tty && pages)
 		fputc('\n', stderr);
@@ -501,41 +517,17 @@ static void slice_fetch(struct http_multi *m, struct slice *sl)
 /* Store one page of a slice. 0 stored, 1 unusable (fetch again), or an exit code (< 0 negated). */
 static int slice_store(struct sync_ctx *ctx, struct store *store, struct slice *sl, long *records)
 {
-	char err[1024];
 	struct page_ctx pc = { ctx, store, 0, ctx->started_at, 0, 0, 0 };
 	if (sl->w == LEVER_CREATED) {
 		pc.skip_from = sl->backfill_since;
 		pc.skip_to = sl->backfill_until;
 	}
-	struct page_info page;
-	if (db_begin(ctx->db))
-		return -db_failure(ctx, "starting a page");
-	if (parse(K_OPPORTUNITIES_UPDATED, &sl->xfer.resp, &pc, &page, err, sizeof err)) {
-		db_rollback(ctx->db);
-		if (pc.db_failed)
-			return -db_failure(ctx, "storing a page");
-		if (++sl->tries < PARSE_TRIES) {
-			log_warn("%s: unusable page (%s); fetching it again", sl->name, err);
-			return 1;
-		}
-		snprintf(ctx->error, sizeof ctx->error, "%s: unusable page after %d tries: %s", sl->name, PARSE_TRIES,
-			 err);
-		log_err("%s; run the backfill again to resume", ctx->error);
-		return -EXIT_TEMPFAIL;
-	}
-	sl->tries = 0;
-	int more = page.has_next && page.next[0] && strcmp(page.next, sl->token) != 0;
-	if (cursor_write(ctx->db, sl->name, sl->since, sl->until, more ? page.next : NULL) || db_commit(ctx->db)) {
-		db_rollback(ctx->db);
-		return -db_failure(ctx, "saving a page");
-	}
-	crash_point("after-page");
-	*records += page.records;
-	if (more)
-		strlcpy_(sl->token, page.next, sizeof sl->token);
-	else
+	int more = 0;
+	int r = store_page(ctx, sl->name, K_OPPORTUNITIES_UPDATED, &sl->xfer.resp, &pc, sl->since, sl->until, sl->token,
+			   sizeof sl->token, &sl->tries, &more, records, "run the backfill again to resume");
+	if (r == 0 && !more)
 		sl->done = 1;
-	return 0;
+	return r;
 }
 
 /*
