@@ -305,21 +305,17 @@ static int evaluate_entry(struct sync_ctx *ctx, struct candidate *c)
 		req_name = c->posting_owner_name;
 		req_email = c->posting_owner_email;
 	}
-	if (str_empty(req_email)) {
-		ctx->held++;
+	if (str_empty(req_email))
 		return set_trigger(ctx, c, "held",
 				   "no requester: neither the opportunity's owner nor the posting's owner has an "
 				   "email address in Lever", NULL);
-	}
 
 	struct template_choice tc;
 	int r = choose_template(ctx->db, ctx->cfg, c, &tc);
 	if (r < 0)
 		return -1;
-	if (r == 0) {
-		ctx->held++;
+	if (r == 0)
 		return set_trigger(ctx, c, "held", tc.why_not, NULL);
-	}
 
 	char first[TEXT_MAX], last[TEXT_MAX];
 	split_name(c->name, first, sizeof first, last, sizeof last);

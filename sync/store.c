@@ -240,7 +240,6 @@ int store_opportunity(struct store *s, const struct lever_opportunity *o)
 	}
 	if (private && erase_requests(s, o->id))
 		return -1;
-	s->opportunities++;
 	return 0;
 }
 
@@ -283,7 +282,6 @@ int store_deleted_opportunity(struct store *s, const char *id, int64_t deleted_a
 		if (audit_append(s->db, s->run_id, "privacy.erased", subject,
 				 "deleted in Lever: name, email, phone, links and tags removed"))
 			return -1;
-		s->erased++;
 	}
 	return 0;
 }
@@ -318,7 +316,6 @@ int store_posting(struct store *s, const struct lever_posting *p)
 		if (done(st))
 			return -1;
 	}
-	s->postings++;
 	return 0;
 }
 
@@ -369,7 +366,6 @@ int store_template(struct store *s, const struct cq_template *t, int64_t seen_at
 	bind_opt(st, 7, t->hm_email);
 	bind_ms(st, 8, t->updated_at);
 	sqlite3_bind_int64(st, 9, seen_at);
-	s->templates++;
 	return done(st);
 }
 
@@ -431,7 +427,6 @@ int store_request(struct store *s, const struct cq_request *r)
 		sqlite3_bind_int(st, 12, r->hired);
 	bind_ms(st, 13, r->hired_at);
 	bind_opt(st, 14, r->hired_source);
-	s->requests++;
 	return done(st);
 }
 
@@ -452,6 +447,5 @@ int store_prospect(struct store *s, const struct cq_prospect *p)
 	bind_ms(st, 10, p->updated_at);
 	bind_opt(st, 11, p->ats_id);
 	bind_ms(st, 12, p->ats_exported_at);
-	s->prospects++;
 	return done(st);
 }

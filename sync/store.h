@@ -22,7 +22,6 @@ struct store {
 	sqlite3 *db;
 	int64_t run_id;
 	sqlite3_stmt *st[ST_COUNT];
-	long opportunities, postings, requests, templates, prospects, erased;
 };
 
 void store_init(struct store *s, sqlite3 *db, int64_t run_id);
