@@ -115,19 +115,12 @@ char *crosschq_request_body(const struct crosschq_request_spec *s)
 }
 
 /* "/api/v2/<what>/<id>/<tail>" */
-static void object_path(struct buf *p, const char *what, const char *id, const char *tail)
-{
-	char *e = http_escape(id);
-	buf_printf(p, "/api/v2/%s/%s/%s", what, e, tail);
-	free(e);
-}
-
 enum remote_status crosschq_set_hired(struct http_client *cq, const char *request_id, int hired, int64_t hired_at_ms,
 				      const char *source, struct http_response *resp, char *err, size_t n)
 {
 	struct buf p;
 	buf_init(&p, 4096);
-	object_path(&p, "requests", request_id, "");
+	http_path_with_id(&p, "/api/v2/requests/", request_id, "/");
 	yajl_gen g = json_gen_new();
 	yajl_gen_map_open(g);
 	yajl_gen_string(g, (const unsigned char *)"hired", 5);
@@ -148,7 +141,7 @@ enum remote_status crosschq_cancel_request(struct http_client *cq, const char *r
 {
 	struct buf p;
 	buf_init(&p, 4096);
-	object_path(&p, "requests", request_id, "cancel/");
+	http_path_with_id(&p, "/api/v2/requests/", request_id, "/cancel/");
 	enum remote_status s = remote_call(cq, "POST", p.data, "{}", 1, resp, NULL, err, n);
 	buf_free(&p);
 	return s;
@@ -159,7 +152,7 @@ enum remote_status crosschq_link_prospect(struct http_client *cq, const char *pr
 {
 	struct buf p;
 	buf_init(&p, 4096);
-	object_path(&p, "prospects", prospect_id, "");
+	http_path_with_id(&p, "/api/v2/prospects/", prospect_id, "/");
 	yajl_gen g = json_gen_new();
 	yajl_gen_map_open(g);
 	json_gen_pair(g, "ats_id", ats_id);

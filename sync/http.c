@@ -155,6 +155,13 @@ char *http_escape(const char *s)
 	return r;
 }
 
+void http_path_with_id(struct buf *p, const char *before, const char *id, const char *after)
+{
+	char *e = http_escape(id);
+	buf_printf(p, "%s%s%s", before, e, after);
+	free(e);
+}
+
 int64_t http_parse_retry_after(const char *value, int64_t now_epoch_ms)
 {
 	if (!value || !*value)

@@ -87,6 +87,9 @@ void http_describe_error(const struct http_client *c, const char *method, const 
 /* Percent-encode s for a query string into a malloc'd string. */
 char *http_escape(const char *s);
 
+/* Append before, then id percent-encoded, then after to the path p. */
+void http_path_with_id(struct buf *p, const char *before, const char *id, const char *after);
+
 /*
  * Parse a Retry-After value (delta seconds or an HTTP date) into a wait in
  * ms relative to now_epoch_ms. Returns -1 when unparsable.

@@ -100,10 +100,13 @@ enum remote_status lever_fetch_opportunity(struct http_client *lv, const char *i
 {
 	struct buf p;
 	buf_init(&p, 4096);
-	char *e = http_escape(id);
-	buf_printf(&p, "/opportunities/%s?" OPPORTUNITY_EXPAND, e);
-	free(e);
+	http_path_with_id(&p, "/opportunities/", id, "?" OPPORTUNITY_EXPAND);
 	return get(lv, &p, resp, err, n);
+}
+
+void lever_user_path(struct buf *p, const char *id)
+{
+	http_path_with_id(p, "/users/", id, "");
 }
 
 enum remote_status lever_fetch_user(struct http_client *lv, const char *id, struct http_response *resp,
@@ -111,9 +114,7 @@ enum remote_status lever_fetch_user(struct http_client *lv, const char *id, stru
 {
 	struct buf p;
 	buf_init(&p, 4096);
-	char *e = http_escape(id);
-	buf_printf(&p, "/users/%s", e);
-	free(e);
+	lever_user_path(&p, id);
 	return get(lv, &p, resp, err, n);
 }
 
@@ -141,9 +142,7 @@ enum remote_status lever_add_link(struct http_client *lv, const char *id, const 
 {
 	struct buf p;
 	buf_init(&p, 4096);
-	char *e = http_escape(id);
-	buf_printf(&p, "/opportunities/%s/addLinks", e);
-	free(e);
+	http_path_with_id(&p, "/opportunities/", id, "/addLinks");
 	perform_as_query(&p, perform_as, 1);
 	yajl_gen g = json_gen_new();
 	yajl_gen_map_open(g);
@@ -160,9 +159,7 @@ enum remote_status lever_add_note(struct http_client *lv, const char *id, const 
 {
 	struct buf p;
 	buf_init(&p, 4096);
-	char *e = http_escape(id);
-	buf_printf(&p, "/opportunities/%s/notes", e);
-	free(e);
+	http_path_with_id(&p, "/opportunities/", id, "/notes");
 	perform_as_query(&p, perform_as, 1);
 	yajl_gen g = json_gen_new();
 	yajl_gen_map_open(g);
@@ -179,9 +176,8 @@ enum remote_status lever_list_notes(struct http_client *lv, const char *id, cons
 {
 	struct buf p;
 	buf_init(&p, 4096);
-	char *e = http_escape(id);
-	buf_printf(&p, "/opportunities/%s/notes?limit=%d", e, PAGE_LIMIT);
-	free(e);
+	http_path_with_id(&p, "/opportunities/", id, "/notes");
+	buf_printf(&p, "?limit=%d", PAGE_LIMIT);
 	add_offset(&p, token);
 	return get(lv, &p, resp, err, n);
 }
@@ -191,9 +187,7 @@ enum remote_status lever_archive(struct http_client *lv, const char *id, const c
 {
 	struct buf p;
 	buf_init(&p, 4096);
-	char *e = http_escape(id);
-	buf_printf(&p, "/opportunities/%s/archived", e);
-	free(e);
+	http_path_with_id(&p, "/opportunities/", id, "/archived");
 	perform_as_query(&p, perform_as, 1);
 	yajl_gen g = json_gen_new();
 	yajl_gen_map_open(g);

@@ -30,6 +30,8 @@ enum remote_status lever_fetch_deleted(struct http_client *lv, int64_t since_ms,
 				       const char *token, struct http_response *resp, char *err, size_t n);
 enum remote_status lever_fetch_opportunity(struct http_client *lv, const char *id, struct http_response *resp,
 					   char *err, size_t n);
+/* The path of one user, for concurrent fetching (http_multi). */
+void lever_user_path(struct buf *path, const char *id);
 enum remote_status lever_fetch_user(struct http_client *lv, const char *id, struct http_response *resp,
 				    char *err, size_t n);
 

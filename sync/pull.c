@@ -407,12 +407,12 @@ int pull_lever_users(struct sync_ctx *ctx)
 	http_multi_init(&m, &ctx->lever);
 	struct http_async *xfers = xcalloc((size_t)n, sizeof *xfers);
 	for (int i = 0; i < n; i++) {
-		char *e = http_escape(ids[i]);
-		char path[ID_MAX * 3 + 16];
-		snprintf(path, sizeof path, "/users/%s", e);
-		free(e);
+		struct buf path;
+		buf_init(&path, 4096);
+		lever_user_path(&path, ids[i]);
 		xfers[i].user = ids[i];
-		http_multi_get(&m, &xfers[i], path);
+		http_multi_get(&m, &xfers[i], path.data);
+		buf_free(&path);
 	}
 	int result = EXIT_OK;
 	struct http_async *a;
