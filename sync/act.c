@@ -59,13 +59,13 @@ static int load_actions(sqlite3 *db, const char *state, int64_t now, struct acti
 
 /* Move a row to a new state with its outcome, and audit it, in one transaction. */
 static int record(struct sync_ctx *ctx, const struct action *a, const char *state, const char *result,
-		  const char *error, int64_t next_attempt_at, int count_attempt)
+		  const char *error, int64_t next_attempt_at)
 {
 	if (db_begin(ctx->db))
 		return -1;
 	sqlite3_stmt *st = db_prepare(ctx->db,
 		"UPDATE outbox SET state = ?2, result = COALESCE(?3, result), last_error = ?4, "
-		"next_attempt_at = ?5, attempts = attempts + ?6, updated_at = ?7 WHERE id = ?1");
+		"next_attempt_at = ?5, updated_at = ?6 WHERE id = ?1");
 	if (!st) {
 		db_rollback(ctx->db);
 		return -1;
@@ -75,8 +75,7 @@ static int record(struct sync_ctx *ctx, const struct action *a, const char *stat
 	db_bind_text(st, 3, result);
 	db_bind_text(st, 4, error);
 	sqlite3_bind_int64(st, 5, next_attempt_at);
-	sqlite3_bind_int(st, 6, count_attempt);
-	sqlite3_bind_int64(st, 7, now_ms());
+	sqlite3_bind_int64(st, 6, now_ms());
 	int rc = db_step_done(st);
 	sqlite3_finalize(st);
 	int audited = 0;
@@ -90,6 +89,9 @@ static int record(struct sync_ctx *ctx, const struct action *a, const char *stat
 		else if (strcmp(state, "planned") == 0 && error)
 			audited = audit_appendf(ctx->db, ctx->run_id, "action.retry", a->subject,
 						"%s key=%s: %s", a->kind, a->key, error);
+		else if (strcmp(state, "sending") == 0)
+			audited = audit_appendf(ctx->db, ctx->run_id, "action.in_doubt", a->subject, "%s key=%s: %s",
+						a->kind, a->key, error ? error : "");
 	}
 	if (rc != SQLITE_DONE || audited || db_commit(ctx->db)) {
 		db_rollback(ctx->db);
@@ -106,30 +108,6 @@ static int64_t retry_delay(int attempts)
 	return d < RETRY_MAX_MS ? d : RETRY_MAX_MS;
 }
 
-/* Keep a row in 'sending' (in doubt) with the reason; the next run looks it up. */
-static int keep_in_doubt(struct sync_ctx *ctx, const struct action *a, const char *err)
-{
-	if (db_begin(ctx->db))
-		return -1;
-	sqlite3_stmt *st = db_prepare(ctx->db, "UPDATE outbox SET last_error = ?, updated_at = ? WHERE id = ?");
-	int ok = st != NULL;
-	if (st) {
-		db_bind_text(st, 1, err);
-		sqlite3_bind_int64(st, 2, now_ms());
-		sqlite3_bind_int64(st, 3, a->id);
-		ok = db_step_done(st) == SQLITE_DONE;
-		sqlite3_finalize(st);
-	}
-	if (ok)
-		ok = audit_appendf(ctx->db, ctx->run_id, "action.in_doubt", a->subject, "%s key=%s: %s", a->kind, a->key,
-				   err) == 0;
-	if (!ok || db_commit(ctx->db)) {
-		db_rollback(ctx->db);
-		return -1;
-	}
-	return 0;
-}
-
 /* Apply a step's outcome. Returns 0 to go on, or the exit code to stop with. */
 static int apply_step(struct sync_ctx *ctx, const struct action *a, enum step step, const char *result,
 		      const char *err)
@@ -137,24 +115,25 @@ static int apply_step(struct sync_ctx *ctx, const struct action *a, enum step st
 	int64_t now = now_ms();
 	switch (step) {
 	case STEP_DONE:
-		if (record(ctx, a, "done", result, NULL, 0, 0))
+		if (record(ctx, a, "done", result, NULL, 0))
 			return EXIT_SOFTWARE;
 		ctx->done++;
 		log_info("%s %s done%s%s", a->kind, a->key, result && *result ? ": " : "", result ? result : "");
 		return 0;
 	case STEP_FAILED:
-		if (record(ctx, a, "failed", NULL, err, 0, 0))
+		if (record(ctx, a, "failed", NULL, err, 0))
 			return EXIT_SOFTWARE;
 		ctx->failed++;
 		log_err("%s %s failed: %s", a->kind, a->key, err);
 		return 0;
 	case STEP_RETRY:
-		if (record(ctx, a, "planned", NULL, err, now + retry_delay(a->attempts + 1), 0))
+		if (record(ctx, a, "planned", NULL, err, now + retry_delay(a->attempts + 1)))
 			return EXIT_SOFTWARE;
 		log_warn("%s %s: %s; will retry", a->kind, a->key, err);
 		return 0;
 	case STEP_IN_DOUBT:
-		if (keep_in_doubt(ctx, a, err))
+		/* it stays 'sending' (in doubt) with the reason: the next run looks it up */
+		if (record(ctx, a, "sending", NULL, err, 0))
 			return EXIT_SOFTWARE;
 		if (!ctx->error[0])
 			snprintf(ctx->error, sizeof ctx->error, "%s", err);
@@ -163,7 +142,7 @@ static int apply_step(struct sync_ctx *ctx, const struct action *a, enum step st
 		return EXIT_TEMPFAIL;
 	case STEP_STOP_DOWN:
 	case STEP_STOP_AUTH:
-		if (record(ctx, a, "planned", NULL, err, now, 0))
+		if (record(ctx, a, "planned", NULL, err, now))
 			return EXIT_SOFTWARE;
 		if (!ctx->error[0])
 			snprintf(ctx->error, sizeof ctx->error, "%s", err);
@@ -200,8 +179,7 @@ static int resolve_in_doubt(struct sync_ctx *ctx)
 			case STEP_RETRY:
 				log_notice("%s %s was in doubt: it did not happen (or is safe to repeat); sending it",
 					   a->kind, a->key);
-				if (record(ctx, a, "planned", NULL, "in doubt after an interrupted run: sending again",
-					   0, 0))
+				if (record(ctx, a, "planned", NULL, "in doubt after an interrupted run: sending again", 0))
 					result = EXIT_SOFTWARE;
 				break;
 			case STEP_FAILED:
