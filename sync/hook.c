@@ -5,6 +5,7 @@
  */
 #include "hook_internal.h"
 #include "log.h"
+#include "spool.h"
 
 #include <openssl/sha.h>
 #include <stdarg.h>
@@ -59,6 +60,20 @@ void hook_server_error(struct hook_response *resp, const char *detail)
 	hook_set_status(resp, 500, "text/plain; charset=utf-8");
 	buf_appendz(&resp->body, "internal error: see the web server's error log\n");
 	snprintf(resp->note, sizeof resp->note, "%s", detail);
+}
+
+int hook_spool_put(const struct config *cfg, const char *name, const struct buf *record, int *already,
+		   struct hook_response *resp)
+{
+	char err[1024];
+	*already = 0;
+	if (spool_init(cfg->spool, err, sizeof err) ||
+	    spool_put(cfg->spool, name, record->data, record->len, already, err, sizeof err)) {
+		log_err("%s", err);
+		hook_server_error(resp, "the spool cannot be written");
+		return -1;
+	}
+	return 0;
 }
 
 int hook_content_type_is(const char *ct, const char *want)

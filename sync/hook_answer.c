@@ -271,7 +271,6 @@ static void answer_post(const struct config *cfg, const char *secret, const stru
 			struct hook_response *resp)
 {
 	char *params = NULL, *request_id = NULL, *answer = NULL, name[SPOOL_NAME_MAX + 1];
-	char err[CONFIG_ERR_MAX];
 	int64_t expires_at_s = 0;
 	struct answer_facts facts;
 	struct buf record;
@@ -316,13 +315,9 @@ static void answer_post(const struct config *cfg, const char *secret, const stru
 		hook_server_error(resp, "answer record too large");
 		goto out;
 	}
-	int already = 0;
-	if (spool_init(cfg->spool, err, sizeof err) ||
-	    spool_put(cfg->spool, name, record.data, record.len, &already, err, sizeof err)) {
-		log_err("%s", err);
-		hook_server_error(resp, "the spool cannot be written");
+	int already;
+	if (hook_spool_put(cfg, name, &record, &already, resp))
 		goto out;
-	}
 	if (already) {
 		page_already(resp, request_id, &facts);
 		goto out;

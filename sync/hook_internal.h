@@ -21,6 +21,14 @@ void hook_reply_text(struct hook_response *resp, int status, const char *fmt, ..
 void hook_server_error(struct hook_response *resp, const char *detail);
 
 /*
+ * Queue record as <spool>/new/<name> (see spool.h). Returns 0 (*already set
+ * when that name was queued or processed before), or -1 after logging the
+ * cause and answering 500.
+ */
+int hook_spool_put(const struct config *cfg, const char *name, const struct buf *record, int *already,
+		   struct hook_response *resp);
+
+/*
  * 1 when the CGI CONTENT_TYPE ct is the media type want (case-insensitive,
  * parameters such as "; charset=utf-8" allowed), else 0.
  */

@@ -290,13 +290,9 @@ void hook_lever(const struct config *cfg, const struct hook_request *req, const 
 		hook_server_error(resp, "spool record too large");
 		goto out;
 	}
-	int already = 0;
-	if (spool_init(cfg->spool, err, sizeof err) ||
-	    spool_put(cfg->spool, name, record.data, record.len, &already, err, sizeof err)) {
-		log_err("%s", err);
-		hook_server_error(resp, "the spool cannot be written");
+	int already;
+	if (hook_spool_put(cfg, name, &record, &already, resp))
 		goto out;
-	}
 	if (already)
 		hook_reply_text(resp, 200, "already queued: %s", name);
 	else
