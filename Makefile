@@ -36,7 +36,7 @@ CHECK_FLAGS := -Werror
 # shared by all three programs (config, database, audit, logging)
 # (+ the spool that refsync-hook writes and refsync reads, and answer links
 # that refsync mails and refsync-hook checks)
-COMMON_SRC := sync/util.c sync/log.c sync/config.c sync/db.c sync/audit.c \
+COMMON_SRC := sync/util.c sync/log.c sync/config.c sync/config_template.c sync/db.c sync/audit.c \
 	$(wildcard sync/spool.c sync/answer_link.c)
 # refsync-hook (CGI): sync/hook*.c; sync/hook_main.c holds main()
 HOOK_MAIN := sync/hook_main.c
@@ -203,7 +203,7 @@ FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-s
 FUZZ_SRC_lever_page := sync/records.c sync/jstream.c sync/util.c sync/log.c
 FUZZ_SRC_crosschq_page := $(FUZZ_SRC_lever_page)
 FUZZ_SRC_hook := $(HOOK_SRC) $(COMMON_SRC) build/gen/migrations.c
-FUZZ_SRC_config := sync/config.c sync/util.c sync/log.c
+FUZZ_SRC_config := sync/config.c sync/config_template.c sync/util.c sync/log.c
 FUZZ_SRC_escape := export/escape.c sync/answer_link.c sync/util.c sync/log.c
 # refsync-hook logs a line per request: its run closes the target's stdout
 # and stderr (libFuzzer keeps its own output and the sanitizer reports)

@@ -3,8 +3,9 @@
  */
 #include "act.h"
 #include "act_send.h"
+#include "act_crosschq.h"
 #include "audit.h"
-#include "crosschq.h"
+#include "crosschq_store.h"
 #include "db.h"
 #include "log.h"
 #include "records.h"
@@ -132,6 +133,7 @@ static int apply_step(struct sync_ctx *ctx, const struct action *a, enum step st
 		log_warn("%s %s: %s; will retry", a->kind, a->key, err);
 		return 0;
 	case STEP_IN_DOUBT:
+	case STEP_AWAIT:
 		/* it stays 'sending' (in doubt) with the reason: the next run looks it up */
 		if (record(ctx, a, "sending", NULL, err, 0))
 			return EXIT_SOFTWARE;
@@ -185,6 +187,11 @@ static int resolve_in_doubt(struct sync_ctx *ctx)
 			case STEP_FAILED:
 				result = apply_step(ctx, a, STEP_FAILED, NULL, err);
 				break;
+			case STEP_AWAIT:
+				/* nothing is sent; the rest of the run goes on */
+				log_warn("%s %s stays in doubt: %s", a->kind, a->key, err);
+				ctx->awaiting++;
+				break;
 			case STEP_STOP_AUTH:
 				log_err("%s; cannot resolve %s %s", err, a->kind, a->key);
 				result = EXIT_CONFIG;
@@ -205,6 +212,7 @@ static int resolve_in_doubt(struct sync_ctx *ctx)
 
 int act(struct sync_ctx *ctx)
 {
+	ctx->awaiting = 0;
 	int result = resolve_in_doubt(ctx);
 	if (result != EXIT_OK)
 		return result;
@@ -215,13 +223,16 @@ int act(struct sync_ctx *ctx)
 	long failed_before = ctx->failed;
 	for (size_t i = 0; i < n; i++) {
 		struct action *a = &list[i];
-		if (result == EXIT_OK) {
+		char why[512];
+		if (result == EXIT_OK && act_cq_parked(ctx, a->kind, why, sizeof why)) {
+			log_info("%s %s: %s", a->kind, a->key, why);
+		} else if (result == EXIT_OK) {
 			char res[512] = "", err[2048] = "";
 			/* 1. committed as sending before the call */
 			if (db_begin(ctx->db) == 0) {
 				sqlite3_stmt *st = db_prepare(ctx->db, "UPDATE outbox SET state = 'sending', attempts = "
-								       "attempts + 1, updated_at = ? WHERE id = ? AND "
-								       "state = 'planned'");
+								       "attempts + 1, updated_at = ?1, send_started_at = ?1 "
+								       "WHERE id = ?2 AND state = 'planned'");
 				int ok = st != NULL;
 				if (st) {
 					sqlite3_bind_int64(st, 1, now_ms());
@@ -251,6 +262,12 @@ int act(struct sync_ctx *ctx)
 	act_send_cleanup(ctx);
 	if (result == EXIT_OK && ctx->failed > failed_before)
 		result = EXIT_SOME_FAILED;
+	if (result == EXIT_OK && ctx->awaiting > 0) {
+		snprintf(ctx->error, sizeof ctx->error, "%ld Crosschq create%s in doubt without evidence: see refsync "
+			 "status, then refsync resolve", ctx->awaiting, ctx->awaiting == 1 ? "" : "s");
+		log_warn("%s", ctx->error);
+		result = EXIT_SOME_FAILED;
+	}
 	return result;
 }
 
@@ -321,4 +338,65 @@ int act_requeue_failed(sqlite3 *db, char *const *keys, int n_keys, int *unknown)
 		return -1;
 	}
 	return count;
+}
+
+int act_resolve(struct sync_ctx *ctx, const char *key, const char *request_id)
+{
+	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT id, key, kind, subject, payload, attempts FROM outbox "
+					       "WHERE key = ? AND state = 'sending'");
+	if (!st)
+		return EXIT_SOFTWARE;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	struct action a = { 0 };
+	int found = sqlite3_step(st) == SQLITE_ROW;
+	if (found) {
+		a.id = sqlite3_column_int64(st, 0);
+		a.key = db_column_strdup(st, 1);
+		a.kind = db_column_strdup(st, 2);
+		a.subject = db_column_strdup(st, 3);
+		a.payload = db_column_strdup(st, 4);
+	}
+	sqlite3_finalize(st);
+	if (!found) {
+		log_err("no action in doubt has the key %s (refsync status lists them)", key);
+		return EXIT_USAGE;
+	}
+	int code = EXIT_OK;
+	char err[2048] = "";
+	if (request_id && strcmp(a.kind, "cq.create_request") != 0) {
+		log_err("%s is a %s: --sent REQUEST_ID is for Crosschq creates; use --not-sent to send it again, or "
+			"check the remote and leave it", key, a.kind);
+		code = EXIT_USAGE;
+	} else if (request_id) {
+		enum step step = act_cq_fetch_for_resolve(ctx, request_id, err, sizeof err);
+		if (step != STEP_DONE) {
+			log_err("%s", err);
+			code = step == STEP_FAILED ? EXIT_USAGE : step == STEP_STOP_AUTH ? EXIT_CONFIG : EXIT_TEMPFAIL;
+		} else if (db_begin(ctx->db) || cq_store_link(ctx->db, request_id, a.key, a.payload, 0) ||
+			   audit_appendf(ctx->db, ctx->run_id, "action.resolved", a.subject,
+					 "%s key=%s: resolved by an operator: sent, as Crosschq request %s", a.kind, a.key,
+					 request_id) ||
+			   db_commit(ctx->db)) {
+			db_rollback(ctx->db);
+			code = EXIT_SOFTWARE;
+		} else if (record(ctx, &a, "done", request_id, NULL, 0)) {
+			code = EXIT_SOFTWARE;
+		} else {
+			printf("%s: done, as Crosschq request %s\n", key, request_id);
+		}
+	} else {
+		if (db_begin(ctx->db) ||
+		    audit_appendf(ctx->db, ctx->run_id, "action.resolved", a.subject,
+				  "%s key=%s: resolved by an operator: not sent; the next run sends it", a.kind, a.key) ||
+		    db_commit(ctx->db)) {
+			db_rollback(ctx->db);
+			code = EXIT_SOFTWARE;
+		} else if (record(ctx, &a, "planned", NULL, "resolved by an operator: not sent", 0)) {
+			code = EXIT_SOFTWARE;
+		} else {
+			printf("%s: back to planned; the next run sends it\n", key);
+		}
+	}
+	action_free(&a);
+	return code;
 }

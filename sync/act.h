@@ -8,8 +8,9 @@
  *      (a permanent refusal, with the remote's message), or back to
  *      'planned' with a later next_attempt_at (a transient failure).
  * A row found in 'sending' when a run starts was interrupted between 1 and
- * 3: it is "in doubt" and is resolved by looking at the remote
- * (Crosschq: GET ?external_id=) before anything is sent again.
+ * 3: it is "in doubt" and is resolved by looking at the remote before
+ * anything is sent again (act_send.h); a Crosschq create only by evidence
+ * (act_crosschq.h), else it stays in doubt for a person.
  */
 #ifndef REFSYNC_ACT_H
 #define REFSYNC_ACT_H
@@ -34,5 +35,13 @@ void act_print_pending(struct sync_ctx *ctx);
  * error; *unknown counts keys that name no failed action.
  */
 int act_requeue_failed(sqlite3 *db, char *const *keys, int n_keys, int *unknown);
+
+/*
+ * `refsync resolve KEY --sent REQUEST_ID` (request_id set: the create in
+ * doubt made that Crosschq request; it is read and linked) or `--not-sent`
+ * (NULL: back to planned, the next run sends it). Both are audited.
+ * Returns an exit code.
+ */
+int act_resolve(struct sync_ctx *ctx, const char *key, const char *request_id);
 
 #endif

@@ -2,8 +2,8 @@
  * act_send.c - the remote effect of each action kind, and in-doubt lookups.
  */
 #include "act_send.h"
+#include "act_crosschq.h"
 #include "answer_link.h"
-#include "crosschq.h"
 #include "db.h"
 #include "lever.h"
 #include "log.h"
@@ -66,14 +66,6 @@ struct first_id {
 	int has_url;
 };
 
-static int on_request(void *p, const struct cq_request *r)
-{
-	struct first_id *f = p;
-	if (!f->id[0])
-		strlcpy_(f->id, r->id, f->len);
-	return store_request(f->store, r);
-}
-
 static int on_opportunity(void *p, const struct lever_opportunity *o)
 {
 	struct first_id *f = p;
@@ -95,7 +87,7 @@ static int on_opportunity(void *p, const struct lever_opportunity *o)
  * resp; the first record's id goes to id. Returns the number of records, or
  * -1 when the body is not understood or the database failed.
  */
-static int store_answer(struct sync_ctx *ctx, const struct http_response *resp, int lever, char *id, size_t len,
+static int store_answer(struct sync_ctx *ctx, const struct http_response *resp, char *id, size_t len,
 			const char *want_url, int *has_url)
 {
 	struct store store;
@@ -107,12 +99,11 @@ static int store_answer(struct sync_ctx *ctx, const struct http_response *resp, 
 	int n = -1;
 	const char *d = resp->body.data ? resp->body.data : "";
 	if (db_begin(ctx->db) == 0) {
-		int r = lever ? parse_opportunity_page(d, resp->body.len, on_opportunity, &f, &page, err, sizeof err)
-			      : parse_request_page(d, resp->body.len, on_request, &f, &page, err, sizeof err);
+		int r = parse_opportunity_page(d, resp->body.len, on_opportunity, &f, &page, err, sizeof err);
 		if (r == 0 && db_commit(ctx->db) == 0) {
 			n = page.records;
 		} else {
-			log_warn("%s answer not understood: %s", lever ? "Lever" : "Crosschq", err);
+			log_warn("Lever answer not understood: %s", err);
 			db_rollback(ctx->db);
 		}
 	}
@@ -120,81 +111,6 @@ static int store_answer(struct sync_ctx *ctx, const struct http_response *resp, 
 	if (has_url)
 		*has_url = f.has_url;
 	return n;
-}
-
-/* ---- Crosschq ------------------------------------------------------------ */
-
-static enum step create_request(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
-				size_t elen)
-{
-	struct http_response resp;
-	http_response_init(&resp);
-	enum step step = classify(crosschq_create_request(&ctx->crosschq, a->payload, &resp, err, elen), 0);
-	if (step == STEP_DONE && store_answer(ctx, &resp, 0, result, rlen, NULL, NULL) <= 0) {
-		snprintf(err, elen, "Crosschq POST /api/v2/requests/: HTTP %ld with a body that is not a request",
-			 resp.status);
-		step = STEP_RETRY;
-	}
-	http_response_free(&resp);
-	return step;
-}
-
-static enum step set_hired(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err, size_t elen)
-{
-	const char *rid = field(p, "request_id"), *hired = field(p, "hired"), *at = field(p, "hired_at");
-	struct http_response resp;
-	http_response_init(&resp);
-	enum step step = classify(crosschq_set_hired(&ctx->crosschq, rid, hired && strcmp(hired, "true") == 0,
-						     at ? strtoll(at, NULL, 10) : 0, field(p, "source"), &resp, err,
-						     elen),
-				  0);
-	if (step == STEP_DONE)
-		store_answer(ctx, &resp, 0, result, rlen, NULL, NULL);
-	http_response_free(&resp);
-	return step;
-}
-
-static enum step cancel_request(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err,
-				size_t elen)
-{
-	struct http_response resp;
-	http_response_init(&resp);
-	enum remote_status s = crosschq_cancel_request(&ctx->crosschq, field(p, "request_id"), &resp, err, elen);
-	enum step step;
-	if (s == REMOTE_CONFLICT) {
-		/* already completed: nothing left to cancel */
-		strlcpy_(result, "already completed", rlen);
-		step = STEP_DONE;
-	} else {
-		step = classify(s, 0);
-		if (step == STEP_DONE)
-			store_answer(ctx, &resp, 0, result, rlen, NULL, NULL);
-	}
-	http_response_free(&resp);
-	return step;
-}
-
-static enum step link_prospect(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err,
-			       size_t elen)
-{
-	const char *pid = field(p, "prospect_id"), *ats = field(p, "ats_id");
-	struct http_response resp;
-	http_response_init(&resp);
-	enum step step = classify(crosschq_link_prospect(&ctx->crosschq, pid, ats, now_ms(), &resp, err, elen), 0);
-	http_response_free(&resp);
-	if (step == STEP_DONE) {
-		strlcpy_(result, ats, rlen);
-		sqlite3_stmt *st = db_prepare(ctx->db, "UPDATE cq_prospects SET ats_id = ?, ats_exported_at = ? WHERE id = ?");
-		if (st && db_begin(ctx->db) == 0) {
-			sqlite3_bind_text(st, 1, ats, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 2, now_ms());
-			sqlite3_bind_text(st, 3, pid, -1, SQLITE_STATIC);
-			db_step_done(st);
-			db_commit(ctx->db);
-		}
-		sqlite3_finalize(st);
-	}
-	return step;
 }
 
 /* ---- Lever --------------------------------------------------------------- */
@@ -251,7 +167,7 @@ static enum step archive_hired(struct sync_ctx *ctx, yajl_val p, char *err, size
 	enum step step = classify(s, 0);
 	if (step == STEP_DONE) {
 		char id[ID_MAX];
-		store_answer(ctx, &resp, 1, id, sizeof id, NULL, NULL);
+		store_answer(ctx, &resp, id, sizeof id, NULL, NULL);
 	}
 	http_response_free(&resp);
 	return step;
@@ -265,7 +181,7 @@ static enum step find_by_email(struct sync_ctx *ctx, const char *email, char *re
 	http_response_init(&resp);
 	enum step step = classify(lever_find_by_email(&ctx->lever, email, &resp, err, elen), 0);
 	if (step == STEP_DONE) {
-		int n = store_answer(ctx, &resp, 1, result, rlen, NULL, NULL);
+		int n = store_answer(ctx, &resp, result, rlen, NULL, NULL);
 		if (n < 0) {
 			snprintf(err, elen, "Lever GET /opportunities?email=: answer not understood");
 			step = STEP_RETRY;
@@ -308,7 +224,7 @@ static enum step export_prospect(struct sync_ctx *ctx, yajl_val p, char *result,
 	step = classify(lever_create_opportunity(&ctx->lever, &o, ctx->cfg->perform_as, &resp, &maybe, err, elen),
 			maybe);
 	free(copy);
-	if (step == STEP_DONE && store_answer(ctx, &resp, 1, result, rlen, NULL, NULL) <= 0) {
+	if (step == STEP_DONE && store_answer(ctx, &resp, result, rlen, NULL, NULL) <= 0) {
 		snprintf(err, elen, "Lever POST /opportunities: HTTP %ld with a body that is not an opportunity",
 			 resp.status);
 		step = STEP_IN_DOUBT; /* it may exist: look it up by email next run */
@@ -391,7 +307,7 @@ enum step act_send(struct sync_ctx *ctx, const struct action *a, char *result, s
 {
 	result[0] = '\0';
 	if (strcmp(a->kind, "cq.create_request") == 0)
-		return create_request(ctx, a, result, rlen, err, elen);
+		return act_cq_create(ctx, a, result, rlen, err, elen);
 	yajl_val p = parse_payload(a, err, elen);
 	if (!p)
 		return STEP_FAILED;
@@ -403,37 +319,20 @@ enum step act_send(struct sync_ctx *ctx, const struct action *a, char *result, s
 	else if (strcmp(a->kind, "lever.archive_hired") == 0)
 		step = archive_hired(ctx, p, err, elen);
 	else if (strcmp(a->kind, "cq.set_hired") == 0)
-		step = set_hired(ctx, p, result, rlen, err, elen);
+		step = act_cq_set_hired(ctx, p, result, rlen, err, elen);
 	else if (strcmp(a->kind, "cq.cancel_request") == 0)
-		step = cancel_request(ctx, p, result, rlen, err, elen);
+		step = act_cq_cancel(ctx, p, result, rlen, err, elen);
 	else if (strcmp(a->kind, "mail.followup") == 0)
 		step = send_prompt(ctx, a, p, err, elen);
 	else if (strcmp(a->kind, "lever.export_prospect") == 0)
 		step = export_prospect(ctx, p, result, rlen, err, elen);
 	else if (strcmp(a->kind, "cq.link_prospect") == 0)
-		step = link_prospect(ctx, p, result, rlen, err, elen);
+		step = act_cq_link_prospect(ctx, p, result, rlen, err, elen);
 	else {
 		snprintf(err, elen, "unknown action kind '%s' (written by a newer refsync?)", a->kind);
 		step = STEP_FAILED;
 	}
 	yajl_tree_free(p);
-	return step;
-}
-
-/* In doubt about a create_request: is the key known to Crosschq? */
-static enum step lookup_request(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
-				size_t elen)
-{
-	struct http_response resp;
-	http_response_init(&resp);
-	enum step step = classify(crosschq_find_request(&ctx->crosschq, a->key, &resp, err, elen), 0);
-	if (step == STEP_DONE) {
-		int n = store_answer(ctx, &resp, 0, result, rlen, NULL, NULL);
-		step = n > 0 ? STEP_DONE : n == 0 ? STEP_RETRY : STEP_DB_ERROR;
-	} else if (step == STEP_FAILED) {
-		step = STEP_STOP_DOWN; /* cannot tell: do not send blindly */
-	}
-	http_response_free(&resp);
 	return step;
 }
 
@@ -447,7 +346,7 @@ static enum step lookup_link(struct sync_ctx *ctx, yajl_val p, char *err, size_t
 	if (step == STEP_DONE) {
 		char id[ID_MAX];
 		int has = 0;
-		if (store_answer(ctx, &resp, 1, id, sizeof id, field(p, "url"), &has) < 0)
+		if (store_answer(ctx, &resp, id, sizeof id, field(p, "url"), &has) < 0)
 			step = STEP_STOP_DOWN;
 		else
 			step = has ? STEP_DONE : STEP_RETRY;
@@ -519,7 +418,7 @@ static enum step lookup_archive(struct sync_ctx *ctx, yajl_val p, char *err, siz
 	enum step step = classify(s, 0);
 	if (step == STEP_DONE) {
 		char id[ID_MAX];
-		if (store_answer(ctx, &resp, 1, id, sizeof id, NULL, NULL) < 0) {
+		if (store_answer(ctx, &resp, id, sizeof id, NULL, NULL) < 0) {
 			step = STEP_STOP_DOWN;
 		} else {
 			sqlite3_stmt *st = db_prepare(ctx->db, "SELECT 1 FROM lever_opportunities WHERE id = ? AND "
@@ -532,52 +431,6 @@ static enum step lookup_archive(struct sync_ctx *ctx, yajl_val p, char *err, siz
 	} else if (s == REMOTE_NOT_FOUND) {
 		snprintf(err, elen, "the opportunity no longer exists in Lever");
 		step = STEP_FAILED;
-	} else if (step == STEP_FAILED) {
-		step = STEP_STOP_DOWN;
-	}
-	http_response_free(&resp);
-	return step;
-}
-
-/*
- * In doubt about a hired PATCH or a cancel: look the request up by its
- * external_id and see whether it already is what the action would make it.
- */
-static enum step lookup_request_state(struct sync_ctx *ctx, const struct action *a, yajl_val p, char *result,
-				      size_t rlen, char *err, size_t elen)
-{
-	const char *rid = field(p, "request_id");
-	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT external_id FROM cq_requests WHERE id = ?");
-	char external[TEXT_MAX] = "";
-	if (st) {
-		sqlite3_bind_text(st, 1, rid, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-			strlcpy_(external, (const char *)sqlite3_column_text(st, 0), sizeof external);
-		sqlite3_finalize(st);
-	}
-	if (!external[0])
-		return STEP_RETRY; /* not one of ours to look up: setting the state again is harmless */
-	struct http_response resp;
-	http_response_init(&resp);
-	enum step step = classify(crosschq_find_request(&ctx->crosschq, external, &resp, err, elen), 0);
-	if (step == STEP_DONE) {
-		char id[ID_MAX];
-		if (store_answer(ctx, &resp, 0, id, sizeof id, NULL, NULL) <= 0) {
-			step = STEP_RETRY;
-		} else {
-			int cancel = strcmp(a->kind, "cq.cancel_request") == 0;
-			const char *hired = field(p, "hired");
-			st = db_prepare(ctx->db, cancel ? "SELECT 1 FROM cq_requests WHERE id = ?1 AND status NOT IN "
-							  "('sent', 'in_progress')"
-							: "SELECT 1 FROM cq_requests WHERE id = ?1 AND hired = ?2");
-			sqlite3_bind_text(st, 1, rid, -1, SQLITE_STATIC);
-			if (!cancel)
-				sqlite3_bind_int(st, 2, hired && strcmp(hired, "true") == 0);
-			step = st && sqlite3_step(st) == SQLITE_ROW ? STEP_DONE : STEP_RETRY;
-			sqlite3_finalize(st);
-			if (step == STEP_DONE)
-				strlcpy_(result, rid, rlen);
-		}
 	} else if (step == STEP_FAILED) {
 		step = STEP_STOP_DOWN;
 	}
@@ -609,7 +462,7 @@ enum step act_lookup(struct sync_ctx *ctx, const struct action *a, char *result,
 {
 	result[0] = '\0';
 	if (strcmp(a->kind, "cq.create_request") == 0)
-		return lookup_request(ctx, a, result, rlen, err, elen);
+		return act_cq_lookup_create(ctx, a, result, rlen, err, elen);
 	yajl_val p = parse_payload(a, err, elen);
 	if (!p)
 		return STEP_FAILED;
@@ -625,7 +478,7 @@ enum step act_lookup(struct sync_ctx *ctx, const struct action *a, char *result,
 	} else if (strcmp(a->kind, "lever.archive_hired") == 0) {
 		step = lookup_archive(ctx, p, err, elen);
 	} else if (strcmp(a->kind, "cq.set_hired") == 0 || strcmp(a->kind, "cq.cancel_request") == 0) {
-		step = lookup_request_state(ctx, a, p, result, rlen, err, elen);
+		step = act_cq_lookup_state(ctx, a, p, result, rlen, err, elen);
 	} else if (strcmp(a->kind, "cq.link_prospect") == 0) {
 		step = lookup_prospect_link(ctx, p, result, rlen);
 	} else {

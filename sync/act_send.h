@@ -4,12 +4,12 @@
  * anything is sent again. act.c holds the state machine around these.
  *
  * kind                 remote effect                       in doubt
- * cq.create_request    POST /requests/ (idempotent key)     GET ?external_id=
+ * cq.create_request    POST reference-request/              evidence only (act_crosschq.c)
  * lever.add_link       POST addLinks                        GET the opportunity's links
  * lever.add_note       POST notes                           list notes, find ours
  * lever.archive_hired  PUT archived (sets a state)          GET the opportunity: archived so?
- * cq.set_hired         PATCH hired (sets a state)           GET ?external_id=: hired so?
- * cq.cancel_request    POST cancel/ (409 completed = done)  GET ?external_id=: still open?
+ * cq.set_hired         PATCH hired (sets a state)           GET the request: hired so?
+ * cq.cancel_request    POST cancel/ (no longer open = done) GET the request: still open?
  * mail.followup        SMTP                                 send again, same Message-ID
  * lever.export_prospect find by email, else POST            find by email
  * cq.link_prospect     PATCH ats_id (sets a state)          the prospect as pulled this run
@@ -36,6 +36,7 @@ enum step {
 	STEP_IN_DOUBT,   /* may or may not have happened: stays 'sending', looked up next run */
 	STEP_STOP_DOWN,  /* the remote is unavailable: planned again, stop for this run */
 	STEP_STOP_AUTH,  /* the remote refused our key: planned again, stop with a config error */
+	STEP_AWAIT,      /* in doubt, and no evidence yet: stays 'sending', nothing is sent, the run goes on */
 	STEP_DB_ERROR
 };
 
@@ -46,7 +47,8 @@ enum step act_send(struct sync_ctx *ctx, const struct action *a, char *result, s
 /*
  * Look up an in-doubt action. Returns STEP_DONE (it happened; result set),
  * STEP_RETRY (it did not happen, or cannot be looked up and is safe to
- * repeat: send it again), STEP_FAILED, or a stop step.
+ * repeat: send it again), STEP_AWAIT (it cannot be told yet, and repeating
+ * it is not safe: it stays in doubt), STEP_FAILED, or a stop step.
  */
 enum step act_lookup(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
 		     size_t elen);

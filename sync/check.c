@@ -1,8 +1,7 @@
 /*
  * check.c - `refsync check`.
  */
-#include "check.h"
-#include "crosschq.h"
+#include "check_internal.h"
 #include "http.h"
 #include "lever.h"
 #include "log.h"
@@ -14,16 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct checker {
-	int problems, unavailable;
-};
-
-static void ok(const char *what, const char *a)
+void check_ok(const char *what, const char *a)
 {
 	printf("ok      %s%s\n", what, a ? a : "");
 }
 
-static void problem(struct checker *c, const char *msg)
+void check_problem(struct checker *c, const char *msg)
 {
 	printf("PROBLEM %s\n", msg);
 	c->problems++;
@@ -65,39 +60,7 @@ static int on_reason(void *p, const struct lever_simple *s)
 	return 0;
 }
 
-struct template_list {
-	struct checker *c;
-	const char *default_id;
-	int count, default_found;
-};
-
-static int on_template(void *p, const struct cq_template *t)
-{
-	struct template_list *l = p;
-	l->count++;
-	if (l->default_id && strcmp(t->id, l->default_id) == 0)
-		l->default_found = 1;
-	char msg[2400];
-	int lower = 1;
-	for (const char *s = t->ats_tag; *s; s++)
-		if (*s >= 'A' && *s <= 'Z')
-			lower = 0;
-	if (!t->ats_tag[0]) {
-		snprintf(msg, sizeof msg, "template %s '%s' has no ATS tag: only default_template can use it", t->id,
-			 t->name);
-		printf("note    %s\n", msg);
-	} else if (!lower) {
-		snprintf(msg, sizeof msg, "template %s '%s' has ATS tag '%s' with capitals; Crosschq tags are "
-			 "lowercase (it still matches ignoring case)", t->id, t->name, t->ats_tag);
-		printf("note    %s\n", msg);
-	} else {
-		printf("ok      template %s '%s' serves jobs tagged '%s'\n", t->id, t->name, t->ats_tag);
-	}
-	return 0;
-}
-
-/* One remote call; reports and returns 0 when it answered 2xx. */
-static int call_ok(struct checker *c, enum remote_status s, const char *err)
+int check_call_ok(struct checker *c, enum remote_status s, const char *err)
 {
 	if (s == REMOTE_OK)
 		return 0;
@@ -107,7 +70,7 @@ static int call_ok(struct checker *c, enum remote_status s, const char *err)
 			 "access) and put it in the key file", err);
 	else
 		snprintf(msg, sizeof msg, "%s", err);
-	problem(c, msg);
+	check_problem(c, msg);
 	if (s == REMOTE_DOWN)
 		c->unavailable++;
 	return -1;
@@ -118,27 +81,27 @@ static void check_lever(struct checker *c, const struct config *cfg, const char 
 	struct http_client lv;
 	char err[1024];
 	if (http_client_init(&lv, "Lever", cfg->lever_url, HTTP_AUTH_BASIC_USER, key, cfg->lever_rps, err, sizeof err)) {
-		problem(c, err);
+		check_problem(c, err);
 		return;
 	}
 	lv.max_attempts = 2;
 	struct http_response resp;
 	http_response_init(&resp);
 	struct page_info page;
-	if (call_ok(c, lever_fetch_stages(&lv, &resp, err, sizeof err), err) == 0) {
-		ok("Lever accepts the API key at ", cfg->lever_url);
+	if (check_call_ok(c, lever_fetch_stages(&lv, &resp, err, sizeof err), err) == 0) {
+		check_ok("Lever accepts the API key at ", cfg->lever_url);
 		struct stage_list sl = { .want = cfg->trigger_stage };
 		parse_simple_page(resp.body.data ? resp.body.data : "", resp.body.len, LS_STAGE, on_stage, &sl, &page,
 				  err, sizeof err);
 		if (sl.found) {
-			ok("trigger stage exists in Lever: ", cfg->trigger_stage);
+			check_ok("trigger stage exists in Lever: ", cfg->trigger_stage);
 		} else {
 			char msg[2600];
 			snprintf(msg, sizeof msg, "[lever] trigger_stage '%s' is not a Lever stage; Lever's stages are: %s",
 				 cfg->trigger_stage, sl.names);
-			problem(c, msg);
+			check_problem(c, msg);
 		}
-		if (call_ok(c, lever_fetch_archive_reasons(&lv, &resp, err, sizeof err), err) == 0) {
+		if (check_call_ok(c, lever_fetch_archive_reasons(&lv, &resp, err, sizeof err), err) == 0) {
 			struct reason_list rl = { .want = cfg->hired_reason };
 			parse_simple_page(resp.body.data ? resp.body.data : "", resp.body.len, LS_ARCHIVE_REASON, on_reason,
 					  &rl, &page, err, sizeof err);
@@ -146,62 +109,21 @@ static void check_lever(struct checker *c, const struct config *cfg, const char 
 			if (!rl.found) {
 				snprintf(msg, sizeof msg, "[lever] hired_reason '%s' is not an archive reason in Lever; "
 					 "hired-type reasons are: %s", cfg->hired_reason, rl.hired_names);
-				problem(c, msg);
+				check_problem(c, msg);
 			} else if (!rl.hired_type) {
 				snprintf(msg, sizeof msg, "[lever] hired_reason '%s' is not of type hired in Lever; "
 					 "hired-type reasons are: %s", cfg->hired_reason, rl.hired_names);
-				problem(c, msg);
+				check_problem(c, msg);
 			} else {
-				ok("hired archive reason exists and is of type hired: ", cfg->hired_reason);
+				check_ok("hired archive reason exists and is of type hired: ", cfg->hired_reason);
 			}
 		}
 		/* confidential access: listing with confidentiality=all is refused without it */
-		if (call_ok(c, lever_fetch_opportunities(&lv, LEVER_ALL, 0, 0, NULL, &resp, err, sizeof err), err) == 0)
-			ok("the key can list opportunities, confidential ones included", NULL);
+		if (check_call_ok(c, lever_fetch_opportunities(&lv, LEVER_ALL, 0, 0, NULL, &resp, err, sizeof err), err) == 0)
+			check_ok("the key can list opportunities, confidential ones included", NULL);
 	}
 	http_response_free(&resp);
 	http_client_free(&lv);
-}
-
-static void check_crosschq(struct checker *c, const struct config *cfg, const char *key)
-{
-	struct http_client cq;
-	char err[1024];
-	if (http_client_init(&cq, "Crosschq", cfg->crosschq_url, HTTP_AUTH_TOKEN_HEADER, key, cfg->crosschq_rps, err,
-			     sizeof err)) {
-		problem(c, err);
-		return;
-	}
-	cq.max_attempts = 2;
-	struct http_response resp;
-	http_response_init(&resp);
-	struct template_list tl = { c, cfg->default_template, 0, 0 };
-	char cursor[TOKEN_MAX] = "";
-	for (int pages = 0; pages < 50; pages++) {
-		if (call_ok(c, crosschq_fetch_templates(&cq, cursor, &resp, err, sizeof err), err))
-			goto out;
-		struct page_info page;
-		if (parse_template_page(resp.body.data ? resp.body.data : "", resp.body.len, on_template, &tl, &page, err,
-					sizeof err)) {
-			problem(c, err);
-			goto out;
-		}
-		if (!page.has_next || !page.next[0])
-			break;
-		strlcpy_(cursor, page.next, sizeof cursor);
-	}
-	ok("Crosschq accepts the API key at ", cfg->crosschq_url);
-	if (tl.count == 0)
-		problem(c, "Crosschq has no templates: create templates with ATS tags matching your job postings' tags");
-	if (cfg->default_template && !tl.default_found) {
-		char msg[600];
-		snprintf(msg, sizeof msg, "[crosschq] default_template '%s' is not a Crosschq template id",
-			 cfg->default_template);
-		problem(c, msg);
-	}
-out:
-	http_response_free(&resp);
-	http_client_free(&cq);
 }
 
 static void check_smtp(struct checker *c, const struct config *cfg)
@@ -214,12 +136,12 @@ static void check_smtp(struct checker *c, const struct config *cfg)
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
 	CURLcode rc = curl_easy_perform(h);
 	if (rc == CURLE_OK) {
-		ok("SMTP server is reachable: ", cfg->smtp_url);
+		check_ok("SMTP server is reachable: ", cfg->smtp_url);
 	} else {
 		char msg[600];
 		snprintf(msg, sizeof msg, "[followup] smtp_url %s: %s (follow-up prompts cannot be mailed)",
 			 cfg->smtp_url, curl_easy_strerror(rc));
-		problem(c, msg);
+		check_problem(c, msg);
 	}
 	curl_easy_cleanup(h);
 }
@@ -227,7 +149,7 @@ static void check_smtp(struct checker *c, const struct config *cfg)
 int check_all(const struct config *cfg)
 {
 	struct checker c = { 0, 0 };
-	ok("config is valid: ", cfg->path);
+	check_ok("config is valid: ", cfg->path);
 	http_global_init();
 	char err[1024];
 	for (int i = 0; i < SECRET_COUNT; i++) {
@@ -235,10 +157,10 @@ int check_all(const struct config *cfg)
 			continue;
 		char *s = config_read_secret(cfg, (enum secret_id)i, err, sizeof err);
 		if (!s) {
-			problem(&c, err);
+			check_problem(&c, err);
 			continue;
 		}
-		ok("secret is readable and private: ", config_secret_key_name((enum secret_id)i));
+		check_ok("secret is readable and private: ", config_secret_key_name((enum secret_id)i));
 		if (i == SECRET_LEVER_API_KEY)
 			check_lever(&c, cfg, s);
 		else if (i == SECRET_CROSSCHQ_API_KEY)

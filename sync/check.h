@@ -1,8 +1,8 @@
 /*
  * check.h - `refsync check`: validates the config, every secret, the
  * credentials (one cheap call to each remote), the trigger stage, the hired
- * archive reason, the Crosschq templates and their ATS tags, and SMTP
- * reachability. Each problem is one line saying what to do.
+ * archive reason, the [template] sections against Crosschq's surveys, the
+ * Crosschq capabilities, and SMTP reachability. Each problem is one line saying what to do.
  */
 #ifndef REFSYNC_CHECK_H
 #define REFSYNC_CHECK_H

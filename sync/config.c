@@ -1,7 +1,7 @@
 /*
  * config.c - INI configuration via inih, with validation and secrets.
  */
-#include "config.h"
+#include "config_internal.h"
 #include "log.h"
 #include "util.h"
 
@@ -279,7 +279,30 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		replace(&c->crosschq_url, value);
 		st->line_crosschq_url = line;
 	} else if (IS("crosschq", "default_template")) {
-		replace(&c->default_template, value);
+		set_err(st, line, section, key, "templates live in [template NAME] sections now: mark one of them "
+			"default = yes (see refsync.conf(5), TEMPLATES)");
+	} else if (IS("crosschq", "auth_scheme")) {
+		if (str_empty(value))
+			replace(&c->crosschq_auth_scheme, NULL);
+		else if (strcasecmp(value, "Token") == 0)
+			replace(&c->crosschq_auth_scheme, "Token");
+		else
+			set_err(st, line, section, key, "expected empty (the key is the Authorization value) or Token, "
+				"got '%s'", value);
+	} else if (IS("crosschq", "poll_open_minutes")) {
+		if (parse_int(value, 1, 10080, &n))
+			set_err(st, line, section, key, "expected minutes from 1 to 10080, got '%s'", value);
+		else
+			c->poll_open_minutes = (int)n;
+	} else if (IS("crosschq", "poll_open_per_run")) {
+		if (parse_int(value, 0, 1000, &n))
+			set_err(st, line, section, key, "expected a number from 0 to 1000, got '%s'", value);
+		else
+			c->poll_open_per_run = (int)n;
+	} else if (strncmp(section, "template", 8) == 0 && (section[8] == ' ' || section[8] == '\0')) {
+		char what[512];
+		if (config_template_key(c, section, key, value, line, what, sizeof what))
+			set_err(st, line, section, key, "%s", what);
 	} else if (IS("crosschq", "requests_per_second")) {
 		if (parse_rate(value, &c->crosschq_rps))
 			set_err(st, line, section, key, "expected a number above 0 and at most 1000, got '%s'", value);
@@ -346,6 +369,8 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	cfg->webhook_max_age_hours = 24;
 	cfg->crosschq_url = xstrdup("https://partner.crosschq.com");
 	cfg->crosschq_rps = 5;
+	cfg->poll_open_minutes = 60;
+	cfg->poll_open_per_run = 20;
 	cfg->after_days = 14;
 	cfg->answer_expiry_days = 30;
 	cfg->smtp_url = xstrdup("smtp://localhost:25");
@@ -394,6 +419,8 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	    strncasecmp(cfg->smtp_url, "smtps://", 8) != 0)
 		set_err(&st, st.line_smtp_url, "followup", "smtp_url",
 			"'%s' is not an smtp:// or smtps:// URL", cfg->smtp_url);
+	if (!st.failed && config_templates_validate(cfg, err, errlen))
+		st.failed = 1;
 	if (st.failed) {
 		config_free(cfg);
 		return -1;
@@ -423,7 +450,8 @@ void config_free(struct config *cfg)
 	free(cfg->hired_reason);
 	free(cfg->perform_as);
 	free(cfg->crosschq_url);
-	free(cfg->default_template);
+	free(cfg->crosschq_auth_scheme);
+	config_templates_free(cfg);
 	free(cfg->smtp_url);
 	free(cfg->smtp_user);
 	free(cfg->from);

@@ -15,6 +15,32 @@
 #define CONFIG_DEFAULT_PATH "/etc/refsync/refsync.conf"
 #define CONFIG_ERR_MAX 1024
 
+/* The relationships a Crosschq survey asks references of (config_params). */
+enum cq_relationship { REL_MANAGERS, REL_EMPLOYEES, REL_PEERS, REL_BUSINESS, REL_SOCIAL, REL_COUNT };
+
+/* Where a template's hiring manager comes from. */
+enum hiring_manager_mode { HM_POSTING, HM_NONE, HM_FIXED };
+
+/*
+ * One [template NAME] section (crosschq-api.md section 3): which jobs it
+ * serves (ats_tag, or default), and what the Crosschq request asks for.
+ */
+struct template_cfg {
+	char *name;                 /* the NAME of [template NAME] */
+	int line;                   /* the line of its section header */
+	char *ats_tag;              /* NULL: only as the default */
+	char *jobrole;              /* survey codename */
+	int counts[REL_COUNT];      /* references asked of each relationship */
+	int any_relationship;       /* the candidate chooses the types ... */
+	int references;             /* ... of this many references */
+	char *candidate_message;    /* NULL: none */
+	enum hiring_manager_mode hiring_manager;
+	char *hm_name, *hm_email;   /* HM_FIXED */
+	int use_sms;
+	char *position;             /* NULL: the Lever posting's title */
+	int is_default;
+};
+
 /* The secrets a config can name. Their credential names (for
  * $CREDENTIALS_DIRECTORY) are "<section>_<key without _file>". */
 enum secret_id {
@@ -49,8 +75,14 @@ struct config {
 
 	/* [crosschq] */
 	char *crosschq_url;
-	char *default_template;     /* NULL when not set */
+	char *crosschq_auth_scheme; /* NULL: the key is the Authorization value */
 	double crosschq_rps;
+	int poll_open_minutes;      /* read an open request again after this long */
+	int poll_open_per_run;      /* and at most this many per run */
+
+	/* [template NAME] sections, in file order */
+	struct template_cfg *templates;
+	size_t n_templates;
 
 	/* [followup] */
 	int after_days;
@@ -101,6 +133,15 @@ const char *config_secret_key_name(enum secret_id id);
 
 /* 1 when url is https://, or http:// to a loopback host. */
 int config_url_allowed(const char *url);
+
+/* "managers", "employees", "peers", "business", "social". */
+const char *config_relationship_name(enum cq_relationship r);
+
+/* The template named name, or NULL. */
+const struct template_cfg *config_template_find(const struct config *cfg, const char *name);
+
+/* The template with default = yes, or NULL. */
+const struct template_cfg *config_template_default(const struct config *cfg);
 
 /* Parse a boolean word (yes/no/true/false/on/off/1/0). 0 ok, -1 not one. */
 int config_parse_bool(const char *s, int *out);

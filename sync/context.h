@@ -25,6 +25,7 @@ struct sync_ctx {
 	int have_lever, have_crosschq;
 	/* counters for the run record */
 	long pulled, decided, done, failed, held;
+	long awaiting;                /* Crosschq creates in doubt, without evidence yet */
 	char error[2048];             /* the first fatal error of the run */
 };
 

@@ -1,16 +1,132 @@
 /*
- * crosschq.c - Crosschq Partner API v2 requests.
+ * crosschq.c - the calls refsync makes to the Crosschq Partner API and the
+ * body it sends (crosschq-api.md section 1; section-2 calls only as probed
+ * capabilities). Every path ends with a slash: Crosschq requires it.
  */
 #include "crosschq.h"
 #include "jstream.h"
+#include "log.h"
 #include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <yajl/yajl_tree.h>
 
-#define PAGE_LIMIT 100
+#define REQUESTS_PATH "/partners/reference-request/"
+#define PROSPECTS_PATH "/partners/prospects/"
 
+char *crosschq_auth_value(const char *scheme, const char *key)
+{
+	size_t n = strlen(key) + (scheme ? strlen(scheme) + 2 : 1);
+	char *v = xmalloc(n);
+	if (scheme && *scheme)
+		snprintf(v, n, "%s %s", scheme, key);
+	else
+		snprintf(v, n, "%s", key);
+	return v;
+}
+
+/* A phone number as Crosschq's example writes it (+15551234567), or NULL
+ * when the Lever value cannot be read as one (then none is sent). */
+static const char *e164(const char *phone, char *out, size_t n)
+{
+	if (!phone)
+		return NULL;
+	size_t j = 0;
+	for (const char *p = phone; *p && j + 1 < n; p++) {
+		if (*p == '+' && j == 0)
+			out[j++] = '+';
+		else if (*p >= '0' && *p <= '9')
+			out[j++] = *p;
+		else if (!strchr(" -().\t", *p))
+			return NULL; /* letters, extensions: not a plain number */
+	}
+	out[j] = '\0';
+	size_t digits = j - (out[0] == '+');
+	return out[0] == '+' && digits >= 8 && digits <= 15 ? out : NULL;
+}
+
+static void gen_key(yajl_gen g, const char *key)
+{
+	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
+}
+
+static void gen_int(yajl_gen g, const char *key, int v)
+{
+	gen_key(g, key);
+	yajl_gen_integer(g, v);
+}
+
+static void gen_bool(yajl_gen g, const char *key, int v)
+{
+	gen_key(g, key);
+	yajl_gen_bool(g, v);
+}
+
+char *crosschq_request_body(const struct crosschq_request_spec *s)
+{
+	const struct template_cfg *t = s->tpl;
+	char phone[32];
+	yajl_gen g = json_gen_new();
+	yajl_gen_map_open(g);
+	gen_key(g, "candidate");
+	yajl_gen_map_open(g);
+	json_gen_pair(g, "first_name", s->first_name ? s->first_name : "");
+	json_gen_pair(g, "last_name", s->last_name ? s->last_name : "");
+	json_gen_pair(g, "email", s->email);
+	const char *mobile = e164(s->phone, phone, sizeof phone);
+	if (mobile)
+		json_gen_pair(g, "mobile_phone", mobile);
+	yajl_gen_map_close(g);
+	json_gen_pair(g, "jobrole", t->jobrole);
+	json_gen_pair(g, "requestor", s->requestor);
+	gen_bool(g, "use_sms", t->use_sms);
+	gen_key(g, "config_params");
+	yajl_gen_map_open(g);
+	if (t->any_relationship) {
+		/* assumed (crosschq-api.md section 3): the candidate picks the types */
+		gen_bool(g, "any_relationship", 1);
+		gen_int(g, "references", t->references);
+	} else {
+		for (int r = 0; r < REL_COUNT; r++)
+			gen_int(g, config_relationship_name((enum cq_relationship)r), t->counts[r]);
+	}
+	yajl_gen_map_close(g);
+	gen_bool(g, "send_past_due_notification", 0);
+	gen_bool(g, "send_completed_notification", 0);
+	json_gen_pair(g, "candidate_message", t->candidate_message ? t->candidate_message : "");
+	json_gen_pair(g, "job_position", s->job_position);
+	if (s->hm_email && *s->hm_email) {
+		gen_key(g, "hiring_manager");
+		yajl_gen_map_open(g);
+		json_gen_pair(g, "first_name", s->hm_first ? s->hm_first : "");
+		json_gen_pair(g, "last_name", s->hm_last ? s->hm_last : "");
+		json_gen_pair(g, "email", s->hm_email);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_map_close(g);
+	return json_gen_finish(g);
+}
+
+int crosschq_body_candidate(const char *body, char **email, char **job_position)
+{
+	char perr[128];
+	yajl_val v = yajl_tree_parse(body, perr, sizeof perr);
+	const char *email_path[] = { "candidate", "email", NULL }, *pos_path[] = { "job_position", NULL };
+	yajl_val e = v ? yajl_tree_get(v, email_path, yajl_t_string) : NULL;
+	yajl_val p = v ? yajl_tree_get(v, pos_path, yajl_t_string) : NULL;
+	int ok = e && p;
+	if (ok) {
+		*email = xstrdup(YAJL_GET_STRING(e));
+		*job_position = xstrdup(YAJL_GET_STRING(p));
+	}
+	yajl_tree_free(v);
+	return ok ? 0 : -1;
+}
+
+/* GET path (freed), idempotent. */
 static enum remote_status get(struct http_client *cq, struct buf *path, struct http_response *resp, char *err,
 			      size_t n)
 {
@@ -19,119 +135,92 @@ static enum remote_status get(struct http_client *cq, struct buf *path, struct h
 	return s;
 }
 
-/* "/api/v2/<what>/?limit=100[&updated_since=ISO][&cursor=...]" */
-static enum remote_status list(struct http_client *cq, const char *what, int64_t since_ms, const char *cursor,
-			       struct http_response *resp, char *err, size_t n)
+enum remote_status crosschq_create_request(struct http_client *cq, const char *body, char *request_id,
+					   size_t id_len, struct http_response *resp, int *maybe_sent, char *err,
+					   size_t n)
+{
+	request_id[0] = '\0';
+	/* not idempotent: retried only when Crosschq surely did not act */
+	enum remote_status s = remote_call(cq, "POST", REQUESTS_PATH, body, 0, resp, maybe_sent, err, n);
+	if (s != REMOTE_OK)
+		return s;
+	const char *d = resp->body.data ? resp->body.data : "";
+	if (crosschq_parse_created_id(d, resp->body.len, request_id, id_len)) {
+		snprintf(err, n, "Crosschq POST " REQUESTS_PATH ": HTTP %ld without a request_id in the answer",
+			 resp->status);
+		return REMOTE_BAD;
+	}
+	return REMOTE_OK;
+}
+
+enum remote_status crosschq_get_request(struct http_client *cq, const char *request_id,
+					struct http_response *resp, char *err, size_t n)
 {
 	struct buf p;
 	buf_init(&p, 4096);
-	buf_printf(&p, "/api/v2/%s/?limit=%d", what, PAGE_LIMIT);
-	if (since_ms > 0) {
-		char iso[40];
-		format_iso8601(since_ms, 0, iso, sizeof iso);
-		buf_printf(&p, "&updated_since=%s", iso);
-	}
-	if (cursor && *cursor) {
-		char *c = http_escape(cursor);
-		buf_printf(&p, "&cursor=%s", c);
-		free(c);
-	}
+	http_path_with_id(&p, REQUESTS_PATH, request_id, "/");
 	return get(cq, &p, resp, err, n);
 }
 
-enum remote_status crosschq_fetch_templates(struct http_client *cq, const char *cursor,
-					    struct http_response *resp, char *err, size_t n)
+/*
+ * A list path: the next page's URL when given (only on our own origin: the
+ * key is never sent elsewhere), else base?updated_since=ISO.
+ */
+static int list_path(struct http_client *cq, const char *base, int64_t since_ms, const char *next, struct buf *p,
+		     char *err, size_t n)
 {
-	return list(cq, "templates", 0, cursor, resp, err, n);
+	buf_init(p, 8192);
+	if (next && *next) {
+		size_t bl = strlen(cq->base_url);
+		const char *rest;
+		if (strncmp(next, cq->base_url, bl) == 0 && next[bl] == '/')
+			rest = next + bl;
+		else if (next[0] == '/')
+			rest = next;
+		else {
+			snprintf(err, n, "Crosschq gave a next page on another origin; not followed (the key is "
+				 "only sent to [crosschq] url)");
+			buf_free(p);
+			return -1;
+		}
+		buf_appendz(p, rest);
+		return 0;
+	}
+	char iso[40];
+	buf_printf(p, "%s?updated_since=", base);
+	char *e = http_escape(format_iso8601(since_ms > 0 ? since_ms : 0, 0, iso, sizeof iso));
+	buf_appendz(p, e);
+	free(e);
+	return 0;
 }
 
-enum remote_status crosschq_fetch_requests(struct http_client *cq, int64_t since_ms, const char *cursor,
+enum remote_status crosschq_list_requests(struct http_client *cq, int64_t since_ms, const char *next,
+					  struct http_response *resp, char *err, size_t n)
+{
+	struct buf p;
+	if (list_path(cq, REQUESTS_PATH, since_ms, next, &p, err, n))
+		return REMOTE_REJECTED;
+	return get(cq, &p, resp, err, n);
+}
+
+enum remote_status crosschq_list_prospects(struct http_client *cq, int64_t since_ms, const char *next,
 					   struct http_response *resp, char *err, size_t n)
 {
-	return list(cq, "requests", since_ms, cursor, resp, err, n);
-}
-
-enum remote_status crosschq_fetch_prospects(struct http_client *cq, int64_t since_ms, const char *cursor,
-					    struct http_response *resp, char *err, size_t n)
-{
-	return list(cq, "prospects", since_ms, cursor, resp, err, n);
-}
-
-enum remote_status crosschq_find_request(struct http_client *cq, const char *external_id,
-					 struct http_response *resp, char *err, size_t n)
-{
 	struct buf p;
-	buf_init(&p, 4096);
-	char *e = http_escape(external_id);
-	buf_printf(&p, "/api/v2/requests/?external_id=%s", e);
-	free(e);
+	if (list_path(cq, PROSPECTS_PATH, since_ms, next, &p, err, n))
+		return REMOTE_REJECTED;
 	return get(cq, &p, resp, err, n);
 }
 
-enum remote_status crosschq_create_request(struct http_client *cq, const char *body, struct http_response *resp,
-					   char *err, size_t n)
-{
-	/* idempotent: Crosschq answers 200 with the existing request for a used external_id */
-	return remote_call(cq, "POST", "/api/v2/requests/", body, 1, resp, NULL, err, n);
-}
-
-int crosschq_status_is_open(const char *status)
-{
-	return status && (strcmp(status, "sent") == 0 || strcmp(status, "in_progress") == 0);
-}
-
-char *crosschq_request_body(const struct crosschq_request_spec *s)
-{
-	yajl_gen g = json_gen_new();
-	yajl_gen_map_open(g);
-	json_gen_pair(g, "external_id", s->external_id);
-	json_gen_pair(g, "template_id", s->template_id);
-	yajl_gen_string(g, (const unsigned char *)"candidate", 9);
-	yajl_gen_map_open(g);
-	json_gen_pair(g, "first_name", s->first_name);
-	json_gen_pair(g, "last_name", s->last_name ? s->last_name : "");
-	json_gen_pair(g, "email", s->email);
-	json_gen_pair(g, "phone", s->phone);
-	yajl_gen_map_close(g);
-	json_gen_pair(g, "job_title", s->job_title);
-	yajl_gen_string(g, (const unsigned char *)"requester", 9);
-	yajl_gen_map_open(g);
-	json_gen_pair(g, "name", s->requester_name);
-	json_gen_pair(g, "email", s->requester_email);
-	yajl_gen_map_close(g);
-	yajl_gen_string(g, (const unsigned char *)"hiring_manager", 14);
-	if (s->hiring_manager_email) {
-		yajl_gen_map_open(g);
-		json_gen_pair(g, "name", s->hiring_manager_name);
-		json_gen_pair(g, "email", s->hiring_manager_email);
-		yajl_gen_map_close(g);
-	} else {
-		yajl_gen_null(g);
-	}
-	json_gen_pair(g, "ats", "lever");
-	json_gen_pair(g, "ats_candidate_url", s->candidate_url);
-	yajl_gen_map_close(g);
-	return json_gen_finish(g);
-}
-
-/* "/api/v2/<what>/<id>/<tail>" */
-enum remote_status crosschq_set_hired(struct http_client *cq, const char *request_id, int hired, int64_t hired_at_ms,
-				      const char *source, struct http_response *resp, char *err, size_t n)
+enum remote_status crosschq_set_hired(struct http_client *cq, const char *request_id, int hired,
+				      struct http_response *resp, char *err, size_t n)
 {
 	struct buf p;
 	buf_init(&p, 4096);
-	http_path_with_id(&p, "/api/v2/requests/", request_id, "/");
-	yajl_gen g = json_gen_new();
-	yajl_gen_map_open(g);
-	yajl_gen_string(g, (const unsigned char *)"hired", 5);
-	yajl_gen_bool(g, hired);
-	char iso[40];
-	json_gen_pair(g, "hired_at", hired && hired_at_ms > 0 ? format_iso8601(hired_at_ms, 0, iso, sizeof iso) : NULL);
-	json_gen_pair(g, "hired_source", source);
-	yajl_gen_map_close(g);
-	char *body = json_gen_finish(g);
-	enum remote_status s = remote_call(cq, "PATCH", p.data, body, 1, resp, NULL, err, n);
-	free(body);
+	http_path_with_id(&p, REQUESTS_PATH, request_id, "/");
+	/* sets a state: repeating it is harmless */
+	enum remote_status s = remote_call(cq, "PATCH", p.data, hired ? "{\"hired\":true}" : "{\"hired\":false}", 1,
+					   resp, NULL, err, n);
 	buf_free(&p);
 	return s;
 }
@@ -141,27 +230,47 @@ enum remote_status crosschq_cancel_request(struct http_client *cq, const char *r
 {
 	struct buf p;
 	buf_init(&p, 4096);
-	http_path_with_id(&p, "/api/v2/requests/", request_id, "/cancel/");
+	http_path_with_id(&p, REQUESTS_PATH, request_id, "/cancel/");
 	enum remote_status s = remote_call(cq, "POST", p.data, "{}", 1, resp, NULL, err, n);
 	buf_free(&p);
 	return s;
 }
 
 enum remote_status crosschq_link_prospect(struct http_client *cq, const char *prospect_id, const char *ats_id,
-					  int64_t exported_at_ms, struct http_response *resp, char *err, size_t n)
+					  struct http_response *resp, char *err, size_t n)
 {
 	struct buf p;
 	buf_init(&p, 4096);
-	http_path_with_id(&p, "/api/v2/prospects/", prospect_id, "/");
+	http_path_with_id(&p, PROSPECTS_PATH, prospect_id, "/");
 	yajl_gen g = json_gen_new();
 	yajl_gen_map_open(g);
 	json_gen_pair(g, "ats_id", ats_id);
-	char iso[40];
-	json_gen_pair(g, "ats_exported_at", format_iso8601(exported_at_ms, 0, iso, sizeof iso));
 	yajl_gen_map_close(g);
 	char *body = json_gen_finish(g);
 	enum remote_status s = remote_call(cq, "PATCH", p.data, body, 1, resp, NULL, err, n);
 	free(body);
+	buf_free(&p);
+	return s;
+}
+
+enum remote_status crosschq_get_jobroles(struct http_client *cq, struct http_response *resp, char *err, size_t n)
+{
+	return remote_call(cq, "GET", "/api/v2/settings/jobrole/", NULL, 1, resp, NULL, err, n);
+}
+
+enum remote_status crosschq_get_account_config(struct http_client *cq, struct http_response *resp, char *err,
+					       size_t n)
+{
+	return remote_call(cq, "GET", "/partners/config/", NULL, 1, resp, NULL, err, n);
+}
+
+enum remote_status crosschq_options(struct http_client *cq, const char *request_id, const char *tail,
+				    struct http_response *resp, char *err, size_t n)
+{
+	struct buf p;
+	buf_init(&p, 4096);
+	http_path_with_id(&p, REQUESTS_PATH, request_id, tail);
+	enum remote_status s = remote_call(cq, "OPTIONS", p.data, NULL, 1, resp, NULL, err, n);
 	buf_free(&p);
 	return s;
 }

@@ -122,54 +122,56 @@ static int load_candidate(sqlite3 *db, struct candidate *c)
 }
 
 struct template_choice {
-	char id[ID_MAX];
-	char hm_name[TEXT_MAX], hm_email[TEXT_MAX];
+	const struct template_cfg *tpl;
 	char note[512];        /* e.g. a tag matched ignoring case */
 	char why_not[1600];    /* when none could be chosen */
 };
 
 /*
- * Templates whose ATS tag equals one of the owner's tags, ignoring case.
- * Returns the number of distinct templates matched (the first is copied
- * into out), or -1 on a database error.
+ * Templates ([template NAME] in the config) whose ats_tag equals one of the
+ * owner's tags, ignoring case. Returns the number of distinct templates
+ * matched (the first, in config order, goes to out), or -1 on a database
+ * error; names lists them.
  */
-static int match_tags(sqlite3 *db, const char *owner_kind, const char *owner_id, struct template_choice *out,
-		      char *matched_ids, size_t matched_len)
+static int match_tags(sqlite3 *db, const struct config *cfg, const char *owner_kind, const char *owner_id,
+		      struct template_choice *out, char *names, size_t names_len)
 {
-	sqlite3_stmt *st = db_prepare(db,
-		"SELECT t.id, t.ats_tag, g.tag, t.hiring_manager_name, t.hiring_manager_email "
-		"FROM lever_tags g JOIN cq_templates t ON lower(t.ats_tag) = lower(g.tag) "
-		"WHERE g.owner_kind = ? AND g.owner_id = ? AND t.ats_tag IS NOT NULL AND t.ats_tag <> '' "
-		"ORDER BY t.id");
+	sqlite3_stmt *st = db_prepare(db, "SELECT tag FROM lever_tags WHERE owner_kind = ? AND owner_id = ? ORDER BY tag");
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, owner_kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, owner_id, -1, SQLITE_STATIC);
-	int n = 0;
-	char last[ID_MAX] = "";
-	matched_ids[0] = '\0';
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
-		if (strcmp(id, last) == 0)
-			continue;
-		strlcpy_(last, id, sizeof last);
-		size_t used = strlen(matched_ids);
-		snprintf(matched_ids + used, matched_len - used, "%s%s", used ? ", " : "", id);
-		if (n++ == 0) {
-			const char *ats = (const char *)sqlite3_column_text(st, 1);
-			const char *tag = (const char *)sqlite3_column_text(st, 2);
-			const char *hn = (const char *)sqlite3_column_text(st, 3);
-			const char *he = (const char *)sqlite3_column_text(st, 4);
-			strlcpy_(out->id, id, sizeof out->id);
-			strlcpy_(out->hm_name, hn ? hn : "", sizeof out->hm_name);
-			strlcpy_(out->hm_email, he ? he : "", sizeof out->hm_email);
-			if (strcmp(ats, tag) != 0)
-				snprintf(out->note, sizeof out->note,
-					 "%s tag '%s' matched ATS tag '%s' of template %s ignoring case", owner_kind,
-					 tag, ats, id);
+	char *matched = xcalloc(cfg->n_templates + 1, 1);
+	char tag_of_first[TEXT_MAX] = "";
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *tag = (const char *)sqlite3_column_text(st, 0);
+		for (size_t i = 0; i < cfg->n_templates; i++) {
+			const struct template_cfg *t = &cfg->templates[i];
+			if (t->ats_tag && str_ieq(t->ats_tag, tag) && !matched[i]) {
+				matched[i] = 1;
+				if (!tag_of_first[0] || i < (size_t)(out->tpl - cfg->templates)) {
+					out->tpl = t;
+					strlcpy_(tag_of_first, tag, sizeof tag_of_first);
+				}
+			}
 		}
 	}
 	sqlite3_finalize(st);
+	int n = 0;
+	names[0] = '\0';
+	for (size_t i = 0; i < cfg->n_templates; i++) {
+		if (!matched[i])
+			continue;
+		size_t used = strlen(names);
+		snprintf(names + used, names_len - used, "%s%s", n++ ? ", " : "", cfg->templates[i].name);
+	}
+	free(matched);
+	if (rc != SQLITE_DONE)
+		return -1;
+	if (n == 1 && strcmp(out->tpl->ats_tag, tag_of_first) != 0)
+		snprintf(out->note, sizeof out->note, "%s tag '%s' matched ats_tag '%s' of template %s ignoring case",
+			 owner_kind, tag_of_first, out->tpl->ats_tag, out->tpl->name);
 	return n;
 }
 
@@ -178,50 +180,33 @@ static int choose_template(sqlite3 *db, const struct config *cfg, const struct c
 			   struct template_choice *out)
 {
 	memset(out, 0, sizeof *out);
-	char ids[1024];
+	char names[1024];
 	const char *kinds[2] = { "posting", "opportunity" };
 	const char *owners[2] = { c->posting_id, c->id };
 	for (int i = 0; i < 2; i++) {
 		if (!owners[i])
 			continue;
-		int n = match_tags(db, kinds[i], owners[i], out, ids, sizeof ids);
+		out->tpl = NULL;
+		int n = match_tags(db, cfg, kinds[i], owners[i], out, names, sizeof names);
 		if (n < 0)
 			return -1;
 		if (n == 1)
 			return 1;
 		if (n > 1) {
 			snprintf(out->why_not, sizeof out->why_not, "ambiguous: the %s's tags match %d templates (%s)",
-				 kinds[i], n, ids);
+				 kinds[i], n, names);
+			out->tpl = NULL;
 			return 0;
 		}
 	}
-	if (cfg->default_template) {
-		sqlite3_stmt *st = db_prepare(db, "SELECT hiring_manager_name, hiring_manager_email FROM cq_templates "
-						  "WHERE id = ?");
-		if (!st)
-			return -1;
-		sqlite3_bind_text(st, 1, cfg->default_template, -1, SQLITE_STATIC);
-		int found = sqlite3_step(st) == SQLITE_ROW;
-		if (found) {
-			strlcpy_(out->id, cfg->default_template, sizeof out->id);
-			const char *hn = (const char *)sqlite3_column_text(st, 0);
-			const char *he = (const char *)sqlite3_column_text(st, 1);
-			strlcpy_(out->hm_name, hn ? hn : "", sizeof out->hm_name);
-			strlcpy_(out->hm_email, he ? he : "", sizeof out->hm_email);
-			snprintf(out->note, sizeof out->note, "no tag matched; default template %s",
-				 cfg->default_template);
-		}
-		sqlite3_finalize(st);
-		if (found)
-			return 1;
-		snprintf(out->why_not, sizeof out->why_not,
-			 "no template's ATS tag matches the job's tags, and default_template %s does not exist in "
-			 "Crosschq", cfg->default_template);
-		return 0;
+	out->tpl = config_template_default(cfg);
+	if (out->tpl) {
+		snprintf(out->note, sizeof out->note, "no tag matched; default template %s", out->tpl->name);
+		return 1;
 	}
 	snprintf(out->why_not, sizeof out->why_not,
-		 "no template: no Crosschq template's ATS tag matches the tags of posting %s or of the "
-		 "opportunity, and no default_template is configured",
+		 "no template: no [template] ats_tag matches the tags of posting %s or of the opportunity, and no "
+		 "template has default = yes",
 		 c->posting_id ? c->posting_id : "(none)");
 	return 0;
 }
@@ -300,11 +285,10 @@ static int evaluate_entry(struct sync_ctx *ctx, struct candidate *c)
 	if (skip)
 		return set_trigger(ctx, c, "skipped", skip, NULL);
 
-	const char *req_name = c->owner_name, *req_email = c->owner_email;
-	if (str_empty(req_email)) {
-		req_name = c->posting_owner_name;
+	/* the requester: the opportunity's owner (else the posting's owner) */
+	const char *req_email = c->owner_email;
+	if (str_empty(req_email))
 		req_email = c->posting_owner_email;
-	}
 	if (str_empty(req_email))
 		return set_trigger(ctx, c, "held",
 				   "no requester: neither the opportunity's owner nor the posting's owner has an "
@@ -317,6 +301,14 @@ static int evaluate_entry(struct sync_ctx *ctx, struct candidate *c)
 	if (r == 0)
 		return set_trigger(ctx, c, "held", tc.why_not, NULL);
 
+	const struct template_cfg *tpl = tc.tpl;
+	const char *position = tpl->position ? tpl->position : c->posting_text;
+	if (str_empty(position)) {
+		char why[600];
+		snprintf(why, sizeof why, "no job position: the opportunity has no posting with a title, and template "
+			 "%s sets no position", tpl->name);
+		return set_trigger(ctx, c, "held", why, NULL);
+	}
 	char first[TEXT_MAX], last[TEXT_MAX];
 	split_name(c->name, first, sizeof first, last, sizeof last);
 	if (!first[0]) {
@@ -324,34 +316,37 @@ static int evaluate_entry(struct sync_ctx *ctx, struct candidate *c)
 		size_t at = strcspn(c->email, "@");
 		snprintf(first, sizeof first, "%.*s", (int)(at < sizeof first - 1 ? at : sizeof first - 1), c->email);
 	}
-	char key[ID_MAX + 64], subject[ID_MAX + 32], url[URL_MAX];
+	char key[ID_MAX + 64], subject[ID_MAX + 32];
 	snprintf(key, sizeof key, "lever:%s:%lld", c->id, (long long)c->entered_at);
 	snprintf(subject, sizeof subject, "opportunity:%s", c->id);
-	if (c->url)
-		strlcpy_(url, c->url, sizeof url);
-	else
-		snprintf(url, sizeof url, "https://hire.lever.co/candidates/%s", c->id);
-	const char *hm_name = tc.hm_email[0] ? tc.hm_name : c->hm_name;
-	const char *hm_email = tc.hm_email[0] ? tc.hm_email : c->hm_email;
+	/* the hiring manager: the posting's (default), none, or the template's own */
+	const char *hm_name = NULL, *hm_email = NULL;
+	if (tpl->hiring_manager == HM_FIXED) {
+		hm_name = tpl->hm_name;
+		hm_email = tpl->hm_email;
+	} else if (tpl->hiring_manager == HM_POSTING && !str_empty(c->hm_email)) {
+		hm_name = c->hm_name;
+		hm_email = c->hm_email;
+	}
+	char hm_first[TEXT_MAX], hm_last[TEXT_MAX];
+	split_name(hm_name, hm_first, sizeof hm_first, hm_last, sizeof hm_last);
 	struct crosschq_request_spec spec = {
-		.external_id = key,
-		.template_id = tc.id,
 		.first_name = first,
 		.last_name = last,
 		.email = c->email,
 		.phone = c->phone,
-		.job_title = c->posting_text,
-		.requester_name = req_name,
-		.requester_email = req_email,
-		.hiring_manager_name = str_empty(hm_email) ? NULL : hm_name,
-		.hiring_manager_email = str_empty(hm_email) ? NULL : hm_email,
-		.candidate_url = url,
+		.job_position = position,
+		.requestor = req_email,
+		.tpl = tpl,
+		.hm_first = hm_first,
+		.hm_last = hm_last,
+		.hm_email = hm_email,
 	};
 	char *payload = crosschq_request_body(&spec);
 	char reason[1024];
 	char entered[40];
 	format_iso8601(c->entered_at, 0, entered, sizeof entered);
-	snprintf(reason, sizeof reason, "entered the trigger stage at %s; template %s%s%s", entered, tc.id,
+	snprintf(reason, sizeof reason, "entered the trigger stage at %s; template %s%s%s", entered, tpl->name,
 		 tc.note[0] ? "; " : "", tc.note);
 	int planned = decide_plan_action(ctx, key, "cq.create_request", subject, payload, reason);
 	free(payload);
@@ -360,7 +355,7 @@ static int evaluate_entry(struct sync_ctx *ctx, struct candidate *c)
 	if (tc.note[0] && strstr(tc.note, "ignoring case"))
 		log_notice("opportunity %s: %s", c->id, tc.note);
 	ctx->decided += planned;
-	return set_trigger(ctx, c, "queued", reason, tc.id);
+	return set_trigger(ctx, c, "queued", reason, tpl->name);
 }
 
 /* The time from which stage entries count (set on the first run). */

@@ -18,6 +18,7 @@
  * again. Like decide.c, nothing here calls a remote.
  */
 #include "audit.h"
+#include "capability.h"
 #include "db.h"
 #include "decide_internal.h"
 #include "jstream.h"
@@ -98,6 +99,8 @@ static int rule_report(struct sync_ctx *ctx)
 /* Hired in Lever (archived with a hired-type reason): tell Crosschq. */
 static int rule_hired_in_lever(struct sync_ctx *ctx)
 {
+	if (capability_get(ctx->db, CAP_HIRE) != CAP_PRESENT)
+		return 0; /* Crosschq offers no way to be told (capability.h) */
 	sqlite3_stmt *st = db_prepare(ctx->db,
 		"SELECT r.id, r.opportunity_id, o.archived_at FROM cq_requests r "
 		"JOIN lever_opportunities o ON o.id = r.opportunity_id "
@@ -172,18 +175,23 @@ static int rule_hired_in_crosschq(struct sync_ctx *ctx)
 /* The owners' answers to the follow-up prompt. */
 static int rule_answers(struct sync_ctx *ctx)
 {
+	int can_tell_crosschq = capability_get(ctx->db, CAP_HIRE) == CAP_PRESENT;
 	sqlite3_stmt *st = db_prepare(ctx->db,
 		"SELECT a.request_id, a.hired, a.answered_at, r.opportunity_id, " LEVER_SHOWS_HIRED " "
 		"FROM answers a JOIN cq_requests r ON r.id = a.request_id "
 		"JOIN lever_opportunities o ON o.id = r.opportunity_id "
 		"WHERE NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'answer:' || a.request_id) "
-		"ORDER BY a.request_id");
+		"AND (?1 OR (a.hired = 1 AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = "
+		"'archive-hired:' || r.opportunity_id))) ORDER BY a.request_id");
+	if (st)
+		sqlite3_bind_int(st, 1, can_tell_crosschq);
 	int rc = st ? 0 : -1;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		int hired = sqlite3_column_int(st, 1);
 		char at[24];
 		ms_text(sqlite3_column_int64(st, 2), at, sizeof at);
-		rc = plan(ctx, "answer", col(st, 0), "cq.set_hired", "opportunity", col(st, 3),
+		if (can_tell_crosschq)
+			rc = plan(ctx, "answer", col(st, 0), "cq.set_hired", "opportunity", col(st, 3),
 			  payload("request_id", col(st, 0), "hired", hired ? "true" : "false", "hired_at", at, "source",
 				  "owner_answer", NULL),
 			  hired ? "the owner answered: hired" : "the owner answered: not hired");
@@ -197,12 +205,12 @@ static int rule_answers(struct sync_ctx *ctx)
 /* Archived as not hired: cancel open requests, so references stop getting reminders. */
 static int rule_cancel(struct sync_ctx *ctx)
 {
-	if (!ctx->cfg->cancel_on_archive)
+	if (!ctx->cfg->cancel_on_archive || capability_get(ctx->db, CAP_CANCEL) != CAP_PRESENT)
 		return 0;
 	sqlite3_stmt *st = db_prepare(ctx->db,
 		"SELECT r.id, r.opportunity_id FROM cq_requests r "
 		"JOIN lever_opportunities o ON o.id = r.opportunity_id "
-		"WHERE r.status IN ('sent', 'in_progress') AND o.archived_at IS NOT NULL AND NOT " LEVER_SHOWS_HIRED " "
+		"WHERE r.status = 'open' AND o.archived_at IS NOT NULL AND NOT " LEVER_SHOWS_HIRED " "
 		"AND COALESCE(r.hired, 0) = 0 "
 		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'cancel:' || r.id) ORDER BY r.id");
 	int rc = st ? 0 : -1;
@@ -284,7 +292,7 @@ static int auto_export_since(struct sync_ctx *ctx, int64_t *out)
 static int rule_prospects(struct sync_ctx *ctx)
 {
 	int all = ctx->cfg->export_existing;
-	if (!all && !ctx->cfg->auto_export_new)
+	if ((!all && !ctx->cfg->auto_export_new) || capability_get(ctx->db, CAP_PROSPECTS) != CAP_PRESENT)
 		return 0;
 	int64_t since = 0;
 	if (!all && auto_export_since(ctx, &since))

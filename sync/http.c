@@ -66,7 +66,11 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
 		/* a new response (e.g. after 100 Continue): forget old headers */
 		t->retry_after[0] = t->ratelimit_reset[0] = '\0';
+		if (t->resp)
+			t->resp->allow[0] = '\0';
 	}
+	if (t->resp)
+		header_value(ptr, n, "Allow", t->resp->allow, sizeof t->resp->allow);
 	header_value(ptr, n, "Retry-After", t->retry_after, sizeof t->retry_after);
 	header_value(ptr, n, "X-RateLimit-Reset", t->ratelimit_reset, sizeof t->ratelimit_reset);
 	return n;
@@ -117,7 +121,7 @@ int http_client_init(struct http_client *c, const char *name, const char *base_u
 	} else {
 		size_t n = strlen(secret) + 32;
 		char *hdr = xmalloc(n);
-		snprintf(hdr, n, "Authorization: Token %s", secret);
+		snprintf(hdr, n, "Authorization: %s", secret);
 		c->headers = curl_slist_append(c->headers, hdr);
 		explicit_bzero(hdr, n);
 		free(hdr);
@@ -140,6 +144,7 @@ void http_response_init(struct http_response *r)
 	buf_init(&r->body, DEFAULT_MAX_BODY);
 	r->retry_after_ms = -1;
 	r->maybe_sent = 0;
+	r->allow[0] = '\0';
 }
 
 void http_response_free(struct http_response *r)
@@ -254,6 +259,44 @@ static void path_without_query(const char *path, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
+/* Append the text of v (strings, numbers; objects as "key: value; ...")
+ * to out, within n bytes. */
+static void render_json(yajl_val v, char *out, size_t n, int depth)
+{
+	size_t used = strlen(out);
+	if (!v || used + 1 >= n || depth > 8)
+		return;
+	if (YAJL_IS_STRING(v) || YAJL_IS_NUMBER(v)) {
+		snprintf(out + used, n - used, "%s", YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : YAJL_GET_NUMBER(v));
+	} else if (YAJL_IS_ARRAY(v)) {
+		for (size_t i = 0; i < v->u.array.len; i++) {
+			if (i)
+				strncat(out, " ", n - strlen(out) - 1);
+			render_json(v->u.array.values[i], out, n, depth + 1);
+		}
+	} else if (YAJL_IS_OBJECT(v)) {
+		for (size_t i = 0; i < v->u.object.len; i++) {
+			used = strlen(out);
+			snprintf(out + used, n - used, "%s%s: ", i ? "; " : "", v->u.object.keys[i]);
+			render_json(v->u.object.values[i], out, n, depth + 1);
+		}
+	}
+}
+
+/* Crosschq's {"errors": ...} (any shape, crosschq-api.md) as one line. */
+static void describe_errors(yajl_val v, char *out, size_t n)
+{
+	const char *errors_path[] = { "errors", NULL };
+	yajl_val e = yajl_tree_get(v, errors_path, yajl_t_any);
+	if (!e)
+		return;
+	out[0] = '\0';
+	render_json(e, out, n, 0);
+	for (char *p = out; *p; p++)
+		if ((unsigned char)*p < 32)
+			*p = ' ';
+}
+
 void http_describe_error(const struct http_client *c, const char *method, const char *path,
 			 const struct http_response *resp, char *err, size_t errlen)
 {
@@ -275,6 +318,8 @@ void http_describe_error(const struct http_client *c, const char *method, const 
 				snprintf(remote, sizeof remote, "%s", YAJL_GET_STRING(msg));
 			else if (detail)
 				snprintf(remote, sizeof remote, "%s", YAJL_GET_STRING(detail));
+			else
+				describe_errors(v, remote, sizeof remote);
 		}
 		yajl_tree_free(v);
 		if (!remote[0]) {

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum http_auth { HTTP_AUTH_BASIC_USER, HTTP_AUTH_TOKEN_HEADER };
+enum http_auth { HTTP_AUTH_BASIC_USER, HTTP_AUTH_HEADER };
 
 struct http_client {
 	CURL *curl;
@@ -47,13 +47,14 @@ struct http_response {
 	struct buf body;        /* capped at the client's max_body */
 	int64_t retry_after_ms; /* from the last retryable answer, -1 when none */
 	int maybe_sent;         /* HTTP_UNAVAILABLE after the request may have reached the server */
+	char allow[128];        /* the Allow header of the final answer (OPTIONS probes), or "" */
 };
 
 /*
  * Set up a client for base_url. secret is the API key: for
  * HTTP_AUTH_BASIC_USER it is the Basic username with an empty password
- * (Lever), for HTTP_AUTH_TOKEN_HEADER it goes in "Authorization: Token <key>"
- * (Crosschq). Returns 0, or -1 with err set (the message holds no secret).
+ * (Lever), for HTTP_AUTH_HEADER it is the whole value of the Authorization
+ * header (Crosschq: the key, or "Token <key>"). Returns 0, or -1 with err set (the message holds no secret).
  */
 int http_client_init(struct http_client *c, const char *name, const char *base_url,
 		     enum http_auth auth, const char *secret, double rps, char *err, size_t errlen);
@@ -78,7 +79,7 @@ enum http_result http_request(struct http_client *c, const char *method, const c
 /*
  * Describe a final non-2xx response as "<Name> <METHOD> <path>: HTTP <status>
  * <remote message>" into err. The remote's message comes from Lever's
- * {"code","message"} or Crosschq's {"detail"}; the query string is left out
+ * {"code","message"} or Crosschq's {"detail"} or {"errors": any shape}; the query string is left out
  * (it may hold an email address).
  */
 void http_describe_error(const struct http_client *c, const char *method, const char *path,

@@ -3,6 +3,7 @@
  */
 #include "ingest.h"
 #include "audit.h"
+#include "crosschq_sync.h"
 #include "db.h"
 #include "log.h"
 #include "pull.h"
@@ -19,7 +20,7 @@
 struct ingest_state {
 	struct sync_ctx *ctx;
 	int result;
-	long webhooks, answers, rejected;
+	long webhooks, answers, crosschq, rejected;
 };
 
 static const char *get_string(yajl_val v, const char *key)
@@ -77,6 +78,21 @@ static int visit(const char *name, const char *data, size_t len, void *p)
 			r = EXIT_SOFTWARE;
 		else
 			s->answers++;
+	} else if (type && strcmp(type, "crosschq") == 0) {
+		const char *rpath[] = { "request", NULL };
+		yajl_val req = yajl_tree_get(v, rpath, yajl_t_object);
+		char cerr[512] = "";
+		int got = req ? crosschq_take_request_doc(ctx, req, cerr, sizeof cerr) : -1;
+		if (got > 0) {
+			s->crosschq++;
+		} else if (got < 0 && strncmp(cerr, "database", 8) == 0) {
+			log_err("spool file %s: %s", name, cerr);
+			r = EXIT_SOFTWARE;
+		} else {
+			log_warn("spool file %s: a Crosschq webhook without a usable request (%s); set aside", name,
+				 cerr[0] ? cerr : "no request object");
+			s->rejected++;
+		}
 	} else {
 		log_warn("spool file %s is not a webhook or an answer; set aside", name);
 		s->rejected++;
@@ -98,12 +114,13 @@ int ingest_spool(struct sync_ctx *ctx)
 		log_warn("webhook spool: %s", err);
 		return EXIT_OK; /* webhooks are hints: polling still catches everything */
 	}
-	struct ingest_state s = { ctx, EXIT_OK, 0, 0, 0 };
+	struct ingest_state s = { ctx, EXIT_OK, 0, 0, 0, 0 };
 	int r = spool_each_new(ctx->cfg->spool, visit, &s);
 	if (r < 0)
 		log_warn("webhook spool %s could not be read", ctx->cfg->spool);
-	if (s.webhooks || s.answers)
-		log_info("spool: %ld webhooks, %ld answers taken in", s.webhooks, s.answers);
+	if (s.webhooks || s.answers || s.crosschq)
+		log_info("spool: %ld Lever webhooks, %ld Crosschq webhooks, %ld answers taken in", s.webhooks,
+			 s.crosschq, s.answers);
 	spool_prune_done(ctx->cfg->spool, now_ms() - DONE_KEEP_MS);
 	return s.result;
 }

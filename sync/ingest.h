@@ -1,8 +1,10 @@
 /*
  * ingest.h - taking in what refsync-hook left in the spool: Lever webhooks
  * (each names an opportunity, which is fetched again, since webhooks are
- * only hints) and the owners' answers (recorded in the answers table). A
- * file leaves new/ only after its effect is committed.
+ * only hints), Crosschq webhooks (each carries a Request, stored as read;
+ * it may also be the evidence that settles a create in doubt) and the
+ * owners' answers (recorded in the answers table). A file leaves new/ only
+ * after its effect is committed.
  */
 #ifndef REFSYNC_INGEST_H
 #define REFSYNC_INGEST_H

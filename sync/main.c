@@ -7,6 +7,8 @@
 #include "audit.h"
 #include "check.h"
 #include "config.h"
+#include "crosschq.h"
+#include "crosschq_sync.h"
 #include "context.h"
 #include "db.h"
 #include "decide.h"
@@ -44,7 +46,11 @@ static void usage(FILE *f)
 		"  status [--json]            last runs, outbox, holds, cursors, spool backlog\n"
 		"  retry (--failed | KEY...)  put failed actions back to planned, once their cause\n"
 		"                             is fixed; the next run sends them\n"
-		"  check                      validate config, credentials, stage, reason, templates, SMTP\n"
+		"  resolve KEY (--sent REQUEST_ID | --not-sent)\n"
+		"                             settle a Crosschq create left in doubt: it made that\n"
+		"                             request, or it was not sent (the next run sends it)\n"
+		"  check                      validate config, credentials, stage, reason, templates,\n"
+		"                             Crosschq capabilities, SMTP\n"
 		"\n"
 		"Options:\n"
 		"  -c, --config FILE   config file (default: $REFSYNC_CONFIG, then %s)\n"
@@ -165,13 +171,17 @@ static int open_remotes(struct sync_ctx *ctx)
 	ctx->lever.total_timeout_s = ctx->cfg->http_timeout_seconds;
 	ctx->lever.low_speed_time_s = ctx->cfg->http_stall_seconds;
 	key = config_read_secret(ctx->cfg, SECRET_CROSSCHQ_API_KEY, err, sizeof err);
-	if (!key || http_client_init(&ctx->crosschq, "Crosschq", ctx->cfg->crosschq_url, HTTP_AUTH_TOKEN_HEADER, key,
+	char *auth = key ? crosschq_auth_value(ctx->cfg->crosschq_auth_scheme, key) : NULL;
+	if (!key || http_client_init(&ctx->crosschq, "Crosschq", ctx->cfg->crosschq_url, HTTP_AUTH_HEADER, auth,
 				     ctx->cfg->crosschq_rps, err, sizeof err)) {
 		free(key);
+		free(auth);
 		log_err("%s", err);
 		snprintf(ctx->error, sizeof ctx->error, "%s", err);
 		return EXIT_CONFIG;
 	}
+	explicit_bzero(auth, strlen(auth));
+	free(auth);
 	free(key);
 	ctx->have_crosschq = 1;
 	ctx->crosschq.total_timeout_s = ctx->cfg->http_timeout_seconds;
@@ -284,9 +294,11 @@ int main(int argc, char **argv)
 		{ "dry-run", no_argument, NULL, 'n' }, { "full", no_argument, NULL, 'f' },
 		{ "since", required_argument, NULL, 's' }, { "until", required_argument, NULL, 'u' },
 		{ "json", no_argument, NULL, 'j' }, { "slices", required_argument, NULL, 'S' },
-		{ "failed", no_argument, NULL, 'F' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+		{ "failed", no_argument, NULL, 'F' }, { "help", no_argument, NULL, 'h' },
+		{ "sent", required_argument, NULL, 'R' }, { "not-sent", no_argument, NULL, 'N' }, { NULL, 0, NULL, 0 }
 	};
-	int have_since = 0, all_failed = 0;
+	int have_since = 0, all_failed = 0, not_sent = 0;
+	const char *sent_id = NULL;
 	while ((ch = getopt_long(argc, argv, "", cmd_opts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
@@ -310,6 +322,12 @@ int main(int argc, char **argv)
 		case 'F':
 			all_failed = 1;
 			break;
+		case 'R':
+			sent_id = optarg;
+			break;
+		case 'N':
+			not_sent = 1;
+			break;
 		case 'S': {
 			char *end;
 			long v = strtol(optarg, &end, 10);
@@ -332,18 +350,25 @@ int main(int argc, char **argv)
 	int is_run = strcmp(cmd, "run") == 0, is_backfill = strcmp(cmd, "backfill") == 0;
 	int is_plan = strcmp(cmd, "plan") == 0, is_status = strcmp(cmd, "status") == 0;
 	int is_check = strcmp(cmd, "check") == 0, is_retry = strcmp(cmd, "retry") == 0;
-	if (!is_run && !is_backfill && !is_plan && !is_status && !is_check && !is_retry) {
+	int is_resolve = strcmp(cmd, "resolve") == 0;
+	if (!is_run && !is_backfill && !is_plan && !is_status && !is_check && !is_retry && !is_resolve) {
 		log_err("unknown command '%s'", cmd);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if ((optind < argc && !is_retry) || (all_failed && !is_retry) || (o.full && !is_run) || (o.dry_run && !is_run && !is_backfill) ||
+	if ((optind < argc && !is_retry && !is_resolve) || ((sent_id || not_sent) && !is_resolve) ||
+	    (all_failed && !is_retry) || (o.full && !is_run) || (o.dry_run && !is_run && !is_backfill) ||
 	    ((have_since || o.until || o.slices) && !is_backfill) || (json && !is_status)) {
 		log_err("option not valid for '%s' (see refsync --help)", cmd);
 		return EXIT_USAGE;
 	}
 	if (is_retry && (all_failed == (optind < argc))) {
 		log_err("retry takes --failed, or the keys of failed actions (refsync status lists them)");
+		return EXIT_USAGE;
+	}
+	if (is_resolve && (argc - optind != 1 || !sent_id == !not_sent)) {
+		log_err("resolve takes one action key and --sent REQUEST_ID or --not-sent (refsync status lists the "
+			"actions in doubt)");
 		return EXIT_USAGE;
 	}
 	if (is_backfill) {
@@ -411,6 +436,15 @@ int main(int argc, char **argv)
 			       n == 1 ? "it" : "them");
 			code = unknown ? EXIT_USAGE : EXIT_OK;
 		}
+		goto out;
+	}
+	if (is_resolve) {
+		ctx.run_id = run_begin(&ctx, cmd);
+		code = ctx.run_id < 0 ? EXIT_TEMPFAIL : sent_id ? open_remotes(&ctx) : EXIT_OK;
+		if (code == EXIT_OK)
+			code = act_resolve(&ctx, argv[optind], sent_id);
+		if (ctx.run_id >= 0)
+			run_end(&ctx, cmd, code);
 		goto out;
 	}
 	if (is_plan) {

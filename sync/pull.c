@@ -2,7 +2,6 @@
  * pull.c - listings with cursors, one transaction per page.
  */
 #include "pull.h"
-#include "crosschq.h"
 #include "db.h"
 #include "lever.h"
 #include "log.h"
@@ -20,22 +19,12 @@
 #define MAX_USER_LOOKUPS 50
 
 enum listing_kind {
-	K_POSTINGS, K_OPPORTUNITIES, K_OPPORTUNITIES_UPDATED, K_OPPORTUNITIES_CREATED, K_DELETED,
-	K_TEMPLATES, K_REQUESTS, K_PROSPECTS
+	K_POSTINGS, K_OPPORTUNITIES, K_OPPORTUNITIES_UPDATED, K_OPPORTUNITIES_CREATED, K_DELETED
 };
-
-/* Crosschq lists are ordered by updated_at: their cursor follows the newest
- * record seen. Lever's are not: a window advances only when complete. */
-static int ordered(enum listing_kind k)
-{
-	return k == K_REQUESTS || k == K_PROSPECTS;
-}
 
 struct page_ctx {
 	struct sync_ctx *ctx;
 	struct store *store;
-	int64_t max_updated;
-	int64_t seen_at;
 	int db_failed;
 	/* backfill by creation time: records updated inside [skip_from, skip_to]
 	 * are stored by the sweep by update time; skip them here */
@@ -97,40 +86,6 @@ static int on_posting(void *p, const struct lever_posting *post)
 	return 0;
 }
 
-static int on_template(void *p, const struct cq_template *t)
-{
-	struct page_ctx *pc = p;
-	if (store_template(pc->store, t, pc->seen_at)) {
-		pc->db_failed = 1;
-		return -1;
-	}
-	return 0;
-}
-
-static int on_request(void *p, const struct cq_request *r)
-{
-	struct page_ctx *pc = p;
-	if (r->updated_at > pc->max_updated)
-		pc->max_updated = r->updated_at;
-	if (store_request(pc->store, r)) {
-		pc->db_failed = 1;
-		return -1;
-	}
-	return 0;
-}
-
-static int on_prospect(void *p, const struct cq_prospect *pr)
-{
-	struct page_ctx *pc = p;
-	if (pr->updated_at > pc->max_updated)
-		pc->max_updated = pr->updated_at;
-	if (store_prospect(pc->store, pr)) {
-		pc->db_failed = 1;
-		return -1;
-	}
-	return 0;
-}
-
 static enum remote_status fetch(struct sync_ctx *ctx, enum listing_kind k, int64_t since, int64_t until,
 				const char *token, struct http_response *resp, char *err, size_t n)
 {
@@ -146,12 +101,6 @@ static enum remote_status fetch(struct sync_ctx *ctx, enum listing_kind k, int64
 		return lever_fetch_opportunities(&ctx->lever, LEVER_CREATED, since, until, token, resp, err, n);
 	case K_DELETED:
 		return lever_fetch_deleted(&ctx->lever, since, until, token, resp, err, n);
-	case K_TEMPLATES:
-		return crosschq_fetch_templates(&ctx->crosschq, token, resp, err, n);
-	case K_REQUESTS:
-		return crosschq_fetch_requests(&ctx->crosschq, since, token, resp, err, n);
-	case K_PROSPECTS:
-		return crosschq_fetch_prospects(&ctx->crosschq, since, token, resp, err, n);
 	}
 	return REMOTE_BAD;
 }
@@ -170,12 +119,6 @@ static int parse(enum listing_kind k, const struct http_response *resp, struct p
 		return parse_opportunity_page(d, len, on_opportunity, pc, page, err, n);
 	case K_DELETED:
 		return parse_simple_page(d, len, LS_DELETED, on_deleted, pc, page, err, n);
-	case K_TEMPLATES:
-		return parse_template_page(d, len, on_template, pc, page, err, n);
-	case K_REQUESTS:
-		return parse_request_page(d, len, on_request, pc, page, err, n);
-	case K_PROSPECTS:
-		return parse_prospect_page(d, len, on_prospect, pc, page, err, n);
 	}
 	return -1;
 }
@@ -228,9 +171,8 @@ static int cursor_write(sqlite3 *db, const char *name, int64_t since, int64_t un
  * Store one fetched page of listing `name` and its cursor in one
  * transaction, then reach the after-page crash point. token holds the
  * offset the page was fetched with and receives the next one; *more says
- * whether the listing goes on. Ordered (Crosschq) listings move their cursor
- * to the newest record seen (pc->max_updated); the others keep their window
- * until the listing ends. Returns 0 stored, 1 unusable (fetch it again; *tries
+ * whether the listing goes on. The cursor keeps its window until the listing
+ * ends (Lever's lists are not ordered). Returns 0 stored, 1 unusable (fetch it again; *tries
  * counts up to PARSE_TRIES), or a negated exit code with ctx->error set.
  */
 static int store_page(struct sync_ctx *ctx, const char *name, enum listing_kind k, const struct http_response *resp,
@@ -261,9 +203,7 @@ static int store_page(struct sync_ctx *ctx, const char *name, enum listing_kind 
 		log_warn("%s: the remote returned the same next token twice; ending the listing", name);
 	}
 	const char *next = *more ? page.next : NULL;
-	int rc = ordered(k) ? cursor_write(ctx->db, name, *more ? since : pc->max_updated, pc->max_updated, next)
-			    : cursor_write(ctx->db, name, since, until, next);
-	if (rc || db_commit(ctx->db)) {
+	if (cursor_write(ctx->db, name, since, until, next) || db_commit(ctx->db)) {
 		db_rollback(ctx->db);
 		return -db_failure(ctx, "saving a page");
 	}
@@ -298,7 +238,6 @@ static int run_listing(struct sync_ctx *ctx, const char *name, enum listing_kind
 	char err[1024];
 	int result = EXIT_OK, restarts = 0, tries = 0;
 	long pages = 0, records = 0;
-	int64_t max_updated = ordered(k) ? since : 0;
 	int tty = ctx->progress && isatty(2);
 	for (;;) {
 		enum remote_status s = fetch(ctx, k, since, until, token, &resp, err, sizeof err);
@@ -312,7 +251,7 @@ static int run_listing(struct sync_ctx *ctx, const char *name, enum listing_kind
 			result = remote_failure(ctx, s, err);
 			break;
 		}
-		struct page_ctx pc = { ctx, &store, max_updated, ctx->started_at, 0, 0, 0 };
+		struct page_ctx pc = { ctx, &store, 0, 0, 0 };
 		int more = 0;
 		int r = store_page(ctx, name, k, &resp, &pc, since, until, token, sizeof token, &tries, &more, &records,
 				   "will retry at the next run");
@@ -322,7 +261,6 @@ static int run_listing(struct sync_ctx *ctx, const char *name, enum listing_kind
 			result = -r;
 			break;
 		}
-		max_updated = pc.max_updated;
 		pages++;
 		if (tty)
 			fprintf(stderr, "\r%s: %ld pages, %ld records", name, pages, records);
@@ -517,7 +455,7 @@ static void slice_fetch(struct http_multi *m, struct slice *sl)
 /* Store one page of a slice. 0 stored, 1 unusable (fetch again), or an exit code (< 0 negated). */
 static int slice_store(struct sync_ctx *ctx, struct store *store, struct slice *sl, long *records)
 {
-	struct page_ctx pc = { ctx, store, 0, ctx->started_at, 0, 0, 0 };
+	struct page_ctx pc = { ctx, store, 0, 0, 0 };
 	if (sl->w == LEVER_CREATED) {
 		pc.skip_from = sl->backfill_since;
 		pc.skip_to = sl->backfill_until;
@@ -690,7 +628,7 @@ int pull_lever_one(struct sync_ctx *ctx, const char *opportunity_id)
 	}
 	struct store store;
 	store_init(&store, ctx->db, ctx->run_id);
-	struct page_ctx pc = { ctx, &store, 0, ctx->started_at, 0, 0, 0 };
+	struct page_ctx pc = { ctx, &store, 0, 0, 0 };
 	struct page_info page;
 	if (db_begin(ctx->db)) {
 		result = db_failure(ctx, "storing an opportunity");
@@ -713,37 +651,4 @@ int pull_lever_one(struct sync_ctx *ctx, const char *opportunity_id)
 out:
 	http_response_free(&resp);
 	return result;
-}
-
-int pull_crosschq(struct sync_ctx *ctx)
-{
-	/* templates: listed whole, so that a deleted template stops matching */
-	int r = run_listing(ctx, "crosschq.templates", K_TEMPLATES, 0, 0, NULL);
-	if (r)
-		return r;
-	if (db_begin(ctx->db))
-		return db_failure(ctx, "pruning templates");
-	sqlite3_stmt *st = db_prepare(ctx->db, "DELETE FROM cq_templates WHERE seen_at < ?");
-	if (!st) {
-		db_rollback(ctx->db);
-		return db_failure(ctx, "pruning templates");
-	}
-	sqlite3_bind_int64(st, 1, ctx->started_at);
-	db_step_done(st);
-	sqlite3_finalize(st);
-	if (db_commit(ctx->db))
-		return db_failure(ctx, "pruning templates");
-
-	struct cursor cur;
-	if (cursor_read(ctx->db, "crosschq.requests", &cur))
-		return db_failure(ctx, "reading a cursor");
-	r = run_listing(ctx, "crosschq.requests", K_REQUESTS, cur.exists ? cur.since : 0, 0, NULL);
-	if (r)
-		return r;
-	if (ctx->cfg->export_existing || ctx->cfg->auto_export_new) {
-		if (cursor_read(ctx->db, "crosschq.prospects", &cur))
-			return db_failure(ctx, "reading a cursor");
-		r = run_listing(ctx, "crosschq.prospects", K_PROSPECTS, cur.exists ? cur.since : 0, 0, NULL);
-	}
-	return r;
 }

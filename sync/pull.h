@@ -39,7 +39,5 @@ int pull_lever_window(struct sync_ctx *ctx, int64_t since, int64_t until, int sl
 int pull_lever_deleted(struct sync_ctx *ctx);
 /* Re-fetch one opportunity (webhook). */
 int pull_lever_one(struct sync_ctx *ctx, const char *opportunity_id);
-/* Templates (all), requests changed since the cursor, prospects when exporting them. */
-int pull_crosschq(struct sync_ctx *ctx);
 
 #endif

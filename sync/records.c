@@ -303,21 +303,6 @@ static int emit_simple(const struct table_ctx *c)
 	return ((simple_fn)c->fn)(c->user, (const struct lever_simple *)c->rec);
 }
 
-static int emit_template(const struct table_ctx *c)
-{
-	return ((template_fn)c->fn)(c->user, (const struct cq_template *)c->rec);
-}
-
-static int emit_request(const struct table_ctx *c)
-{
-	return ((request_fn)c->fn)(c->user, (const struct cq_request *)c->rec);
-}
-
-static int emit_prospect(const struct table_ctx *c)
-{
-	return ((prospect_fn)c->fn)(c->user, (const struct cq_prospect *)c->rec);
-}
-
 static void table_start(void *ctx)
 {
 	struct table_ctx *c = ctx;
@@ -440,66 +425,4 @@ int parse_simple_page(const char *data, size_t len, enum lever_simple_kind kind,
 	struct table_ctx c = { tables[kind], &rec, sizeof rec, NULL, NULL, NULL, NULL,
 			       emit_simple, (void (*)(void))fn, ctx, page, 0, NULL };
 	return table_parse(&c, data, len, names[kind], err, errlen);
-}
-
-/* ---- Crosschq ------------------------------------------------------------ */
-
-#define TPL(path, kind, member) FS(path, kind, struct cq_template, member)
-static const struct field_spec template_fields[] = {
-	TPL("id", F_STR, id), TPL("name", F_STR, name), TPL("ats_tag", F_STR, ats_tag),
-	TPL("jobrole", F_STR, jobrole), TPL("is_default", F_BOOL, is_default),
-	TPL("hiring_manager.name", F_STR, hm_name), TPL("hiring_manager.email", F_STR, hm_email),
-	TPL("updated_at", F_ISO, updated_at), { NULL, 0, 0, 0 }
-};
-
-int parse_template_page(const char *data, size_t len, template_fn fn, void *ctx, struct page_info *page,
-			char *err, size_t errlen)
-{
-	struct cq_template rec;
-	struct table_ctx c = { template_fields, &rec, sizeof rec, NULL, NULL, NULL, NULL,
-			       emit_template, (void (*)(void))fn, ctx, page, 0, NULL };
-	return table_parse(&c, data, len, "a template", err, errlen);
-}
-
-#define REQ(path, kind, member) FS(path, kind, struct cq_request, member)
-static const struct field_spec request_fields[] = {
-	REQ("id", F_STR, id), REQ("external_id", F_STR, external_id), REQ("template_id", F_STR, template_id),
-	REQ("status", F_STR, status), REQ("candidate.first_name", F_STR, first_name),
-	REQ("candidate.last_name", F_STR, last_name), REQ("candidate.email", F_STR, email),
-	REQ("created_at", F_ISO, created_at), REQ("updated_at", F_ISO, updated_at),
-	REQ("completed_at", F_ISO, completed_at), REQ("report_url", F_STR, report_url),
-	REQ("hired", F_TRISTATE, hired), REQ("hired_at", F_ISO, hired_at),
-	REQ("hired_source", F_STR, hired_source), { NULL, 0, 0, 0 }
-};
-
-static void request_init(void *rec)
-{
-	((struct cq_request *)rec)->hired = -1;
-}
-
-int parse_request_page(const char *data, size_t len, request_fn fn, void *ctx, struct page_info *page,
-		       char *err, size_t errlen)
-{
-	struct cq_request rec;
-	struct table_ctx c = { request_fields, &rec, sizeof rec, NULL, NULL, NULL, NULL,
-			       emit_request, (void (*)(void))fn, ctx, page, 0, request_init };
-	return table_parse(&c, data, len, "a request", err, errlen);
-}
-
-#define PRO(path, kind, member) FS(path, kind, struct cq_prospect, member)
-static const struct field_spec prospect_fields[] = {
-	PRO("id", F_STR, id), PRO("first_name", F_STR, first_name), PRO("last_name", F_STR, last_name),
-	PRO("email", F_STR, email), PRO("phone", F_STR, phone), PRO("job_title", F_STR, job_title),
-	PRO("source", F_STR, source), PRO("tags", F_LINES, tags), PRO("created_at", F_ISO, created_at),
-	PRO("updated_at", F_ISO, updated_at), PRO("ats_id", F_STR, ats_id),
-	PRO("ats_exported_at", F_ISO, ats_exported_at), { NULL, 0, 0, 0 }
-};
-
-int parse_prospect_page(const char *data, size_t len, prospect_fn fn, void *ctx, struct page_info *page,
-			char *err, size_t errlen)
-{
-	struct cq_prospect rec;
-	struct table_ctx c = { prospect_fields, &rec, sizeof rec, NULL, NULL, NULL, NULL,
-			       emit_prospect, (void (*)(void))fn, ctx, page, 0, NULL };
-	return table_parse(&c, data, len, "a prospect", err, errlen);
 }

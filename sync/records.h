@@ -1,5 +1,5 @@
 /*
- * records.h - the Lever and Crosschq objects refsync keeps, as parsed from
+ * records.h - the Lever objects refsync keeps, as parsed from
  * the remote's JSON by jstream, and the page parsers that produce them.
  * Strings are fixed-size (longer values are cut at a UTF-8 boundary), so a
  * record costs no allocation; lists (stage changes, tags) reuse their arrays
@@ -63,40 +63,7 @@ struct lever_simple {
 	int64_t at;            /* deletedAt, note createdAt */
 };
 
-struct cq_template {
-	char id[ID_MAX];
-	char name[TEXT_MAX];
-	char ats_tag[TEXT_MAX];
-	char jobrole[TEXT_MAX];
-	int is_default;
-	char hm_name[TEXT_MAX], hm_email[TEXT_MAX];
-	int64_t updated_at;
-};
-
-struct cq_request {
-	char id[ID_MAX];
-	char external_id[TEXT_MAX];
-	char template_id[ID_MAX];
-	char status[32];
-	char first_name[TEXT_MAX], last_name[TEXT_MAX], email[TEXT_MAX];
-	int64_t created_at, updated_at, completed_at, hired_at; /* 0 = null */
-	char report_url[URL_MAX];
-	int hired;             /* -1 null, 0, 1 */
-	char hired_source[32];
-};
-
-struct cq_prospect {
-	char id[ID_MAX];
-	char first_name[TEXT_MAX], last_name[TEXT_MAX], email[TEXT_MAX];
-	char phone[64];
-	char job_title[TEXT_MAX];
-	char source[TEXT_MAX];
-	char tags[2048];       /* newline-separated */
-	int64_t created_at, updated_at, ats_exported_at;
-	char ats_id[ID_MAX];
-};
-
-/* Paging facts of one page: Lever's next/hasNext, Crosschq's next_cursor. */
+/* Paging facts of one page: Lever's next and hasNext. */
 struct page_info {
 	char next[TOKEN_MAX];
 	int has_next;
@@ -106,9 +73,6 @@ struct page_info {
 typedef int (*opportunity_fn)(void *ctx, const struct lever_opportunity *o);
 typedef int (*posting_fn)(void *ctx, const struct lever_posting *p);
 typedef int (*simple_fn)(void *ctx, const struct lever_simple *s);
-typedef int (*template_fn)(void *ctx, const struct cq_template *t);
-typedef int (*request_fn)(void *ctx, const struct cq_request *r);
-typedef int (*prospect_fn)(void *ctx, const struct cq_prospect *p);
 
 enum lever_simple_kind { LS_STAGE, LS_ARCHIVE_REASON, LS_USER, LS_DELETED, LS_NOTE };
 
@@ -124,11 +88,5 @@ int parse_posting_page(const char *data, size_t len, posting_fn fn, void *ctx, s
 		       char *err, size_t errlen);
 int parse_simple_page(const char *data, size_t len, enum lever_simple_kind kind, simple_fn fn, void *ctx,
 		      struct page_info *page, char *err, size_t errlen);
-int parse_template_page(const char *data, size_t len, template_fn fn, void *ctx, struct page_info *page,
-			char *err, size_t errlen);
-int parse_request_page(const char *data, size_t len, request_fn fn, void *ctx, struct page_info *page,
-		       char *err, size_t errlen);
-int parse_prospect_page(const char *data, size_t len, prospect_fn fn, void *ctx, struct page_info *page,
-			char *err, size_t errlen);
 
 #endif

@@ -56,32 +56,6 @@ static const char *const sql[ST_COUNT] = {
 			    "state = CASE state WHEN 'planned' THEN 'failed' ELSE state END "
 			    "WHERE subject = 'opportunity:' || ?1 AND payload <> '{\"erased\":true}'",
 	[ST_DELETED_STUB] = "INSERT OR IGNORE INTO lever_opportunities(id, deleted_at, pulled_at) VALUES (?,?,?)",
-	[ST_TEMPLATE_UPSERT] =
-		"INSERT INTO cq_templates(id, name, ats_tag, jobrole, is_default, hiring_manager_name, "
-		"hiring_manager_email, updated_at, seen_at) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE "
-		"SET name=excluded.name, ats_tag=excluded.ats_tag, jobrole=excluded.jobrole, "
-		"is_default=excluded.is_default, hiring_manager_name=excluded.hiring_manager_name, "
-		"hiring_manager_email=excluded.hiring_manager_email, updated_at=excluded.updated_at, "
-		"seen_at=excluded.seen_at",
-	[ST_REQUEST_UPSERT] =
-		"INSERT INTO cq_requests(id, external_id, opportunity_id, template_id, status, candidate_name, "
-		"candidate_email, created_at, updated_at, completed_at, report_url, hired, hired_at, hired_source) "
-		"VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14) ON CONFLICT(id) DO UPDATE SET "
-		"external_id=excluded.external_id, opportunity_id=excluded.opportunity_id, "
-		"template_id=excluded.template_id, status=excluded.status, candidate_name=excluded.candidate_name, "
-		"candidate_email=excluded.candidate_email, created_at=excluded.created_at, "
-		"updated_at=excluded.updated_at, completed_at=excluded.completed_at, "
-		"report_url=excluded.report_url, hired=excluded.hired, hired_at=excluded.hired_at, "
-		"hired_source=excluded.hired_source",
-	[ST_PROSPECT_UPSERT] =
-		"INSERT INTO cq_prospects(id, first_name, last_name, email, phone, job_title, tags, source, "
-		"created_at, updated_at, ats_id, ats_exported_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
-		"ON CONFLICT(id) DO UPDATE SET first_name=excluded.first_name, last_name=excluded.last_name, "
-		"email=excluded.email, phone=excluded.phone, job_title=excluded.job_title, tags=excluded.tags, "
-		"source=excluded.source, created_at=excluded.created_at, updated_at=excluded.updated_at, "
-		"ats_id=excluded.ats_id, ats_exported_at=excluded.ats_exported_at",
-	[ST_OPP_IS_PRIVATE] = "SELECT 1 FROM lever_opportunities WHERE id = ? AND (deleted_at IS NOT NULL OR "
-			      "anonymized = 1)",
 };
 
 void store_init(struct store *s, sqlite3 *db, int64_t run_id)
@@ -352,23 +326,6 @@ int store_user(struct store *s, const struct lever_simple *user)
 	return done(st);
 }
 
-int store_template(struct store *s, const struct cq_template *t, int64_t seen_at)
-{
-	sqlite3_stmt *st = stmt(s, ST_TEMPLATE_UPSERT);
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, t->id, -1, SQLITE_STATIC);
-	bind_opt(st, 2, t->name);
-	bind_opt(st, 3, t->ats_tag);
-	bind_opt(st, 4, t->jobrole);
-	sqlite3_bind_int(st, 5, t->is_default);
-	bind_opt(st, 6, t->hm_name);
-	bind_opt(st, 7, t->hm_email);
-	bind_ms(st, 8, t->updated_at);
-	sqlite3_bind_int64(st, 9, seen_at);
-	return done(st);
-}
-
 int store_parse_external_id(const char *external_id, char *opportunity, int64_t *entered_at)
 {
 	if (strncmp(external_id, "lever:", 6) != 0)
@@ -389,63 +346,3 @@ int store_parse_external_id(const char *external_id, char *opportunity, int64_t 
 	return 0;
 }
 
-int store_request(struct store *s, const struct cq_request *r)
-{
-	char opp[ID_MAX] = "";
-	int64_t entered = 0;
-	int ours = store_parse_external_id(r->external_id, opp, &entered) == 0;
-	int private = 0;
-	if (ours) {
-		sqlite3_stmt *q = stmt(s, ST_OPP_IS_PRIVATE);
-		if (!q)
-			return -1;
-		sqlite3_bind_text(q, 1, opp, -1, SQLITE_STATIC);
-		private = sqlite3_step(q) == SQLITE_ROW;
-		sqlite3_reset(q);
-		sqlite3_clear_bindings(q);
-	}
-	char name[2 * TEXT_MAX + 2];
-	snprintf(name, sizeof name, "%s%s%s", r->first_name, r->first_name[0] && r->last_name[0] ? " " : "",
-		 r->last_name);
-	sqlite3_stmt *st = stmt(s, ST_REQUEST_UPSERT);
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-	bind_opt(st, 2, r->external_id);
-	bind_opt(st, 3, ours ? opp : NULL);
-	bind_opt(st, 4, r->template_id);
-	sqlite3_bind_text(st, 5, r->status[0] ? r->status : "sent", -1, SQLITE_STATIC);
-	bind_opt(st, 6, private ? NULL : name);
-	bind_opt(st, 7, private ? NULL : r->email);
-	bind_ms(st, 8, r->created_at);
-	bind_ms(st, 9, r->updated_at);
-	bind_ms(st, 10, r->completed_at);
-	bind_opt(st, 11, r->report_url);
-	if (r->hired < 0)
-		sqlite3_bind_null(st, 12);
-	else
-		sqlite3_bind_int(st, 12, r->hired);
-	bind_ms(st, 13, r->hired_at);
-	bind_opt(st, 14, r->hired_source);
-	return done(st);
-}
-
-int store_prospect(struct store *s, const struct cq_prospect *p)
-{
-	sqlite3_stmt *st = stmt(s, ST_PROSPECT_UPSERT);
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
-	bind_opt(st, 2, p->first_name);
-	bind_opt(st, 3, p->last_name);
-	bind_opt(st, 4, p->email);
-	bind_opt(st, 5, p->phone);
-	bind_opt(st, 6, p->job_title);
-	bind_opt(st, 7, p->tags);
-	bind_opt(st, 8, p->source);
-	bind_ms(st, 9, p->created_at);
-	bind_ms(st, 10, p->updated_at);
-	bind_opt(st, 11, p->ats_id);
-	bind_ms(st, 12, p->ats_exported_at);
-	return done(st);
-}

@@ -1,5 +1,6 @@
 /*
- * store.h - writes pulled Lever and Crosschq objects into the mirror tables.
+ * store.h - writes pulled Lever objects into the mirror tables (crosschq_store.h
+ * holds the Crosschq side).
  * Every function must be called inside a write transaction (pull.c opens
  * one per page). Statements are prepared once per run and reused.
  */
@@ -14,8 +15,7 @@
 enum store_stmt {
 	ST_OPP_UPSERT, ST_OPP_TAGS_DELETE, ST_TAG_INSERT, ST_ENTRY_INSERT, ST_USER_UPSERT,
 	ST_USER_UPSERT_KEEP, ST_POSTING_UPSERT, ST_POSTING_TAGS_DELETE, ST_STAGE_UPSERT, ST_REASON_UPSERT,
-	ST_ERASE_OPP, ST_ERASE_REQUESTS, ST_DELETED_STUB, ST_TEMPLATE_UPSERT, ST_REQUEST_UPSERT,
-	ST_PROSPECT_UPSERT, ST_OPP_IS_PRIVATE, ST_ERASE_OUTBOX, ST_COUNT
+	ST_ERASE_OPP, ST_ERASE_REQUESTS, ST_DELETED_STUB, ST_ERASE_OUTBOX, ST_COUNT
 };
 
 struct store {
@@ -34,9 +34,6 @@ int store_posting(struct store *s, const struct lever_posting *p);
 int store_stage(struct store *s, const struct lever_simple *stage);
 int store_archive_reason(struct store *s, const struct lever_simple *reason);
 int store_user(struct store *s, const struct lever_simple *user);
-int store_template(struct store *s, const struct cq_template *t, int64_t seen_at);
-int store_request(struct store *s, const struct cq_request *r);
-int store_prospect(struct store *s, const struct cq_prospect *p);
 
 /*
  * Parse "lever:<opportunity>:<ms>" into its parts. Returns 0, or -1 when

@@ -1,0 +1,336 @@
+/*
+ * act_crosschq.c - the Crosschq actions and their in-doubt rules (see
+ * act_crosschq.h).
+ */
+#include "act_crosschq.h"
+#include "capability.h"
+#include "crosschq.h"
+#include "crosschq_store.h"
+#include "crosschq_sync.h"
+#include "db.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LIST_PAGES_MAX 200
+
+/* A string member of the payload, or NULL. */
+static const char *field(yajl_val v, const char *key)
+{
+	const char *path[] = { key, NULL };
+	yajl_val s = yajl_tree_get(v, path, yajl_t_string);
+	return s ? YAJL_GET_STRING(s) : NULL;
+}
+
+/* The step for a Crosschq call that did not succeed. */
+static enum step step_of(enum remote_status s, int maybe_sent)
+{
+	switch (s) {
+	case REMOTE_OK:
+		return STEP_DONE;
+	case REMOTE_DOWN:
+		return maybe_sent ? STEP_IN_DOUBT : STEP_STOP_DOWN;
+	case REMOTE_AUTH:
+		return STEP_STOP_AUTH;
+	case REMOTE_BAD:
+		return maybe_sent ? STEP_IN_DOUBT : STEP_RETRY;
+	default:
+		return STEP_FAILED;
+	}
+}
+
+/* Run fn(db, ...) style writes in one transaction: 0 or -1. */
+static int in_tx(sqlite3 *db, int rc_of_write)
+{
+	if (rc_of_write || db_commit(db)) {
+		db_rollback(db);
+		return -1;
+	}
+	return 0;
+}
+
+enum step act_cq_create(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
+			size_t elen)
+{
+	struct http_response resp;
+	http_response_init(&resp);
+	char id[CQ_ID_MAX];
+	int maybe = 0;
+	enum remote_status s = crosschq_create_request(&ctx->crosschq, a->payload, id, sizeof id, &resp, &maybe, err,
+						       elen);
+	http_response_free(&resp);
+	if (s == REMOTE_BAD)
+		maybe = 1; /* a 2xx we cannot read: the request may well exist */
+	enum step step = step_of(s, maybe);
+	if (step != STEP_DONE)
+		return step;
+	if (db_begin(ctx->db) || in_tx(ctx->db, cq_store_link(ctx->db, id, a->key, a->payload, now_ms()))) {
+		snprintf(err, elen, "Crosschq made request %s, but it could not be recorded: %s", id,
+			 sqlite3_errmsg(ctx->db));
+		/* it happened: record done with its id all the same (the link follows from the outbox) */
+	}
+	snprintf(result, rlen, "%s", id);
+	return STEP_DONE;
+}
+
+enum step act_cq_set_hired(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err, size_t elen)
+{
+	const char *rid = field(p, "request_id"), *hired = field(p, "hired"), *source = field(p, "source");
+	if (!rid || !hired) {
+		snprintf(err, elen, "the stored action lacks request_id or hired (erased or corrupt)");
+		return STEP_FAILED;
+	}
+	int h = strcmp(hired, "true") == 0;
+	struct http_response resp;
+	http_response_init(&resp);
+	enum step step = step_of(crosschq_set_hired(&ctx->crosschq, rid, h, &resp, err, elen), 0);
+	http_response_free(&resp);
+	if (step == STEP_DONE) {
+		if (db_begin(ctx->db) == 0)
+			in_tx(ctx->db, cq_store_hired(ctx->db, rid, h, source ? source : "ats", now_ms()));
+		snprintf(result, rlen, "%s", rid);
+	}
+	return step;
+}
+
+/* Read one request and store it. REMOTE_* of the read; *state its state when OK. */
+static enum remote_status read_request(struct sync_ctx *ctx, const char *rid, char *err, size_t elen)
+{
+	struct http_response resp;
+	http_response_init(&resp);
+	enum remote_status s = crosschq_get_request(&ctx->crosschq, rid, &resp, err, elen);
+	if (s == REMOTE_OK && crosschq_take_requests(ctx, resp.body.data ? resp.body.data : "", resp.body.len, err,
+						      elen) < 0)
+		s = REMOTE_BAD;
+	else if (s == REMOTE_NOT_FOUND && db_begin(ctx->db) == 0)
+		in_tx(ctx->db, cq_store_gone(ctx->db, ctx->run_id, rid, now_ms()));
+	http_response_free(&resp);
+	return s;
+}
+
+/* The stored state of a request ("open", ...), into out; "" when unknown. */
+static void stored_state(sqlite3 *db, const char *rid, char *out, size_t n, int *hired)
+{
+	out[0] = '\0';
+	*hired = -1;
+	sqlite3_stmt *st = db_prepare(db, "SELECT status, hired FROM cq_requests WHERE id = ?");
+	if (!st)
+		return;
+	sqlite3_bind_text(st, 1, rid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+			*hired = sqlite3_column_int(st, 1);
+	}
+	sqlite3_finalize(st);
+}
+
+enum step act_cq_cancel(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err, size_t elen)
+{
+	const char *rid = field(p, "request_id");
+	if (!rid) {
+		snprintf(err, elen, "the stored action lacks request_id (erased or corrupt)");
+		return STEP_FAILED;
+	}
+	struct http_response resp;
+	http_response_init(&resp);
+	enum remote_status s = crosschq_cancel_request(&ctx->crosschq, rid, &resp, err, elen);
+	http_response_free(&resp);
+	if (s == REMOTE_OK) {
+		if (db_begin(ctx->db) == 0)
+			in_tx(ctx->db, cq_store_cancelled(ctx->db, rid, now_ms()));
+		snprintf(result, rlen, "%s", rid);
+		return STEP_DONE;
+	}
+	if (s == REMOTE_CONFLICT || s == REMOTE_REJECTED) {
+		/* refused: perhaps because it is no longer open (completed meanwhile) */
+		char why[1024], state[32];
+		int hired;
+		snprintf(why, sizeof why, "%s", err);
+		if (read_request(ctx, rid, err, elen) == REMOTE_OK) {
+			stored_state(ctx->db, rid, state, sizeof state, &hired);
+			if (strcmp(state, "open") != 0) {
+				snprintf(result, rlen, "nothing to cancel: the request is %s", state);
+				return STEP_DONE;
+			}
+		}
+		snprintf(err, elen, "%s", why);
+	}
+	return step_of(s, 0);
+}
+
+enum step act_cq_link_prospect(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err,
+			       size_t elen)
+{
+	const char *pid = field(p, "prospect_id"), *ats = field(p, "ats_id");
+	if (!pid || !ats) {
+		snprintf(err, elen, "the stored action lacks prospect_id or ats_id (erased or corrupt)");
+		return STEP_FAILED;
+	}
+	struct http_response resp;
+	http_response_init(&resp);
+	enum step step = step_of(crosschq_link_prospect(&ctx->crosschq, pid, ats, &resp, err, elen), 0);
+	http_response_free(&resp);
+	if (step == STEP_DONE) {
+		snprintf(result, rlen, "%s", ats);
+		sqlite3_stmt *st = db_prepare(ctx->db, "UPDATE cq_prospects SET ats_id = ?, ats_exported_at = ? WHERE id = ?");
+		if (st && db_begin(ctx->db) == 0) {
+			sqlite3_bind_text(st, 1, ats, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, now_ms());
+			sqlite3_bind_text(st, 3, pid, -1, SQLITE_STATIC);
+			in_tx(ctx->db, db_step_done(st) == SQLITE_DONE ? 0 : -1);
+		}
+		sqlite3_finalize(st);
+	}
+	return step;
+}
+
+/* When the create was last claimed for sending (else when it was planned). */
+static int64_t send_started(sqlite3 *db, int64_t action_id)
+{
+	sqlite3_stmt *st = db_prepare(db, "SELECT COALESCE(send_started_at, created_at) FROM outbox WHERE id = ?");
+	int64_t t = 0;
+	if (st) {
+		sqlite3_bind_int64(st, 1, action_id);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			t = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	return t;
+}
+
+/* With the list capability: store every request changed since `since`. */
+static enum remote_status list_since(struct sync_ctx *ctx, int64_t since, char *err, size_t elen)
+{
+	char next[4096] = "";
+	struct http_response resp;
+	http_response_init(&resp);
+	enum remote_status s = REMOTE_OK;
+	for (int page = 0; page < LIST_PAGES_MAX && s == REMOTE_OK; page++) {
+		s = crosschq_list_requests(&ctx->crosschq, since, next, &resp, err, elen);
+		if (s != REMOTE_OK)
+			break;
+		char perr[512];
+		const char *d = resp.body.data ? resp.body.data : "";
+		/* store, then find the next page */
+		if (crosschq_take_requests(ctx, d, resp.body.len, perr, sizeof perr) < 0) {
+			snprintf(err, elen, "Crosschq list of requests not understood: %s", perr);
+			s = REMOTE_BAD;
+			break;
+		}
+		char jerr[64];
+		if (crosschq_parse_requests(d, resp.body.len, NULL, NULL, next, sizeof next, jerr, sizeof jerr) < 0 ||
+		    !next[0])
+			break;
+	}
+	http_response_free(&resp);
+	return s;
+}
+
+enum step act_cq_lookup_create(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
+			       size_t elen)
+{
+	char *email = NULL, *position = NULL;
+	if (crosschq_body_candidate(a->payload, &email, &position)) {
+		snprintf(err, elen, "its stored body names no candidate (erased: the candidate was deleted in Lever); "
+			 "check in Crosschq whether a request was made, then run refsync resolve %s --sent ID or "
+			 "--not-sent", a->key);
+		return STEP_AWAIT;
+	}
+	int64_t since = send_started(ctx->db, a->id) - CQ_EVIDENCE_SKEW_MS;
+	char id[CQ_ID_MAX];
+	int found = cq_find_evidence(ctx->db, email, position, since, id, sizeof id);
+	if (found == 0 && capability_get(ctx->db, CAP_LIST) == CAP_PRESENT) {
+		enum remote_status s = list_since(ctx, since, err, elen);
+		if (s == REMOTE_AUTH) {
+			free(email);
+			free(position);
+			return STEP_STOP_AUTH;
+		}
+		found = cq_find_evidence(ctx->db, email, position, since, id, sizeof id);
+	}
+	enum step step;
+	if (found < 0) {
+		step = STEP_DB_ERROR;
+	} else if (found == 1) {
+		if (db_begin(ctx->db) || in_tx(ctx->db, cq_store_link(ctx->db, id, a->key, a->payload, 0))) {
+			step = STEP_DB_ERROR;
+		} else {
+			snprintf(result, rlen, "%s", id);
+			step = STEP_DONE;
+		}
+	} else {
+		char iso[40];
+		snprintf(err, elen, "no evidence yet of a request made for this create: check in Crosschq for a request "
+			 "for the candidate of %s, position '%s', created after %s; then run refsync resolve %s --sent "
+			 "REQUEST_ID (it was made) or --not-sent (send it)",
+			 a->subject, position, format_iso8601(since + CQ_EVIDENCE_SKEW_MS, 0, iso, sizeof iso), a->key);
+		step = STEP_AWAIT;
+	}
+	free(email);
+	free(position);
+	return step;
+}
+
+enum step act_cq_lookup_state(struct sync_ctx *ctx, const struct action *a, yajl_val p, char *result, size_t rlen,
+			      char *err, size_t elen)
+{
+	const char *rid = field(p, "request_id");
+	if (!rid) {
+		snprintf(err, elen, "the stored action lacks request_id (erased or corrupt)");
+		return STEP_FAILED;
+	}
+	enum remote_status s = read_request(ctx, rid, err, elen);
+	if (s == REMOTE_NOT_FOUND) {
+		snprintf(result, rlen, "the request no longer exists in Crosschq");
+		return STEP_DONE;
+	}
+	if (s != REMOTE_OK)
+		return s == REMOTE_AUTH ? STEP_STOP_AUTH : STEP_STOP_DOWN;
+	char state[32];
+	int hired;
+	stored_state(ctx->db, rid, state, sizeof state, &hired);
+	int happened;
+	if (strcmp(a->kind, "cq.cancel_request") == 0) {
+		happened = strcmp(state, "open") != 0;
+	} else {
+		const char *want = field(p, "hired");
+		/* without the hired field, a read cannot tell: setting a state again is harmless */
+		happened = capability_get(ctx->db, CAP_HIRED_FIELD) == CAP_PRESENT && want &&
+			   hired == (strcmp(want, "true") == 0);
+	}
+	if (happened)
+		snprintf(result, rlen, "%s", rid);
+	return happened ? STEP_DONE : STEP_RETRY;
+}
+
+int act_cq_parked(struct sync_ctx *ctx, const char *kind, char *why, size_t n)
+{
+	enum cq_capability c;
+	if (strcmp(kind, "cq.set_hired") == 0)
+		c = CAP_HIRE;
+	else if (strcmp(kind, "cq.cancel_request") == 0)
+		c = CAP_CANCEL;
+	else if (strcmp(kind, "cq.link_prospect") == 0)
+		c = CAP_PROSPECTS;
+	else
+		return 0;
+	if (capability_get(ctx->db, c) == CAP_PRESENT)
+		return 0;
+	snprintf(why, n, "waits for the Crosschq capability %s (%s): not offered, or not probed yet",
+		 capability_name(c), capability_feature(c));
+	return 1;
+}
+
+enum step act_cq_fetch_for_resolve(struct sync_ctx *ctx, const char *request_id, char *err, size_t elen)
+{
+	enum remote_status s = read_request(ctx, request_id, err, elen);
+	if (s == REMOTE_NOT_FOUND) {
+		snprintf(err, elen, "Crosschq has no request %s", request_id);
+		return STEP_FAILED;
+	}
+	return s == REMOTE_OK ? STEP_DONE : s == REMOTE_AUTH ? STEP_STOP_AUTH : STEP_STOP_DOWN;
+}
