@@ -164,7 +164,7 @@ class Webhooks:
         return headers
 
     def emit(self, request_obj):
-        """A request changed: deliver, queue or lose its Request JSON (called under the app lock)."""
+        """A request changed: deliver, queue or lose its Request JSON (under the app lock)."""
         body = json.dumps(request_obj, ensure_ascii=False, separators=(",", ":"))
         item = {"method": self.method, "headers": self.headers(), "body": body,
                 "request_id": request_obj["id"], "status": request_obj["status"]}
