@@ -439,6 +439,8 @@ class CrosschqFakeTest(FakeTestCase):
             self.assertEqual(moved.headers["location"], "http://127.0.0.1:%d%s/?a=1"
                              % (self.crosschq.port, path))
         self.assertEqual(self.crosschq.api("GET", "/partners/config", auth=False).status, 301)
+        for path in ("/favicon.ico", "/partners/prospects"):       # prospects: capability off
+            self.assertEqual(self.crosschq.api("GET", path).json(), {"detail": "Not found."})
         for method in ("POST", "PATCH", "PUT", "DELETE"):
             refused = self.crosschq.api(method, "/partners/reference-request",
                                         body=create_body())

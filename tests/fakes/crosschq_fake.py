@@ -383,7 +383,8 @@ class CrosschqApp(common.App):
     def handle(self, request, auth_ok):
         path = request.path
         if not path.endswith("/"):
-            if request.method == "GET":
+            # Django's APPEND_SLASH: only a GET whose slashed path exists is redirected
+            if request.method == "GET" and self.resolve((path + "/").strip("/").split("/")):
                 host = request.headers.get("Host") or "127.0.0.1"
                 location = "http://%s%s/" % (host, path)
                 if request.query:
