@@ -15,6 +15,12 @@
 #define CONFIG_DEFAULT_PATH "/etc/refsync/refsync.conf"
 #define CONFIG_ERR_MAX 1024
 
+/* How Crosschq's webhooks authenticate ([crosschq] webhook_auth). */
+enum webhook_auth {
+	WEBHOOK_AUTH_TOKEN,         /* Authorization: Token <secret>, Bearer <secret> or <secret> */
+	WEBHOOK_AUTH_BASIC          /* Authorization: Basic base64(user:password) */
+};
+
 /* The secrets a config can name. Their credential names (for
  * $CREDENTIALS_DIRECTORY) are "<section>_<key without _file>". */
 enum secret_id {
@@ -24,6 +30,7 @@ enum secret_id {
 	SECRET_CROSSCHQ_API_KEY,
 	SECRET_SMTP_PASSWORD,
 	SECRET_ANSWER_SECRET,
+	SECRET_CROSSCHQ_WEBHOOK_SECRET,
 	SECRET_COUNT
 };
 
@@ -51,6 +58,8 @@ struct config {
 	char *crosschq_url;
 	char *default_template;     /* NULL when not set */
 	double crosschq_rps;
+	enum webhook_auth crosschq_webhook_auth; /* default WEBHOOK_AUTH_TOKEN */
+	int crosschq_webhook_auth_line;         /* 0 when not set */
 
 	/* [followup] */
 	int after_days;
@@ -93,6 +102,20 @@ void config_free(struct config *cfg);
  * (the message never contains the secret).
  */
 char *config_read_secret(const struct config *cfg, enum secret_id id, char *err, size_t errlen);
+
+/*
+ * 1 when secret id is configured: its *_file key is set, or a credential of
+ * its name exists in $CREDENTIALS_DIRECTORY. Reads nothing. Else 0.
+ */
+int config_secret_configured(const struct config *cfg, enum secret_id id);
+
+/*
+ * Check the Crosschq webhook secret s against [crosschq] webhook_auth: for
+ * basic it must be "user:password" (hold a ':'); for token anything goes.
+ * Returns 0, or -1 with a one-line message in err naming the file, the line
+ * and the key (never the secret).
+ */
+int config_check_webhook_secret(const struct config *cfg, const char *s, char *err, size_t errlen);
 
 /* "lever_api_key", ... */
 const char *config_secret_credential_name(enum secret_id id);
