@@ -98,19 +98,20 @@ static int basic_matches(const char *value, const char *secret)
 	/* only base64 characters, then at most two '=' closing a 4-character group */
 	if (n == 0 || data + pad != n || pad > 2 || (pad && n % 4 != 0) || data % 4 == 1)
 		return 0;
+	/* the data characters, padded again to a whole 4-character group */
 	char in[AUTH_MAX + 4];
+	size_t fill = (4 - data % 4) % 4;
 	memcpy(in, b64, data);
-	size_t missing = (4 - data % 4) % 4;
-	memset(in + data, '=', missing);
-	size_t inlen = data + missing;
+	memset(in + data, '=', fill);
+	size_t inlen = data + fill;
 	unsigned char out[AUTH_MAX];
 	int got = EVP_DecodeBlock(out, (const unsigned char *)in, (int)inlen);
-	if (got < 0) {
+	if (got < 0 || (size_t)got < fill) {
 		OPENSSL_cleanse(in, inlen);
 		return 0;
 	}
 	/* EVP_DecodeBlock counts the padding as zero bytes */
-	size_t outlen = (size_t)got - missing - pad;
+	size_t outlen = (size_t)got - fill;
 	int match = secret_equal(out, outlen, secret, strlen(secret));
 	OPENSSL_cleanse(out, (size_t)got);
 	OPENSSL_cleanse(in, inlen);
