@@ -155,9 +155,13 @@ int check_all(const struct config *cfg)
 	for (int i = 0; i < SECRET_COUNT; i++) {
 		if (i == SECRET_SMTP_PASSWORD && !cfg->smtp_user && !cfg->secret_file[i])
 			continue;
+		/* optional: without it refsync-hook's /crosschq answers 404 */
+		if (i == SECRET_CROSSCHQ_WEBHOOK_SECRET && !config_secret_configured(cfg, (enum secret_id)i))
+			continue;
 		char *s = config_read_secret(cfg, (enum secret_id)i, err, sizeof err);
-		if (!s) {
+		if (!s || (i == SECRET_CROSSCHQ_WEBHOOK_SECRET && config_check_webhook_secret(cfg, s, err, sizeof err))) {
 			check_problem(&c, err);
+			free(s);
 			continue;
 		}
 		check_ok("secret is readable and private: ", config_secret_key_name((enum secret_id)i));

@@ -26,6 +26,7 @@ static const struct {
 	[SECRET_CROSSCHQ_API_KEY] = { "crosschq", "api_key_file", "crosschq_api_key" },
 	[SECRET_SMTP_PASSWORD] = { "followup", "smtp_password_file", "followup_smtp_password" },
 	[SECRET_ANSWER_SECRET] = { "followup", "answer_secret_file", "followup_answer_secret" },
+	[SECRET_CROSSCHQ_WEBHOOK_SECRET] = { "crosschq", "webhook_secret_file", "crosschq_webhook_secret" },
 };
 
 const char *config_locate(const char *explicit_path)
@@ -306,6 +307,14 @@ static int on_key(void *user, const char *section, const char *key, const char *
 	} else if (IS("crosschq", "requests_per_second")) {
 		if (parse_rate(value, &c->crosschq_rps))
 			set_err(st, line, section, key, "expected a number above 0 and at most 1000, got '%s'", value);
+	} else if (IS("crosschq", "webhook_auth")) {
+		c->crosschq_webhook_auth_line = line;
+		if (strcasecmp(value, "token") == 0)
+			c->crosschq_webhook_auth = WEBHOOK_AUTH_TOKEN;
+		else if (strcasecmp(value, "basic") == 0)
+			c->crosschq_webhook_auth = WEBHOOK_AUTH_BASIC;
+		else
+			set_err(st, line, section, key, "expected token or basic, got '%s'", value);
 	} else if (IS("followup", "after_days")) {
 		if (parse_int(value, 0, 3650, &n))
 			set_err(st, line, section, key, "expected days from 0 to 3650, got '%s'", value);
@@ -459,6 +468,38 @@ void config_free(struct config *cfg)
 	for (int i = 0; i < SECRET_COUNT; i++)
 		free(cfg->secret_file[i]);
 	memset(cfg, 0, sizeof *cfg);
+}
+
+/* 1 when $CREDENTIALS_DIRECTORY/<credential> exists (config_read_secret then reads it). */
+static int getenv_credential_exists(const char *credential)
+{
+	const char *cred_dir = getenv("CREDENTIALS_DIRECTORY");
+	char path[4096];
+	if (!cred_dir || !*cred_dir)
+		return 0;
+	snprintf(path, sizeof path, "%s/%s", cred_dir, credential);
+	return access(path, F_OK) == 0;
+}
+
+int config_secret_configured(const struct config *cfg, enum secret_id id)
+{
+	return cfg->secret_file[id] != NULL || getenv_credential_exists(secret_keys[id].credential);
+}
+
+int config_check_webhook_secret(const struct config *cfg, const char *s, char *err, size_t errlen)
+{
+	enum secret_id id = SECRET_CROSSCHQ_WEBHOOK_SECRET;
+	if (cfg->crosschq_webhook_auth != WEBHOOK_AUTH_BASIC || strchr(s, ':'))
+		return 0;
+	char where[128];
+	if (cfg->secret_line[id] > 0 && !getenv_credential_exists(secret_keys[id].credential))
+		snprintf(where, sizeof where, ":%d: [crosschq] webhook_secret_file", cfg->secret_line[id]);
+	else
+		snprintf(where, sizeof where, ": [crosschq] webhook_secret_file (credential %s)",
+			 secret_keys[id].credential);
+	snprintf(err, errlen, "%s%s: webhook_auth = basic wants \"user:password\" in the secret, and it holds no ':'",
+		 cfg->path, where);
+	return -1;
 }
 
 /* Read at most 4 KiB of fd into a new string. NULL when larger. */

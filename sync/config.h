@@ -41,6 +41,12 @@ struct template_cfg {
 	int is_default;
 };
 
+/* How Crosschq's webhooks authenticate ([crosschq] webhook_auth). */
+enum webhook_auth {
+	WEBHOOK_AUTH_TOKEN,         /* Authorization: Token <secret>, Bearer <secret> or <secret> */
+	WEBHOOK_AUTH_BASIC          /* Authorization: Basic base64(user:password) */
+};
+
 /* The secrets a config can name. Their credential names (for
  * $CREDENTIALS_DIRECTORY) are "<section>_<key without _file>". */
 enum secret_id {
@@ -50,6 +56,7 @@ enum secret_id {
 	SECRET_CROSSCHQ_API_KEY,
 	SECRET_SMTP_PASSWORD,
 	SECRET_ANSWER_SECRET,
+	SECRET_CROSSCHQ_WEBHOOK_SECRET,
 	SECRET_COUNT
 };
 
@@ -79,6 +86,9 @@ struct config {
 	double crosschq_rps;
 	int poll_open_minutes;      /* read an open request again after this long */
 	int poll_open_per_run;      /* and at most this many per run */
+
+	enum webhook_auth crosschq_webhook_auth; /* default WEBHOOK_AUTH_TOKEN */
+	int crosschq_webhook_auth_line;         /* 0 when not set */
 
 	/* [template NAME] sections, in file order */
 	struct template_cfg *templates;
@@ -125,6 +135,20 @@ void config_free(struct config *cfg);
  * (the message never contains the secret).
  */
 char *config_read_secret(const struct config *cfg, enum secret_id id, char *err, size_t errlen);
+
+/*
+ * 1 when secret id is configured: its *_file key is set, or a credential of
+ * its name exists in $CREDENTIALS_DIRECTORY. Reads nothing. Else 0.
+ */
+int config_secret_configured(const struct config *cfg, enum secret_id id);
+
+/*
+ * Check the Crosschq webhook secret s against [crosschq] webhook_auth: for
+ * basic it must be "user:password" (hold a ':'); for token anything goes.
+ * Returns 0, or -1 with a one-line message in err naming the file, the line
+ * and the key (never the secret).
+ */
+int config_check_webhook_secret(const struct config *cfg, const char *s, char *err, size_t errlen);
 
 /* "lever_api_key", ... */
 const char *config_secret_credential_name(enum secret_id id);

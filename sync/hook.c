@@ -1,7 +1,8 @@
 /*
  * hook.c - refsync-hook's routing and responses: picks the handler from
  * PATH_INFO, and turns a struct hook_response into CGI output. The handlers
- * are in hook_lever.c (webhooks) and hook_answer.c (the answer page).
+ * are in hook_lever.c (Lever's webhooks), hook_crosschq.c (Crosschq's
+ * webhook) and hook_answer.c (the answer page).
  */
 #include "hook_internal.h"
 #include "log.h"
@@ -13,9 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <yajl/yajl_parse.h>
 
 /* Pages are small; this only bounds what a hostile database row could do. */
 #define RESPONSE_BODY_MAX (256 * 1024)
+/* Webhook bodies are shallow; deeper ones are refused before building a tree. */
+#define JSON_MAX_DEPTH 16
 
 /* The reason phrase of the statuses refsync-hook answers with. */
 static const char *reason_phrase(int status)
@@ -41,6 +45,7 @@ void hook_set_status(struct hook_response *resp, int status, const char *content
 	resp->content_type = content_type;
 	resp->html = 0;
 	resp->allow = NULL;
+	resp->www_authenticate = NULL;
 	buf_reset(&resp->body);
 }
 
@@ -113,12 +118,99 @@ int hook_json_escape(struct buf *b, const char *s)
 	return 0;
 }
 
-void hook_sha256_hex32(const char *s, char out[33])
+/* yajl callback of the strict pre-parse: one level deeper; 0 (stop) past the limit. */
+static int on_open(void *ctx)
+{
+	int *depth = ctx;
+	return ++*depth <= JSON_MAX_DEPTH;
+}
+
+/* yajl callback of the strict pre-parse: one level up. */
+static int on_close(void *ctx)
+{
+	int *depth = ctx;
+	--*depth;
+	return 1;
+}
+
+/*
+ * Parse body (len bytes) as one JSON value. The text is first checked with
+ * yajl's strict defaults (no comments, no trailing garbage, valid UTF-8, no
+ * NUL byte) and a depth limit, since yajl_tree_parse allows comments and
+ * stops at a NUL. Returns the tree (free with yajl_tree_free) or NULL.
+ */
+yajl_val hook_parse_json(const char *body, size_t len)
+{
+	static const yajl_callbacks callbacks = {
+		.yajl_start_map = on_open,
+		.yajl_end_map = on_close,
+		.yajl_start_array = on_open,
+		.yajl_end_array = on_close,
+	};
+	int depth = 0;
+	yajl_handle h = yajl_alloc(&callbacks, NULL, &depth);
+	if (!h)
+		return NULL;
+	int ok = yajl_parse(h, (const unsigned char *)body, len) == yajl_status_ok &&
+		 yajl_complete_parse(h) == yajl_status_ok;
+	yajl_free(h);
+	if (!ok)
+		return NULL;
+	char *text = xstrndup(body, len);
+	yajl_val tree = yajl_tree_parse(text, NULL, 0);
+	free(text);
+	return tree;
+}
+
+/*
+ * The value of key in object obj. Returns 1 and *out when present once,
+ * 0 when absent (or obj is not an object), -1 when the key is repeated
+ * (a body with two "signature"s is ambiguous, so it is refused).
+ */
+int hook_object_get(yajl_val obj, const char *key, yajl_val *out)
+{
+	int found = 0;
+	*out = NULL;
+	if (!YAJL_IS_OBJECT(obj))
+		return 0;
+	for (size_t i = 0; i < obj->u.object.len; i++) {
+		if (strcmp(obj->u.object.keys[i], key) != 0)
+			continue;
+		if (found)
+			return -1;
+		found = 1;
+		*out = obj->u.object.values[i];
+	}
+	return found;
+}
+
+/* A string member of obj: 1 and *out, 0 when absent or null, -1 otherwise. */
+int hook_object_string(yajl_val obj, const char *key, const char **out)
+{
+	yajl_val v;
+	int r = hook_object_get(obj, key, &v);
+	*out = NULL;
+	if (r <= 0)
+		return r;
+	if (YAJL_IS_NULL(v))
+		return 0;
+	if (!YAJL_IS_STRING(v))
+		return -1;
+	*out = YAJL_GET_STRING(v);
+	return 1;
+}
+
+void hook_sha256_hex32_n(const void *data, size_t len, char out[33])
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
-	SHA256((const unsigned char *)s, strlen(s), md);
+	SHA256(data, len, md);
 	for (int i = 0; i < 16; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+void hook_sha256_hex32(const char *s, char out[33])
+{
+	hook_sha256_hex32_n(s, strlen(s), out);
 }
 
 void hook_handle(const struct config *cfg, const struct hook_request *req, struct hook_response *resp)
@@ -136,12 +228,15 @@ void hook_handle(const struct config *cfg, const struct hook_request *req, struc
 		hook_lever(cfg, req, "hired", resp);
 	else if (strcmp(path, "/answer") == 0)
 		hook_answer(cfg, req, resp);
+	else if (strcmp(path, "/crosschq") == 0)
+		hook_crosschq(cfg, req, resp);
 	else
-		hook_reply_text(resp, 404, "no such route (expected /lever/stage-change, /lever/hired or /answer)");
+		hook_reply_text(resp, 404, "no such route (expected /lever/stage-change, /lever/hired, /crosschq or "
+					   "/answer)");
 
 	/* The path is logged only when it is one of ours (it is request data). */
 	int known = strcmp(path, "/lever/stage-change") == 0 || strcmp(path, "/lever/hired") == 0 ||
-		    strcmp(path, "/answer") == 0;
+		    strcmp(path, "/answer") == 0 || strcmp(path, "/crosschq") == 0;
 	enum log_level level = resp->status >= 500 ? LOG_ERR : resp->status >= 400 ? LOG_NOTICE : LOG_INFO;
 	log_msg(level, "%.16s %s: %d %s", req->method ? req->method : "-", known ? path : "(unknown path)",
 		resp->status, resp->note);
@@ -155,6 +250,8 @@ void hook_response_format(const struct hook_response *resp, char **out, size_t *
 	buf_printf(&b, "Content-Type: %s\r\n", resp->content_type ? resp->content_type : "text/plain");
 	if (resp->allow)
 		buf_printf(&b, "Allow: %s\r\n", resp->allow);
+	if (resp->www_authenticate)
+		buf_printf(&b, "WWW-Authenticate: %s\r\n", resp->www_authenticate);
 	buf_appendz(&b, "Cache-Control: no-store\r\n"
 			"X-Robots-Tag: noindex, nofollow\r\n"
 			"X-Content-Type-Options: nosniff\r\n");

@@ -9,6 +9,9 @@
  *   POST /lever/hired          Lever "Candidate Hired" webhook
  *   GET  /answer?r=&e=&s=      the owner's answer page (changes nothing)
  *   POST /answer               the owner's answer (form: r, e, s, answer)
+ *   POST|PUT /crosschq         Crosschq's request-status webhook (a Request;
+ *                              Authorization checked against [crosschq]
+ *                              webhook_secret_file)
  * Bad input always gets a 4xx; a 500 means the installation is broken
  * (config, secrets, spool), and its body never says how.
  */
@@ -29,6 +32,7 @@ struct hook_request {
 	const char *path_info;     /* PATH_INFO */
 	const char *content_type;  /* CONTENT_TYPE */
 	const char *query_string;  /* QUERY_STRING */
+	const char *authorization; /* HTTP_AUTHORIZATION (not every server passes it) */
 	const char *body;          /* body_len bytes (need not be NUL-terminated) */
 	size_t body_len;
 	int body_too_large;        /* CONTENT_LENGTH over HOOK_BODY_MAX: not read */
@@ -41,6 +45,7 @@ struct hook_response {
 	const char *reason;        /* "OK", "Unauthorized", ... */
 	const char *content_type;
 	const char *allow;         /* the Allow header of a 405, else NULL */
+	const char *www_authenticate; /* the WWW-Authenticate header of a 401, else NULL */
 	int html;                  /* add the headers of an HTML page (CSP, ...) */
 	struct buf body;
 	char note[256];            /* why, for the log line (no secret, no personal data) */

@@ -7,6 +7,8 @@
 
 #include "hook.h"
 
+#include <yajl/yajl_tree.h>
+
 /* Set status (and its reason phrase) and content type; empties the body. */
 void hook_set_status(struct hook_response *resp, int status, const char *content_type);
 
@@ -40,9 +42,31 @@ int hook_json_escape(struct buf *b, const char *s);
 /* The first 32 hex digits of SHA-256(s), into out (33 bytes). */
 void hook_sha256_hex32(const char *s, char out[33]);
 
+/* The first 32 hex digits of SHA-256 of len bytes at data, into out (33 bytes). */
+void hook_sha256_hex32_n(const void *data, size_t len, char out[33]);
+
+/*
+ * Parse body (len bytes) as one JSON value: strict (no comments, no trailing
+ * garbage, valid UTF-8, no NUL byte), at most 16 levels deep. Returns the
+ * tree (owned by the caller: yajl_tree_free) or NULL.
+ */
+yajl_val hook_parse_json(const char *body, size_t len);
+
+/*
+ * The value of key in object obj. Returns 1 and *out when present once,
+ * 0 when absent (or obj is not an object), -1 when the key is repeated.
+ */
+int hook_object_get(yajl_val obj, const char *key, yajl_val *out);
+
+/* A string member of obj: 1 and *out, 0 when absent or null, -1 otherwise. */
+int hook_object_string(yajl_val obj, const char *key, const char **out);
+
 /* POST /lever/<route>: route is "stage-change" or "hired" (hook_lever.c). */
 void hook_lever(const struct config *cfg, const struct hook_request *req, const char *route,
 		struct hook_response *resp);
+
+/* POST or PUT /crosschq: Crosschq's request-status webhook (hook_crosschq.c). */
+void hook_crosschq(const struct config *cfg, const struct hook_request *req, struct hook_response *resp);
 
 /* GET/POST /answer (hook_answer.c). */
 void hook_answer(const struct config *cfg, const struct hook_request *req, struct hook_response *resp);

@@ -22,99 +22,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yajl/yajl_parse.h>
 #include <yajl/yajl_tree.h>
 
-/* Lever's bodies are shallow; deeper ones are refused before building a tree. */
-#define JSON_MAX_DEPTH 16
 /* A Lever token is 48 characters; this leaves room and bounds the HMAC input. */
 #define TOKEN_MAX 512
 #define ID_MAX 128
 #define EVENT_MAX 64
 /* how far in the future triggeredAt may be (clock skew) */
 #define FUTURE_SKEW_MS (5 * 60 * 1000)
-
-/* yajl callback of the strict pre-parse: one level deeper; 0 (stop) past the limit. */
-static int on_open(void *ctx)
-{
-	int *depth = ctx;
-	return ++*depth <= JSON_MAX_DEPTH;
-}
-
-/* yajl callback of the strict pre-parse: one level up. */
-static int on_close(void *ctx)
-{
-	int *depth = ctx;
-	--*depth;
-	return 1;
-}
-
-/*
- * Parse body (len bytes) as one JSON value. The text is first checked with
- * yajl's strict defaults (no comments, no trailing garbage, valid UTF-8, no
- * NUL byte) and a depth limit, since yajl_tree_parse allows comments and
- * stops at a NUL. Returns the tree (free with yajl_tree_free) or NULL.
- */
-static yajl_val parse_json(const char *body, size_t len)
-{
-	static const yajl_callbacks callbacks = {
-		.yajl_start_map = on_open,
-		.yajl_end_map = on_close,
-		.yajl_start_array = on_open,
-		.yajl_end_array = on_close,
-	};
-	int depth = 0;
-	yajl_handle h = yajl_alloc(&callbacks, NULL, &depth);
-	if (!h)
-		return NULL;
-	int ok = yajl_parse(h, (const unsigned char *)body, len) == yajl_status_ok &&
-		 yajl_complete_parse(h) == yajl_status_ok;
-	yajl_free(h);
-	if (!ok)
-		return NULL;
-	char *text = xstrndup(body, len);
-	yajl_val tree = yajl_tree_parse(text, NULL, 0);
-	free(text);
-	return tree;
-}
-
-/*
- * The value of key in object obj. Returns 1 and *out when present once,
- * 0 when absent (or obj is not an object), -1 when the key is repeated
- * (a body with two "signature"s is ambiguous, so it is refused).
- */
-static int object_get(yajl_val obj, const char *key, yajl_val *out)
-{
-	int found = 0;
-	*out = NULL;
-	if (!YAJL_IS_OBJECT(obj))
-		return 0;
-	for (size_t i = 0; i < obj->u.object.len; i++) {
-		if (strcmp(obj->u.object.keys[i], key) != 0)
-			continue;
-		if (found)
-			return -1;
-		found = 1;
-		*out = obj->u.object.values[i];
-	}
-	return found;
-}
-
-/* A string member of obj: 1 and *out, 0 when absent or null, -1 otherwise. */
-static int object_string(yajl_val obj, const char *key, const char **out)
-{
-	yajl_val v;
-	int r = object_get(obj, key, &v);
-	*out = NULL;
-	if (r <= 0)
-		return r;
-	if (YAJL_IS_NULL(v))
-		return 0;
-	if (!YAJL_IS_STRING(v))
-		return -1;
-	*out = YAJL_GET_STRING(v);
-	return 1;
-}
 
 /* 1 when s is a plausible Lever id: [A-Za-z0-9_-], 1 to ID_MAX characters. */
 static int id_valid(const char *s)
@@ -210,21 +125,21 @@ void hook_lever(const struct config *cfg, const struct hook_request *req, const 
 		hook_reply_text(resp, 400, "the body does not match its Content-Length");
 		goto out;
 	}
-	tree = parse_json(req->body ? req->body : "", req->body ? req->body_len : 0);
+	tree = hook_parse_json(req->body ? req->body : "", req->body ? req->body_len : 0);
 	if (!tree || !YAJL_IS_OBJECT(tree)) {
 		hook_reply_text(resp, 400, "malformed JSON: expected one JSON object");
 		goto out;
 	}
-	if (object_string(tree, "token", &token) != 1 || token[0] == '\0' || strlen(token) > TOKEN_MAX) {
+	if (hook_object_string(tree, "token", &token) != 1 || token[0] == '\0' || strlen(token) > TOKEN_MAX) {
 		hook_reply_text(resp, 400, "missing or invalid \"token\"");
 		goto out;
 	}
-	if (object_get(tree, "triggeredAt", &v) != 1 || !YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0) {
+	if (hook_object_get(tree, "triggeredAt", &v) != 1 || !YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0) {
 		hook_reply_text(resp, 400, "missing or invalid \"triggeredAt\" (epoch milliseconds)");
 		goto out;
 	}
 	triggered_at = YAJL_GET_INTEGER(v);
-	if (object_string(tree, "signature", &signature) != 1) {
+	if (hook_object_string(tree, "signature", &signature) != 1) {
 		hook_reply_text(resp, 401, "missing signature");
 		goto out;
 	}
@@ -254,7 +169,7 @@ void hook_lever(const struct config *cfg, const struct hook_request *req, const 
 
 	/* From here the delivery is Lever's own. */
 	yajl_val data;
-	if (object_get(tree, "data", &data) != 1 || !YAJL_IS_OBJECT(data)) {
+	if (hook_object_get(tree, "data", &data) != 1 || !YAJL_IS_OBJECT(data)) {
 		hook_reply_text(resp, 400, "missing or invalid \"data\" object");
 		goto out;
 	}
@@ -262,7 +177,7 @@ void hook_lever(const struct config *cfg, const struct hook_request *req, const 
 		hook_reply_text(resp, 200, "test delivery accepted (not queued)");
 		goto out;
 	}
-	if (object_string(tree, "event", &event) != 1 || strlen(event) > EVENT_MAX) {
+	if (hook_object_string(tree, "event", &event) != 1 || strlen(event) > EVENT_MAX) {
 		hook_reply_text(resp, 400, "missing or invalid \"event\"");
 		goto out;
 	}
@@ -271,14 +186,14 @@ void hook_lever(const struct config *cfg, const struct hook_request *req, const 
 				route_event(route));
 		goto out;
 	}
-	int r = object_string(data, "opportunityId", &opportunity_id);
+	int r = hook_object_string(data, "opportunityId", &opportunity_id);
 	if (r == 0)
-		r = object_string(data, "candidateId", &opportunity_id);
+		r = hook_object_string(data, "candidateId", &opportunity_id);
 	if (r != 1 || !id_valid(opportunity_id)) {
 		hook_reply_text(resp, 400, "missing or invalid data.opportunityId");
 		goto out;
 	}
-	if (object_string(data, "toStageId", &to_stage_id) < 0 || (to_stage_id && !id_valid(to_stage_id))) {
+	if (hook_object_string(data, "toStageId", &to_stage_id) < 0 || (to_stage_id && !id_valid(to_stage_id))) {
 		hook_reply_text(resp, 400, "invalid data.toStageId");
 		goto out;
 	}

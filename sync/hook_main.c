@@ -26,6 +26,8 @@ static const char usage[] =
 	"  POST /lever/hired          Lever webhook \"Candidate Hired\"\n"
 	"  GET  /answer?r=&e=&s=      the owner's answer page (changes nothing)\n"
 	"  POST /answer               the owner's answer\n"
+	"  POST|PUT /crosschq         Crosschq's request-status webhook (a Request),\n"
+	"                             authenticated by HTTP_AUTHORIZATION\n"
 	"\n"
 	"The config file is $REFSYNC_CONFIG, else " CONFIG_DEFAULT_PATH ".\n"
 	"See refsync-hook(8).\n";
@@ -98,6 +100,7 @@ int main(int argc, char **argv)
 	req.path_info = getenv("PATH_INFO");
 	req.content_type = getenv("CONTENT_TYPE");
 	req.query_string = getenv("QUERY_STRING");
+	req.authorization = getenv("HTTP_AUTHORIZATION");
 	buf_init(&body, HOOK_BODY_MAX);
 	read_body(&req, &body);
 

@@ -146,9 +146,41 @@ class FakeClient:
         return self._control("GET", "state")
 
     def fail_for(self, email_address, status=422, detail="Invalid candidate email"):
-        """Crosschq only: POST /requests/ for this candidate email answers an error."""
+        """Crosschq only: creates for this candidate email answer `status {"detail"}`
+        (status None removes the entry)."""
         return self._control("POST", "fail_for",
                              {"email": email_address, "status": status, "detail": detail})
+
+    def capabilities(self, **flags):
+        """Crosschq only: switch section-2 capabilities (list, hire, hired_field, cancel,
+        prospects) on or off; answers all of them. No arguments: just read them."""
+        if not flags:
+            return self._control("GET", "capabilities")
+        return self._control("POST", "capabilities", flags)
+
+    def auth_scheme(self, scheme):
+        """Crosschq only: "" (bare key only, the default) or "Token" (also "Token <key>")."""
+        return self._control("POST", "auth_scheme", {"auth_scheme": scheme})
+
+    def webhook_config(self, url=None, method="POST", auth="none", secret="", deliver=True):
+        """Crosschq only: the outbound webhook as an admin sets it in Crosschq. url None keeps
+        deliveries in the pending queue; deliver False loses them."""
+        return self._control("POST", "webhook", {"url": url, "method": method, "auth": auth,
+                                                 "secret": secret, "deliver": deliver})
+
+    def pending_webhooks(self):
+        """Crosschq only: take (and clear) the queued deliveries:
+        [{"method", "headers", "body" (raw JSON text), "request_id", "status"}]."""
+        return self._control("GET", "webhook/pending")
+
+    def webhook_deliveries(self):
+        """Crosschq only: deliveries made to the url so far:
+        [{"request_id", "status", "ok", "http_status", "error"}]."""
+        return self._control("GET", "webhook/deliveries")
+
+    def lose_create(self, count):
+        """Crosschq only: the next `count` accepted creates happen, then the answer is lost."""
+        return self._control("POST", "lose_create", {"count": count})
 
     def shutdown(self):
         return self._control("POST", "shutdown", {})
@@ -239,7 +271,7 @@ class Tenant:
             os.makedirs(self.path(sub), mode=0o700, exist_ok=True)
         self.secrets = {}
         for name in ("lever.key", "crosschq.key", "stage-change.token", "hired.token",
-                     "answer.secret", "smtp.password"):
+                     "answer.secret", "smtp.password", "crosschq-webhook.secret"):
             self.secrets[name] = secrets.token_hex(24)
             write_secret(self.path("secrets", name), self.secrets[name])
         seed_path = self._write_seed()
@@ -261,7 +293,7 @@ class Tenant:
             "lever", ports["lever"], lever_key,
             "Basic " + base64.b64encode((lever_key + ":").encode()).decode(), "/v1")
         self.crosschq = FakeClient("crosschq", ports["crosschq"], crosschq_key,
-                                   "Token " + crosschq_key, "")
+                                   crosschq_key, "")
         self.conf_path = self.path("refsync.conf")
         self.conf = self.default_conf()
         self._write_conf_file()
@@ -444,6 +476,24 @@ class Tenant:
                              hashlib.sha256).hexdigest()
         return json.dumps({"event": event, "triggeredAt": triggered_at, "token": token,
                            "signature": signature, "data": data}).encode("utf-8")
+
+    def crosschq_webhook_env(self, item, path_info="/crosschq"):
+        """CGI variables for refsync-hook receiving one Crosschq webhook delivery (an item of
+        t.crosschq.pending_webhooks())."""
+        env = {"PATH_INFO": path_info, "REQUEST_METHOD": item["method"],
+               "CONTENT_TYPE": item["headers"].get("Content-Type", "application/json")}
+        if "Authorization" in item["headers"]:
+            env["HTTP_AUTHORIZATION"] = item["headers"]["Authorization"]
+        return env
+
+    def deliver_crosschq_webhooks(self, path_info="/crosschq"):
+        """Hand every pending Crosschq webhook to refsync-hook (CGI), in order; returns
+        [(item, HookResult)]."""
+        out = []
+        for item in self.crosschq.pending_webhooks():
+            out.append((item, self.run_hook(self.crosschq_webhook_env(item, path_info),
+                                            item["body"].encode("utf-8"))))
+        return out
 
     # ---- looking at the results
 

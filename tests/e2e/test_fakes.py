@@ -1,8 +1,10 @@
 """Self-tests of the fakes and the harness: they need no refsync binary.
 
 They prove the behaviour that the end-to-end tests of refsync rely on: auth, Lever's offset
-tokens and filters, Crosschq's cursors and idempotent POST, fault injection on the wire,
-SMTP delivery, the seed generator and the harness's config.
+tokens and filters; Crosschq as crosschq-api.md section 1 describes it (bare key, trailing
+slashes, DRF-style validation, no de-duplication of creates, Request shape and time spellings),
+its section-2 capabilities switched on and off, its webhooks and lost create answers; fault
+injection on the wire, SMTP delivery, the seed generator and the harness's config.
 """
 
 import base64
@@ -18,6 +20,7 @@ import stat
 import sys
 import time
 import unittest
+import urllib.parse
 import email.policy
 from email.message import EmailMessage
 
@@ -57,6 +60,14 @@ class FakeTestCase(unittest.TestCase):
             fake.faults({})
             fake.clock(None)
             fake.reset_log()
+        crosschq = self.crosschq
+        crosschq.capabilities(list=False, hire=False, hired_field=False, cancel=False,
+                              prospects=False)
+        crosschq.auth_scheme("")
+        crosschq.webhook_config()
+        crosschq.lose_create(0)
+        crosschq._control("POST", "fail_for", {})
+        crosschq.pending_webhooks()
 
     def all_pages(self, query):
         """Every opportunity id over all pages of a Lever list query."""
@@ -307,140 +318,593 @@ class LeverFakeTest(FakeTestCase):
             self.lever.mutate([{"op": "explode"}])
 
 
+def iso_ms(text):
+    """An ISO 8601 timestamp (any offset, optional fraction, 'Z') -> epoch ms, independently
+    of the fakes' own parser."""
+    import datetime
+    value = text[:-1] + "+00:00" if text.endswith("Z") else text
+    parsed = datetime.datetime.fromisoformat(value)
+    assert parsed.tzinfo is not None, text
+    return round(parsed.timestamp() * 1000)
+
+
+REQUEST_KEYS = {"id", "candidate", "job_position", "status", "status_updated_on", "progress",
+                "references", "report_url", "report_summary_pdf", "report_full_pdf",
+                "created_at", "updated_on"}
+COLLECTION = "/partners/reference-request/"
+
+
+def create_body(email="jose.muller@example.com", **changes):
+    """A create body exactly as crosschq-api.md section 1 shows it."""
+    body = {"candidate": {"first_name": "José", "last_name": "Müller", "email": email,
+                          "mobile_phone": "+15551234567"},
+            "jobrole": "software-engineer", "requestor": "ana.souza@example.com",
+            "use_sms": False,
+            "config_params": {"managers": 2, "employees": 0, "peers": 1, "business": 0,
+                              "social": 0},
+            "send_past_due_notification": False, "send_completed_notification": False,
+            "candidate_message": "Please name your references.",
+            "job_position": "Senior Backend Engineer",
+            "hiring_manager": {"first_name": "Tomás", "last_name": "Berg",
+                               "email": "tomas.berg@example.com"}}
+    body.update(changes)
+    return body
+
+
+class Receiver:
+    """A tiny loopback HTTP server that records what it receives (for webhook deliveries)."""
+
+    def __init__(self, status=200):
+        import http.server
+        import threading
+        received = self.received = []
+        answer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _any(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                received.append({"method": self.command, "path": self.path,
+                                 "headers": {k.lower(): v for k, v in self.headers.items()},
+                                 "body": self.rfile.read(length)})
+                self.send_response(answer.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_POST = do_PUT = _any
+
+        self.status = status
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = "http://127.0.0.1:%d/cgi-bin/refsync-hook/crosschq" % \
+            self.server.server_address[1]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class CrosschqFakeTest(FakeTestCase):
+    """crosschq-api.md section 1 exactly; section 2 as switches; webhooks; lost answers."""
 
-    def request_body(self, external_id, email="cand@example.com", **changes):
-        template = self.crosschq.state()["templates"][0]["id"]
-        body = {"external_id": external_id, "template_id": template,
-                "candidate": {"first_name": "José", "last_name": "Müller", "email": email,
-                              "phone": None},
-                "job_title": "Engineer", "requester": {"name": "R", "email": "r@example.com"},
-                "hiring_manager": None, "ats": "lever",
-                "ats_candidate_url": "https://hire.lever.co/candidates/x"}
-        body.update(changes)
-        return body
+    def create(self, body=None, **kwargs):
+        answer = self.crosschq.api("POST", COLLECTION, body=body or create_body(), **kwargs)
+        self.assertEqual(answer.status, 201, answer.body)
+        return answer.json()["request_id"]
 
-    def test_auth(self):
-        answer = self.crosschq.api("GET", "/api/v2/templates/", auth=False)
-        self.assertEqual((answer.status, set(answer.json())), (401, {"detail"}))
-        wrong = self.crosschq.api("GET", "/api/v2/templates/", auth=False,
-                                  headers={"Authorization": "Token nope"})
-        self.assertEqual(wrong.status, 401)
-        bearer = self.crosschq.api("GET", "/api/v2/templates/", auth=False, headers={
-            "Authorization": "Bearer " + self.crosschq.api_key})
-        self.assertEqual(bearer.status, 401)
-        self.assertEqual(self.crosschq.api("GET", "/api/v2/templates/").status, 200)
-        self.assertEqual(self.crosschq.api("GET", "/api/v2/templates").status, 404)
+    def get(self, ident):
+        answer = self.crosschq.api("GET", COLLECTION + ident + "/")
+        self.assertEqual(answer.status, 200, answer.body)
+        return answer.json()
 
-    def test_post_is_idempotent_on_external_id(self):
+    def test_auth_bare_key_and_token_only_when_enabled(self):
+        key = self.crosschq.api_key
+        self.assertEqual(self.crosschq.auth_header, key)
+        ok = self.crosschq.api("GET", "/partners/config/")
+        self.assertEqual(ok.status, 200)
+        missing = self.crosschq.api("GET", "/partners/config/", auth=False)
+        self.assertEqual((missing.status, missing.json()),
+                         (401, {"detail": "Authentication credentials were not provided."}))
+        for header in ("Token " + key, "Bearer " + key, key + "x", "Basic " + key, ""):
+            wrong = self.crosschq.api("GET", "/partners/config/", auth=False,
+                                      headers={"Authorization": header})
+            self.assertEqual((wrong.status, wrong.json()), (401, {"detail": "Invalid token."}),
+                             header)
+        self.assertEqual(self.crosschq.api("OPTIONS", COLLECTION, auth=False).status, 401)
+        self.crosschq.auth_scheme("Token")
+        try:
+            for header, status in (("Token " + key, 200), (key, 200), ("Bearer " + key, 401),
+                                   ("token " + key, 401), ("Token " + key + "x", 401)):
+                answer = self.crosschq.api("GET", "/partners/config/", auth=False,
+                                           headers={"Authorization": header})
+                self.assertEqual(answer.status, status, header)
+        finally:
+            self.crosschq.auth_scheme("")
+        self.assertEqual(self.crosschq.api("GET", "/partners/config/", auth=False, headers={
+            "Authorization": "Token " + key}).status, 401)
+        self.assertEqual([e["auth_ok"] for e in self.crosschq.log()],
+                         [True] + [False] * 7 + [True, True, False, False, False, False])
+        with open(self.tenant.path("fakes", "crosschq.log"), encoding="utf-8") as handle:
+            self.assertNotIn(key, handle.read())
+
+    def test_trailing_slash(self):
+        creates = len(self.crosschq.state()["creates"])
+        for path in ("/partners/config", "/api/v2/settings/jobrole",
+                     "/partners/reference-request/abc"):
+            moved = self.crosschq.api("GET", path, {"a": "1"})
+            self.assertEqual((moved.status, moved.body), (301, b""), path)
+            self.assertEqual(moved.headers["location"], "http://127.0.0.1:%d%s/?a=1"
+                             % (self.crosschq.port, path))
+        self.assertEqual(self.crosschq.api("GET", "/partners/config", auth=False).status, 301)
+        for path in ("/favicon.ico", "/partners/prospects"):       # prospects: capability off
+            self.assertEqual(self.crosschq.api("GET", path).json(), {"detail": "Not found."})
+        for method in ("POST", "PATCH", "PUT", "DELETE"):
+            refused = self.crosschq.api(method, "/partners/reference-request",
+                                        body=create_body())
+            self.assertEqual((refused.status, refused.json()), (404, {"detail": "Not found."}),
+                             method)
+        for path in ("/api/v2/requests/", "/api/v2/templates/", "/partners/", "/"):
+            self.assertEqual(self.crosschq.api("GET", path).json(), {"detail": "Not found."})
+        self.assertEqual(len(self.crosschq.state()["creates"]), creates)
+
+    def test_jobroles_and_config(self):
+        roles = self.crosschq.api("GET", "/api/v2/settings/jobrole/").json()
+        self.assertIsInstance(roles, list)
+        self.assertEqual([r["codename"] for r in roles],
+                         ["software-engineer", "account-executive", "generic",
+                          "product-designer", "customer-success"])   # legacy-survey disabled
+        for role in roles:
+            self.assertEqual(set(role), {"codename", "name", "relationships"})
+            self.assertEqual(set(role["relationships"]),
+                             {"managers", "employees", "peers", "business", "social"})
+            for limits in role["relationships"].values():
+                self.assertEqual(set(limits), {"default", "label", "min", "max",
+                                               "skip_reference_optin", "whv_mode"})
+                self.assertTrue(all(isinstance(limits[k], int) for k in ("default", "min",
+                                                                          "max")))
+        self.assertEqual(roles[3]["relationships"]["managers"]["min"], 1)
+        config = self.crosschq.api("GET", "/partners/config/").json()
+        self.assertEqual(config["min_reference_count"], 2)
+        self.assertEqual(config["relationships"][0],
+                         {"id": 1, "name": "managers", "min": "0", "max": "5", "default": "1"})
+        self.crosschq.mutate([
+            {"op": "add_jobrole", "jobrole": {"codename": "nurse", "name": "Nurse",
+                                              "relationships": {"peers": {"max": 2}}}},
+            {"op": "set_jobrole", "codename": "generic", "fields": {"enabled": False}},
+            {"op": "set_jobrole", "codename": "software-engineer",
+             "fields": {"relationships": {"managers": {"min": 2}}}},
+            {"op": "set_config", "min_reference_count": 4}])
+        try:
+            roles = {r["codename"]: r for r in
+                     self.crosschq.api("GET", "/api/v2/settings/jobrole/").json()}
+            self.assertNotIn("generic", roles)
+            self.assertEqual(roles["nurse"]["relationships"]["peers"]["max"], 2)
+            self.assertEqual(roles["software-engineer"]["relationships"]["managers"]["min"], 2)
+            self.assertEqual(self.crosschq.api("GET", "/partners/config/").json()[
+                "min_reference_count"], 4)
+            refused = self.crosschq.api("POST", COLLECTION, body=create_body(jobrole="generic"))
+            self.assertEqual((refused.status, refused.json()), (400, {"errors": {
+                "jobrole": ["Object with codename=generic does not exist."],
+                "config_params": {"non_field_errors": ["At least 4 references are required."]}}}))
+        finally:
+            self.crosschq.mutate([
+                {"op": "set_jobrole", "codename": "generic", "fields": {"enabled": True}},
+                {"op": "set_jobrole", "codename": "software-engineer",
+                 "fields": {"relationships": {"managers": {"min": 0}}}},
+                {"op": "set_config", "min_reference_count": 2}])
+
+    def test_create_validation(self):
+        before = len(self.crosschq.state()["requests"])
+        creates = len(self.crosschq.state()["creates"])
+        hm = create_body()["hiring_manager"]
+        cases = [
+            ({"external_id": "lever:x:1", "template_id": "t", "job_title": "E",
+              "requester": {"email": "r@example.com"}},
+             {"external_id": ["Unknown field."], "job_title": ["Unknown field."],
+              "requester": ["Unknown field."], "template_id": ["Unknown field."]}),
+            ({"candidate": {"first_name": "", "email": "not-an-email", "phone": "1"}},
+             {"candidate": {"first_name": ["This field may not be blank."],
+                            "email": ["Enter a valid email address."],
+                            "phone": ["Unknown field."]}}),
+            ({"candidate": None, "jobrole": None, "requestor": None, "job_position": None,
+              "config_params": None},
+             {"candidate": ["This field is required."], "jobrole": ["This field is required."],
+              "requestor": ["This field is required."],
+              "job_position": ["This field is required."],
+              "config_params": ["This field is required."]}),
+            ({"jobrole": "legacy-survey"},
+             {"jobrole": ["Object with codename=legacy-survey does not exist."]}),
+            ({"jobrole": "nope", "requestor": "ana"},
+             {"jobrole": ["Object with codename=nope does not exist."],
+              "requestor": ["Enter a valid email address."]}),
+            ({"config_params": {"managers": 6, "employees": -1, "peers": "1", "business": 0,
+                                "social": 0, "friends": 1}},
+             {"config_params": {"managers": ["Ensure this value is less than or equal to 5."],
+                                "employees": ["A valid integer is required."],
+                                "peers": ["A valid integer is required."],
+                                "friends": ["Unknown relationship."]}}),
+            ({"config_params": {"managers": 1, "employees": 0, "peers": 0, "business": 0,
+                                "social": 0}},
+             {"config_params": {"non_field_errors": ["At least 2 references are required."]}}),
+            ({"use_sms": True, "candidate": dict(create_body()["candidate"], mobile_phone="")},
+             {"candidate": {"mobile_phone": [
+                 "A mobile phone is required when use_sms is true."]}}),
+            ({"use_sms": "no", "send_past_due_notification": 1},
+             {"use_sms": ["Must be a valid boolean."],
+              "send_past_due_notification": ["Must be a valid boolean."]}),
+            ({"hiring_manager": dict(hm, email="")},
+             {"hiring_manager": {"email": ["This field may not be blank."]}}),
+            ({"hiring_manager": "Tomás Berg"},
+             {"hiring_manager": ["Invalid data. Expected a dictionary."]}),
+        ]
+        for changes, errors in cases:
+            answer = self.crosschq.api("POST", COLLECTION, body=create_body(**changes))
+            self.assertEqual((answer.status, answer.json()), (400, {"errors": errors}), changes)
+        product = create_body(jobrole="product-designer", config_params={
+            "managers": 0, "employees": 0, "peers": 3, "business": 0, "social": 0})
+        answer = self.crosschq.api("POST", COLLECTION, body=product)
+        self.assertEqual(answer.json(), {"errors": {"config_params": {"managers": [
+            "Ensure this value is greater than or equal to 1."]}}})
+        for raw, detail in ((b"{", "JSON parse error - request body is not valid JSON."),
+                            (b"[]", "Invalid data. Expected a dictionary, but got list.")):
+            answer = self.crosschq.api("POST", COLLECTION, body=raw)
+            self.assertEqual((answer.status, answer.json()), (400, {"detail": detail}))
+        self.assertEqual(len(self.crosschq.state()["requests"]), before)
+        self.assertEqual(len(self.crosschq.state()["creates"]), creates)
+        self.assertEqual(self.crosschq.pending_webhooks(), [])
+        # optional parts may be left out: no hiring manager, no phone, no message
+        minimal = create_body(hiring_manager=None, candidate={
+            "first_name": "Kai", "last_name": "", "email": "kai@example.com"})
+        del minimal["candidate_message"], minimal["use_sms"]
+        ident = self.create(minimal)
+        self.assertEqual(self.get(ident)["candidate"], {"first_name": "Kai", "last_name": "",
+                                                       "email": "kai@example.com",
+                                                       "mobile_phone": ""})
+
+    def test_no_deduplication_and_the_request_shape(self):
         self.crosschq.clock(NOW)
-        first = self.crosschq.api("POST", "/api/v2/requests/", body=self.request_body("lever:a:1"))
-        self.assertEqual(first.status, 201, first.body)
-        request = first.json()["data"]
-        self.assertEqual((request["status"], request["created_at"], request["updated_at"]),
-                         ("sent", "2026-11-18T11:06:40Z", "2026-11-18T11:06:40Z"))
-        self.assertEqual([request[k] for k in ("completed_at", "report_url", "hired", "hired_at",
-                                               "hired_source")], [None] * 5)
-        second = self.crosschq.api("POST", "/api/v2/requests/",
-                                   body=self.request_body("lever:a:1", email="other@example.com"))
-        self.assertEqual((second.status, second.json()["data"]), (200, request))
-        self.assertEqual([r["external_id"] for r in self.crosschq.state()["requests"]
-                          if r["external_id"] == "lever:a:1"], ["lever:a:1"])
-        found = self.crosschq.api("GET", "/api/v2/requests/", {"external_id": "lever:a:1"})
-        self.assertEqual(found.json(), {"data": [request], "next_cursor": None})
-        none = self.crosschq.api("GET", "/api/v2/requests/", {"external_id": "lever:zz:1"})
-        self.assertEqual(none.json()["data"], [])
-        template = self.crosschq.state()["templates"][0]["id"]
-        for broken in ({"external_id": ""}, {"template_id": "missing"}, {"ats": "greenhouse"},
-                       {"candidate": {"first_name": "A"}},
-                       {"candidate": {"first_name": "", "email": "a@b.c"}},
-                       {"requester": {"name": "no email"}}, {"template_id": None}):
-            body = self.request_body("lever:b:2")
-            body.update(broken)
-            answer = self.crosschq.api("POST", "/api/v2/requests/", body=body)
-            self.assertEqual(answer.status, 400, broken)
-            self.assertEqual(set(answer.json()), {"detail"})
-        self.assertEqual(self.crosschq.api("POST", "/api/v2/requests/", body=b"{").status, 400)
-        self.assertTrue(template)
+        start = len(self.crosschq.state()["creates"])
+        body = create_body()
+        first = self.crosschq.api("POST", COLLECTION, body=body)
+        second = self.crosschq.api("POST", COLLECTION, body=body)
+        self.assertEqual((first.status, second.status), (201, 201))
+        self.assertEqual(set(first.json()), {"request_id", "message", "status"})
+        ids = [first.json()["request_id"], second.json()["request_id"]]
+        self.assertNotEqual(ids[0], ids[1])
+        creates = self.crosschq.state()["creates"][start:]
+        self.assertEqual(creates, [{"request_id": ids[0], "body": body},
+                                   {"request_id": ids[1], "body": body}])
+        for ident in ids:
+            request = self.get(ident)
+            self.assertEqual(set(request), REQUEST_KEYS)
+            self.assertEqual(request["id"], ident)
+            self.assertEqual(request["candidate"], body["candidate"])
+            self.assertEqual((request["job_position"], request["status"], request["progress"],
+                              request["references"], request["report_url"],
+                              request["report_summary_pdf"], request["report_full_pdf"]),
+                             ("Senior Backend Engineer", "Pending", 0, [], None, None, None))
+            self.assertEqual([iso_ms(request[k]) for k in ("created_at", "updated_on",
+                                                           "status_updated_on")], [NOW] * 3)
+        for path in (COLLECTION + "nope/", COLLECTION + ids[0] + "/x/"):
+            missing = self.crosschq.api("GET", path)
+            self.assertEqual((missing.status, missing.json()), (404, {"detail": "Not found."}))
 
-    def test_cursor_paging_and_updated_since(self):
-        made = []
-        for index in range(25):
-            # far after the other tests' objects; pairs share a second
-            self.crosschq.clock(NOW + 100 * harness.DAY_MS + (index // 2) * 1000)
-            body = self.request_body("lever:page:%d" % index, email="p%d@example.com" % index)
-            made.append(self.crosschq.api("POST", "/api/v2/requests/", body=body).json()["data"])
-        since = made[0]["updated_at"]
-        seen, cursor, pages = [], None, 0
-        while True:
-            query = {"limit": 10, "updated_since": since}
-            if cursor:
-                query["cursor"] = cursor
-            body = self.crosschq.api("GET", "/api/v2/requests/", query).json()
-            seen.extend(body["data"])
-            pages += 1
-            cursor = body["next_cursor"]
-            if cursor is None:
-                break
-        self.assertEqual(pages, 3)
-        keys = [(r["updated_at"], r["id"]) for r in seen]
-        self.assertEqual(keys, sorted(keys))
-        self.assertEqual(sorted(r["id"] for r in seen), sorted(r["id"] for r in made))
-        later = self.crosschq.api("GET", "/api/v2/requests/",
-                                  {"updated_since": made[24]["updated_at"]}).json()["data"]
-        self.assertEqual(sorted(r["id"] for r in later), [made[24]["id"]])
-        for bad in ({"cursor": "garbage!"}, {"updated_since": "yesterday"}, {"limit": 0}):
-            self.assertEqual(self.crosschq.api("GET", "/api/v2/requests/", bad).status, 400)
+    def test_time_spellings_are_varied_but_the_same_instant(self):
+        self.crosschq.clock(NOW + 123)
+        made = self.crosschq.mutate([{"op": "add_request", "request": {
+            "id": "spell-%d" % n, "candidate": {"email": "s%d@example.com" % n}}}
+            for n in range(12)])
+        self.assertEqual(len(made), 12)
+        patterns = {"Z": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$",
+                    "+00:00": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00$",
+                    "-05:00": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}-05:00$",
+                    "+05:30": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+05:30$"}
+        seen = set()
+        for n in range(12):
+            request = self.get("spell-%d" % n)
+            text = request["created_at"]
+            kinds = [k for k, p in patterns.items() if re.match(p, text)]
+            self.assertEqual(len(kinds), 1, text)
+            seen.add(kinds[0])
+            self.assertEqual(iso_ms(text), NOW + 123)
+            self.assertEqual(self.get("spell-%d" % n)["created_at"], text)   # deterministic
+        self.assertEqual(seen, set(patterns))
 
-    def test_cancel_patch_mutate_and_prospects(self):
+    def test_status_words_and_mutate_ops(self):
         self.crosschq.clock(NOW)
-        make = lambda ext: self.crosschq.api(  # noqa: E731
-            "POST", "/api/v2/requests/", body=self.request_body(ext)).json()["data"]
-        open_one, done = make("lever:c:1"), make("lever:c:2")
-        self.crosschq.clock(NOW + 60000)
-        cancel = "/api/v2/requests/%s/cancel/"
-        cancelled = self.crosschq.api("POST", cancel % open_one["id"]).json()["data"]
-        self.assertEqual((cancelled["status"], cancelled["updated_at"]),
-                         ("cancelled", "2026-11-18T11:07:40Z"))
-        again = self.crosschq.api("POST", cancel % open_one["id"])
-        self.assertEqual((again.status, again.json()["data"]), (200, cancelled))
-        completed = self.crosschq.mutate([{"op": "complete", "external_id": "lever:c:2",
-                                           "at": NOW + 1000}])[0]
-        self.assertEqual((completed["completed_at"], completed["report_url"]),
-                         ("2026-11-18T11:06:41Z",
-                          "https://app.crosschq.com/report/%s" % done["id"]))
-        refused = self.crosschq.api("POST", cancel % done["id"])
-        self.assertEqual((refused.status, refused.json()), (409, {"detail": "already completed"}))
-        self.crosschq.clock(NOW + 120000)
-        patched = self.crosschq.api("PATCH", "/api/v2/requests/%s/" % done["id"], body={
-            "hired": True, "hired_at": "2026-11-18T08:00:00Z", "hired_source": "ats"})
-        self.assertEqual(patched.json()["data"]["updated_at"], "2026-11-18T11:08:40Z")
-        for bad in ({"hired": "yes"}, {"hired_source": "magic"}, {"hired_at": "soon"},
-                    {"status": "completed"}):
-            self.assertEqual(self.crosschq.api("PATCH", "/api/v2/requests/%s/" % done["id"],
-                                               body=bad).status, 400, bad)
-        hired = self.crosschq.mutate([{"op": "hire", "id": open_one["id"]}])[0]
-        self.assertEqual((hired["hired"], hired["hired_source"]), (True, "crosschq"))
+        ident = self.create()
+        self.crosschq.clock(NOW + 1000)
+        self.crosschq.mutate([{"op": "set_status", "id": ident, "status": "In Progress",
+                               "progress": 40}])
+        self.crosschq.clock(NOW + 2000)
+        request = self.crosschq.mutate([{"op": "set_status", "id": ident,
+                                         "status": "In Progress", "progress": 60}])[0]
+        self.assertEqual((request["status"], request["progress"]), ("In Progress", 60))
+        self.assertEqual((iso_ms(request["status_updated_on"]), iso_ms(request["updated_on"])),
+                         (NOW + 1000, NOW + 2000))
+        self.crosschq.clock(NOW + 3000)
+        odd = self.crosschq.mutate([{"op": "set_status", "id": ident,
+                                     "status": "Awaiting Candidate"}])[0]
+        self.assertEqual((odd["status"], odd["progress"], iso_ms(odd["status_updated_on"])),
+                         ("Awaiting Candidate", 60, NOW + 3000))
+        self.crosschq.clock(NOW + 4000)
+        done = self.crosschq.mutate([{"op": "complete", "id": ident, "at": NOW + 3500}])[0]
+        report = "https://app.crosschq.com/report/%s/" % ident
+        self.assertEqual((done["status"], done["progress"], done["report_url"],
+                          done["report_summary_pdf"], done["report_full_pdf"]),
+                         ("Completed", 100, report, report + "summary.pdf",
+                          report + "full.pdf"))
+        self.assertEqual((iso_ms(done["status_updated_on"]), iso_ms(done["updated_on"])),
+                         (NOW + 3500, NOW + 4000))
+        self.assertEqual(self.get(ident)["status"], "Completed")
+        raw = self.crosschq.mutate([{"op": "set_request", "id": ident, "fields": {
+            "status": "EXPIRED", "surprise": {"x": 1},
+            "updated_on": "2026-11-18T12:00:00+01:00"}}])[0]
+        self.assertEqual((raw["status"], raw["surprise"], iso_ms(raw["updated_on"]),
+                          iso_ms(raw["status_updated_on"])),
+                         ("EXPIRED", {"x": 1}, NOW - 400 * 1000, NOW + 4000))
+        self.assertEqual(self.get(ident)["surprise"], {"x": 1})
+        hired = self.crosschq.mutate([{"op": "hire", "id": ident, "hired": True}])[0]
+        self.assertIs(hired["hired"], True)
+        self.assertNotIn("hired", self.get(ident))          # hired_field is off
+        self.crosschq.mutate([{"op": "delete_request", "id": ident}])
+        self.assertEqual(self.crosschq.api("GET", COLLECTION + ident + "/").status, 404)
+        for bad in ({"op": "explode"}, {"op": "set_status", "id": "nope", "status": "x"},
+                    {"op": "add_jobrole", "codename": "generic"}):
+            with self.assertRaises(AssertionError):
+                self.crosschq.mutate([bad])
+
+    def test_capabilities_off_by_default_and_options_changes_nothing(self):
+        self.assertEqual(self.crosschq.capabilities(),
+                         {"list": False, "hire": False, "hired_field": False, "cancel": False,
+                          "prospects": False})
+        ident = self.create()
+        state = self.crosschq.state()
+        absent = [("GET", COLLECTION, {"updated_since": "2999-01-01T00:00:00Z"}),
+                  ("GET", COLLECTION, None),
+                  ("POST", COLLECTION + ident + "/cancel/", None),
+                  ("OPTIONS", COLLECTION + ident + "/cancel/", None),
+                  ("GET", "/partners/prospects/", None),
+                  ("OPTIONS", "/partners/prospects/", None),
+                  ("PATCH", "/partners/prospects/p1/", None),
+                  ("OPTIONS", "/partners/prospects/p1/", None)]
+        for method, path, query in absent:
+            answer = self.crosschq.api(method, path, query,
+                                       body={"ats_id": "x"} if method == "PATCH" else None)
+            self.assertEqual((answer.status, answer.json()), (404, {"detail": "Not found."}),
+                             (method, path))
+        patch = self.crosschq.api("PATCH", COLLECTION + ident + "/", body={"hired": True})
+        self.assertEqual((patch.status, patch.json()),
+                         (405, {"detail": 'Method "PATCH" not allowed.'}))
+        for path, allow in ((COLLECTION, "POST, OPTIONS"),
+                            (COLLECTION + "any-id/", "GET, OPTIONS"),
+                            ("/partners/config/", "GET, OPTIONS"),
+                            ("/api/v2/settings/jobrole/", "GET, OPTIONS")):
+            answer = self.crosschq.api("OPTIONS", path)
+            self.assertEqual((answer.status, answer.headers["allow"]), (200, allow), path)
+            self.assertEqual(set(answer.json()), {"name", "description", "renders", "parses"})
+            self.assertEqual(answer.json()["renders"], ["application/json"])
+        self.assertNotIn("hired", self.get(ident))
+        self.assertEqual(self.crosschq.state(), state)
+        self.assertEqual(self.crosschq.pending_webhooks()[-1]["status"], "Pending")
+
+    def test_capabilities_on(self):
+        self.crosschq.clock(NOW)
+        flags = self.crosschq.capabilities(list=True, hire=True, hired_field=True, cancel=True,
+                                           prospects=True)
+        self.assertEqual(set(flags.values()), {True})
+        with self.assertRaises(AssertionError):
+            self.crosschq.capabilities(teleport=True)
+        for path, allow in ((COLLECTION, "GET, POST, OPTIONS"),
+                            (COLLECTION + "x/", "GET, PATCH, OPTIONS"),
+                            (COLLECTION + "x/cancel/", "POST, OPTIONS"),
+                            ("/partners/prospects/", "GET, OPTIONS"),
+                            ("/partners/prospects/x/", "PATCH, OPTIONS")):
+            answer = self.crosschq.api("OPTIONS", path)
+            self.assertEqual((answer.status, answer.headers["allow"]), (200, allow), path)
+        open_one, done = self.create(), self.create(create_body(email="b@example.com"))
+        self.assertIsNone(self.get(open_one)["hired"])
+        self.crosschq.clock(NOW + 1000)
+        hired = self.crosschq.api("PATCH", COLLECTION + done + "/", body={"hired": True})
+        self.assertEqual((hired.status, hired.json()["hired"], iso_ms(hired.json()["updated_on"])),
+                         (200, True, NOW + 1000))
+        for bad, errors in (({"hired": "yes"}, {"hired": ["Must be a valid boolean."]}),
+                            ({"hired": True, "hired_at": "x"}, {"hired_at": ["Unknown field."]}),
+                            ({}, {"hired": ["This field is required."]})):
+            answer = self.crosschq.api("PATCH", COLLECTION + done + "/", body=bad)
+            self.assertEqual((answer.status, answer.json()), (400, {"errors": errors}), bad)
+        self.assertEqual(self.crosschq.api("PATCH", COLLECTION + "nope/",
+                                           body={"hired": True}).status, 404)
+        cancelled = self.crosschq.api("POST", COLLECTION + open_one + "/cancel/")
+        self.assertEqual((cancelled.status, cancelled.json()["status"],
+                          iso_ms(cancelled.json()["status_updated_on"])),
+                         (200, "Cancelled", NOW + 1000))
+        again = self.crosschq.api("POST", COLLECTION + open_one + "/cancel/")
+        self.assertEqual((again.status, again.json()), (200, cancelled.json()))
+        self.crosschq.mutate([{"op": "complete", "id": done}])
+        refused = self.crosschq.api("POST", COLLECTION + done + "/cancel/")
+        self.assertEqual((refused.status, refused.json()),
+                         (400, {"detail": "Request already completed."}))
         prospect = self.crosschq.mutate([{"op": "add_prospect", "first_name": "Ana",
                                           "last_name": "Ñúñez", "email": "ana@example.org"}])[0]
-        listed = self.crosschq.api("GET", "/api/v2/prospects/").json()["data"]
-        self.assertIn(prospect["id"], [p["id"] for p in listed])
-        exported = self.crosschq.api("PATCH", "/api/v2/prospects/%s/" % prospect["id"], body={
-            "ats_id": "opp-1", "ats_exported_at": "2026-11-18T08:28:40Z"}).json()["data"]
-        self.assertEqual(exported["ats_id"], "opp-1")
-        self.assertEqual(self.crosschq.api("GET", "/api/v2/settings/jobrole/").status, 200)
+        page = self.crosschq.api("GET", "/partners/prospects/").json()
+        self.assertEqual(set(page), {"next", "previous", "results"})
+        self.assertIn(prospect, page["results"])
+        self.assertEqual(set(prospect), {"id", "first_name", "last_name", "email",
+                                         "mobile_phone", "job_title", "tags", "source",
+                                         "created_at", "updated_on", "ats_id"})
+        exported = self.crosschq.api("PATCH", "/partners/prospects/%s/" % prospect["id"],
+                                     body={"ats_id": "opp-1"})
+        self.assertEqual((exported.status, exported.json()["ats_id"]), (200, "opp-1"))
+        self.assertEqual(self.crosschq.api("PATCH", "/partners/prospects/%s/" % prospect["id"],
+                                           body={"email": "x@example.org"}).json(),
+                         {"errors": {"email": ["Unknown field."]}})
+
+    def test_list_capability_pages(self):
+        self.crosschq.capabilities(list=True)
+        base = NOW + 200 * harness.DAY_MS
+        ops = [{"op": "add_request", "request": {
+            "id": "list-%03d" % n, "created_at": base + (n // 2) * 1000,
+            "updated_on": base + (n // 2) * 1000}} for n in range(205)]
+        self.crosschq.mutate(ops)
+        since = "2027-06-06T11:06:40Z"          # base, written differently
+        self.assertEqual(iso_ms(since), base)
+        seen, url, pages = [], None, 0
+        while True:
+            if url is None:
+                answer = self.crosschq.api("GET", COLLECTION, {"updated_since": since})
+            else:
+                parts = urllib.parse.urlsplit(url)
+                self.assertEqual((parts.scheme, parts.netloc, parts.path),
+                                 ("http", "127.0.0.1:%d" % self.crosschq.port, COLLECTION))
+                answer = self.crosschq.request("GET", parts.path + "?" + parts.query)
+            body = answer.json()
+            self.assertEqual(set(body), {"next", "previous", "results"})
+            seen.extend(body["results"])
+            pages += 1
+            url = body["next"]
+            if url is None:
+                break
+        self.assertEqual(pages, 3)
+        self.assertEqual([r["id"] for r in seen], ["list-%03d" % n for n in range(205)])
+        small = self.crosschq.api("GET", COLLECTION, {"updated_since": seen[-2]["updated_on"],
+                                                      "page_size": 1}).json()
+        self.assertEqual([r["id"] for r in small["results"]], ["list-202"])   # inclusive
+        self.assertIsNotNone(small["next"])
+        future = self.crosschq.api("GET", COLLECTION, {"updated_since": "2999-01-01T00:00:00Z"})
+        self.assertEqual(future.json(), {"next": None, "previous": None, "results": []})
+        bad = self.crosschq.api("GET", COLLECTION, {"updated_since": "yesterday"})
+        self.assertEqual((bad.status, bad.json()),
+                         (400, {"errors": {"updated_since": ["Enter a valid date/time."]}}))
+        cursor = self.crosschq.api("GET", COLLECTION, {"cursor": "garbage!"})
+        self.assertEqual((cursor.status, cursor.json()), (404, {"detail": "Invalid cursor"}))
+
+    def test_webhooks_pending_auth_and_lost(self):
+        self.crosschq.clock(NOW)
+        ident = self.create()
+        pending = self.crosschq.pending_webhooks()
+        self.assertEqual(len(pending), 1)
+        self.assertEqual(pending[0]["method"], "POST")
+        self.assertEqual(pending[0]["headers"], {"Content-Type": "application/json"})
+        self.assertEqual(json.loads(pending[0]["body"]), self.get(ident))
+        self.assertEqual(self.crosschq.pending_webhooks(), [])           # taken
+        self.crosschq.webhook_config(method="PUT", auth="token", secret="s3cret")
+        self.crosschq.mutate([{"op": "set_status", "id": ident, "status": "In Progress",
+                               "progress": 10}])
+        self.crosschq.webhook_config(auth="basic", secret="crosschq:pa ss")
+        self.crosschq.mutate([{"op": "complete", "id": ident}])
+        self.crosschq.mutate([{"op": "delete_request", "id": ident}])     # not delivered
+        items = self.crosschq.pending_webhooks()
+        self.assertEqual([(i["method"], i["headers"].get("Authorization"), i["status"])
+                          for i in items],
+                         [("PUT", "Token s3cret", "In Progress"),
+                          ("POST", "Basic " + base64.b64encode(b"crosschq:pa ss").decode(),
+                           "Completed")])
+        self.assertEqual(json.loads(items[1]["body"])["progress"], 100)
+        self.crosschq.webhook_config(deliver=False)
+        lost = self.create()
+        self.assertEqual(self.crosschq.pending_webhooks(), [])
+        self.assertEqual(self.crosschq.state()["webhook"]["lost"][-1:],
+                         [{"request_id": lost, "status": "Pending"}])
+        for bad in ({"url": "http://example.com/hook"}, {"url": "https://127.0.0.1/x"},
+                    {"method": "GET"}, {"auth": "digest"}, {"auth": "basic", "secret": "x"}):
+            with self.assertRaises(AssertionError):
+                self.crosschq._control("POST", "webhook", bad)
+
+    def test_webhooks_delivered_in_order_with_each_auth(self):
+        receiver = Receiver()
+        try:
+            self.crosschq.capabilities(hired_field=True)
+            sent = []
+            for method, auth, secret in (("POST", "none", ""), ("PUT", "token", "tok"),
+                                         ("POST", "basic", "u:p")):
+                self.crosschq.webhook_config(url=receiver.url, method=method, auth=auth,
+                                             secret=secret)
+                ident = self.create()
+                self.crosschq.mutate([{"op": "set_status", "id": ident, "status": "In Progress",
+                                       "progress": 50},
+                                      {"op": "complete", "id": ident},
+                                      {"op": "hire", "id": ident, "hired": False}])
+                sent.extend((method, auth, secret, ident, word) for word in
+                            ("Pending", "In Progress", "Completed", "Completed"))
+            deadline = time.monotonic() + 10
+            while len(self.crosschq.webhook_deliveries()) < 12 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            deliveries = self.crosschq.webhook_deliveries()
+            self.assertEqual([(d["request_id"], d["status"], d["ok"], d["http_status"])
+                              for d in deliveries],
+                             [(s[3], s[4], True, 200) for s in sent])
+            self.assertEqual(len(receiver.received), 12)
+            for got, (method, auth, secret, ident, word) in zip(receiver.received, sent):
+                self.assertEqual((got["method"], got["path"]),
+                                 (method, "/cgi-bin/refsync-hook/crosschq"))
+                self.assertEqual(got["headers"]["content-type"], "application/json")
+                expected = {"none": None, "token": "Token tok",
+                            "basic": "Basic " + base64.b64encode(b"u:p").decode()}[auth]
+                self.assertEqual(got["headers"].get("authorization"), expected)
+                body = json.loads(got["body"])
+                self.assertEqual((body["id"], body["status"]), (ident, word))
+            self.assertIs(json.loads(receiver.received[-1]["body"])["hired"], False)
+            self.assertEqual(self.crosschq.pending_webhooks(), [])
+            receiver.status = 401
+            ident = self.create()
+            deadline = time.monotonic() + 10
+            while len(self.crosschq.webhook_deliveries()) < 13 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            self.assertEqual(self.crosschq.webhook_deliveries()[-1],
+                             {"request_id": ident, "status": "Pending", "ok": False,
+                              "http_status": 401, "error": None})
+        finally:
+            self.crosschq.webhook_config()
+            receiver.close()
+
+    def test_lose_create(self):
+        before = len(self.crosschq.state()["requests"])
+        start = len(self.crosschq.state()["creates"])
+        self.crosschq.lose_create(2)
+        for n in range(2):
+            with self.assertRaises((ConnectionResetError, http.client.RemoteDisconnected)):
+                self.crosschq.api("POST", COLLECTION,
+                                  body=create_body(email="lost%d@example.com" % n))
+        kept = self.crosschq.api("POST", COLLECTION, body=create_body(email="kept@example.com"))
+        self.assertEqual(kept.status, 201)
+        state = self.crosschq.state()
+        self.assertEqual(len(state["requests"]), before + 3)
+        self.assertEqual([c["body"]["candidate"]["email"] for c in state["creates"][start:]],
+                         ["lost0@example.com", "lost1@example.com", "kept@example.com"])
+        self.assertEqual(state["lose_create"], 0)
+        lost_ids = [c["request_id"] for c in state["creates"][start:start + 2]]
+        self.assertEqual([self.get(i)["candidate"]["email"] for i in lost_ids],
+                         ["lost0@example.com", "lost1@example.com"])
+        self.assertEqual([i["request_id"] for i in self.crosschq.pending_webhooks()],
+                         lost_ids + [kept.json()["request_id"]])
+        self.assertEqual([(e["status"], e["fault"]) for e in self.crosschq.log()],
+                         [(0, "lose_create"), (0, "lose_create"), (201, None)] +
+                         [(200, None)] * 2)
+        with self.assertRaises(AssertionError):
+            self.crosschq.lose_create(-1)
 
     def test_fail_for(self):
+        start = len(self.crosschq.state()["creates"])
         self.crosschq.fail_for("Bad@Example.com", 422, "Invalid candidate email")
-        answer = self.crosschq.api("POST", "/api/v2/requests/",
-                                   body=self.request_body("lever:f:1", email="bad@example.com"))
+        answer = self.crosschq.api("POST", COLLECTION, body=create_body(email="bad@example.com"))
         self.assertEqual((answer.status, answer.json()),
                          (422, {"detail": "Invalid candidate email"}))
-        fine = self.crosschq.api("POST", "/api/v2/requests/",
-                                 body=self.request_body("lever:f:2", email="good@example.com"))
+        again = self.crosschq.api("POST", COLLECTION, body=create_body(email="BAD@example.com"))
+        self.assertEqual(again.status, 422)
+        fine = self.crosschq.api("POST", COLLECTION, body=create_body(email="good@example.com"))
         self.assertEqual(fine.status, 201)
+        self.crosschq.fail_for("bad@example.com", None)
+        self.assertEqual(self.crosschq.api("POST", COLLECTION,
+                                           body=create_body(email="bad@example.com")).status, 201)
         self.assertEqual([(e["status"], e["fault"]) for e in self.crosschq.log()],
-                         [(422, "fail_for"), (201, None)])
+                         [(422, "fail_for"), (422, "fail_for"), (201, None), (201, None)])
+        self.assertEqual([c["body"]["candidate"]["email"]
+                          for c in self.crosschq.state()["creates"][start:]],
+                         ["good@example.com", "bad@example.com"])
 
 
 class FaultTest(FakeTestCase):
@@ -462,10 +926,11 @@ class FaultTest(FakeTestCase):
         self.lever.faults({"rate_429": 1.0})
         self.assertNotIn("retry-after", self.lever.api("GET", "/stages").headers)
         self.crosschq.faults({"rate_429": 1.0})
-        throttled = self.crosschq.api("GET", "/api/v2/templates/")
-        self.assertEqual((throttled.status, throttled.headers["retry-after"]), (429, "1"))
+        throttled = self.crosschq.api("GET", "/partners/config/")
+        self.assertEqual((throttled.status, throttled.headers["retry-after"], throttled.json()),
+                         (429, "1", {"detail": "Too many requests"}))
         self.crosschq.faults({"rate_503": 1.0, "retry_after": "Wed, 21 Oct 2026 07:28:00 GMT"})
-        busy = self.crosschq.api("GET", "/api/v2/templates/")
+        busy = self.crosschq.api("GET", "/partners/config/")
         self.assertEqual((busy.status, busy.headers["retry-after"]),
                          (503, "Wed, 21 Oct 2026 07:28:00 GMT"))
 
@@ -506,23 +971,27 @@ class FaultTest(FakeTestCase):
                          ["reset", "truncate", "malformed", "stall", "delay"])
 
     def test_reset_after_processing_keeps_the_effect(self):
-        template = self.crosschq.state()["templates"][0]["id"]
-        body = {"external_id": "lever:reset:1", "template_id": template, "ats": "lever",
-                "candidate": {"first_name": "A", "email": "a@example.com"},
-                "requester": {"email": "r@example.com"}}
+        body = create_body(email="reset.after@example.com")
+        before = len(self.crosschq.state()["requests"])
         self.crosschq.faults({"rate_reset": 1.0, "reset_phase": "after"})
         with self.assertRaises((ConnectionResetError, http.client.RemoteDisconnected)):
-            self.crosschq.api("POST", "/api/v2/requests/", body=body)
+            self.crosschq.api("POST", COLLECTION, body=body)
         self.crosschq.faults({})
-        retried = self.crosschq.api("POST", "/api/v2/requests/", body=body)
-        self.assertEqual(retried.status, 200)
+        state = self.crosschq.state()
+        self.assertEqual(len(state["requests"]), before + 1)
+        self.assertEqual(state["creates"][-1]["body"], body)
+        made = state["creates"][-1]["request_id"]
+        self.assertEqual([i["request_id"] for i in self.crosschq.pending_webhooks()], [made])
+        retried = self.crosschq.api("POST", COLLECTION, body=body)      # no de-duplication
+        self.assertEqual(retried.status, 201)
+        self.assertNotEqual(retried.json()["request_id"], made)
         self.crosschq.faults({"rate_reset": 1.0})          # before: nothing happens
-        body["external_id"] = "lever:reset:2"
         with self.assertRaises((ConnectionResetError, http.client.RemoteDisconnected)):
-            self.crosschq.api("POST", "/api/v2/requests/", body=body)
+            self.crosschq.api("POST", COLLECTION, body=create_body(email="reset.b@example.com"))
         self.crosschq.faults({})
-        self.assertEqual(self.crosschq.api("GET", "/api/v2/requests/", {
-            "external_id": "lever:reset:2"}).json()["data"], [])
+        self.assertEqual(len(self.crosschq.state()["requests"]), before + 2)
+        self.assertEqual([(e["status"], e["fault"]) for e in self.crosschq.log()],
+                         [(0, "reset"), (201, None), (0, "reset")])
 
     def test_invalid_offset_once(self):
         first = self.lever.api("GET", "/opportunities", {"limit": 2}).json()
@@ -646,9 +1115,17 @@ class GeneratorAndHarnessTest(unittest.TestCase):
             self.assertEqual(stamps, sorted(stamps))
         self.assertTrue(any(not o["isAnonymized"] and not o["name"].isascii()
                             for o in lever["opportunities"]))
-        self.assertTrue(all(t["is_default"] is False and t["ats_tag"] == t["ats_tag"].lower()
-                            for t in one["crosschq"]["templates"]))
-        self.assertEqual(len(one["crosschq"]["prospects"]), 8)
+        crosschq = one["crosschq"]
+        self.assertEqual(sorted(crosschq), ["config", "jobroles", "prospects", "requests"])
+        self.assertEqual([j["codename"] for j in crosschq["jobroles"]],
+                         ["software-engineer", "account-executive", "generic"])
+        self.assertEqual(crosschq["config"]["min_reference_count"], 2)
+        self.assertEqual(crosschq["config"]["relationships"][2],
+                         {"id": 3, "name": "peers", "min": "0", "max": "5", "default": "1"})
+        self.assertEqual(len(crosschq["prospects"]), 8)
+        self.assertEqual(set(crosschq["prospects"][0]),
+                         {"id", "first_name", "last_name", "email", "mobile_phone", "job_title",
+                          "tags", "source", "created_at", "updated_on", "ats_id"})
 
     def test_sandbox_file_matches_the_builder(self):
         with open(os.path.join(harness.FAKES, "sandbox.json"), encoding="utf-8") as handle:
@@ -656,8 +1133,19 @@ class GeneratorAndHarnessTest(unittest.TestCase):
         self.assertEqual(stored, harness.sandbox().to_dict())
         lever = stored["lever"]
         self.assertEqual((len(lever["opportunities"]), len(lever["postings"]),
-                          len(lever["users"]), len(stored["crosschq"]["templates"])),
-                         (40, 6, 2, 4))
+                          len(lever["users"])), (40, 6, 2))
+        crosschq = stored["crosschq"]
+        self.assertNotIn("templates", crosschq)
+        self.assertEqual([(j["codename"], j.get("enabled", True)) for j in crosschq["jobroles"]],
+                         [("software-engineer", True), ("account-executive", True),
+                          ("generic", True), ("product-designer", True),
+                          ("customer-success", True), ("legacy-survey", False)])
+        self.assertEqual([(r["status"], r["progress"], r["job_position"])
+                          for r in crosschq["requests"]],
+                         [("Completed", 100, "Senior Backend Engineer"),
+                          ("In Progress", 50, "Account Executive")])
+        emails = {o["emails"][0] for o in lever["opportunities"] if o["emails"]}
+        self.assertTrue(all(r["candidate"]["email"] in emails for r in crosschq["requests"]))
         trigger = next(s["id"] for s in lever["stages"] if s["text"] == "Reference Check")
         entries = sorted(time.strftime("%Y-%m-%d", time.gmtime(c["updatedAt"] // 1000))
                          for o in lever["opportunities"] for c in o["stageChanges"][-1:]
@@ -679,7 +1167,7 @@ class GeneratorAndHarnessTest(unittest.TestCase):
                                     "export_existing", "auto_export_new"])
             self.assertIn("url = http://127.0.0.1:%d/v1\n" % tenant.lever.port, text)
             for name in ("lever.key", "crosschq.key", "stage-change.token", "hired.token",
-                         "answer.secret"):
+                         "answer.secret", "crosschq-webhook.secret"):
                 mode = stat.S_IMODE(os.stat(tenant.path("secrets", name)).st_mode)
                 self.assertEqual(mode, 0o600, name)
             tenant.write_conf({"lever": {"requests_per_second": 3, "perform_as": None}})
@@ -702,6 +1190,15 @@ class GeneratorAndHarnessTest(unittest.TestCase):
             expected = hmac.new(tenant.secrets["stage-change.token"].encode(),
                                 ("t" * 48 + "1234").encode(), hashlib.sha256).hexdigest()
             self.assertEqual(body["signature"], expected)
+            item = {"method": "PUT", "body": "{}", "headers": {
+                "Content-Type": "application/json", "Authorization": "Token s"}}
+            self.assertEqual(tenant.crosschq_webhook_env(item),
+                             {"PATH_INFO": "/crosschq", "REQUEST_METHOD": "PUT",
+                              "CONTENT_TYPE": "application/json",
+                              "HTTP_AUTHORIZATION": "Token s"})
+            del item["headers"]["Authorization"]
+            self.assertNotIn("HTTP_AUTHORIZATION", tenant.crosschq_webhook_env(item))
+            self.assertEqual(tenant.crosschq.auth_header, tenant.secrets["crosschq.key"])
             self.assertEqual(harness.parse_cgi(b"Status: 401 Unauthorized\r\n"
                                                b"Content-Type: text/plain\r\n\r\nno"),
                              (401, {"status": "401 Unauthorized",

@@ -10,6 +10,7 @@ Run alone: /usr/bin/python3 -m unittest tests/e2e/test_hook.py
 Set REFSYNC_KEEP=1 to keep the temporary directory.
 """
 
+import base64
 import glob
 import hashlib
 import hmac
@@ -32,6 +33,8 @@ LIGHTTPD = shutil.which("lighttpd", path="/usr/sbin:/usr/bin:/sbin:/bin") or "/u
 STAGE_TOKEN = "e2e-stage-change-signature-token-5f1c2a"
 HIRED_TOKEN = "e2e-hired-signature-token-9d8e7f"
 ANSWER_SECRET = "e2e-answer-secret-0b1c2d3e4f"
+CQ_TOKEN = "e2e-crosschq-webhook-token-7a6b5c"
+CQ_BASIC = ("crosschq-e2e", "basic-pa55-e2e-44aa")
 BODY_MAX = 64 * 1024
 HOUR_MS = 3600 * 1000
 # sanitizer runtime settings the hook should run with (lighttpd passes no environment)
@@ -146,15 +149,24 @@ class HookBehindLighttpd(unittest.TestCase):
         lever_key = cls._secret("lever.key", "e2e-lever-api-key")
         cq_key = cls._secret("crosschq.key", "e2e-crosschq-api-key")
         answer = cls._secret("answer.secret", ANSWER_SECRET)
-        cls.config = os.path.join(cls.dir, "refsync.conf")
-        with open(cls.config, "w") as f:
-            f.write("[sync]\ndatabase = %s\nspool = %s\n\n"
+        cq_token = cls._secret("crosschq-webhook.token", CQ_TOKEN)
+        cq_basic = cls._secret("crosschq-webhook.basic", "%s:%s" % CQ_BASIC)
+        template = ("[sync]\ndatabase = %s\nspool = %s\n\n"
                     "[lever]\nurl = http://127.0.0.1:9/v1\napi_key_file = %s\n"
                     "stage_change_token_file = %s\nhired_token_file = %s\n\n"
-                    "[crosschq]\nurl = http://127.0.0.1:9\napi_key_file = %s\n\n"
+                    "[crosschq]\nurl = http://127.0.0.1:9\napi_key_file = %s\n"
+                    "webhook_auth = %s\nwebhook_secret_file = %s\n\n"
                     "[followup]\nanswer_url = http://127.0.0.1:9/refsync-hook/answer\n"
-                    "answer_secret_file = %s\n"
-                    % (cls.database, cls.spool, lever_key, stage, hired, cq_key, answer))
+                    "answer_secret_file = %s\n")
+        cls.config = os.path.join(cls.dir, "refsync.conf")
+        with open(cls.config, "w") as f:
+            f.write(template % (cls.database, cls.spool, lever_key, stage, hired, cq_key, "token", cq_token,
+                                answer))
+        # the same installation with Crosschq's webhook on Basic auth (served under /basic/)
+        cls.basic_config = os.path.join(cls.dir, "refsync-basic.conf")
+        with open(cls.basic_config, "w") as f:
+            f.write(template % (cls.database, cls.spool, lever_key, stage, hired, cq_key, "basic", cq_basic,
+                                answer))
 
     @classmethod
     def _create_database(cls):
@@ -180,13 +192,16 @@ class HookBehindLighttpd(unittest.TestCase):
     def _start_lighttpd(cls):
         www = os.path.join(cls.dir, "www")
         os.makedirs(os.path.join(www, "broken"))
+        os.makedirs(os.path.join(www, "basic"))
         os.symlink(cls.binary, os.path.join(www, "refsync-hook"))
         os.symlink(cls.binary, os.path.join(www, "broken", "refsync-hook"))
+        os.symlink(cls.binary, os.path.join(www, "basic", "refsync-hook"))
         env = [("REFSYNC_CONFIG", cls.config)]
         env += [(k, os.environ[k]) for k in SANITIZER_ENV if os.environ.get(k)]
         env_text = ", ".join('"%s" => "%s"' % kv for kv in env)
         broken_env = ", ".join('"%s" => "%s"' % kv for kv in
                                [("REFSYNC_CONFIG", os.path.join(cls.dir, "missing.conf"))] + env[1:])
+        basic_env = ", ".join('"%s" => "%s"' % kv for kv in [("REFSYNC_CONFIG", cls.basic_config)] + env[1:])
         cls.server_log = os.path.join(cls.dir, "lighttpd.out")
         for attempt in range(5):
             cls.port = free_port()
@@ -202,6 +217,9 @@ class HookBehindLighttpd(unittest.TestCase):
                 f.write('cgi.assign = ( "/refsync-hook" => "" )\n')
                 f.write("setenv.add-environment = ( %s )\n" % env_text)
                 f.write('$HTTP["url"] =~ "^/broken/" {\n  setenv.add-environment = ( %s )\n}\n' % broken_env)
+                f.write('$HTTP["url"] =~ "^/basic/" {\n  setenv.add-environment = ( %s )\n}\n' % basic_env)
+                # lighttpd's mod_cgi passes the Authorization header as HTTP_AUTHORIZATION
+                # without any setting (Apache needs CGIPassAuth On; see refsync-hook(8))
                 # running as root in CI: lighttpd keeps that user (no server.username)
             log = open(cls.server_log, "ab")
             cls.server = subprocess.Popen([LIGHTTPD, "-D", "-f", conf], stdin=subprocess.DEVNULL,
@@ -247,13 +265,16 @@ class HookBehindLighttpd(unittest.TestCase):
 
     # -------------------------------------------------------------- helpers
 
-    def request(self, method, path, body=None, content_type=None, query=None, prefix="/refsync-hook"):
+    def request(self, method, path, body=None, content_type=None, query=None, prefix="/refsync-hook",
+                authorization=None):
         url = "http://127.0.0.1:%d%s%s" % (self.port, prefix, path)
         if query is not None:
             url += "?" + query
         req = urllib.request.Request(url, data=body, method=method)
         if content_type:
             req.add_header("Content-Type", content_type)
+        if authorization is not None:
+            req.add_header("Authorization", authorization)
         with self.opener.open(req, timeout=30) as resp:
             return resp.status, resp.headers, resp.read().decode("utf-8", "replace")
 
@@ -426,6 +447,95 @@ class HookBehindLighttpd(unittest.TestCase):
         with open(self.server_log, errors="replace") as f:
             f.seek(self.log_offset)
             self.assertIn("missing.conf", f.read())  # the detail is in the server's log
+
+    # -------------------------------------------------------------- Crosschq's webhook
+
+    def crosschq(self, body, authorization, method="POST", prefix="/refsync-hook", content_type="application/json"):
+        return self.request(method, "/crosschq", body, content_type, prefix=prefix, authorization=authorization)
+
+    def server_log_since_setup(self):
+        with open(self.server_log, errors="replace") as f:
+            f.seek(self.log_offset)
+            return f.read()
+
+    def assertCrosschqRecord(self, body, before):
+        """body is spooled once, as cq-<sha256>.json, in the documented record."""
+        name = "cq-%s.json" % hashlib.sha256(body).hexdigest()[:32]
+        self.assertIn(name, self.spooled())
+        with open(os.path.join(self.spool, "new", name), "rb") as f:
+            raw = f.read()
+        head = b'{"type":"crosschq","received_at":'
+        self.assertTrue(raw.startswith(head), raw[:80])
+        received, rest = raw[len(head):].split(b",", 1)
+        self.assertTrue(before - 1000 <= int(received) <= now_ms() + 1000, received)
+        self.assertEqual(rest, b'"request":' + body + b"}\n")
+        return name
+
+    def test_crosschq_token_webhook(self):
+        before = now_ms()
+        forms = ("Token " + CQ_TOKEN, "Bearer " + CQ_TOKEN, CQ_TOKEN)
+        for i, auth in enumerate(forms):
+            body = json.dumps({"id": "cq-e2e-%d" % i, "candidate": {"first_name": "Ada", "last_name": "L",
+                               "email": "ada@example.com", "mobile_phone": ""}, "job_position": "Engineer",
+                               "status": "Completed", "progress": 100,
+                               "report_url": "https://app.crosschq.com/r/%d" % i}).encode()
+            status, headers, text = self.crosschq(body, auth, method="PUT" if i == 1 else "POST",
+                                                  content_type=None if i == 2 else "application/json")
+            self.assertEqual(status, 200, (auth, text))
+            name = self.assertCrosschqRecord(body, before)
+            self.assertEqual(text, "accepted: %s (request cq-e2e-%d)\n" % (name, i))
+            self.assertIsNone(headers.get("WWW-Authenticate"))
+        self.assertEqual(len(self.spooled()), 3)
+        # delivered again: the same file
+        status, _, text = self.crosschq(body, "Token " + CQ_TOKEN)
+        self.assertEqual((status, text), (200, "already queued: %s\n" % name))
+        self.assertEqual(len(self.spooled()), 3)
+        self.assertNotIn(CQ_TOKEN, self.server_log_since_setup())
+
+    def test_crosschq_wrong_or_missing_secret(self):
+        body = json.dumps({"id": "cq-e2e-bad", "status": "Completed", "progress": 100}).encode()
+        for auth in (None, "Token wrong-" + CQ_TOKEN, "Bearer " + CQ_TOKEN[:-1], CQ_TOKEN + "x",
+                     "Basic " + base64.b64encode(CQ_TOKEN.encode()).decode()):
+            with self.subTest(auth=auth):
+                status, headers, text = self.crosschq(body, auth)
+                self.assertEqual(status, 401, text)
+                self.assertEqual(headers.get("WWW-Authenticate"), "Token")
+        self.assertNothingSpooled()
+        log = self.server_log_since_setup()
+        self.assertIn("POST /crosschq: 401", log)
+        self.assertNotIn(CQ_TOKEN, log)
+
+    def test_crosschq_basic_webhook(self):
+        before = now_ms()
+        user, password = CQ_BASIC
+        good = "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+        body = json.dumps({"id": "cq-e2e-basic", "status": "Sent", "progress": 0}).encode()
+        for auth in (None, "Token %s:%s" % CQ_BASIC,
+                     "Basic " + base64.b64encode(("%s:%sx" % CQ_BASIC).encode()).decode(),
+                     "Basic " + base64.b64encode(("x%s:%s" % CQ_BASIC).encode()).decode()):
+            with self.subTest(auth=auth):
+                status, headers, text = self.crosschq(body, auth, prefix="/basic/refsync-hook")
+                self.assertEqual(status, 401, text)
+                self.assertEqual(headers.get("WWW-Authenticate"), 'Basic realm="refsync"')
+        self.assertNothingSpooled()
+        status, _, text = self.crosschq(body, good, method="PUT", prefix="/basic/refsync-hook")
+        self.assertEqual(status, 200, text)
+        self.assertCrosschqRecord(body, before)
+        self.assertNotIn(password, self.server_log_since_setup())
+
+    def test_crosschq_bad_requests(self):
+        auth = "Token " + CQ_TOKEN
+        for method in ("GET", "DELETE", "PATCH"):
+            status, headers, _ = self.crosschq(None if method != "PATCH" else b"{}", auth, method=method)
+            self.assertEqual(status, 405, method)
+            self.assertEqual(headers.get("Allow"), "POST, PUT")
+        for body in (b"", b"not json", b"[]", b'{"id": 7}', b'{"status": "Completed"}', b'{"id": "a"} x'):
+            with self.subTest(body=body):
+                status, _, text = self.crosschq(body, auth)
+                self.assertEqual(status, 400, text)
+        big = b'{"id": "cq-big"}' + b" " * BODY_MAX
+        self.assertEqual(self.crosschq(big, auth)[0], 413)
+        self.assertNothingSpooled()
 
     # -------------------------------------------------------------- answers
 

@@ -499,6 +499,25 @@ class SecretsAndConfigTest(unittest.TestCase):
             result = t.run("check")
             self.assertEqual(result.returncode, 0, output_of(result))
 
+    def test_check_reads_the_crosschq_webhook_secret_when_set(self):
+        with harness.Tenant(quiet_tenant()) as t:
+            # not set: the webhook is optional, check passes and says nothing of it
+            result = t.run("check")
+            self.assertEqual(result.returncode, 0, output_of(result))
+            self.assertNotIn("webhook_secret_file", result.stdout + result.stderr)
+            path = t.path("secrets", "crosschq-webhook.secret")
+            harness.write_secret(path, "no-colon-webhook-secret")
+            t.write_conf({"crosschq": {"webhook_auth": "basic", "webhook_secret_file": path}})
+            result = t.run("check")
+            self.assertEqual(result.returncode, EX_CONFIG, output_of(result))
+            self.assertIn("[crosschq] webhook_secret_file: webhook_auth = basic wants \"user:password\"",
+                          result.stdout + result.stderr)
+            self.assertNotIn("no-colon-webhook-secret", result.stdout + result.stderr)
+            harness.write_secret(path, "crosschq:webhook-pa55")
+            result = t.run("check")
+            self.assertEqual(result.returncode, 0, output_of(result))
+            self.assertIn("secret is readable and private: [crosschq] webhook_secret_file", result.stdout)
+
 
 if __name__ == "__main__":
     unittest.main()

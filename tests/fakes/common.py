@@ -104,6 +104,7 @@ class Request:
         self.json = None
         self.json_ok = False
         self.fault = None             # an app may name a fault it injected itself
+        self.abort_after = False      # an app may ask to drop the connection after the effect
         if raw:
             try:
                 self.json = json.loads(raw.decode("utf-8"))
@@ -134,12 +135,17 @@ class Request:
 
 
 class Response:
-    """What an app answers: a status, a JSON-able body and extra headers."""
+    """What an app answers: a status, a JSON-able body and extra headers.
 
-    def __init__(self, status, body, headers=None):
+    raw, when given, is sent as the body bytes instead of the JSON of `body` (e.g. b"" for a
+    redirect).
+    """
+
+    def __init__(self, status, body, headers=None, raw=None):
         self.status = status
         self.body = body
         self.headers = headers or {}
+        self.raw = raw
 
 
 # ---------------------------------------------------------------- clock and log
@@ -395,6 +401,13 @@ class FakeHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = lambda self: self._dispatch()
 
+    def do_OPTIONS(self):
+        """OPTIONS reaches apps that set allow_options (else 501, as before)."""
+        if getattr(self.server.app, "allow_options", False):
+            self._dispatch()
+        else:
+            self.send_error(501, "Unsupported method ('OPTIONS')")
+
     # ---- reading
 
     def _read_body(self):
@@ -528,7 +541,7 @@ class FakeHandler(BaseHTTPRequestHandler):
         status, body, headers = self._answer(app, request, auth_ok)
         if request.fault:
             entry["fault"] = request.fault
-        if decision.kind == "reset":
+        if decision.kind == "reset" or request.abort_after:
             self.server.log.append(entry)
             self._abort()
             return
@@ -549,7 +562,9 @@ class FakeHandler(BaseHTTPRequestHandler):
         try:
             with app.lock:
                 response = app.handle(request, auth_ok)
-                return response.status, json_bytes(response.body), response.headers
+                payload = response.raw if getattr(response, "raw", None) is not None \
+                    else json_bytes(response.body)
+                return response.status, payload, response.headers
         except HttpError as err:
             if err.status in (429, 503):
                 err.headers = dict(self.server.faults.throttle_headers(), **err.headers)

@@ -40,6 +40,7 @@ POSTING_TAGS = ("engineering", "Engineering", "sales", "Sales", "Design", "desig
                 "support", "Finance", "data science", "operations", "legal")
 TEMPLATE_TAGS = ("engineering", "sales", "design", "marketing", "support", "finance",
                  "data science")
+LEGACY_TEMPLATE_DRAWS = 5   # generate() drew 5 template ids; templates now live in refsync.conf
 ASCII_FOLD = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "ß": "ss", "ı": "i",
                             "'": ""})
 
@@ -64,7 +65,7 @@ class TenantBuilder:
         self.trigger_stage = trigger_stage
         self.lever = {"stages": [], "archive_reasons": [], "users": [], "postings": [],
                       "opportunities": [], "deleted": [], "notes": {}}
-        self.crosschq = {"jobroles": [], "templates": [], "requests": [], "prospects": []}
+        self.crosschq = {"jobroles": [], "config": None, "requests": [], "prospects": []}
         self._stage_ids, self._reason_ids, self._postings = {}, {}, {}
         if standard:
             for text in STANDARD_STAGES:
@@ -75,6 +76,7 @@ class TenantBuilder:
                                    ("account-executive", "Account Executive"),
                                    ("generic", "Generic role")):
                 self.add_jobrole(codename, name)
+            self.set_config()
 
     def uid(self):
         """A UUID4-shaped id from the builder's random stream."""
@@ -236,55 +238,69 @@ class TenantBuilder:
 
     # ------------------------------------------------------------ Crosschq
 
-    def add_jobrole(self, codename, name):
-        relationships = {r: {"default": 1 if r in ("managers", "peers") else 0,
-                             "label": r.capitalize(), "min": 0, "max": 5}
-                         for r in RELATIONSHIPS}
-        self.crosschq["jobroles"].append({"codename": codename, "name": name,
-                                          "relationships": relationships})
+    def add_jobrole(self, codename, name, relationships=None, enabled=True):
+        """A Crosschq survey. relationships: {rel: {"min", "max", "default", ...}} overriding
+        the standard limits (min 0, max 5; default 1 for managers and peers, else 0).
+        enabled=False: the fake hides it and refuses creates with it."""
+        full = {}
+        for rel in RELATIONSHIPS:
+            full[rel] = {"default": 1 if rel in ("managers", "peers") else 0,
+                         "label": rel.capitalize(), "min": 0, "max": 5,
+                         "skip_reference_optin": False, "whv_mode": "off"}
+            full[rel].update((relationships or {}).get(rel, {}))
+        role = {"codename": codename, "name": name, "relationships": full}
+        if not enabled:
+            role["enabled"] = False
+        self.crosschq["jobroles"].append(role)
+        return role
 
-    def add_template(self, name, ats_tag, jobrole="generic", is_default=False,
-                     hiring_manager=None, references=None, updated=None):
-        ident = self.uid()
-        self.crosschq["templates"].append({
-            "id": ident, "name": name, "ats_tag": ats_tag,
-            "description": "%s reference check" % name, "jobrole": jobrole,
-            "position": name, "references": references or [
-                {"relationship": "managers", "count": 2}, {"relationship": "peers",
-                                                           "count": 1}],
-            "any_relationship": False, "reference_notes": "Please answer within 3 days.",
-            "hiring_manager": hiring_manager, "is_default": bool(is_default),
-            "updated_at": iso(updated if updated is not None else self.base_ms - 60 * DAY_MS)})
-        return ident
+    def set_config(self, min_reference_count=2, limits=None):
+        """Crosschq's /partners/config/: min/max/default as strings, as the API sends them.
+        limits: {rel: (min, max, default)} overriding (0, 5, 1 or 0)."""
+        relationships = []
+        for index, rel in enumerate(RELATIONSHIPS):
+            low, high, default = (limits or {}).get(
+                rel, (0, 5, 1 if rel in ("managers", "peers") else 0))
+            relationships.append({"id": index + 1, "name": rel, "min": str(low),
+                                  "max": str(high), "default": str(default)})
+        self.crosschq["config"] = {"relationships": relationships,
+                                   "min_reference_count": min_reference_count}
+        return self.crosschq["config"]
 
-    def add_request(self, opportunity, entered_at, template_id, status="sent",
-                    created=None, completed=None, hired=None):
-        """A Crosschq request as refsync would have created it for one trigger entry."""
+    def add_request(self, opportunity, created, job_position="", status="Pending",
+                    progress=0, completed=None, references=(), hired=None):
+        """A Crosschq Request (section 1 shape) for an opportunity's candidate.
+
+        completed (ms): status "Completed", progress 100 and the report URLs.
+        references: [(first, last, email, status word), ...]."""
         ident = self.uid()
         name = opportunity["name"].split(" ", 1) + [""]
-        created = created if created is not None else entered_at + 60 * 1000
-        stamps = [created] + [t for t in (completed,) if t is not None]
+        report = "https://app.crosschq.com/report/%s/" % ident
         request = {
-            "id": ident, "external_id": "lever:%s:%d" % (opportunity["id"], entered_at),
-            "template_id": template_id, "status": status,
+            "id": ident,
             "candidate": {"first_name": name[0], "last_name": name[1],
-                          "email": (opportunity["emails"] or [""])[0], "phone": None},
-            "job_title": None, "requester": {"name": "refsync", "email": "refsync@example.com"},
-            "hiring_manager": None, "ats": "lever",
-            "ats_candidate_url": opportunity["urls"]["show"], "created_at": iso(created),
-            "updated_at": iso(max(stamps)),
-            "completed_at": iso(completed) if completed is not None else None,
-            "report_url": "https://app.crosschq.com/report/%s" % ident if completed else None,
-            "hired": hired, "hired_at": None, "hired_source": None}
+                          "email": (opportunity["emails"] or [""])[0], "mobile_phone": ""},
+            "job_position": job_position, "status": "Completed" if completed else status,
+            "status_updated_on": iso(completed if completed is not None else created),
+            "progress": 100 if completed else progress,
+            "references": [{"first_name": first, "last_name": last, "email": mail,
+                            "mobile_phone": "", "status": word}
+                           for first, last, mail, word in references],
+            "report_url": report if completed else None,
+            "report_summary_pdf": report + "summary.pdf" if completed else None,
+            "report_full_pdf": report + "full.pdf" if completed else None,
+            "created_at": iso(created),
+            "updated_on": iso(completed if completed is not None else created),
+            "hired": hired}
         self.crosschq["requests"].append(request)
         return request
 
     def add_prospect(self, first_name, last_name, email, tags=(), job_title=None, created=None):
         created = created if created is not None else self.base_ms - 10 * DAY_MS
         prospect = {"id": self.uid(), "first_name": first_name, "last_name": last_name,
-                    "email": email, "phone": None, "job_title": job_title, "tags": list(tags),
-                    "source": "crosschq", "created_at": iso(created), "updated_at": iso(created),
-                    "ats_id": None, "ats_exported_at": None}
+                    "email": email, "mobile_phone": None, "job_title": job_title,
+                    "tags": list(tags), "source": "crosschq", "created_at": iso(created),
+                    "updated_on": iso(created), "ats_id": None}
         self.crosschq["prospects"].append(prospect)
         return prospect
 
@@ -305,7 +321,7 @@ class TenantBuilder:
 
 def generate(opportunities, seed=1, confidential=0.33, archived=0.1, hired=0.03,
              null_updated=0.05, legacy_archived=0.02, in_trigger=0.0,
-             trigger_stage="Reference Check", entered_at=None, postings=50, templates=5,
+             trigger_stage="Reference Check", entered_at=None, postings=50,
              prospects=0, deleted=0, base_ms=DEFAULT_BASE_MS):
     """A random tenant, identical for identical arguments. Returns a TenantBuilder."""
     b = TenantBuilder(seed, base_ms, trigger_stage)
@@ -326,16 +342,8 @@ def generate(opportunities, seed=1, confidential=0.33, archived=0.1, hired=0.03,
                             state=rng.choice(("published", "published", "internal", "closed")),
                             created=base_ms - rng.randrange(400) * DAY_MS)
         pools[conf].append(pid)
-    for index in range(templates):
-        if index == templates - 1 and templates > 1:
-            tag = "executive"          # matches no posting
-        else:
-            tag = TEMPLATE_TAGS[index % len(TEMPLATE_TAGS)]
-        b.add_template("%s template" % tag.capitalize(), tag,
-                       jobrole="software-engineer" if tag == "engineering" else "generic",
-                       hiring_manager={"name": "Hiring Manager",
-                                       "email": "hm.%s@example.com" % tag.replace(" ", "-")}
-                       if index % 2 else None)
+    for _ in range(LEGACY_TEMPLATE_DRAWS):
+        b.uid()      # the ids of the former Crosschq templates: keeps every tenant identical
     stages = [s["id"] for s in b.lever["stages"]]
     trigger = b.stage_id(trigger_stage)
     trigger_index = stages.index(trigger)
@@ -416,12 +424,15 @@ def sandbox():
     success = b.add_posting("Customer Success Lead", ["customer-success"], tomas, ana,
                             confidential=True, team="Customer Success")
     office = b.add_posting("Office Manager", ["operations"], ana, ana, team="Operations")
-    tmpl = {"engineering": b.add_template("Engineering", "engineering", "software-engineer",
-                                          hiring_manager={"name": "Tomás Berg",
-                                                          "email": "tomas.berg@example.com"}),
-            "sales": b.add_template("Sales", "sales", "account-executive"),
-            "design": b.add_template("Design", "design"),
-            "customer-success": b.add_template("Customer Success", "customer-success")}
+    for _ in range(4):
+        b.uid()      # the ids of the former Crosschq templates: keeps the Lever data identical
+    # surveys for the demo config's [template] sections (refsync.conf.example): the standard
+    # software-engineer, account-executive and generic, plus these; one disabled survey
+    b.add_jobrole("product-designer", "Product Designer",
+                  {"managers": {"min": 1}, "peers": {"default": 2}})
+    b.add_jobrole("customer-success", "Customer Success",
+                  {"managers": {"min": 1, "max": 3}, "business": {"default": 1, "max": 3}})
+    b.add_jobrole("legacy-survey", "Legacy survey (disabled)", enabled=False)
     day = lambda d: base - d * DAY_MS                                   # noqa: E731
     ref = lambda d, h=10: calendar.timegm((2026, 11, d, h, 0, 0)) * 1000  # noqa: E731
     early = ("New applicant", "Recruiter screen", "Phone interview", "On-site interview")
@@ -459,8 +470,13 @@ def sandbox():
     in_progress = b.add_opportunity("Nguyễn Thị Lan", "lan.nguyen@example.com", sales,
                                     path(3, 40) + [("Reference Check", day(12))], owner=tomas,
                                     created=day(45))
-    b.add_request(offer, day(30), tmpl["engineering"], "completed", completed=day(16))
-    b.add_request(in_progress, day(12), tmpl["sales"], "in_progress")
+    b.add_request(offer, day(30) + 60 * 1000, "Senior Backend Engineer", completed=day(16),
+                  references=[("Ingrid", "Holm", "ingrid.holm@example.org", "Completed"),
+                              ("Rafael", "Costa", "rafael.costa@example.org", "Completed"),
+                              ("Yuki", "Tanaka", "yuki.tanaka@example.org", "Completed")])
+    b.add_request(in_progress, day(12) + 60 * 1000, "Account Executive", "In Progress", 50,
+                  references=[("Pedro", "Alves", "pedro.alves@example.org", "Completed"),
+                              ("Hanna", "Virtanen", "hanna.virtanen@example.org", "Pending")])
     # six archived: one hired, one in the legacy form, one anonymized
     b.add_opportunity("Marta García", "marta.garcia@example.com", design,
                       path(3, 90) + [("Reference Check", day(70)), ("Offer", day(60))],
@@ -509,7 +525,6 @@ def main(argv=None):
     parser.add_argument("--trigger-stage", default="Reference Check")
     parser.add_argument("--entered-at", type=int, help="ms; default --base-ms")
     parser.add_argument("--postings", type=int, default=50)
-    parser.add_argument("--templates", type=int, default=5)
     parser.add_argument("--prospects", type=int, default=0)
     parser.add_argument("--deleted", type=int, default=0)
     parser.add_argument("--base-ms", type=int, default=DEFAULT_BASE_MS,
@@ -522,7 +537,7 @@ def main(argv=None):
             parser.error("--in-trigger + --hired + --archived + --legacy-archived exceed 1")
         builder = generate(args.opportunities, args.seed, args.confidential, args.archived,
                            args.hired, args.null_updated, args.legacy_archived, args.in_trigger,
-                           args.trigger_stage, args.entered_at, args.postings, args.templates,
+                           args.trigger_stage, args.entered_at, args.postings,
                            args.prospects, args.deleted, args.base_ms)
     builder.write(args.out, indent=1 if args.sandbox else None)
     return 0

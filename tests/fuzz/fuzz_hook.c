@@ -1,9 +1,10 @@
 /*
  * fuzz_hook.c - refsync-hook's request handling (hook_handle, sync/hook*.c)
  * with fuzzed CGI inputs, against a real installation made once in
- * LLVMFuzzerInitialize: a temporary directory with refsync.conf, the three
+ * LLVMFuzzerInitialize: a temporary directory with refsync.conf, the four
  * secret files (mode 0600), the spool, and a database holding a request,
- * its candidate and an answered request.
+ * its candidate and an answered request; and refsync-basic.conf, the same
+ * installation with Crosschq's webhook on Basic auth.
  *
  * Input, as lines (the last part may hold anything):
  *   REQUEST_METHOD \n PATH_INFO \n CONTENT_TYPE \n QUERY_STRING \n FLAGS \n BODY
@@ -16,13 +17,19 @@
  *      (/answer: the query for GET, the body for POST) becomes the right
  *      signature for the token/triggeredAt or r/e found there, so that the
  *      fuzzer reaches what lies behind the signature checks.
+ *   A  the first line of BODY is HTTP_AUTHORIZATION (and is not part of the
+ *      body); in it "@SECRET@" becomes the Crosschq webhook token and
+ *      "@BASIC@" the base64 of the Basic user:password, so that the fuzzer
+ *      reaches /crosschq's body handling.
+ *   B  use the installation whose [crosschq] webhook_auth is basic.
  * The clock is pinned (REFSYNC_TEST_NOW) so that a delivery's age and a
  * link's expiry do not depend on when the fuzzer runs.
  *
  * Checked: the status is one refsync-hook may answer; never a 5xx (the
  * installation is sound, so a 500 would be bad input blamed on the server,
  * which Lever retries); the response formats; the body of an HTML page
- * holds no raw markup from the input.
+ * holds no raw markup from the input; a 401 on /crosschq carries
+ * WWW-Authenticate; no answer or log note holds a webhook secret.
  */
 #include "answer_link.h"
 #include "config.h"
@@ -44,13 +51,16 @@
 #define STAGE_SECRET "fuzz-stage-change-token-0123456789abcdef"
 #define HIRED_SECRET "fuzz-hired-token-fedcba9876543210"
 #define ANSWER_SECRET "fuzz-answer-secret-00112233445566778899"
+#define CQ_TOKEN "fuzz-crosschq-webhook-token-a1b2c3d4e5"
+#define CQ_BASIC "fuzz-user:fuzz-basic-password-5e6f7a"
+#define CQ_BASIC_B64 "ZnV6ei11c2VyOmZ1enotYmFzaWMtcGFzc3dvcmQtNWU2Zjdh"
 /* 2026-11-28T00:00:00Z; the seeds' triggeredAt and expiries are around it */
 #define FUZZ_NOW "1795824000000"
 #define SIG_MARK "@SIG@"
 
 static char root[64];
 static char spool[128];
-static struct config cfg;
+static struct config cfg, cfg_basic;
 
 static void write_file(const char *path, const char *text)
 {
@@ -73,6 +83,7 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 static void remove_root(void)
 {
 	config_free(&cfg);
+	config_free(&cfg_basic);
 	if (root[0])
 		nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -122,19 +133,27 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	write_file(path, HIRED_SECRET "\n");
 	snprintf(path, sizeof path, "%s/answer.secret", root);
 	write_file(path, ANSWER_SECRET "\n");
-	snprintf(conf, sizeof conf,
-		 "[sync]\ndatabase = %s/refsync.db\nspool = %s\n"
-		 "[lever]\nurl = http://127.0.0.1:9/v1\napi_key_file = %s/stage.token\n"
-		 "stage_change_token_file = %s/stage.token\nhired_token_file = %s/hired.token\n"
-		 "[crosschq]\nurl = http://127.0.0.1:9\n"
-		 "[followup]\nanswer_url = https://refsync.example.com/cgi-bin/refsync-hook/answer\n"
-		 "answer_secret_file = %s/answer.secret\n",
-		 root, spool, root, root, root, root);
-	snprintf(path, sizeof path, "%s/refsync.conf", root);
-	write_file(path, conf);
-	if (config_load(path, &cfg, err, sizeof err)) {
-		fprintf(stderr, "fuzz_hook: %s\n", err);
-		abort();
+	snprintf(path, sizeof path, "%s/cq-token.secret", root);
+	write_file(path, CQ_TOKEN "\n");
+	snprintf(path, sizeof path, "%s/cq-basic.secret", root);
+	write_file(path, CQ_BASIC "\n");
+	for (int basic = 0; basic <= 1; basic++) {
+		snprintf(conf, sizeof conf,
+			 "[sync]\ndatabase = %s/refsync.db\nspool = %s\n"
+			 "[lever]\nurl = http://127.0.0.1:9/v1\napi_key_file = %s/stage.token\n"
+			 "stage_change_token_file = %s/stage.token\nhired_token_file = %s/hired.token\n"
+			 "[crosschq]\nurl = http://127.0.0.1:9\nwebhook_auth = %s\n"
+			 "webhook_secret_file = %s/cq-%s.secret\n"
+			 "[followup]\nanswer_url = https://refsync.example.com/cgi-bin/refsync-hook/answer\n"
+			 "answer_secret_file = %s/answer.secret\n",
+			 root, spool, root, root, root, basic ? "basic" : "token", root, basic ? "basic" : "token",
+			 root);
+		snprintf(path, sizeof path, "%s/refsync%s.conf", root, basic ? "-basic" : "");
+		write_file(path, conf);
+		if (config_load(path, basic ? &cfg_basic : &cfg, err, sizeof err)) {
+			fprintf(stderr, "fuzz_hook: %s\n", err);
+			abort();
+		}
 	}
 	make_database(cfg.database);
 	unsetenv("CREDENTIALS_DIRECTORY");
@@ -162,16 +181,16 @@ static char *take_line(const char **p, const char *end)
 	return line;
 }
 
-/* Replace every SIG_MARK in text[0..*len) by sig; returns a new buffer and
+/* Replace every mark in text[0..*len) by sig; returns a new buffer and
  * its length in *len. */
-static char *replace_marks(const char *text, size_t *len, const char *sig)
+static char *replace_mark(const char *text, size_t *len, const char *mark_text, const char *sig)
 {
-	size_t mark = strlen(SIG_MARK), n = strlen(sig);
+	size_t mark = strlen(mark_text), n = strlen(sig);
 	struct buf out;
 	buf_init(&out, 4 * 1024 * 1024);
 	size_t i = 0;
 	while (i < *len) {
-		if (*len - i >= mark && memcmp(text + i, SIG_MARK, mark) == 0) {
+		if (*len - i >= mark && memcmp(text + i, mark_text, mark) == 0) {
 			buf_append(&out, sig, n);
 			i += mark;
 		} else {
@@ -181,6 +200,12 @@ static char *replace_marks(const char *text, size_t *len, const char *sig)
 	}
 	*len = out.len;
 	return out.data ? out.data : xstrdup("");
+}
+
+/* replace_mark for SIG_MARK. */
+static char *replace_marks(const char *text, size_t *len, const char *sig)
+{
+	return replace_mark(text, len, SIG_MARK, sig);
 }
 
 /* Lever's signature for the token and triggeredAt of body, or "" when the
@@ -267,6 +292,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *flags = take_line(&p, end);
 	if (!flags)
 		flags = xstrdup("");
+	/* A: the first line of the rest is the Authorization header */
+	char *authorization = NULL;
+	if (strchr(flags, 'A')) {
+		char *line = take_line(&p, end);
+		if (line) {
+			size_t n = strlen(line);
+			char *t = replace_mark(line, &n, "@SECRET@", CQ_TOKEN);
+			authorization = replace_mark(t, &n, "@BASIC@", CQ_BASIC_B64);
+			free(t);
+			free(line);
+		}
+	}
 	/* the body in its own allocation of its exact size */
 	size_t body_len = (size_t)(end - p);
 	char *body = xmalloc(body_len ? body_len : 1);
@@ -301,13 +338,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.path_info = path,
 		.content_type = content_type,
 		.query_string = query,
+		.authorization = authorization,
 		.body = strchr(flags, 'N') ? NULL : body,
 		.body_len = strchr(flags, 'N') ? 0 : body_len,
 		.body_too_large = strchr(flags, 'L') != NULL,
 		.body_unreadable = strchr(flags, 'U') != NULL,
 	};
 	struct hook_response resp;
-	hook_handle(&cfg, &req, &resp);
+	hook_handle(strchr(flags, 'B') ? &cfg_basic : &cfg, &req, &resp);
 
 	static const int statuses[] = { 200, 400, 401, 403, 404, 405, 410, 413, 415 };
 	int known = 0;
@@ -319,13 +357,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(resp.status != 405 || resp.allow != NULL);
 	if (resp.html)
 		check_html(&resp);
+	if (resp.status == 401 && path && strcmp(path, "/crosschq") == 0)
+		FUZZ_CHECK(resp.www_authenticate != NULL);
+	/* (a 200's note names the request id, which is input) */
+	if (path && strcmp(path, "/crosschq") == 0 && resp.status != 200)
+		FUZZ_CHECK(strstr(resp.note, CQ_TOKEN) == NULL && strstr(resp.note, "fuzz-basic-password") == NULL);
 	char *out;
 	size_t out_len;
 	hook_response_format(&resp, &out, &out_len);
 	FUZZ_CHECK(out_len >= 8 && memcmp(out, "Status: ", 8) == 0);
 	FUZZ_CHECK(memmem(out, out_len, "\r\n\r\n", 4) != NULL);
 	free(out);
-	if (resp.status == 200 && method && strcmp(method, "POST") == 0)
+	if (resp.status == 200 && method && (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0))
 		empty_spool();
 	hook_response_free(&resp);
 
@@ -334,6 +377,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(content_type);
 	free(query);
 	free(flags);
+	free(authorization);
 	free(body);
 	return 0;
 }

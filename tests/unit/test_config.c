@@ -141,6 +141,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c->crosschq_url, "https://partner.crosschq.com");
 	assert_null(c->default_template);
 	assert_true(c->crosschq_rps == 5.0);
+	assert_int_equal(c->crosschq_webhook_auth, WEBHOOK_AUTH_TOKEN);
 	assert_int_equal(c->after_days, 14);
 	assert_int_equal(c->answer_expiry_days, 30);
 	assert_string_equal(c->smtp_url, "smtp://localhost:25");
@@ -181,6 +182,8 @@ static void test_every_key(void **state)
 		   "api_key_file = /etc/refsync/cq_key\n"
 		   "default_template = tpl-42\n"
 		   "requests_per_second = 1000\n"
+		   "webhook_auth = Basic\n"
+		   "webhook_secret_file = /etc/refsync/cq_webhook\n"
 		   "[followup]\n"
 		   "after_days = 0\n"
 		   "answer_expiry_days = 365\n"
@@ -225,9 +228,12 @@ static void test_every_key(void **state)
 	assert_string_equal(c->secret_file[SECRET_CROSSCHQ_API_KEY], "/etc/refsync/cq_key");
 	assert_int_equal(c->secret_line[SECRET_CROSSCHQ_API_KEY], 21);
 	assert_string_equal(c->secret_file[SECRET_SMTP_PASSWORD], "/etc/refsync/smtp");
-	assert_int_equal(c->secret_line[SECRET_SMTP_PASSWORD], 29);
+	assert_int_equal(c->crosschq_webhook_auth, WEBHOOK_AUTH_BASIC);
+	assert_string_equal(c->secret_file[SECRET_CROSSCHQ_WEBHOOK_SECRET], "/etc/refsync/cq_webhook");
+	assert_int_equal(c->secret_line[SECRET_CROSSCHQ_WEBHOOK_SECRET], 25);
+	assert_int_equal(c->secret_line[SECRET_SMTP_PASSWORD], 31);
 	assert_string_equal(c->secret_file[SECRET_ANSWER_SECRET], "/etc/refsync/answer");
-	assert_int_equal(c->secret_line[SECRET_ANSWER_SECRET], 32);
+	assert_int_equal(c->secret_line[SECRET_ANSWER_SECRET], 34);
 }
 
 static void test_empty_values_unset(void **state)
@@ -374,6 +380,13 @@ static void test_error_booleans(void **state)
 	expect_error(f, "[prospects]\nauto_export_new = y\n" MINIMAL, 2, "prospects", "auto_export_new",
 		     "expected yes or no, got 'y'");
 	expect_error(f, MINIMAL "cancel_on_archive =\n", 3, "sync", "cancel_on_archive", "expected yes or no, got ''");
+	/* not a boolean, but a word from a list */
+	expect_error(f, MINIMAL "[crosschq]\nwebhook_auth = none\n", 4, "crosschq", "webhook_auth",
+		     "expected token or basic, got 'none'");
+	expect_error(f, MINIMAL "[crosschq]\nwebhook_auth = Bearer\n", 4, "crosschq", "webhook_auth",
+		     "expected token or basic, got 'Bearer'");
+	expect_error(f, MINIMAL "[crosschq]\nwebhook_auth =\n", 4, "crosschq", "webhook_auth",
+		     "expected token or basic, got ''");
 }
 
 static void test_parse_bool(void **state)
@@ -545,11 +558,12 @@ static void test_secret_names(void **state)
 	(void)state;
 	static const char *cred[SECRET_COUNT] = {
 		"lever_api_key", "lever_stage_change_token", "lever_hired_token",
-		"crosschq_api_key", "followup_smtp_password", "followup_answer_secret",
+		"crosschq_api_key", "followup_smtp_password", "followup_answer_secret", "crosschq_webhook_secret",
 	};
 	static const char *key[SECRET_COUNT] = {
 		"[lever] api_key_file", "[lever] stage_change_token_file", "[lever] hired_token_file",
 		"[crosschq] api_key_file", "[followup] smtp_password_file", "[followup] answer_secret_file",
+		"[crosschq] webhook_secret_file",
 	};
 	for (int i = 0; i < SECRET_COUNT; i++) {
 		assert_string_equal(config_secret_credential_name((enum secret_id)i), cred[i]);
@@ -734,7 +748,9 @@ static void test_credentials_every_name(void **state)
 		snprintf(cred, sizeof cred, "%s/%s", f->creds, name);
 		/* under 4 bytes: not registered with the logger */
 		snprintf(value, sizeof value, "c%d", i);
+		assert_int_equal(config_secret_configured(&f->cfg, (enum secret_id)i), 0);
 		write_text(cred, value, 0400);
+		assert_int_equal(config_secret_configured(&f->cfg, (enum secret_id)i), 1);
 		char *s = config_read_secret(&f->cfg, (enum secret_id)i, err, sizeof err);
 		if (!s)
 			fail_msg("credential %s not read: %s", name, err);
