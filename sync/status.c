@@ -2,6 +2,8 @@
  * status.c - `refsync status`, text and JSON.
  */
 #include "status.h"
+#include "capability.h"
+#include "crosschq.h"
 #include "jstream.h"
 #include "db.h"
 #include "log.h"
@@ -64,8 +66,93 @@ static const char *SQL_FAILED = "SELECT id, kind, key, last_error, updated_at FR
 				"ORDER BY updated_at, id LIMIT 20";
 static const char *SQL_HOLDS = "SELECT opportunity_id, entered_at, state, reason, updated_at FROM triggers "
 			       "WHERE state IN ('held', 'skipped') ORDER BY state, entered_at, opportunity_id LIMIT 50";
+static const char *SQL_IN_DOUBT =
+	"SELECT key, kind, subject, json_extract(payload, '$.job_position'), COALESCE(send_started_at, updated_at), "
+	"last_error FROM outbox WHERE state = 'sending' ORDER BY id LIMIT 50";
+static const char *SQL_CAPABILITIES = "SELECT name, state, detail, probed_at FROM capabilities ORDER BY name";
+static const char *SQL_WORDS = "SELECT status_word, count(*) FROM cq_requests WHERE status = 'open' AND "
+			       "status_word IS NOT NULL GROUP BY status_word ORDER BY status_word";
 static const char *SQL_CURSORS = "SELECT name, since, until, token IS NOT NULL, pages, updated_at FROM cursors "
 				 "ORDER BY name";
+
+/* The status words of open requests that refsync does not know, with their counts. */
+static void gen_unknown_words(yajl_gen g, sqlite3 *db)
+{
+	gen_key(g, "unknown_status_words");
+	yajl_gen_array_open(g);
+	sqlite3_stmt *st = db_prepare(db, SQL_WORDS);
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		int known;
+		crosschq_state_of((const char *)sqlite3_column_text(st, 0), -1, NULL, &known);
+		if (known)
+			continue;
+		yajl_gen_map_open(g);
+		gen_key(g, "word");
+		gen_col(g, st, 0);
+		gen_key(g, "open_requests");
+		gen_col(g, st, 1);
+		yajl_gen_map_close(g);
+	}
+	sqlite3_finalize(st);
+	yajl_gen_array_close(g);
+}
+
+/* Text: the actions in doubt (with what to check), the capabilities, unknown status words. */
+static void print_crosschq(sqlite3 *db)
+{
+	char a[40];
+	sqlite3_stmt *st = db_prepare(db, SQL_IN_DOUBT);
+	int n = 0;
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		if (!n++)
+			printf("In doubt (nothing is sent again by itself):\n");
+		const char *key = (const char *)sqlite3_column_text(st, 0), *kind = (const char *)sqlite3_column_text(st, 1);
+		printf("  %s %s (%s), sending began %s\n", kind, key, sqlite3_column_text(st, 2),
+		       time_text(st, 4, a, sizeof a));
+		if (strcmp(kind, "cq.create_request") == 0)
+			printf("      check in Crosschq for a request for this candidate, position '%s', created after "
+			       "that time;\n      then: refsync resolve %s --sent REQUEST_ID   (it was made)\n"
+			       "         or: refsync resolve %s --not-sent          (send it)\n",
+			       sqlite3_column_type(st, 3) == SQLITE_NULL ? "?" : (const char *)sqlite3_column_text(st, 3),
+			       key, key);
+		else
+			printf("      looked up at the next run%s%s\n", sqlite3_column_type(st, 5) == SQLITE_NULL ? "" : ": ",
+			       sqlite3_column_type(st, 5) == SQLITE_NULL ? "" : (const char *)sqlite3_column_text(st, 5));
+	}
+	sqlite3_finalize(st);
+	printf("Crosschq capabilities (crosschq-api.md section 2):\n");
+	int seen[CAP_COUNT] = { 0 };
+	st = db_prepare(db, SQL_CAPABILITIES);
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0), *state = (const char *)sqlite3_column_text(st, 1);
+		const char *feature = "?";
+		for (int i = 0; i < CAP_COUNT; i++)
+			if (strcmp(name, capability_name((enum cq_capability)i)) == 0) {
+				feature = capability_feature((enum cq_capability)i);
+				seen[i] = 1;
+			}
+		printf("  %-12s %-8s %s%s\n      %s (probed %s)\n", name, state, strcmp(state, "present") == 0 ? "" : "off: ",
+		       feature, sqlite3_column_text(st, 2), time_text(st, 3, a, sizeof a));
+	}
+	sqlite3_finalize(st);
+	for (int i = 0; i < CAP_COUNT; i++)
+		if (!seen[i])
+			printf("  %-12s %-8s off: %s\n      not probed yet\n", capability_name((enum cq_capability)i),
+			       "unknown", capability_feature((enum cq_capability)i));
+	st = db_prepare(db, SQL_WORDS);
+	n = 0;
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		int known;
+		crosschq_state_of((const char *)sqlite3_column_text(st, 0), -1, NULL, &known);
+		if (known)
+			continue;
+		if (!n++)
+			printf("Crosschq status words unknown to refsync (kept as open):\n");
+		printf("  '%s': %lld open request%s\n", sqlite3_column_text(st, 0), (long long)sqlite3_column_int64(st, 1),
+		       sqlite3_column_int64(st, 1) == 1 ? "" : "s");
+	}
+	sqlite3_finalize(st);
+}
 
 int status_print(const struct config *cfg, int json)
 {
@@ -96,6 +183,12 @@ int status_print(const struct config *cfg, int json)
 		static const char *const cursor_names[] = { "name", "since", "until", "in_progress", "pages",
 							    "updated_at", NULL };
 		gen_rows(g, db, "cursors", SQL_CURSORS, cursor_names);
+		static const char *const doubt_names[] = { "key", "kind", "subject", "job_position", "send_started_at",
+							   "error", NULL };
+		gen_rows(g, db, "in_doubt", SQL_IN_DOUBT, doubt_names);
+		static const char *const cap_names[] = { "name", "state", "detail", "probed_at", NULL };
+		gen_rows(g, db, "capabilities", SQL_CAPABILITIES, cap_names);
+		gen_unknown_words(g, db);
 		gen_key(g, "spool_backlog");
 		yajl_gen_integer(g, backlog < 0 ? 0 : backlog);
 		yajl_gen_map_close(g);
@@ -131,7 +224,7 @@ int status_print(const struct config *cfg, int json)
 		const char *state = (const char *)sqlite3_column_text(st, 0);
 		printf("  %-10s %lld%s\n", strcmp(state, "sending") == 0 ? "in doubt" : state,
 		       (long long)sqlite3_column_int64(st, 1),
-		       strcmp(state, "sending") == 0 ? "  (resolved against the remote at the next run)" : "");
+		       strcmp(state, "sending") == 0 ? "  (listed below)" : "");
 		n++;
 	}
 	sqlite3_finalize(st);
@@ -155,6 +248,7 @@ int status_print(const struct config *cfg, int json)
 		       sqlite3_column_text(st, 0), time_text(st, 1, a, sizeof a), sqlite3_column_text(st, 3));
 	}
 	sqlite3_finalize(st);
+	print_crosschq(db);
 	printf("Cursors:\n");
 	st = db_prepare(db, SQL_CURSORS);
 	while (st && sqlite3_step(st) == SQLITE_ROW) {

@@ -226,6 +226,31 @@ def parse_cgi(output):
 
 # ---------------------------------------------------------------- the tenant
 
+def template_section(ats_tag, jobrole="generic", managers=1, peers=1, hiring_manager=None,
+                     **extra):
+    """One [template NAME] section's keys (refsync.conf(5), TEMPLATES)."""
+    keys = {"ats_tag": ats_tag, "jobrole": jobrole, "managers": str(managers),
+            "peers": str(peers)}
+    if hiring_manager:
+        keys["hiring_manager"] = hiring_manager
+    keys.update({k: str(v) for k, v in extra.items()})
+    return keys
+
+
+def default_templates():
+    """The templates that serve gen_tenant.generate()'s tenants (its former Crosschq templates:
+    engineering, sales, design, marketing, and executive that matches no posting)."""
+    return {
+        "template engineering": template_section("engineering", "software-engineer"),
+        "template sales": template_section("sales",
+                                           hiring_manager="Hiring Manager <hm.sales@example.com>"),
+        "template design": template_section("design"),
+        "template marketing": template_section(
+            "marketing", hiring_manager="Hiring Manager <hm.marketing@example.com>"),
+        "template executive": template_section("executive"),
+    }
+
+
 def write_secret(path, value):
     """Create a secret file with mode 0600."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -294,6 +319,9 @@ class Tenant:
             "Basic " + base64.b64encode((lever_key + ":").encode()).decode(), "/v1")
         self.crosschq = FakeClient("crosschq", ports["crosschq"], crosschq_key,
                                    crosschq_key, "")
+        # the webhook as an admin sets it in Crosschq: Token auth with the shared secret;
+        # deliveries wait in the fake's queue until a test hands them to refsync-hook
+        self.crosschq.webhook_config(auth="token", secret=self.secrets["crosschq-webhook.secret"])
         self.conf_path = self.path("refsync.conf")
         self.conf = self.default_conf()
         self._write_conf_file()
@@ -372,7 +400,8 @@ class Tenant:
                       "hired_token_file": self.path("secrets", "hired.token")},
             "crosschq": {"url": self.crosschq.url,
                          "api_key_file": self.path("secrets", "crosschq.key"),
-                         "default_template": "", "requests_per_second": "50"},
+                         "requests_per_second": "50", "webhook_auth": "token",
+                         "webhook_secret_file": self.path("secrets", "crosschq-webhook.secret")},
             "followup": {"after_days": "14", "smtp_url": "smtp://127.0.0.1:%d" % self.smtp_port,
                          "smtp_user": "refsync" if self.smtp_auth else "",
                          "smtp_password_file": self.path("secrets", "smtp.password")
@@ -381,11 +410,16 @@ class Tenant:
                          "answer_url": "http://127.0.0.1/cgi-bin/refsync-hook/answer",
                          "answer_secret_file": self.path("secrets", "answer.secret")},
             "prospects": {"export_existing": "no", "auto_export_new": "no"},
+            **default_templates(),
         }
 
     def write_conf(self, overrides):
-        """Merge {section: {key: value}} into the config and rewrite it (None deletes a key)."""
+        """Merge {section: {key: value}} into the config and rewrite it (None deletes a key;
+        a section given as None is removed)."""
         for section, values in overrides.items():
+            if values is None:
+                self.conf.pop(section, None)
+                continue
             target = self.conf.setdefault(section, {})
             for key, value in values.items():
                 if value is None:
