@@ -383,8 +383,8 @@ static int judge_attempt(struct http_client *c, CURL *h, const char *method, con
 	if (!retry)
 		resp->maybe_sent = 1;
 	if (!retry || attempt >= c->max_attempts) {
-		if (retry)
-			resp->maybe_sent = resp->maybe_sent || !idempotent;
+		/* a call that is not idempotent was retried only when the server surely
+		 * did not act (429, 503, refused connections): so it did not */
 		*result = HTTP_UNAVAILABLE;
 		log_mask_secrets(err);
 		return 1;

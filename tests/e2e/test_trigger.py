@@ -30,7 +30,20 @@ N = 60
 RUNS = 3                      # the N candidates enter the stage over this many runs
 TRIGGER = "Reference Check"
 EARLIER_STAGE = "On-site interview"
-REQUESTS_PATH = "/api/v2/requests/"
+REQUESTS_PATH = "/partners/reference-request/"
+RELATIONSHIPS = ("managers", "employees", "peers", "business", "social")
+HANNA = "Hanna Vogel <hanna.vogel@example.com>"
+# the [template NAME] sections of the scenario (refsync.conf(5), TEMPLATES)
+TEMPLATES = {
+    "engineering": harness.template_section("engineering", "software-engineer", managers=2,
+                                            peers=1, hiring_manager=HANNA),
+    "sales": harness.template_section("sales", "account-executive", managers=1, peers=1,
+                                      candidate_message="Please include a manager from your "
+                                                        "last company."),
+    "design": harness.template_section("design", "generic", managers=1, peers=2,
+                                       position="Designer (contract)"),
+    "executive": harness.template_section("executive", "generic"),
+}
 SIGKILLED = -9
 EX_SOME_FAILED = 1
 EX_TEMPFAIL = 75
@@ -79,14 +92,9 @@ class Scenario:
             "tomas": b.add_user("Tomás Berg", "tomas.berg@example.com"),
             "carla": b.add_user("Carla Mendes", "carla.mendes@example.com"),
         }
-        self.template_hm = {"name": "Hanna Vogel", "email": "hanna.vogel@example.com"}
-        self.templates = {
-            "engineering": b.add_template("Engineering", "engineering", "software-engineer",
-                                          hiring_manager=self.template_hm),
-            "sales": b.add_template("Sales", "sales", "account-executive"),
-            "design": b.add_template("Design", "design"),
-            "executive": b.add_template("Executive", "executive"),
-        }
+        self.template_hm = {"first_name": "Hanna", "last_name": "Vogel",
+                            "email": "hanna.vogel@example.com"}
+        self.templates = {name: name for name in TEMPLATES}
         u = self.users
         self.postings = {
             "engineering": b.add_posting("Senior Backend Engineer", ["engineering"],
@@ -130,6 +138,8 @@ class Scenario:
         t = harness.Tenant(self.b)
         t.__enter__()
         try:
+            t.write_conf({name: None for name in t.conf if name.startswith("template ")})
+            t.write_conf({"template " + name: keys for name, keys in TEMPLATES.items()})
             t.write_conf({"sync": {"trigger_since": iso(self.trigger_since)}})
             if conf:
                 t.write_conf(conf)
@@ -154,7 +164,7 @@ def key(opportunity_id, entered_at):
 
 
 def request_posts(t):
-    """Every POST /api/v2/requests/ the Crosschq fake received, oldest first."""
+    """Every POST /partners/reference-request/ the Crosschq fake received, oldest first."""
     return [e for e in sorted(t.crosschq.log(), key=lambda e: e["t"])
             if e["method"] == "POST" and e["path"] == REQUESTS_PATH]
 
@@ -163,35 +173,64 @@ def created_requests(t):
     return t.crosschq.state()["requests"]
 
 
-def expected_body(scenario, state, opportunity_id, entered_at):
-    """The POST body refsync must send for one entry, from the Lever fake's own data."""
+def creates(t):
+    """The creates Crosschq accepted: [{"request_id", "body"}]."""
+    return t.crosschq.state()["creates"]
+
+
+def split_person(name):
+    first, _, last = name.partition(" ")
+    return first, last
+
+
+def expected_body(scenario, state, opportunity_id):
+    """The POST body refsync must send for one entry (crosschq-api.md section 1), from the
+    Lever fake's own data and the scenario's templates."""
     opp = next(o for o in state["opportunities"] if o["id"] == opportunity_id)
     users = {u["id"]: u for u in state["users"]}
     postings = {p["id"]: p for p in state["postings"]}
     posting = postings[opp["applications"][0]["posting"]]
-    template = scenario.template_of_posting[posting["id"]]
-    if template == scenario.templates["engineering"]:
+    name = scenario.template_of_posting[posting["id"]]
+    template = TEMPLATES[name]
+    if name == "engineering":
         hiring_manager = scenario.template_hm
     else:
         hm = users[posting["hiringManager"]]
-        hiring_manager = {"name": hm["name"], "email": hm["email"]}
-    first, last = opp["name"].split(" ", 1)
+        first, last = split_person(hm["name"])
+        hiring_manager = {"first_name": first, "last_name": last, "email": hm["email"]}
+    first, last = split_person(opp["name"])
     owner = users[opp["owner"]]
-    return {"external_id": key(opportunity_id, entered_at), "template_id": template,
-            "candidate": {"first_name": first, "last_name": last, "email": opp["emails"][0]},
-            "job_title": posting["text"],
-            "requester": {"name": owner["name"], "email": owner["email"]},
-            "hiring_manager": hiring_manager, "ats": "lever",
-            "ats_candidate_url": opp["urls"]["show"]}
+    return {"candidate": {"first_name": first, "last_name": last, "email": opp["emails"][0]},
+            "jobrole": template["jobrole"], "requestor": owner["email"], "use_sms": False,
+            "config_params": {rel: int(template.get(rel, 0)) for rel in RELATIONSHIPS},
+            "send_past_due_notification": False, "send_completed_notification": False,
+            "candidate_message": template.get("candidate_message", ""),
+            "job_position": template.get("position", posting["text"]),
+            "hiring_manager": hiring_manager}
 
 
 def comparable(body):
-    """The fields of a POST body that expected_body describes."""
-    out = {k: body.get(k) for k in ("external_id", "template_id", "job_title", "requester",
-                                    "hiring_manager", "ats", "ats_candidate_url")}
-    candidate = body.get("candidate") or {}
-    out["candidate"] = {k: candidate.get(k) for k in ("first_name", "last_name", "email")}
+    """The fields of a POST body that expected_body describes (the phone depends on Lever's
+    spelling of it and is left out)."""
+    out = dict(body)
+    out["candidate"] = {k: (body.get("candidate") or {}).get(k)
+                        for k in ("first_name", "last_name", "email")}
     return out
+
+
+def posted_opportunities(t, posts=None):
+    """The opportunity each POST was for (by its candidate's email), in order."""
+    by_email = {o["emails"][0].lower(): o["id"] for o in t.lever.state()["opportunities"]
+                if o.get("emails")}
+    return [by_email[p["body"]["candidate"]["email"].lower()]
+            for p in (request_posts(t) if posts is None else posts)]
+
+
+ADOPTED = "was in doubt: it happened"
+
+
+def email_of(state, opportunity_id):
+    return next(o for o in state["opportunities"] if o["id"] == opportunity_id)["emails"][0]
 
 
 def status_json(t):
@@ -209,26 +248,33 @@ class TriggerTestCase(unittest.TestCase):
         return result
 
     def assertExactlyOnce(self, t, expected_keys):
-        """Crosschq holds one request per expected key and nothing else; no key was created
-        twice; the outbox agrees; the database is sound."""
-        created = created_requests(t)
-        self.assertEqual(sorted(r["external_id"] for r in created), sorted(expected_keys))
-        posts = request_posts(t)
-        created_by_post = [e["body"]["external_id"] for e in posts if e["status"] == 201]
-        self.assertEqual(sorted(created_by_post), sorted(expected_keys))
-        # a POST is answered 201 (created), 200 (a key already used) or with a fault the
-        # test injected; anything else (a 4xx from a bad body) is a failure
-        self.assertTrue(all(e["status"] in (200, 201) or e["fault"] for e in posts),
-                        [(e["status"], e["fault"]) for e in posts])
+        """Crosschq made one request per expected key and nothing else (it does not
+        de-duplicate: every accepted POST is a request); each is linked to its key in the
+        outbox and in cq_requests, for the key's candidate; the database is sound."""
+        made = creates(t)
         db = t.db()
         try:
             self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
-            rows = db.execute("SELECT key, state FROM outbox WHERE kind = 'cq.create_request'"
-                              ).fetchall()
+            rows = db.execute("SELECT key, state, result FROM outbox "
+                              "WHERE kind = 'cq.create_request'").fetchall()
+            links = {r["id"]: r["external_id"] for r in db.execute(
+                "SELECT id, external_id FROM cq_requests WHERE external_id IS NOT NULL")}
         finally:
             db.close()
         self.assertEqual(sorted((r["key"], r["state"]) for r in rows),
                          sorted((k, "done") for k in expected_keys))
+        result_of = {r["key"]: r["result"] for r in rows}
+        self.assertEqual(sorted(c["request_id"] for c in made), sorted(result_of.values()))
+        self.assertEqual(links, {rid: k for k, rid in result_of.items()})
+        state = t.lever.state()
+        for c in made:
+            opportunity = links[c["request_id"]].split(":")[1]
+            self.assertEqual(c["body"]["candidate"]["email"], email_of(state, opportunity))
+        # a POST is answered 201, or with a fault the test injected; a 4xx from a bad body
+        # would be a failure
+        posts = request_posts(t)
+        self.assertTrue(all(e["status"] == 201 or e["fault"] for e in posts),
+                        [(e["status"], e["fault"]) for e in posts])
 
 
 class TriggerOverRunsTest(TriggerTestCase):
@@ -250,11 +296,11 @@ class TriggerOverRunsTest(TriggerTestCase):
             self.assertEqual(len(set(keys)), N)
             posts = request_posts(t)
             self.assertEqual(len(posts), N)
-            self.assertEqual(len({p["body"]["external_id"] for p in posts}), N)
+            self.assertEqual(len({p["body"]["candidate"]["email"] for p in posts}), N)
             state = t.lever.state()
-            got = sorted((comparable(p["body"]) for p in posts), key=lambda b: b["external_id"])
-            want = sorted((expected_body(s, state, i, at) for i, at in entries.items()),
-                          key=lambda b: b["external_id"])
+            by_email = lambda b: b["candidate"]["email"]          # noqa: E731
+            got = sorted((comparable(p["body"]) for p in posts), key=by_email)
+            want = sorted((expected_body(s, state, i) for i in entries), key=by_email)
             self.assertEqual(got, want)
             self.assertExactlyOnce(t, keys)
             # and nothing more on a quiet run
@@ -269,10 +315,15 @@ class CrashTest(TriggerTestCase):
 
     def crash_scenario(self, point, keep):
         """Moves N candidates over 3 batches; the first run of each batch dies at `point`.
-        keep: the crash stays set on the reruns (for "point:N", which moves forward)."""
+        keep: the crash stays set on the reruns (for "point:N", which moves forward).
+        A create killed after its POST is in doubt: Crosschq does not de-duplicate, so it is
+        never sent again; the run exits 1 until evidence arrives, here Crosschq's webhook
+        for the new request (handed to refsync-hook), and the next run adopts it.
+        Returns the tenant and the stderr of every rerun."""
         s = Scenario(seed=12)
         ids = s.candidates(N)
         t = s.tenant()
+        logs = []
         try:
             self.run_ok(t)
             entries = {}
@@ -282,12 +333,17 @@ class CrashTest(TriggerTestCase):
                 env = {"REFSYNC_TEST_CRASH_AT": point}
                 for attempt in range(MAX_RERUNS):
                     result = t.run("run", env=env)
+                    logs.append(result.stderr)
                     if attempt == 0:
                         self.assertEqual(result.returncode, SIGKILLED,
                                          "%s did not kill the run: %s" % (point,
                                                                           output_of(result)))
                     if result.returncode == 0:
                         break
+                    if result.returncode == EX_SOME_FAILED:
+                        self.assertIn("in doubt", result.stderr, output_of(result))
+                        t.deliver_crosschq_webhooks()
+                        continue
                     self.assertEqual(result.returncode, SIGKILLED, output_of(result))
                     crashed_runs += 1
                     if not keep:
@@ -296,13 +352,13 @@ class CrashTest(TriggerTestCase):
                     self.fail("%s: still not done after %d runs" % (point, MAX_RERUNS))
             self.assertExactlyOnce(t, [key(i, at) for i, at in entries.items()])
             self.assertGreaterEqual(crashed_runs, RUNS)
-            return t
+            return t, "".join(logs)
         except BaseException:
             t.__exit__(None, None, None)
             raise
 
     def check_point(self, point, keep=False):
-        t = self.crash_scenario(point, keep)
+        t, _ = self.crash_scenario(point, keep)
         t.__exit__(None, None, None)
 
     def test_crash_after_page(self):
@@ -315,14 +371,11 @@ class CrashTest(TriggerTestCase):
         self.check_point("before-send")
 
     def test_crash_after_send(self):
-        t = self.crash_scenario("after-send", keep=False)
+        t, logs = self.crash_scenario("after-send", keep=False)
         try:
-            # the request whose outcome was lost was looked up (or re-POSTed and answered
-            # 200), never created twice
-            lookups = [e for e in t.crosschq.log() if e["method"] == "GET" and
-                       e["path"] == REQUESTS_PATH and "external_id" in e["query"]]
-            repeats = [e for e in request_posts(t) if e["status"] == 200]
-            self.assertGreaterEqual(len(lookups) + len(repeats), RUNS)
+            # each batch's create whose outcome was lost was adopted from the webhook's
+            # evidence, never POSTed again (assertExactlyOnce counted Crosschq's requests)
+            self.assertEqual(logs.count(ADOPTED), RUNS, logs[-3000:])
         finally:
             t.__exit__(None, None, None)
 
@@ -330,7 +383,11 @@ class CrashTest(TriggerTestCase):
         self.check_point("before-send:3", keep=True)
 
     def test_crash_at_the_fifth_after_send(self):
-        self.check_point("after-send:5", keep=True)
+        t, logs = self.crash_scenario("after-send:5", keep=True)
+        try:
+            self.assertGreaterEqual(logs.count(ADOPTED), RUNS)
+        finally:
+            t.__exit__(None, None, None)
 
     def test_random_kills(self):
         s = Scenario(seed=13)
@@ -357,17 +414,13 @@ class CrashTest(TriggerTestCase):
             self.assertEqual(len(entries), N)
             self.assertGreaterEqual(outcomes.count(SIGKILLED), RANDOM_KILLS // 2, outcomes)
             for _ in range(MAX_RERUNS):
+                # creates killed after their POST wait for evidence: the webhooks
+                t.deliver_crosschq_webhooks()
                 result = t.run("run")
                 if result.returncode == 0:
                     break
             self.assertEqual(result.returncode, 0, output_of(result))
             self.assertExactlyOnce(t, [key(i, at) for i, at in entries.items()])
-            # some kills landed between a POST and its record: those were looked up (or
-            # re-POSTed and answered 200) before anything else was sent
-            lookups = [e for e in t.crosschq.log() if e["method"] == "GET" and
-                       e["path"] == REQUESTS_PATH and "external_id" in e["query"]]
-            repeats = [e for e in request_posts(t) if e["status"] == 200]
-            self.assertGreaterEqual(len(lookups) + len(repeats), 1, outcomes)
         finally:
             t.__exit__(None, None, None)
 
@@ -388,9 +441,7 @@ class TriggerRulesTest(TriggerTestCase):
             self.assertNotEqual(first, second)
             self.run_ok(t)
             self.run_ok(t)
-            posts = request_posts(t)
-            self.assertEqual([p["body"]["external_id"] for p in posts],
-                             [key(ident, first), key(ident, second)])
+            self.assertEqual(posted_opportunities(t), [ident, ident])
             self.assertExactlyOnce(t, [key(ident, first), key(ident, second)])
         finally:
             t.__exit__(None, None, None)
@@ -421,12 +472,12 @@ class TriggerRulesTest(TriggerTestCase):
             for _ in range(RUNS):
                 self.run_ok(t)
             keys = [key(exactly, since), key(after, since + 60000)]
-            self.assertEqual(sorted(p["body"]["external_id"] for p in request_posts(t)),
-                             sorted(keys))
+            self.assertEqual(sorted(posted_opportunities(t)), sorted([exactly, after]))
             self.assertExactlyOnce(t, keys)
-            sent = {p["body"]["external_id"] for p in request_posts(t)}
-            self.assertNotIn(key(before, since - 1), sent)
-            self.assertNotIn(key(late_pulled, old), sent)
+            sent = set(posted_opportunities(t))
+            self.assertNotIn(before, sent)
+            self.assertNotIn(late_pulled, sent)
+            self.assertLess(old, since)
         finally:
             t.__exit__(None, None, None)
 
@@ -450,10 +501,9 @@ class TriggerRulesTest(TriggerTestCase):
             entered = move(t, [fresh])[fresh]
             self.run_ok(t)
             self.run_ok(t)
-            self.assertEqual([p["body"]["external_id"] for p in request_posts(t)],
-                             [key(fresh, entered)])
+            self.assertEqual(posted_opportunities(t), [fresh])
             self.assertExactlyOnce(t, [key(fresh, entered)])
-            self.assertNotIn(past, [r["external_id"].split(":")[1] for r in created_requests(t)])
+            self.assertNotIn(past, posted_opportunities(t))
             self.assertNotEqual(old, entered)
         finally:
             t.__exit__(None, None, None)
@@ -479,9 +529,8 @@ class TriggerRulesTest(TriggerTestCase):
             entries = move(t, [no_match, ambiguous, mixed_case])
             self.run_ok(t)
             posts = request_posts(t)
-            self.assertEqual([p["body"]["external_id"] for p in posts],
-                             [key(mixed_case, entries[mixed_case])])
-            self.assertEqual(posts[0]["body"]["template_id"], s.templates["sales"])
+            self.assertEqual(posted_opportunities(t, posts), [mixed_case])
+            self.assertEqual(posts[0]["body"]["jobrole"], TEMPLATES["sales"]["jobrole"])
             state, reason = self.hold_of(t, no_match)
             self.assertEqual(state, "held")
             self.assertIn("template", reason)
@@ -495,10 +544,9 @@ class TriggerRulesTest(TriggerTestCase):
             self.run_ok(t)
             self.run_ok(t)
             posts = request_posts(t)
-            self.assertEqual([p["body"]["external_id"] for p in posts],
-                             [key(mixed_case, entries[mixed_case]),
-                              key(no_match, entries[no_match])])
-            self.assertEqual(posts[1]["body"]["template_id"], s.templates["design"])
+            self.assertEqual(posted_opportunities(t, posts), [mixed_case, no_match])
+            self.assertEqual(posts[1]["body"]["jobrole"], TEMPLATES["design"]["jobrole"])
+            self.assertEqual(posts[1]["body"]["job_position"], TEMPLATES["design"]["position"])
             self.assertEqual(self.hold_of(t, ambiguous)[0], "held")
             self.assertNotIn(no_match, [h["opportunity_id"] for h in status_json(t)["holds"]])
             self.assertExactlyOnce(t, [key(mixed_case, entries[mixed_case]),
@@ -517,8 +565,7 @@ class TriggerRulesTest(TriggerTestCase):
                             {"op": "anonymize", "id": anonymized}])
             self.run_ok(t)
             self.run_ok(t)
-            self.assertEqual([p["body"]["external_id"] for p in request_posts(t)],
-                             [key(sendable, entries[sendable])])
+            self.assertEqual(posted_opportunities(t), [sendable])
             for ident, word in ((archived, "archived"), (anonymized, "anonymized"),
                                 (no_email, "email")):
                 state, reason = self.hold_of(t, ident)
@@ -544,12 +591,11 @@ class TriggerRulesTest(TriggerTestCase):
             self.run_ok(t)
             bad_key = key(bad, entries[bad])
             posts = request_posts(t)
-            self.assertEqual(sorted(p["body"]["external_id"] for p in posts),
-                             sorted(key(i, at) for i, at in entries.items()))
-            self.assertEqual([p["status"] for p in posts
-                              if p["body"]["external_id"] == bad_key], [422])
-            self.assertEqual(sorted(r["external_id"] for r in created_requests(t)),
-                             sorted(key(i, entries[i]) for i in ids if i != bad))
+            sent = posted_opportunities(t, posts)
+            self.assertEqual(sorted(sent), sorted(entries))
+            self.assertEqual([p["status"] for p, o in zip(posts, sent) if o == bad], [422])
+            made = posted_opportunities(t, [{"body": c["body"]} for c in creates(t)])
+            self.assertEqual(sorted(made), sorted(i for i in ids if i != bad))
             text = self.run_ok(t, "status").stdout
             self.assertIn(bad_key, text)
             self.assertIn(detail, text)
@@ -583,8 +629,9 @@ class TriggerRulesTest(TriggerTestCase):
             self.assertIn("1 action put back to planned", result.stdout)
             self.run_ok(t)
             self.run_ok(t)
-            posts = [p for p in request_posts(t) if p["body"]["external_id"] == bad_key]
-            self.assertEqual([p["status"] for p in posts], [422, 201])
+            posts = request_posts(t)
+            self.assertEqual([p["status"] for p, o in zip(posts, posted_opportunities(t, posts))
+                              if o == bad], [422, 201])
             self.assertEqual(status_json(t)["failed"], [])
             # a second retry finds nothing failed
             self.assertIn("0 actions put back", self.run_ok(t, "retry", "--failed").stdout)
@@ -606,7 +653,7 @@ class TriggerRulesTest(TriggerTestCase):
                     template = s.template_of_posting[
                         next(o for o in t.lever.state()["opportunities"]
                              if o["id"] == ident)["applications"][0]["posting"]]
-                    self.assertIn(template, result.stdout, args)
+                    self.assertIn("template " + template, result.stdout, args)
                 self.assertIn(held, result.stdout, args)
                 self.assertIn("template", result.stdout.split(held, 1)[1], args)
                 self.assertNotIn(key(held, entries[held]), result.stdout, args)
@@ -658,7 +705,7 @@ class TriggerRulesTest(TriggerTestCase):
             self.run_ok(t)
             self.run_ok(t)
             posts = [p for p in request_posts(t) if p["status"] != 503]
-            self.assertEqual(sorted(p["body"]["external_id"] for p in posts), keys)
+            self.assertEqual(sorted(posted_opportunities(t, posts)), sorted(entries))
             self.assertEqual(collections.Counter(p["status"] for p in posts), {201: len(keys)})
             self.assertExactlyOnce(t, keys)
         finally:
