@@ -233,6 +233,10 @@ static enum remote_status list_since(struct sync_ctx *ctx, int64_t since, char *
 enum step act_cq_lookup_create(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
 			       size_t elen)
 {
+	/* the answer was stored, the outcome not (killed in between): it happened */
+	int linked = cq_find_linked(ctx->db, a->key, result, rlen);
+	if (linked)
+		return linked > 0 ? STEP_DONE : STEP_DB_ERROR;
 	char *email = NULL, *position = NULL;
 	if (crosschq_body_candidate(a->payload, &email, &position)) {
 		snprintf(err, elen, "its stored body names no candidate (erased: the candidate was deleted in Lever); "

@@ -193,6 +193,19 @@ int cq_store_prospect(sqlite3 *db, const struct cq_prospect *p)
 	return step_done(st);
 }
 
+int cq_find_linked(sqlite3 *db, const char *key, char *id, size_t id_len)
+{
+	sqlite3_stmt *st = db_prepare(db, "SELECT id FROM cq_requests WHERE external_id = ? ORDER BY id LIMIT 1");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(id, id_len, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 int cq_find_evidence(sqlite3 *db, const char *email, const char *job_position, int64_t since, char *id,
 		     size_t id_len)
 {

@@ -41,6 +41,10 @@ int cq_store_cancelled(sqlite3 *db, const char *request_id, int64_t at);
 
 int cq_store_prospect(sqlite3 *db, const struct cq_prospect *p);
 
+/* The request already linked to key (its answer was recorded, the outcome
+ * was not): 1 with its id, 0 none, -1 error. */
+int cq_find_linked(sqlite3 *db, const char *key, char *id, size_t id_len);
+
 /*
  * Evidence for a create in doubt: a request not linked to any create, for
  * the same candidate email (case-insensitive) and job position, created at

@@ -289,7 +289,7 @@ int main(int argc, char **argv)
 	int json = 0;
 	argc -= optind;
 	argv += optind;
-	optind = 1;
+	optind = 0; /* 0: glibc starts afresh (the global options stopped at the command, "+") */
 	static const struct option cmd_opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' }, { "full", no_argument, NULL, 'f' },
 		{ "since", required_argument, NULL, 's' }, { "until", required_argument, NULL, 'u' },
