@@ -201,7 +201,7 @@ FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # the sources each target needs besides its own file (a new target adds its line)
 FUZZ_SRC_lever_page := sync/records.c sync/jstream.c sync/util.c sync/log.c
-FUZZ_SRC_crosschq_page := $(FUZZ_SRC_lever_page)
+FUZZ_SRC_crosschq_page := sync/crosschq_parse.c sync/config.c sync/config_template.c sync/util.c sync/log.c
 FUZZ_SRC_hook := $(HOOK_SRC) $(COMMON_SRC) build/gen/migrations.c
 FUZZ_SRC_config := sync/config.c sync/config_template.c sync/util.c sync/log.c
 FUZZ_SRC_escape := export/escape.c sync/answer_link.c sync/util.c sync/log.c

@@ -139,7 +139,10 @@ static void test_defaults(void **state)
 	assert_true(c->lever_rps == 8.0);
 	assert_int_equal(c->webhook_max_age_hours, 24);
 	assert_string_equal(c->crosschq_url, "https://partner.crosschq.com");
-	assert_null(c->default_template);
+	assert_null(c->crosschq_auth_scheme);
+	assert_int_equal(c->poll_open_minutes, 60);
+	assert_int_equal(c->poll_open_per_run, 20);
+	assert_int_equal(c->n_templates, 0);
 	assert_true(c->crosschq_rps == 5.0);
 	assert_int_equal(c->crosschq_webhook_auth, WEBHOOK_AUTH_TOKEN);
 	assert_int_equal(c->after_days, 14);
@@ -180,7 +183,7 @@ static void test_every_key(void **state)
 		   "[crosschq]\n"
 		   "url = http://127.0.0.1:8080/\n"
 		   "api_key_file = /etc/refsync/cq_key\n"
-		   "default_template = tpl-42\n"
+		   "auth_scheme = token\n"
 		   "requests_per_second = 1000\n"
 		   "webhook_auth = Basic\n"
 		   "webhook_secret_file = /etc/refsync/cq_webhook\n"
@@ -209,7 +212,7 @@ static void test_every_key(void **state)
 	assert_true(c->lever_rps == 2.5);
 	assert_int_equal(c->webhook_max_age_hours, 720);
 	assert_string_equal(c->crosschq_url, "http://127.0.0.1:8080");
-	assert_string_equal(c->default_template, "tpl-42");
+	assert_string_equal(c->crosschq_auth_scheme, "Token");
 	assert_true(c->crosschq_rps == 1000.0);
 	assert_int_equal(c->after_days, 0);
 	assert_int_equal(c->answer_expiry_days, 365);
@@ -241,11 +244,11 @@ static void test_empty_values_unset(void **state)
 	struct fixture *f = *state;
 	load_ok(f, MINIMAL "trigger_since =\n"
 			   "[lever]\nperform_as =\napi_key_file =\n"
-			   "[crosschq]\ndefault_template =\n"
+			   "[crosschq]\nauth_scheme =\n"
 			   "[followup]\nsmtp_user =\n");
 	assert_int_equal(f->cfg.trigger_since, 0);
 	assert_null(f->cfg.perform_as);
-	assert_null(f->cfg.default_template);
+	assert_null(f->cfg.crosschq_auth_scheme);
 	assert_null(f->cfg.smtp_user);
 	assert_null(f->cfg.secret_file[SECRET_LEVER_API_KEY]);
 }
@@ -876,6 +879,82 @@ static void test_log_line_masked(void **state)
 				 "refsync-test: fine\n");
 }
 
+/* [template NAME] sections: every key, in file order, with defaults. */
+static void test_templates_parsed(void **state)
+{
+	struct fixture *f = *state;
+	char msg[256];
+	snprintf(msg, sizeof msg, "%s/message.txt", f->dir);
+	write_text(msg, "Please name two managers.\n\n", 0644);
+	char text[2048];
+	snprintf(text, sizeof text, MINIMAL "[crosschq]\npoll_open_minutes = 15\npoll_open_per_run = 0\n"
+		 "[template engineering]\nats_tag = Engineering\njobrole = software-engineer\nmanagers = 2\n"
+		 "peers = 1\nhiring_manager = Hanna Vogel <hanna@example.com>\nuse_sms = yes\n"
+		 "candidate_message_file = %s\nposition = Engineer\n"
+		 "[template any]\njobrole = generic\nany_relationship = yes\nreferences = 3\n"
+		 "hiring_manager = none\ndefault = yes\n", msg);
+	load_ok(f, text);
+	const struct config *c = &f->cfg;
+	assert_int_equal(c->poll_open_minutes, 15);
+	assert_int_equal(c->poll_open_per_run, 0);
+	assert_int_equal(c->n_templates, 2);
+	const struct template_cfg *e = config_template_find(c, "engineering");
+	assert_non_null(e);
+	assert_ptr_equal(e, &c->templates[0]);
+	assert_string_equal(e->ats_tag, "Engineering");
+	assert_string_equal(e->jobrole, "software-engineer");
+	assert_int_equal(e->counts[REL_MANAGERS], 2);
+	assert_int_equal(e->counts[REL_PEERS], 1);
+	assert_int_equal(e->counts[REL_EMPLOYEES], 0);
+	assert_int_equal(e->hiring_manager, HM_FIXED);
+	assert_string_equal(e->hm_name, "Hanna Vogel");
+	assert_string_equal(e->hm_email, "hanna@example.com");
+	assert_int_equal(e->use_sms, 1);
+	assert_string_equal(e->candidate_message, "Please name two managers.");
+	assert_string_equal(e->position, "Engineer");
+	assert_int_equal(e->is_default, 0);
+	const struct template_cfg *a = config_template_default(c);
+	assert_ptr_equal(a, &c->templates[1]);
+	assert_string_equal(a->name, "any");
+	assert_null(a->ats_tag);
+	assert_int_equal(a->any_relationship, 1);
+	assert_int_equal(a->references, 3);
+	assert_int_equal(a->hiring_manager, HM_NONE);
+	assert_null(config_template_find(c, "nope"));
+}
+
+/* Each template mistake is one message naming file, line, section and key. */
+static void test_template_errors(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "[template a]\nats_tag = x\n", "[template a] jobrole: required" },
+		{ "[template a]\njobrole = g\nmanagers = 1\n", "[template a] ats_tag: required" },
+		{ "[template a]\nats_tag = x\njobrole = g\n", "[template a] managers: no references asked" },
+		{ "[template a]\nats_tag = x\njobrole = g\nmanagers = 21\n", ":6: [template a] managers: expected a number" },
+		{ "[template a]\nats_tag = x\njobrole = g\nmanagers = 1\nhiring_manager = Bob\n",
+		  ":7: [template a] hiring_manager: expected posting, none, or Name <email>" },
+		{ "[template a]\nats_tag = x\njobrole = g\nany_relationship = yes\n", "[template a] references: required" },
+		{ "[template a]\nats_tag = x\njobrole = g\nany_relationship = yes\nreferences = 2\npeers = 1\n",
+		  "[template a] any_relationship: with any_relationship = yes" },
+		{ "[template a]\nats_tag = x\njobrole = g\nmanagers = 1\ncolour = red\n", ":7: [template a] colour: unknown key" },
+		{ "[template a b]\njobrole = g\n", "[template a b] jobrole: '[template a b]': a template section" },
+		{ "[template a]\njobrole = g\nmanagers = 1\ndefault = yes\n[template b]\njobrole = g\nmanagers = 1\n"
+		  "default = yes\n", "[template b] default: template a is the default already" },
+		{ "[crosschq]\ndefault_template = t1\n", ":4: [crosschq] default_template: templates live in [template NAME]" },
+		{ "[crosschq]\nauth_scheme = Bearer\n", ":4: [crosschq] auth_scheme: expected empty" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char text[1024], err[CONFIG_ERR_MAX];
+		snprintf(text, sizeof text, MINIMAL "%s", cases[i].text);
+		assert_int_equal(load(f, text, err, sizeof err), -1);
+		if (!strstr(err, cases[i].want) || strncmp(err, f->conf, strlen(f->conf)) != 0)
+			fail_msg("case %zu: got '%s', want '%s'", i, err, cases[i].want);
+	}
+}
+
 int main(void)
 {
 	log_init("test_config", LOG_ERR);
@@ -908,6 +987,8 @@ int main(void)
 		T(test_long_line),
 		T(test_config_locate),
 		cmocka_unit_test(test_secret_names),
+		T(test_templates_parsed),
+		T(test_template_errors),
 		T(test_secret_read),
 		T(test_secret_mode_refused),
 		T(test_secret_empty),

@@ -86,32 +86,6 @@ static int on_simple(void *ctx, const struct lever_simple *s)
 	return 0;
 }
 
-struct requests {
-	struct cq_request rec[MAXREC];
-	int n;
-};
-
-static int on_request(void *ctx, const struct cq_request *r)
-{
-	struct requests *c = ctx;
-	assert_true(c->n < MAXREC);
-	c->rec[c->n++] = *r;
-	return 0;
-}
-
-struct templates {
-	struct cq_template rec[MAXREC];
-	int n;
-};
-
-static int on_template(void *ctx, const struct cq_template *t)
-{
-	struct templates *c = ctx;
-	assert_true(c->n < MAXREC);
-	c->rec[c->n++] = *t;
-	return 0;
-}
-
 struct postings {
 	struct lever_posting rec[MAXREC];
 	char tags[MAXREC][4][TEXT_MAX];
@@ -128,19 +102,6 @@ static int on_posting(void *ctx, const struct lever_posting *p)
 	c->rec[c->n] = *p;
 	c->rec[c->n].tags = NULL;
 	c->n++;
-	return 0;
-}
-
-struct prospects {
-	struct cq_prospect rec[MAXREC];
-	int n;
-};
-
-static int on_prospect(void *ctx, const struct cq_prospect *p)
-{
-	struct prospects *c = ctx;
-	assert_true(c->n < MAXREC);
-	c->rec[c->n++] = *p;
 	return 0;
 }
 
@@ -558,109 +519,6 @@ static void test_simple_without_id(void **state)
 
 /* ---- Crosschq ------------------------------------------------------------ */
 
-static void test_request_page(void **state)
-{
-	(void)state;
-	struct requests c;
-	struct page_info page;
-	char err[256] = "";
-	memset(&c, 0, sizeof c);
-	const char *json =
-		"{\"data\":["
-		"{\"id\":\"req-1\",\"external_id\":\"lever:o1:1795884599000\",\"template_id\":\"tpl-1\","
-		"\"status\":\"completed\",\"candidate\":{\"first_name\":\"Mary\",\"last_name\":\"Ann Smith\","
-		"\"email\":\"mary@example.com\"},\"created_at\":\"2026-11-28T16:49:59Z\","
-		"\"updated_at\":\"2026-11-28T16:49:59.250+01:00\",\"completed_at\":null,"
-		"\"report_url\":\"https://app.crosschq.com/r/1\",\"hired\":true,\"hired_at\":\"2026-11-28\","
-		"\"hired_source\":\"ats\",\"extra\":{\"id\":\"nope\"}},"
-		"{\"id\":\"req-2\",\"hired\":false},"
-		"{\"id\":\"req-3\",\"hired\":null},"
-		"{\"id\":\"req-4\"}],"
-		"\"next_cursor\":\"cur-2\"}";
-	assert_int_equal(parse_request_page(json, strlen(json), on_request, &c, &page, err, sizeof err), 0);
-	assert_int_equal(c.n, 4);
-	assert_int_equal(page.records, 4);
-	assert_int_equal(page.has_next, 1);
-	assert_string_equal(page.next, "cur-2");
-	const struct cq_request *r = &c.rec[0];
-	assert_string_equal(r->id, "req-1");
-	assert_string_equal(r->external_id, "lever:o1:1795884599000");
-	assert_string_equal(r->template_id, "tpl-1");
-	assert_string_equal(r->status, "completed");
-	assert_string_equal(r->first_name, "Mary");
-	assert_string_equal(r->last_name, "Ann Smith");
-	assert_string_equal(r->email, "mary@example.com");
-	assert_int_equal(r->created_at, 1795884599000LL);
-	assert_int_equal(r->updated_at, 1795884599250LL - 3600000LL);
-	assert_int_equal(r->completed_at, 0);
-	assert_string_equal(r->report_url, "https://app.crosschq.com/r/1");
-	assert_int_equal(r->hired, 1);
-	assert_int_equal(r->hired_at, 1795824000000LL);
-	assert_string_equal(r->hired_source, "ats");
-	assert_int_equal(c.rec[1].hired, 0);
-	assert_int_equal(c.rec[2].hired, -1);
-	assert_int_equal(c.rec[3].hired, -1);
-	/* nothing of record 1 is left in the others */
-	assert_string_equal(c.rec[1].status, "");
-	assert_string_equal(c.rec[1].first_name, "");
-	assert_int_equal(c.rec[1].created_at, 0);
-}
-
-static void test_request_page_cursor_end(void **state)
-{
-	(void)state;
-	struct requests c;
-	struct page_info page;
-	char err[256] = "";
-	memset(&c, 0, sizeof c);
-	const char *json = "{\"data\":[{\"id\":\"req-1\",\"created_at\":\"not a time\"}],\"next_cursor\":\"\"}";
-	assert_int_equal(parse_request_page(json, strlen(json), on_request, &c, &page, err, sizeof err), 0);
-	assert_int_equal(page.has_next, 0);
-	assert_int_equal(c.rec[0].created_at, 0);
-	json = "{\"data\":[],\"next_cursor\":null}";
-	assert_int_equal(parse_request_page(json, strlen(json), on_request, &c, &page, err, sizeof err), 0);
-	assert_int_equal(page.has_next, 0);
-	assert_int_equal(page.records, 0);
-	json = "{\"data\":[{\"status\":\"sent\"}]}";
-	assert_int_equal(parse_request_page(json, strlen(json), on_request, &c, &page, err, sizeof err), -1);
-	assert_string_equal(err, "a request without an id");
-}
-
-static void test_template_page(void **state)
-{
-	(void)state;
-	struct templates c;
-	struct page_info page;
-	char err[256] = "";
-	memset(&c, 0, sizeof c);
-	const char *json = "{\"data\":["
-			   "{\"id\":\"tpl-1\",\"name\":\"Engineering\",\"ats_tag\":\"eng\",\"jobrole\":\"Engineer\","
-			   "\"is_default\":true,\"hiring_manager\":{\"name\":\"Hank M\",\"email\":\"hank@acme.example\"},"
-			   "\"updated_at\":\"2026-11-28T16:49:59Z\",\"questions\":[{\"id\":\"q1\",\"text\":\"?\"}]},"
-			   "{\"id\":\"tpl-2\",\"name\":\"Sales\",\"is_default\":false,\"hiring_manager\":null}],"
-			   "\"next_cursor\":null}";
-	assert_int_equal(parse_template_page(json, strlen(json), on_template, &c, &page, err, sizeof err), 0);
-	assert_int_equal(c.n, 2);
-	assert_int_equal(page.records, 2);
-	assert_int_equal(page.has_next, 0);
-	assert_string_equal(c.rec[0].id, "tpl-1");
-	assert_string_equal(c.rec[0].name, "Engineering");
-	assert_string_equal(c.rec[0].ats_tag, "eng");
-	assert_string_equal(c.rec[0].jobrole, "Engineer");
-	assert_int_equal(c.rec[0].is_default, 1);
-	assert_string_equal(c.rec[0].hm_name, "Hank M");
-	assert_string_equal(c.rec[0].hm_email, "hank@acme.example");
-	assert_int_equal(c.rec[0].updated_at, 1795884599000LL);
-	assert_string_equal(c.rec[1].id, "tpl-2");
-	assert_int_equal(c.rec[1].is_default, 0);
-	assert_string_equal(c.rec[1].hm_email, "");
-	assert_string_equal(c.rec[1].ats_tag, "");
-	assert_int_equal(c.rec[1].updated_at, 0);
-	json = "{\"data\":[{\"name\":\"No id\"}]}";
-	assert_int_equal(parse_template_page(json, strlen(json), on_template, &c, &page, err, sizeof err), -1);
-	assert_string_equal(err, "a template without an id");
-}
-
 static void test_posting_page(void **state)
 {
 	(void)state;
@@ -688,28 +546,6 @@ static void test_posting_page(void **state)
 	free(c);
 }
 
-static void test_prospect_page(void **state)
-{
-	(void)state;
-	struct prospects *c = calloc(1, sizeof *c);
-	struct page_info page;
-	char err[256] = "";
-	const char *json = "{\"data\":[{\"id\":\"p1\",\"first_name\":\"Ann\",\"last_name\":\"Lee\","
-			   "\"email\":\"ann@x.example\",\"phone\":\"+1 555\",\"job_title\":\"CTO\",\"source\":\"ref\","
-			   "\"tags\":[\"a\",\"b\"],\"created_at\":\"2026-11-28T16:49:59Z\",\"ats_id\":\"o7\","
-			   "\"ats_exported_at\":null}],\"next_cursor\":\"n2\"}";
-	assert_int_equal(parse_prospect_page(json, strlen(json), on_prospect, c, &page, err, sizeof err), 0);
-	assert_int_equal(c->n, 1);
-	assert_string_equal(c->rec[0].first_name, "Ann");
-	assert_string_equal(c->rec[0].tags, "a\nb");
-	assert_int_equal(c->rec[0].created_at, 1795884599000LL);
-	assert_int_equal(c->rec[0].ats_exported_at, 0);
-	assert_string_equal(c->rec[0].ats_id, "o7");
-	assert_int_equal(page.has_next, 1);
-	assert_string_equal(page.next, "n2");
-	free(c);
-}
-
 int main(void)
 {
 	log_init("test_records", LOG_ERR);
@@ -732,11 +568,7 @@ int main(void)
 		cmocka_unit_test(test_simple_single_object),
 		cmocka_unit_test(test_simple_list),
 		cmocka_unit_test(test_simple_without_id),
-		cmocka_unit_test(test_request_page),
-		cmocka_unit_test(test_request_page_cursor_end),
-		cmocka_unit_test(test_template_page),
 		cmocka_unit_test(test_posting_page),
-		cmocka_unit_test(test_prospect_page),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
