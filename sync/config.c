@@ -279,9 +279,6 @@ static int on_key(void *user, const char *section, const char *key, const char *
 	} else if (IS("crosschq", "url")) {
 		replace(&c->crosschq_url, value);
 		st->line_crosschq_url = line;
-	} else if (IS("crosschq", "default_template")) {
-		set_err(st, line, section, key, "templates live in [template NAME] sections now: mark one of them "
-			"default = yes (see refsync.conf(5), TEMPLATES)");
 	} else if (IS("crosschq", "auth_scheme")) {
 		if (str_empty(value))
 			replace(&c->crosschq_auth_scheme, NULL);
@@ -341,6 +338,10 @@ static int on_key(void *user, const char *section, const char *key, const char *
 	} else if (IS("prospects", "auto_export_new")) {
 		if (config_parse_bool(value, &c->auto_export_new))
 			set_err(st, line, section, key, "expected yes or no, got '%s'", value);
+	} else if (strcmp(section, "crosschq") == 0 && strcmp(key, "default_template") == 0) {
+		/* refsync before issue 15 read templates from Crosschq */
+		set_err(st, line, section, key, "templates live in [template NAME] sections now: mark one of them "
+			"default = yes (see refsync.conf(5), TEMPLATES)");
 	} else {
 		set_err(st, line, section, key, "unknown key (see refsync.conf(5))");
 	}

@@ -218,6 +218,27 @@ else
 	fi
 fi
 
+# Every key of a [template NAME] section (sync/config_template.c) is
+# described in refsync.conf(5).
+{
+	sed -n 's/.*strcmp(key, "\([a-z_]*\)").*/\1/p' sync/config_template.c
+	sed -n 's/.*relationship_names\[REL_COUNT\] = {\(.*\)/\1/p; s/^[[:space:]]*"\([a-z]*\)" };$/\1/p' \
+		sync/config_template.c | tr -d '",{}' | tr ' ' '\n'
+} | grep -v '^$' | sort -u >"$work/tkeys"
+if [ "$(wc -l <"$work/tkeys")" -lt 12 ]; then
+	not_ok "template keys" "cannot find the template keys in sync/config_template.c"
+else
+	undocumented=""
+	while read -r key; do
+		grep -q "^\.It Cm $key No = " sync/refsync.conf.5 2>/dev/null || undocumented="$undocumented $key"
+	done <"$work/tkeys"
+	if [ -n "$undocumented" ]; then
+		not_ok "template keys documented" "not in sync/refsync.conf.5:$undocumented"
+	else
+		ok "template keys documented ($(wc -l <"$work/tkeys") keys)"
+	fi
+fi
+
 # --- make install / make uninstall ----------------------------------------------
 root=$work/root
 if [ ! -x sync/refsync ] || [ ! -x sync/refsync-hook ] || [ ! -x export/refsync-export ]; then
