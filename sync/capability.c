@@ -157,8 +157,11 @@ static enum cap_state probe(struct http_client *cq, enum cq_capability c, const 
 		rs = c == CAP_LIST ? crosschq_list_requests(cq, future, NULL, &resp, err, sizeof err)
 				   : crosschq_list_prospects(cq, future, NULL, &resp, err, sizeof err);
 		s = by_status(rs, &resp);
-		snprintf(detail, n, "GET %s?updated_since=...: %s", c == CAP_LIST ? "/partners/reference-request/"
-						 : "/partners/prospects/", rs == REMOTE_OK ? "HTTP 200" : err);
+		if (rs == REMOTE_OK)
+			snprintf(detail, n, "GET %s?updated_since=...: HTTP %ld",
+				 c == CAP_LIST ? "/partners/reference-request/" : "/partners/prospects/", resp.status);
+		else
+			snprintf(detail, n, "%s", err);
 		break;
 	case CAP_HIRE:
 	case CAP_CANCEL:

@@ -6,13 +6,16 @@ seeded with a small sandbox tenant (tests/fakes/sandbox.json). Everything else
 is the real refsync, refsync-hook and refsync-export. The story:
 
   1. first run: pulls the tenant; candidates who entered "Reference Check"
-     since trigger_since get one Crosschq request each (one is held: its job
-     has no matching template tag);
+     since trigger_since get one Crosschq request each, shaped by the
+     [template NAME] whose ats_tag matches the job (one is held: its job has
+     no matching template tag);
   2. a recruiter moves one more candidate into the stage, and Lever sends the
      signed stage-change webhook, which refsync-hook spools;
-  3. Crosschq completes two requests and a candidate is hired in Lever;
+  3. Crosschq completes two requests and sends its request-status webhooks
+     (Token auth), which refsync-hook spools; a candidate is hired in Lever;
   4. second run: the webhook's candidate gets a request, report links and
-     notes go onto Lever, the hire goes to Crosschq;
+     notes go onto Lever, the hire goes to Crosschq (the fake offers the
+     assumed "hire" capability, which refsync probes before using it);
   5. sixteen days later (REFSYNC_TEST_NOW) the owners of still-undecided
      candidates get the follow-up email;
   6. exports: XML (validated against schema/audit.xsd), CSV and HTML.
@@ -32,6 +35,18 @@ import harness  # noqa: E402
 
 OUT = os.path.join(ROOT, "demo")
 DAY = 86400000
+# the sandbox tenant's templates (the sandbox's surveys: tests/fakes/gen_tenant.py sandbox())
+SANDBOX_TEMPLATES = {
+    "template engineering": harness.template_section(
+        "engineering", "software-engineer", managers=2, peers=1,
+        candidate_message="Please include a manager from your last company."),
+    "template sales": harness.template_section("sales", "account-executive", managers=1, peers=1,
+                                               business=1),
+    "template design": harness.template_section("design", "product-designer", managers=1, peers=2),
+    "template customer-success": harness.template_section(
+        "customer-success", "customer-success", managers=1, peers=0, business=1,
+        hiring_manager="Tomás Berg <tomas.berg@example.com>"),
+}
 
 
 def step(title):
@@ -49,8 +64,13 @@ def main():
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
     with harness.Tenant() as t:
+        t.write_conf({name: None for name in t.conf if name.startswith("template ")})
         t.write_conf({"sync": {"trigger_since": "2026-11-01T00:00:00Z"},
                       "lever": {"perform_as": t.lever.state()["users"][0]["id"]}})
+        t.write_conf(SANDBOX_TEMPLATES)
+        # SIMULATED: this sandbox Crosschq offers setting the hired status and cancelling,
+        # which nothing public documents; refsync probes them before it uses them
+        t.crosschq.capabilities(hire=True, hired_field=True, cancel=True)
         step("refsync check: config, secrets, Lever, Crosschq, SMTP")
         show(t.run("check"), "refsync check")
         step("first run")
@@ -69,12 +89,18 @@ def main():
                           body)
         print("   refsync-hook answered %s" % hook.status)
 
-        step("Crosschq completes two requests; one candidate is hired in Lever")
-        requests = t.crosschq.state()["requests"]
-        done = [r for r in requests if r["status"] in ("sent", "in_progress")][:2]
+        step("Crosschq completes two requests and sends its webhooks; one candidate is hired in Lever")
+        made = [c["request_id"] for c in t.crosschq.state()["creates"]]
+        requests = [r for r in t.crosschq.state()["requests"] if r["id"] in made]
+        done = [r for r in requests if r["status"] in ("Pending", "In Progress")][:2]
         t.crosschq.mutate([{"op": "complete", "id": r["id"]} for r in done])
+        delivered = t.deliver_crosschq_webhooks()
+        for item, answer in delivered:
+            print("   Crosschq webhook %s (%s) -> refsync-hook answered %s"
+                  % (item["request_id"], item["status"], answer.status))
         hired_reason = [r["id"] for r in state["archive_reasons"] if r["type"] == "hired"][0]
-        hired_opp = done[0]["external_id"].split(":")[1]
+        by_email = {o["emails"][0].lower(): o["id"] for o in state["opportunities"] if o.get("emails")}
+        hired_opp = by_email[done[0]["candidate"]["email"].lower()]
         t.lever.mutate([{"op": "archive", "id": hired_opp, "reason": hired_reason}])
 
         step("second run")
