@@ -3,6 +3,7 @@
  */
 #include "check.h"
 #include "crosschq.h"
+#include "db.h"
 #include "http.h"
 #include "lever.h"
 #include "log.h"
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct checker {
 	int problems, unavailable;
@@ -105,6 +107,8 @@ static int call_ok(struct checker *c, enum remote_status s, const char *err)
 	if (s == REMOTE_AUTH)
 		snprintf(msg, sizeof msg, "%s: the API key was refused; create a new key (Lever: with confidential "
 			 "access) and put it in the key file", err);
+	else if (remote_config_hint(s))
+		snprintf(msg, sizeof msg, "%s: %s", err, remote_config_hint(s));
 	else
 		snprintf(msg, sizeof msg, "%s", err);
 	problem(c, msg);
@@ -158,6 +162,10 @@ static void check_lever(struct checker *c, const struct config *cfg, const char 
 		/* confidential access: listing with confidentiality=all is refused without it */
 		if (call_ok(c, lever_fetch_opportunities(&lv, LEVER_ALL, 0, 0, NULL, &resp, err, sizeof err), err) == 0)
 			ok("the key can list opportunities, confidential ones included", NULL);
+		/* each endpoint a run reads needs its own permission (403 otherwise) */
+		if (call_ok(c, lever_fetch_postings(&lv, 0, NULL, &resp, err, sizeof err), err) == 0 &&
+		    call_ok(c, lever_fetch_deleted(&lv, 0, 0, NULL, &resp, err, sizeof err), err) == 0)
+			ok("the key can list postings and deleted opportunities", NULL);
 	}
 	http_response_free(&resp);
 	http_client_free(&lv);
@@ -204,6 +212,27 @@ out:
 	http_client_free(&cq);
 }
 
+/* The database, when there is one yet: PRAGMA integrity_check. */
+static void check_database(struct checker *c, const struct config *cfg)
+{
+	if (access(cfg->database, F_OK) != 0) {
+		ok("no database yet (the first run creates it): ", cfg->database);
+		return;
+	}
+	sqlite3 *db = NULL;
+	char err[1200];
+	if (db_open(cfg->database, DB_READONLY, &db, NULL, err, sizeof err)) {
+		problem(c, err);
+	} else if (db_check_integrity(db, 1, err, sizeof err)) {
+		char msg[1400];
+		snprintf(msg, sizeof msg, "%s: %s", cfg->database, err);
+		problem(c, msg);
+	} else {
+		ok("database passes integrity_check: ", cfg->database);
+	}
+	db_close(db);
+}
+
 static void check_smtp(struct checker *c, const struct config *cfg)
 {
 	CURL *h = curl_easy_init();
@@ -246,6 +275,7 @@ int check_all(const struct config *cfg)
 		free(s);
 	}
 	check_smtp(&c, cfg);
+	check_database(&c, cfg);
 	http_global_cleanup();
 	printf("%d problem%s\n", c.problems, c.problems == 1 ? "" : "s");
 	if (c.problems == 0)

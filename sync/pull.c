@@ -34,7 +34,7 @@ static int ordered(enum listing_kind k)
 struct page_ctx {
 	struct sync_ctx *ctx;
 	struct store *store;
-	int64_t max_updated;
+	int64_t max_updated;    /* the newest updatedAt (deletedAt) seen: the remote's clock */
 	int64_t seen_at;
 	int db_failed;
 	/* backfill by creation time: records updated inside [skip_from, skip_to]
@@ -47,18 +47,21 @@ static int remote_failure(struct sync_ctx *ctx, enum remote_status s, const char
 {
 	if (!ctx->error[0])
 		snprintf(ctx->error, sizeof ctx->error, "%s", err);
-	if (s == REMOTE_AUTH) {
-		log_err("%s: the API key was refused; check it (and, for Lever, that it has confidential "
-			"access) and run 'refsync check'", err);
+	const char *hint = remote_config_hint(s);
+	if (hint) {
+		log_err("%s: %s", err, hint);
 		return EXIT_CONFIG;
 	}
 	log_err("%s; will retry at the next run", err);
 	return EXIT_TEMPFAIL;
 }
 
+/* A database failure: the statement and SQLite's message (kept where it
+ * failed, before any rollback), and corruption called by its name. */
 static int db_failure(struct sync_ctx *ctx, const char *what)
 {
-	snprintf(ctx->error, sizeof ctx->error, "database error while %s: %s", what, sqlite3_errmsg(ctx->db));
+	snprintf(ctx->error, sizeof ctx->error, "database error while %s: %s%s", what, db_last_error(),
+		 db_last_corrupt() ? " (the database is corrupt: restore it from a backup)" : "");
 	log_err("%s", ctx->error);
 	return EXIT_SOFTWARE;
 }
@@ -68,6 +71,8 @@ static int db_failure(struct sync_ctx *ctx, const char *what)
 static int on_opportunity(void *p, const struct lever_opportunity *o)
 {
 	struct page_ctx *pc = p;
+	if (o->updated_at > pc->max_updated)
+		pc->max_updated = o->updated_at;
 	if (pc->skip_to && o->updated_at >= pc->skip_from && o->updated_at <= pc->skip_to)
 		return 0;
 	if (store_opportunity(pc->store, o)) {
@@ -80,6 +85,8 @@ static int on_opportunity(void *p, const struct lever_opportunity *o)
 static int on_deleted(void *p, const struct lever_simple *s)
 {
 	struct page_ctx *pc = p;
+	if (s->at > pc->max_updated)
+		pc->max_updated = s->at;
 	if (store_deleted_opportunity(pc->store, s->id, s->at)) {
 		pc->db_failed = 1;
 		return -1;
@@ -90,6 +97,8 @@ static int on_deleted(void *p, const struct lever_simple *s)
 static int on_posting(void *p, const struct lever_posting *post)
 {
 	struct page_ctx *pc = p;
+	if (post->updated_at > pc->max_updated)
+		pc->max_updated = post->updated_at;
 	if (store_posting(pc->store, post)) {
 		pc->db_failed = 1;
 		return -1;
@@ -242,9 +251,12 @@ static int store_page(struct sync_ctx *ctx, const char *name, enum listing_kind 
 	if (db_begin(ctx->db))
 		return -db_failure(ctx, "starting a page");
 	if (parse(k, resp, pc, &page, err, sizeof err)) {
+		if (pc->db_failed) {
+			int r = db_failure(ctx, "storing a page");
+			db_rollback(ctx->db);
+			return -r;
+		}
 		db_rollback(ctx->db);
-		if (pc->db_failed)
-			return -db_failure(ctx, "storing a page");
 		if (++*tries < PARSE_TRIES) {
 			log_warn("%s: unusable page (%s); fetching it again", name, err);
 			return 1;
@@ -264,8 +276,9 @@ static int store_page(struct sync_ctx *ctx, const char *name, enum listing_kind 
 	int rc = ordered(k) ? cursor_write(ctx->db, name, *more ? since : pc->max_updated, pc->max_updated, next)
 			    : cursor_write(ctx->db, name, since, until, next);
 	if (rc || db_commit(ctx->db)) {
+		int r = db_failure(ctx, "saving a page");
 		db_rollback(ctx->db);
-		return -db_failure(ctx, "saving a page");
+		return -r;
 	}
 	crash_point("after-page");
 	*records += page.records;
@@ -278,6 +291,37 @@ static int store_page(struct sync_ctx *ctx, const char *name, enum listing_kind 
  * Run one listing to its end. For a new window [since, until]; a listing
  * left unfinished under the same cursor name resumes at its token instead.
  */
+/* Forget a stored offset token the remote refused, so that no later run
+ * tries it again (the window itself is kept). */
+static void cursor_forget_token(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st = db_prepare(db, "UPDATE cursors SET token = NULL WHERE name = ?");
+	if (st && db_begin(db) == 0) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		if (db_step_done(st) != SQLITE_DONE || db_commit(db))
+			db_rollback(db);
+	}
+	sqlite3_finalize(st);
+}
+
+/*
+ * Close a finished Lever window: its cursor's end becomes the newest
+ * updatedAt (deletedAt) Lever returned, on Lever's clock, so that the next
+ * window (that minus the overlap) loses nothing to a skew of the local
+ * clock. When nothing came back, the next window starts where this one did.
+ */
+static int close_window(struct sync_ctx *ctx, const char *name, int64_t since, int64_t max_seen)
+{
+	int64_t overlap = (int64_t)ctx->cfg->overlap_minutes * 60000;
+	int64_t end = max_seen > 0 ? max_seen : since > 0 ? since + overlap : 0;
+	if (db_begin(ctx->db) || cursor_write(ctx->db, name, since, end, NULL) || db_commit(ctx->db)) {
+		int r = db_failure(ctx, "saving a cursor");
+		db_rollback(ctx->db);
+		return r;
+	}
+	return EXIT_OK;
+}
+
 static int run_listing(struct sync_ctx *ctx, const char *name, enum listing_kind k, int64_t since,
 		       int64_t until, long *records_out)
 {
@@ -296,16 +340,26 @@ static int run_listing(struct sync_ctx *ctx, const char *name, enum listing_kind
 	struct http_response resp;
 	http_response_init(&resp);
 	char err[1024];
-	int result = EXIT_OK, restarts = 0, tries = 0;
+	int result = EXIT_OK, restarts = 0, tries = 0, full_postings = 0;
 	long pages = 0, records = 0;
 	int64_t max_updated = ordered(k) ? since : 0;
 	int tty = ctx->progress && isatty(2);
 	for (;;) {
 		enum remote_status s = fetch(ctx, k, since, until, token, &resp, err, sizeof err);
 		if (s == REMOTE_BAD_OFFSET && token[0] && restarts < OFFSET_RESTARTS) {
-			log_warn("%s: Lever refused the stored offset token; restarting this window", name);
+			log_warn("%s: Lever refused the stored offset token (%s); restarting this window", name, err);
+			cursor_forget_token(ctx->db, name);
 			token[0] = '\0';
 			restarts++;
+			continue;
+		}
+		if (k == K_POSTINGS && since > 0 && !full_postings && s == REMOTE_REJECTED) {
+			/* updated_at may go only with confidentiality; a Lever that refuses
+			 * even that gets the whole list instead, once in this run */
+			log_warn("%s: Lever refused the updated_at filter (%s); listing every posting", name, err);
+			since = 0;
+			token[0] = '\0';
+			full_postings = 1;
 			continue;
 		}
 		if (s != REMOTE_OK) {
@@ -326,8 +380,19 @@ static int run_listing(struct sync_ctx *ctx, const char *name, enum listing_kind
 		pages++;
 		if (tty)
 			fprintf(stderr, "\r%s: %ld pages, %ld records", name, pages, records);
-		if (!more)
+		if (more && k == K_POSTINGS && since > 0) {
+			/* an updated_at listing cannot page (no offset allowed with it) */
+			log_info("%s: more postings changed than one answer holds; listing every posting", name);
+			since = 0;
+			token[0] = '\0';
+			full_postings = 1;
+			continue;
+		}
+		if (!more) {
+			if (!ordered(k) && (k == K_POSTINGS || k == K_OPPORTUNITIES || k == K_DELETED))
+				result = close_window(ctx, name, since, max_updated);
 			break;
+		}
 	}
 	if (tty && pages)
 		fputc('\n', stderr);
@@ -340,19 +405,28 @@ static int run_listing(struct sync_ctx *ctx, const char *name, enum listing_kind
 	return result;
 }
 
+/* The store of a small answer, and whether the database failed in it. */
+struct simple_ctx {
+	struct store store;
+	int db_failed;
+};
+
 static int on_stage(void *p, const struct lever_simple *st)
 {
-	return store_stage(p, st);
+	struct simple_ctx *sc = p;
+	return (sc->db_failed = store_stage(&sc->store, st) != 0) ? -1 : 0;
 }
 
 static int on_reason(void *p, const struct lever_simple *r)
 {
-	return store_archive_reason(p, r);
+	struct simple_ctx *sc = p;
+	return (sc->db_failed = store_archive_reason(&sc->store, r) != 0) ? -1 : 0;
 }
 
 static int on_user(void *p, const struct lever_simple *u)
 {
-	return store_user(p, u);
+	struct simple_ctx *sc = p;
+	return (sc->db_failed = store_user(&sc->store, u) != 0) ? -1 : 0;
 }
 
 /*
@@ -364,25 +438,29 @@ static int store_simple(struct sync_ctx *ctx, const struct http_response *resp, 
 {
 	static const simple_fn fns[] = { [LS_STAGE] = on_stage, [LS_ARCHIVE_REASON] = on_reason,
 					 [LS_USER] = on_user };
-	struct store store;
-	store_init(&store, ctx->db, ctx->run_id);
+	struct simple_ctx sc = { .db_failed = 0 };
+	store_init(&sc.store, ctx->db, ctx->run_id);
 	struct page_info page;
 	char err[512];
 	int result = EXIT_OK;
 	if (db_begin(ctx->db)) {
 		result = db_failure(ctx, what);
-	} else if (parse_simple_page(resp->body.data ? resp->body.data : "", resp->body.len, kind, fns[kind], &store,
+	} else if (parse_simple_page(resp->body.data ? resp->body.data : "", resp->body.len, kind, fns[kind], &sc,
 				     &page, err, sizeof err)) {
+		if (sc.db_failed) {
+			result = db_failure(ctx, what);
+		} else {
+			snprintf(ctx->error, sizeof ctx->error, "Lever %s: %s", what, err);
+			log_err("%s; will retry at the next run", ctx->error);
+			result = EXIT_TEMPFAIL;
+		}
 		db_rollback(ctx->db);
-		snprintf(ctx->error, sizeof ctx->error, "Lever %s: %s", what, err);
-		log_err("%s; will retry at the next run", ctx->error);
-		result = EXIT_TEMPFAIL;
 	} else if (db_commit(ctx->db)) {
 		result = db_failure(ctx, what);
 	} else {
 		ctx->pulled += page.records;
 	}
-	store_free(&store);
+	store_free(&sc.store);
 	return result;
 }
 
@@ -579,7 +657,7 @@ static int backfill_slices(struct sync_ctx *ctx, int64_t since, int64_t until, i
 			break;
 		struct slice *sl = a->user;
 		char err[1024];
-		enum remote_status s = http_async_status(&ctx->lever, a, err, sizeof err);
+		enum remote_status s = lever_offset_status(http_async_status(&ctx->lever, a, err, sizeof err), &a->resp);
 		if (s == REMOTE_BAD_OFFSET && sl->token[0] && sl->restarts < OFFSET_RESTARTS) {
 			log_warn("%s: Lever refused the stored offset token; restarting this slice", sl->name);
 			sl->token[0] = '\0';
@@ -671,48 +749,6 @@ int pull_lever_deleted(struct sync_ctx *ctx)
 	if (n)
 		log_info("%ld deleted opportunities: personal data erased", n);
 	return r;
-}
-
-int pull_lever_one(struct sync_ctx *ctx, const char *opportunity_id)
-{
-	struct http_response resp;
-	http_response_init(&resp);
-	char err[1024];
-	int result = EXIT_OK;
-	enum remote_status s = lever_fetch_opportunity(&ctx->lever, opportunity_id, &resp, err, sizeof err);
-	if (s == REMOTE_NOT_FOUND) {
-		log_info("opportunity %s named by a webhook no longer exists in Lever", opportunity_id);
-		goto out;
-	}
-	if (s != REMOTE_OK) {
-		result = remote_failure(ctx, s, err);
-		goto out;
-	}
-	struct store store;
-	store_init(&store, ctx->db, ctx->run_id);
-	struct page_ctx pc = { ctx, &store, 0, ctx->started_at, 0, 0, 0 };
-	struct page_info page;
-	if (db_begin(ctx->db)) {
-		result = db_failure(ctx, "storing an opportunity");
-	} else if (parse_opportunity_page(resp.body.data ? resp.body.data : "", resp.body.len, on_opportunity, &pc,
-					  &page, err, sizeof err)) {
-		db_rollback(ctx->db);
-		if (pc.db_failed) {
-			result = db_failure(ctx, "storing an opportunity");
-		} else {
-			snprintf(ctx->error, sizeof ctx->error, "Lever opportunity %s: %s", opportunity_id, err);
-			log_err("%s", ctx->error);
-			result = EXIT_TEMPFAIL;
-		}
-	} else if (db_commit(ctx->db)) {
-		result = db_failure(ctx, "storing an opportunity");
-	} else {
-		ctx->pulled += page.records;
-	}
-	store_free(&store);
-out:
-	http_response_free(&resp);
-	return result;
 }
 
 int pull_crosschq(struct sync_ctx *ctx)
