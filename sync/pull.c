@@ -2,6 +2,7 @@
  * pull.c - listings with cursors, one transaction per page.
  */
 #include "pull.h"
+#include "pull_internal.h"
 #include "crosschq.h"
 #include "db.h"
 #include "lever.h"
@@ -17,7 +18,6 @@
 
 #define PARSE_TRIES 3
 #define OFFSET_RESTARTS 3
-#define MAX_USER_LOOKUPS 50
 
 enum listing_kind {
 	K_POSTINGS, K_OPPORTUNITIES, K_OPPORTUNITIES_UPDATED, K_OPPORTUNITIES_CREATED, K_DELETED,
@@ -43,7 +43,7 @@ struct page_ctx {
 };
 
 /* Map a remote failure to the run's exit code, keeping the first message. */
-static int remote_failure(struct sync_ctx *ctx, enum remote_status s, const char *err)
+int pull_remote_failure(struct sync_ctx *ctx, enum remote_status s, const char *err)
 {
 	if (!ctx->error[0])
 		snprintf(ctx->error, sizeof ctx->error, "%s", err);
@@ -58,7 +58,7 @@ static int remote_failure(struct sync_ctx *ctx, enum remote_status s, const char
 
 /* A database failure: the statement and SQLite's message (kept where it
  * failed, before any rollback), and corruption called by its name. */
-static int db_failure(struct sync_ctx *ctx, const char *what)
+int pull_db_failure(struct sync_ctx *ctx, const char *what)
 {
 	snprintf(ctx->error, sizeof ctx->error, "database error while %s: %s%s", what, db_last_error(),
 		 db_last_corrupt() ? " (the database is corrupt: restore it from a backup)" : "");
@@ -249,10 +249,10 @@ static int store_page(struct sync_ctx *ctx, const char *name, enum listing_kind 
 	char err[1024];
 	struct page_info page;
 	if (db_begin(ctx->db))
-		return -db_failure(ctx, "starting a page");
+		return -pull_db_failure(ctx, "starting a page");
 	if (parse(k, resp, pc, &page, err, sizeof err)) {
 		if (pc->db_failed) {
-			int r = db_failure(ctx, "storing a page");
+			int r = pull_db_failure(ctx, "storing a page");
 			db_rollback(ctx->db);
 			return -r;
 		}
@@ -276,7 +276,7 @@ static int store_page(struct sync_ctx *ctx, const char *name, enum listing_kind 
 	int rc = ordered(k) ? cursor_write(ctx->db, name, *more ? since : pc->max_updated, pc->max_updated, next)
 			    : cursor_write(ctx->db, name, since, until, next);
 	if (rc || db_commit(ctx->db)) {
-		int r = db_failure(ctx, "saving a page");
+		int r = pull_db_failure(ctx, "saving a page");
 		db_rollback(ctx->db);
 		return -r;
 	}
@@ -315,7 +315,7 @@ static int close_window(struct sync_ctx *ctx, const char *name, int64_t since, i
 	int64_t overlap = (int64_t)ctx->cfg->overlap_minutes * 60000;
 	int64_t end = max_seen > 0 ? max_seen : since > 0 ? since + overlap : 0;
 	if (db_begin(ctx->db) || cursor_write(ctx->db, name, since, end, NULL) || db_commit(ctx->db)) {
-		int r = db_failure(ctx, "saving a cursor");
+		int r = pull_db_failure(ctx, "saving a cursor");
 		db_rollback(ctx->db);
 		return r;
 	}
@@ -327,7 +327,7 @@ static int run_listing(struct sync_ctx *ctx, const char *name, enum listing_kind
 {
 	struct cursor cur;
 	if (cursor_read(ctx->db, name, &cur))
-		return db_failure(ctx, "reading a cursor");
+		return pull_db_failure(ctx, "reading a cursor");
 	char token[TOKEN_MAX] = "";
 	if (cur.exists && cur.token[0]) {
 		since = cur.since;
@@ -363,7 +363,7 @@ static int run_listing(struct sync_ctx *ctx, const char *name, enum listing_kind
 			continue;
 		}
 		if (s != REMOTE_OK) {
-			result = remote_failure(ctx, s, err);
+			result = pull_remote_failure(ctx, s, err);
 			break;
 		}
 		struct page_ctx pc = { ctx, &store, max_updated, ctx->started_at, 0, 0, 0 };
@@ -405,124 +405,6 @@ static int run_listing(struct sync_ctx *ctx, const char *name, enum listing_kind
 	return result;
 }
 
-/* The store of a small answer, and whether the database failed in it. */
-struct simple_ctx {
-	struct store store;
-	int db_failed;
-};
-
-static int on_stage(void *p, const struct lever_simple *st)
-{
-	struct simple_ctx *sc = p;
-	return (sc->db_failed = store_stage(&sc->store, st) != 0) ? -1 : 0;
-}
-
-static int on_reason(void *p, const struct lever_simple *r)
-{
-	struct simple_ctx *sc = p;
-	return (sc->db_failed = store_archive_reason(&sc->store, r) != 0) ? -1 : 0;
-}
-
-static int on_user(void *p, const struct lever_simple *u)
-{
-	struct simple_ctx *sc = p;
-	return (sc->db_failed = store_user(&sc->store, u) != 0) ? -1 : 0;
-}
-
-/*
- * Store a small, unpaged answer (stages, archive reasons, one user) in one
- * transaction. Returns EXIT_OK or an exit code.
- */
-static int store_simple(struct sync_ctx *ctx, const struct http_response *resp, enum lever_simple_kind kind,
-			const char *what)
-{
-	static const simple_fn fns[] = { [LS_STAGE] = on_stage, [LS_ARCHIVE_REASON] = on_reason,
-					 [LS_USER] = on_user };
-	struct simple_ctx sc = { .db_failed = 0 };
-	store_init(&sc.store, ctx->db, ctx->run_id);
-	struct page_info page;
-	char err[512];
-	int result = EXIT_OK;
-	if (db_begin(ctx->db)) {
-		result = db_failure(ctx, what);
-	} else if (parse_simple_page(resp->body.data ? resp->body.data : "", resp->body.len, kind, fns[kind], &sc,
-				     &page, err, sizeof err)) {
-		if (sc.db_failed) {
-			result = db_failure(ctx, what);
-		} else {
-			snprintf(ctx->error, sizeof ctx->error, "Lever %s: %s", what, err);
-			log_err("%s; will retry at the next run", ctx->error);
-			result = EXIT_TEMPFAIL;
-		}
-		db_rollback(ctx->db);
-	} else if (db_commit(ctx->db)) {
-		result = db_failure(ctx, what);
-	} else {
-		ctx->pulled += page.records;
-	}
-	store_free(&sc.store);
-	return result;
-}
-
-int pull_lever_users(struct sync_ctx *ctx)
-{
-	sqlite3_stmt *st = db_prepare(ctx->db,
-		"SELECT id FROM lever_users WHERE name IS NULL AND email IS NULL AND id IN "
-		"(SELECT hiring_manager_id FROM lever_postings UNION SELECT owner_id FROM lever_postings) "
-		"ORDER BY id LIMIT ?");
-	if (!st)
-		return db_failure(ctx, "listing unknown users");
-	sqlite3_bind_int(st, 1, MAX_USER_LOOKUPS);
-	char ids[MAX_USER_LOOKUPS][ID_MAX];
-	int n = 0;
-	while (n < MAX_USER_LOOKUPS && sqlite3_step(st) == SQLITE_ROW)
-		strlcpy_(ids[n++], (const char *)sqlite3_column_text(st, 0), ID_MAX);
-	sqlite3_finalize(st);
-	if (n == 0)
-		return EXIT_OK;
-	/* all at once, within the rate budget: each costs a round trip */
-	struct http_multi m;
-	http_multi_init(&m, &ctx->lever);
-	struct http_async *xfers = xcalloc((size_t)n, sizeof *xfers);
-	for (int i = 0; i < n; i++) {
-		struct buf path;
-		buf_init(&path, 4096);
-		lever_user_path(&path, ids[i]);
-		xfers[i].user = ids[i];
-		http_multi_get(&m, &xfers[i], path.data);
-		buf_free(&path);
-	}
-	int result = EXIT_OK;
-	struct http_async *a;
-	while (result == EXIT_OK && (a = http_multi_next(&m)) != NULL) {
-		const char *id = a->user;
-		char err[1024];
-		enum remote_status s = http_async_status(&ctx->lever, a, err, sizeof err);
-		if (s == REMOTE_DOWN || s == REMOTE_BAD || s == REMOTE_AUTH) {
-			result = remote_failure(ctx, s, err);
-		} else if (s != REMOTE_OK) {
-			/* gone or refused: remember that we asked, so that we do not ask every run */
-			log_warn("%s", err);
-			if (db_begin(ctx->db) == 0) {
-				sqlite3_stmt *u = db_prepare(ctx->db, "UPDATE lever_users SET name = '' WHERE id = ?");
-				if (u) {
-					sqlite3_bind_text(u, 1, id, -1, SQLITE_STATIC);
-					db_step_done(u);
-					sqlite3_finalize(u);
-				}
-				db_commit(ctx->db);
-			}
-		} else {
-			result = store_simple(ctx, &a->resp, LS_USER, "user");
-		}
-	}
-	http_multi_free(&m);
-	for (int i = 0; i < n; i++)
-		http_async_free(&xfers[i]);
-	free(xfers);
-	return result;
-}
-
 int pull_lever_reference(struct sync_ctx *ctx)
 {
 	struct http_response resp;
@@ -531,21 +413,21 @@ int pull_lever_reference(struct sync_ctx *ctx)
 	int result;
 	enum remote_status s = lever_fetch_stages(&ctx->lever, &resp, err, sizeof err);
 	if (s != REMOTE_OK) {
-		result = remote_failure(ctx, s, err);
+		result = pull_remote_failure(ctx, s, err);
 		goto out;
 	}
-	if ((result = store_simple(ctx, &resp, LS_STAGE, "stages")))
+	if ((result = pull_store_simple(ctx, &resp, LS_STAGE, "stages")))
 		goto out;
 	s = lever_fetch_archive_reasons(&ctx->lever, &resp, err, sizeof err);
 	if (s != REMOTE_OK) {
-		result = remote_failure(ctx, s, err);
+		result = pull_remote_failure(ctx, s, err);
 		goto out;
 	}
-	if ((result = store_simple(ctx, &resp, LS_ARCHIVE_REASON, "archive reasons")))
+	if ((result = pull_store_simple(ctx, &resp, LS_ARCHIVE_REASON, "archive reasons")))
 		goto out;
 	struct cursor cur;
 	if (cursor_read(ctx->db, "lever.postings", &cur)) {
-		result = db_failure(ctx, "reading a cursor");
+		result = pull_db_failure(ctx, "reading a cursor");
 		goto out;
 	}
 	int64_t overlap = (int64_t)ctx->cfg->overlap_minutes * 60000;
@@ -562,7 +444,7 @@ int pull_lever_opportunities(struct sync_ctx *ctx, int full)
 		return run_listing(ctx, "lever.opportunities.full", K_OPPORTUNITIES, 0, ctx->started_at, NULL);
 	struct cursor cur;
 	if (cursor_read(ctx->db, "lever.opportunities", &cur))
-		return db_failure(ctx, "reading a cursor");
+		return pull_db_failure(ctx, "reading a cursor");
 	int64_t overlap = (int64_t)ctx->cfg->overlap_minutes * 60000;
 	/* the first run lists everything (records with updatedAt null included) */
 	int64_t since = cur.exists && cur.until > 0 ? cur.until - overlap : 0;
@@ -635,7 +517,7 @@ static int backfill_slices(struct sync_ctx *ctx, int64_t since, int64_t until, i
 		sl->backfill_until = until;
 		struct cursor cur;
 		if (cursor_read(ctx->db, sl->name, &cur)) {
-			result = db_failure(ctx, "reading a cursor");
+			result = pull_db_failure(ctx, "reading a cursor");
 			goto out;
 		}
 		if (cur.exists && cur.since == sl->since && cur.until == sl->until) {
@@ -666,7 +548,7 @@ static int backfill_slices(struct sync_ctx *ctx, int64_t since, int64_t until, i
 			continue;
 		}
 		if (s != REMOTE_OK) {
-			result = remote_failure(ctx, s, err);
+			result = pull_remote_failure(ctx, s, err);
 			break; /* the other slices keep their cursors: the next backfill resumes */
 		}
 		int r = slice_store(ctx, &store, sl, records);
@@ -710,7 +592,7 @@ int pull_lever_window(struct sync_ctx *ctx, int64_t since, int64_t until, int sl
 		if (db_begin(ctx->db) || db_exec(ctx->db, "DELETE FROM cursors WHERE name LIKE 'backfill.%'") ||
 		    db_setting_set(ctx->db, "backfill.window", want) || db_commit(ctx->db)) {
 			db_rollback(ctx->db);
-			return db_failure(ctx, "starting a backfill");
+			return pull_db_failure(ctx, "starting a backfill");
 		}
 	} else {
 		log_info("resuming the interrupted backfill of this window");
@@ -724,13 +606,13 @@ int pull_lever_window(struct sync_ctx *ctx, int64_t since, int64_t until, int sl
 		 * goes on from the backfill's end instead of listing everything */
 		struct cursor cur;
 		if (cursor_read(ctx->db, "lever.opportunities", &cur))
-			return db_failure(ctx, "reading a cursor");
+			return pull_db_failure(ctx, "reading a cursor");
 		int hand_over = !cur.exists || (!cur.token[0] && cur.until < until && until >= ctx->started_at - 60000);
 		if (db_begin(ctx->db) || db_exec(ctx->db, "DELETE FROM settings WHERE key = 'backfill.window'") ||
 		    (hand_over && cursor_write(ctx->db, "lever.opportunities", since, until, NULL)) ||
 		    db_commit(ctx->db)) {
 			db_rollback(ctx->db);
-			return db_failure(ctx, "finishing a backfill");
+			return pull_db_failure(ctx, "finishing a backfill");
 		}
 		log_info("backfill: %ld opportunity records stored in %d slice%s", records, slices, slices == 1 ? "" : "s");
 	}
@@ -741,7 +623,7 @@ int pull_lever_deleted(struct sync_ctx *ctx)
 {
 	struct cursor cur;
 	if (cursor_read(ctx->db, "lever.deleted", &cur))
-		return db_failure(ctx, "reading a cursor");
+		return pull_db_failure(ctx, "reading a cursor");
 	int64_t overlap = (int64_t)ctx->cfg->overlap_minutes * 60000;
 	int64_t since = cur.exists && cur.until > 0 ? cur.until - overlap : 0;
 	long n = 0;
@@ -758,27 +640,27 @@ int pull_crosschq(struct sync_ctx *ctx)
 	if (r)
 		return r;
 	if (db_begin(ctx->db))
-		return db_failure(ctx, "pruning templates");
+		return pull_db_failure(ctx, "pruning templates");
 	sqlite3_stmt *st = db_prepare(ctx->db, "DELETE FROM cq_templates WHERE seen_at < ?");
 	if (!st) {
 		db_rollback(ctx->db);
-		return db_failure(ctx, "pruning templates");
+		return pull_db_failure(ctx, "pruning templates");
 	}
 	sqlite3_bind_int64(st, 1, ctx->started_at);
 	db_step_done(st);
 	sqlite3_finalize(st);
 	if (db_commit(ctx->db))
-		return db_failure(ctx, "pruning templates");
+		return pull_db_failure(ctx, "pruning templates");
 
 	struct cursor cur;
 	if (cursor_read(ctx->db, "crosschq.requests", &cur))
-		return db_failure(ctx, "reading a cursor");
+		return pull_db_failure(ctx, "reading a cursor");
 	r = run_listing(ctx, "crosschq.requests", K_REQUESTS, cur.exists ? cur.since : 0, 0, NULL);
 	if (r)
 		return r;
 	if (ctx->cfg->export_existing || ctx->cfg->auto_export_new) {
 		if (cursor_read(ctx->db, "crosschq.prospects", &cur))
-			return db_failure(ctx, "reading a cursor");
+			return pull_db_failure(ctx, "reading a cursor");
 		r = run_listing(ctx, "crosschq.prospects", K_PROSPECTS, cur.exists ? cur.since : 0, 0, NULL);
 	}
 	return r;

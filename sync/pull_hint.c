@@ -4,6 +4,7 @@
  * becomes of the event; nothing here ends the run but the database.
  */
 #include "pull.h"
+#include "pull_internal.h"
 #include "db.h"
 #include "lever.h"
 #include "log.h"
@@ -72,11 +73,8 @@ int pull_lever_one(struct sync_ctx *ctx, const char *opportunity_id, char *why, 
 		ctx->pulled += page.records;
 	}
 	store_free(&h.store);
-	if (result == EXIT_SOFTWARE) {
-		snprintf(ctx->error, sizeof ctx->error, "database error while storing an opportunity: %s%s",
-			 db_last_error(), db_last_corrupt() ? " (the database is corrupt: restore it from a backup)" : "");
-		log_err("%s", ctx->error);
-	}
+	if (result == EXIT_SOFTWARE)
+		pull_db_failure(ctx, "storing an opportunity");
 out:
 	http_response_free(&resp);
 	return result;
