@@ -334,6 +334,38 @@ class CorruptionTest(unittest.TestCase):
             self.assertIn("malformed", result.stderr)
             self.assertIn("lever_stages", result.stderr)   # the statement is named
 
+    def inject(self, t, sql):
+        db = sqlite3.connect(t.conf["sync"]["database"])
+        db.execute(sql)
+        db.commit()
+        db.close()
+
+    def test_failed_commit_of_the_run_record_is_not_exit_0(self):
+        with harness.Tenant() as t:
+            self.assertEqual(t.run("run").returncode, EX_OK)
+            self.inject(t, "CREATE TRIGGER no_end BEFORE UPDATE OF ended_at ON runs "
+                           "BEGIN SELECT RAISE(ABORT, 'injected failure'); END")
+            result = t.run("run")
+            self.assertEqual(result.returncode, EX_SOFTWARE, result.stderr)
+            self.assertIn("cannot record the end of run", result.stderr)
+            self.assertIn("UPDATE runs SET ended_at", result.stderr)
+            self.assertIn("injected failure", result.stderr)
+
+    def test_database_error_while_deciding_is_said(self):
+        with harness.Tenant() as t:
+            self.assertEqual(t.run("run").returncode, EX_OK)
+            lan = opp_by_name(t, "Nguyễn Thị Lan")
+            request = next(r for r in t.crosschq.state()["requests"]
+                           if r["external_id"].startswith("lever:%s:" % lan["id"]))
+            t.crosschq.mutate([{"op": "complete", "id": request["id"]}])
+            self.inject(t, "CREATE TRIGGER no_plan BEFORE INSERT ON outbox "
+                           "BEGIN SELECT RAISE(ABORT, 'injected failure'); END")
+            result = t.run("run")
+            self.assertEqual(result.returncode, EX_SOFTWARE, result.stderr)
+            self.assertIn("database error while deciding: 'INSERT", result.stderr)
+            self.assertIn("injected failure", result.stderr)
+            self.assertNotIn("not an error", result.stderr)
+
     def test_status_check_verify_and_exports_refuse_a_corrupt_database(self):
         with harness.Tenant() as t:
             self.assertEqual(t.run("run").returncode, EX_OK)

@@ -4,7 +4,11 @@
 Simulated: Basic auth with the key as user name, opaque offset tokens over frozen snapshots,
 an order that is not updatedAt, default confidentiality=non-confidential, null updatedAt,
 legacy archivedAt/archiveReason, `?type=hired` answering a single object, the postings
-updated_at filter restriction, notes that do not bump updatedAt, expand/include.
+updated_at filter restriction (nothing but confidentiality with it), notes that do not bump
+updatedAt, expand/include, unexpanded archive answers, /opportunities/deleted filtered by
+confidentiality, refused offset tokens staying refused; and, through POST /_fake/options,
+301 redirects, 403 per endpoint and per confidential opportunity, the "Invalid offset token"
+refusal on another status.
 Run: /usr/bin/python3 lever_fake.py --seed FILE --port-file P --log L --api-key-file K
 """
 
