@@ -275,6 +275,14 @@ int main(int argc, char **argv)
 		code = EXIT_SOFTWARE;
 		goto out;
 	}
+	/* a corrupt database proves nothing and exports nothing: a full check
+	 * before --verify, the cheaper quick_check before an export */
+	int bad = db_check_integrity(db, o.verify, err, sizeof err);
+	if (bad) {
+		log_err("%s: %s", cfg.database, err);
+		code = EXIT_SOFTWARE;
+		goto out;
+	}
 	code = o.verify ? run_verify(db) : run_export(db, &o);
 out:
 	db_close(db);

@@ -2,6 +2,7 @@
  * check.c - `refsync check`.
  */
 #include "check_internal.h"
+#include "db.h"
 #include "http.h"
 #include "lever.h"
 #include "log.h"
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void check_ok(const char *what, const char *a)
 {
@@ -68,6 +70,8 @@ int check_call_ok(struct checker *c, enum remote_status s, const char *err)
 	if (s == REMOTE_AUTH)
 		snprintf(msg, sizeof msg, "%s: the API key was refused; create a new key (Lever: with confidential "
 			 "access) and put it in the key file", err);
+	else if (remote_config_hint(s))
+		snprintf(msg, sizeof msg, "%s: %s", err, remote_config_hint(s));
 	else
 		snprintf(msg, sizeof msg, "%s", err);
 	check_problem(c, msg);
@@ -121,9 +125,33 @@ static void check_lever(struct checker *c, const struct config *cfg, const char 
 		/* confidential access: listing with confidentiality=all is refused without it */
 		if (check_call_ok(c, lever_fetch_opportunities(&lv, LEVER_ALL, 0, 0, NULL, &resp, err, sizeof err), err) == 0)
 			check_ok("the key can list opportunities, confidential ones included", NULL);
+		/* each endpoint a run reads needs its own permission (403 otherwise) */
+		if (check_call_ok(c, lever_fetch_postings(&lv, 0, NULL, &resp, err, sizeof err), err) == 0 &&
+		    check_call_ok(c, lever_fetch_deleted(&lv, 0, 0, NULL, &resp, err, sizeof err), err) == 0)
+			check_ok("the key can list postings and deleted opportunities", NULL);
 	}
 	http_response_free(&resp);
 	http_client_free(&lv);
+}
+
+static void check_database(struct checker *c, const struct config *cfg)
+{
+	if (access(cfg->database, F_OK) != 0) {
+		check_ok("no database yet (the first run creates it): ", cfg->database);
+		return;
+	}
+	sqlite3 *db = NULL;
+	char err[1200];
+	if (db_open(cfg->database, DB_READONLY, &db, NULL, err, sizeof err)) {
+		check_problem(c, err);
+	} else if (db_check_integrity(db, 1, err, sizeof err)) {
+		char msg[1400];
+		snprintf(msg, sizeof msg, "%s: %s", cfg->database, err);
+		check_problem(c, msg);
+	} else {
+		check_ok("database passes integrity_check: ", cfg->database);
+	}
+	db_close(db);
 }
 
 static void check_smtp(struct checker *c, const struct config *cfg)
@@ -172,6 +200,7 @@ int check_all(const struct config *cfg)
 		free(s);
 	}
 	check_smtp(&c, cfg);
+	check_database(&c, cfg);
 	http_global_cleanup();
 	printf("%d problem%s\n", c.problems, c.problems == 1 ? "" : "s");
 	if (c.problems == 0)

@@ -258,6 +258,11 @@ static int on_key(void *user, const char *section, const char *key, const char *
 			set_err(st, line, section, key, "expected seconds from 1 to 600, got '%s'", value);
 		else
 			c->http_stall_seconds = (int)n;
+	} else if (IS("sync", "remote_wait_seconds")) {
+		if (parse_int(value, 0, 86400, &n))
+			set_err(st, line, section, key, "expected seconds from 0 to 86400, got '%s'", value);
+		else
+			c->remote_wait_seconds = (int)n;
 	} else if (IS("lever", "url")) {
 		replace(&c->lever_url, value);
 		st->line_lever_url = line;
@@ -372,6 +377,7 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	cfg->overlap_minutes = 5;
 	cfg->http_timeout_seconds = 120;
 	cfg->http_stall_seconds = 30;
+	cfg->remote_wait_seconds = 600;
 	cfg->lever_url = xstrdup("https://api.lever.co/v1");
 	cfg->trigger_stage = xstrdup("Reference Check");
 	cfg->hired_reason = xstrdup("Hired");

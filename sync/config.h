@@ -71,6 +71,7 @@ struct config {
 	int overlap_minutes;        /* re-read this much before a cursor */
 	int http_timeout_seconds;   /* one HTTP exchange, whole */
 	int http_stall_seconds;     /* abort a transfer that moves no byte this long */
+	int remote_wait_seconds;    /* the most one run waits (Retry-After, backoff) on one remote */
 
 	/* [lever] */
 	char *lever_url;            /* without trailing slash */

@@ -200,11 +200,67 @@ void db_close(sqlite3 *db)
 		sqlite3_close_v2(db);
 }
 
+/* The last database error: its statement and SQLite's message, kept at the
+ * point of failure (a later rollback resets sqlite3_errmsg to "not an error"). */
+static char last_error[1024];
+static int last_code;
+
+void db_note_error(sqlite3 *db, const char *sql, int rc, const char *msg)
+{
+	last_code = rc & 0xff;
+	snprintf(last_error, sizeof last_error, "'%.160s': %s", sql ? sql : "?",
+		 msg ? msg : sqlite3_errmsg(db));
+	log_debug("database: %s", last_error);
+}
+
+const char *db_last_error(void)
+{
+	return last_error[0] ? last_error : "unknown database error";
+}
+
+int db_last_busy(void)
+{
+	return last_code == SQLITE_BUSY || last_code == SQLITE_LOCKED;
+}
+
+int db_last_corrupt(void)
+{
+	return last_code == SQLITE_CORRUPT || last_code == SQLITE_NOTADB;
+}
+
+int db_check_integrity(sqlite3 *db, int full, char *err, size_t errlen)
+{
+	const char *sql = full ? "PRAGMA integrity_check(10)" : "PRAGMA quick_check(10)";
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	int bad = 0;
+	char first[512] = "";
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *line = (const char *)sqlite3_column_text(st, 0);
+		if (line && strcmp(line, "ok") != 0 && !bad++)
+			snprintf(first, sizeof first, "%s", line);
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_OK) {
+		int code = sqlite3_errcode(db) & 0xff;
+		snprintf(first, sizeof first, "%s", sqlite3_errmsg(db));
+		bad = code == SQLITE_CORRUPT || code == SQLITE_NOTADB ? 1 : -1;
+	}
+	sqlite3_finalize(st);
+	if (bad > 0)
+		snprintf(err, errlen, "the database is corrupt (%s: %s); restore it from a backup (see refsync(1))",
+			 sql, first);
+	else if (bad < 0)
+		snprintf(err, errlen, "database error during %s: %s", sql, first);
+	return bad > 0 ? 1 : bad;
+}
+
 int db_exec(sqlite3 *db, const char *sql)
 {
 	char *msg = NULL;
 	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
+		db_note_error(db, sql, rc, msg);
 		log_err("database: %s: %s", sql, msg ? msg : sqlite3_errmsg(db));
 		sqlite3_free(msg);
 	}
@@ -233,7 +289,9 @@ void db_rollback(sqlite3 *db)
 sqlite3_stmt *db_prepare(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		db_note_error(db, sql, rc, NULL);
 		log_err("database: cannot prepare '%.80s': %s", sql, sqlite3_errmsg(db));
 		return NULL;
 	}
@@ -257,8 +315,10 @@ int db_bind_int64_or_null(sqlite3_stmt *st, int idx, int64_t v, int is_null)
 int db_step_done(sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		db_note_error(sqlite3_db_handle(st), sqlite3_sql(st), rc, NULL);
 		log_err("database: '%.80s': %s", sqlite3_sql(st), sqlite3_errmsg(sqlite3_db_handle(st)));
+	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return rc == SQLITE_ROW ? SQLITE_DONE : rc;

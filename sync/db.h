@@ -70,6 +70,27 @@ int db_step_done(sqlite3_stmt *st);
 char *db_setting_get(sqlite3 *db, const char *key);
 int db_setting_set(sqlite3 *db, const char *key, const char *value);
 
+/*
+ * The last database error any helper here met (or db_note_error was told):
+ * "'<statement>': <SQLite's message>", kept at the point of failure, so that
+ * a rollback after it does not replace it with "not an error". Static
+ * storage; never NULL.
+ */
+const char *db_last_error(void);
+/* Whether that error was corruption (SQLITE_CORRUPT or SQLITE_NOTADB). */
+int db_last_corrupt(void);
+/* Whether that error was another writer holding the database (SQLITE_BUSY/LOCKED). */
+int db_last_busy(void);
+/* Record a failure of sql (rc; msg, or sqlite3_errmsg(db) when NULL). */
+void db_note_error(sqlite3 *db, const char *sql, int rc, const char *msg);
+
+/*
+ * PRAGMA quick_check (full = 0) or integrity_check (full = 1). Returns 0
+ * when the database is sound, 1 when it is corrupt, -1 when the check could
+ * not run; err says what (naming the pragma) for 1 and -1.
+ */
+int db_check_integrity(sqlite3 *db, int full, char *err, size_t errlen);
+
 /* A column as a malloc'd string, or NULL when the column is NULL. */
 char *db_column_strdup(sqlite3_stmt *st, int col);
 

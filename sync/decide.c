@@ -437,6 +437,8 @@ static int decide_triggers(struct sync_ctx *ctx)
 		strlcpy_(c->prior_state, ps ? ps : "", sizeof c->prior_state);
 		strlcpy_(c->prior_reason, pr ? pr : "", sizeof c->prior_reason);
 	}
+	if (rc != SQLITE_DONE)
+		db_note_error(ctx->db, sqlite3_sql(st), rc, NULL);
 	sqlite3_finalize(st);
 	free(stage_id);
 	int result = rc == SQLITE_DONE ? EXIT_OK : EXIT_SOFTWARE;
@@ -452,24 +454,29 @@ static int decide_triggers(struct sync_ctx *ctx)
 int decide(struct sync_ctx *ctx, int keep_open)
 {
 	if (db_begin(ctx->db)) {
-		snprintf(ctx->error, sizeof ctx->error, "cannot start deciding: %s", sqlite3_errmsg(ctx->db));
-		return EXIT_TEMPFAIL;
+		snprintf(ctx->error, sizeof ctx->error, "cannot start deciding: %s", db_last_error());
+		log_err("%s", ctx->error);
+		return db_last_busy() ? EXIT_TEMPFAIL : EXIT_SOFTWARE;
 	}
 	int r = decide_triggers(ctx);
 	if (r == EXIT_OK)
 		r = decide_writeback(ctx);
 	if (r != EXIT_OK) {
-		if (!ctx->error[0])
-			snprintf(ctx->error, sizeof ctx->error, "database error while deciding: %s",
-				 sqlite3_errmsg(ctx->db));
+		if (r == EXIT_SOFTWARE) {
+			/* the rules write their own message only for what is not the database's */
+			snprintf(ctx->error, sizeof ctx->error, "database error while deciding: %s%s", db_last_error(),
+				 db_last_corrupt() ? " (the database is corrupt: restore it from a backup)" : "");
+			log_err("%s", ctx->error);
+		}
 		db_rollback(ctx->db);
 		return r;
 	}
 	if (keep_open)
 		return EXIT_OK;
 	if (db_commit(ctx->db)) {
-		snprintf(ctx->error, sizeof ctx->error, "cannot commit decisions: %s", sqlite3_errmsg(ctx->db));
-		return EXIT_SOFTWARE;
+		snprintf(ctx->error, sizeof ctx->error, "cannot commit decisions: %s", db_last_error());
+		log_err("%s", ctx->error);
+		return db_last_busy() ? EXIT_TEMPFAIL : EXIT_SOFTWARE;
 	}
 	crash_point("after-decide");
 	return EXIT_OK;

@@ -334,11 +334,8 @@ int decide_writeback(struct sync_ctx *ctx)
 	int (*rules[])(struct sync_ctx *) = { rule_report, rule_hired_in_lever, rule_answers, rule_hired_in_crosschq,
 					      rule_cancel, rule_prompt, rule_prospects };
 	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
-		if (rules[i](ctx)) {
-			snprintf(ctx->error, sizeof ctx->error, "database error while deciding: %s",
-				 sqlite3_errmsg(ctx->db));
-			return EXIT_SOFTWARE;
-		}
+		if (rules[i](ctx))
+			return EXIT_SOFTWARE; /* decide() names the statement */
 	}
 	return EXIT_OK;
 }

@@ -2,6 +2,7 @@
  * http.c - libcurl client with pacing, retries and bounded responses.
  */
 #include "http.h"
+#include "http_internal.h"
 #include "config.h"
 #include "log.h"
 
@@ -28,7 +29,7 @@ void http_global_cleanup(void)
 }
 
 /* The body of an answer, capped (struct http_sink is the transfer's). */
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+size_t http_on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	struct http_sink *t = userdata;
 	size_t n = size * nmemb;
@@ -59,7 +60,7 @@ static void header_value(const char *line, size_t n, const char *name, char *out
 }
 
 /* The headers that say how long to wait before trying again. */
-static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
+size_t http_on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	struct http_sink *t = userdata;
 	size_t n = size * nmemb;
@@ -91,6 +92,7 @@ int http_client_init(struct http_client *c, const char *name, const char *base_u
 	c->max_attempts = 8;
 	c->backoff_base_ms = 500;
 	c->max_wait_ms = 120000;
+	c->wait_budget_ms = 600000;
 	c->total_timeout_s = 120;
 	c->low_speed_time_s = 30;
 	c->curl = curl_easy_init();
@@ -110,8 +112,8 @@ int http_client_init(struct http_client *c, const char *name, const char *base_u
 	/* list pages are a few hundred KiB: fewer, larger reads */
 	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "refsync/" REFSYNC_VERSION);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_on_body);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, http_on_header);
 	c->headers = curl_slist_append(NULL, "Accept: application/json");
 	c->headers = curl_slist_append(c->headers, "Expect:");
 	if (auth == HTTP_AUTH_BASIC_USER) {
@@ -183,7 +185,13 @@ int64_t http_parse_retry_after(const char *value, int64_t now_epoch_ms)
 	time_t t = curl_getdate(value, NULL);
 	if (t == (time_t)-1)
 		return -1;
-	int64_t wait = (int64_t)t * 1000 - now_epoch_ms;
+	/* in seconds first: a date centuries away must not overflow */
+	int64_t now_s = now_epoch_ms / 1000;
+	if ((int64_t)t <= now_s)
+		return 0;
+	if ((int64_t)t - now_s > 86400)
+		return 86400 * 1000;
+	int64_t wait = ((int64_t)t - now_s) * 1000 - now_epoch_ms % 1000;
 	return wait < 0 ? 0 : wait;
 }
 
@@ -209,14 +217,14 @@ int64_t http_parse_ratelimit_reset(const char *value, int64_t now_epoch_ms)
 /* Wait for the token bucket (capacity one request: strict pacing). */
 /* The spacing of requests: a hair over 1/rps, so that no 1-second window,
  * however it is placed, holds more than rps requests. */
-static int64_t pace_interval(const struct http_client *c)
+int64_t http_pace_interval(const struct http_client *c)
 {
 	return (int64_t)(1000.0 / c->rps) + 1;
 }
 
 static void pace(struct http_client *c)
 {
-	int64_t interval = pace_interval(c);
+	int64_t interval = http_pace_interval(c);
 	int64_t now = monotonic_ms();
 	if (c->next_slot_ms > now)
 		sleep_ms(c->next_slot_ms - now);
@@ -337,16 +345,76 @@ void http_describe_error(const struct http_client *c, const char *method, const 
 	log_mask_secrets(err);
 }
 
+/* Whether url has the origin (scheme, host, port) of the client's base URL. */
+static int same_origin(const struct http_client *c, const char *url)
+{
+	CURLU *a = curl_url(), *b = curl_url();
+	int same = 0;
+	if (a && b && curl_url_set(a, CURLUPART_URL, c->base_url, 0) == CURLUE_OK &&
+	    curl_url_set(b, CURLUPART_URL, url, 0) == CURLUE_OK) {
+		static const CURLUPart parts[] = { CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PORT };
+		same = 1;
+		for (size_t i = 0; i < 3 && same; i++) {
+			char *x = NULL, *y = NULL;
+			unsigned flags = parts[i] == CURLUPART_PORT ? CURLU_DEFAULT_PORT : 0;
+			same = curl_url_get(a, parts[i], &x, flags) == CURLUE_OK &&
+			       curl_url_get(b, parts[i], &y, flags) == CURLUE_OK && strcasecmp(x, y) == 0;
+			curl_free(x);
+			curl_free(y);
+		}
+	}
+	curl_url_cleanup(a);
+	curl_url_cleanup(b);
+	return same;
+}
+
 /*
- * Judge one attempt at method path, sync or concurrent alike. Returns 1
- * when the exchange is over (*result: a response to look at, a response too
- * large, or given up with err set), or 0 when it is to be tried again after
- * *wait ms (err says why; the retry is counted and logged). A call that is
- * not idempotent is tried again only when the server surely did not act.
+ * A redirect (lever-api.md section 4: "301, follow Location"). Returns 2 with
+ * the absolute target in sink->location when it is to be followed (the same
+ * origin as base_url, so credentials never go elsewhere), or 1 with
+ * *result = HTTP_REDIRECT_REFUSED and err set.
  */
-static int judge_attempt(struct http_client *c, CURL *h, const char *method, const char *path, int idempotent,
-			 CURLcode rc, const struct http_sink *sink, int attempt, enum http_result *result,
-			 int64_t *wait, char *err, size_t errlen)
+static int judge_redirect(struct http_client *c, CURL *h, const char *method, const char *shown,
+			  struct http_sink *sink, int redirects, enum http_result *result, char *err, size_t errlen)
+{
+	char *target = NULL;
+	curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &target);
+	long status = sink->resp->status;
+	if (target && same_origin(c, target) && redirects < HTTP_MAX_REDIRECTS &&
+	    strlen(target) < sizeof sink->location) {
+		snprintf(sink->location, sizeof sink->location, "%s", target);
+		return 2;
+	}
+	char origin[256] = "";
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	if (target && u && curl_url_set(u, CURLUPART_URL, target, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		char *port = NULL;
+		curl_url_get(u, CURLUPART_PORT, &port, 0);
+		snprintf(origin, sizeof origin, "%s://%s%s%s", scheme, host, port ? ":" : "", port ? port : "");
+		curl_free(port);
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	if (!target)
+		snprintf(err, errlen, "%s %s %s: HTTP %ld without a Location", c->name, method, shown, status);
+	else if (origin[0] && !same_origin(c, target))
+		snprintf(err, errlen, "%s %s %s: HTTP %ld redirected to another origin (%s): not followed, "
+			 "credentials are only ever sent to %s", c->name, method, shown, status, origin, c->base_url);
+	else
+		snprintf(err, errlen, "%s %s %s: HTTP %ld: more than %d redirects, or an unusable Location", c->name,
+			 method, shown, status, HTTP_MAX_REDIRECTS);
+	*result = HTTP_REDIRECT_REFUSED;
+	return 1;
+}
+
+/* Judge one attempt, sync or concurrent alike (see http_internal.h). */
+int http_judge_attempt(struct http_client *c, CURL *h, const char *method, const char *path, int idempotent,
+		       CURLcode rc, struct http_sink *sink, int attempt, int redirects, enum http_result *result,
+		       int64_t *wait, char *err, size_t errlen)
 {
 	struct http_response *resp = sink->resp;
 	char shown[256];
@@ -367,6 +435,9 @@ static int judge_attempt(struct http_client *c, CURL *h, const char *method, con
 		retry = idempotent || surely_not_sent(rc);
 	} else {
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+		long st = resp->status;
+		if (st == 301 || st == 302 || st == 303 || st == 307 || st == 308)
+			return judge_redirect(c, h, method, shown, sink, redirects, result, err, errlen);
 		if (!retryable_status(resp->status)) {
 			*result = HTTP_RESPONSE;
 			return 1;
@@ -382,6 +453,25 @@ static int judge_attempt(struct http_client *c, CURL *h, const char *method, con
 	}
 	if (!retry)
 		resp->maybe_sent = 1;
+	if (retry && *wait > c->max_wait_ms) {
+		/* a wait no run sits through: the next run tries again */
+		size_t l = strlen(err);
+		snprintf(err + l, errlen - l, " (asked to wait %lld s)", (long long)(*wait / 1000));
+		retry = 0;
+		resp->maybe_sent = resp->maybe_sent || !idempotent;
+	}
+	if (retry && attempt < c->max_attempts) {
+		if (*wait < 0)
+			*wait = jittered_backoff(c, attempt);
+		if (c->waited_ms + *wait > c->wait_budget_ms) {
+			size_t l = strlen(err);
+			snprintf(err + l, errlen - l, "; not retried: waiting %.1f s more would exceed the %lld s this run "
+				 "may wait on %s ([sync] remote_wait_seconds)", (double)*wait / 1000.0,
+				 (long long)(c->wait_budget_ms / 1000), c->name);
+			retry = 0;
+			resp->maybe_sent = resp->maybe_sent || !idempotent;
+		}
+	}
 	if (!retry || attempt >= c->max_attempts) {
 		/* a call that is not idempotent was retried only when the server surely
 		 * did not act (429, 503, refused connections): so it did not */
@@ -389,10 +479,7 @@ static int judge_attempt(struct http_client *c, CURL *h, const char *method, con
 		log_mask_secrets(err);
 		return 1;
 	}
-	if (*wait < 0)
-		*wait = jittered_backoff(c, attempt);
-	if (*wait > c->max_wait_ms)
-		*wait = c->max_wait_ms;
+	c->waited_ms += *wait;
 	log_info("%s; retrying in %.1f s (attempt %d of %d)", err, (double)*wait / 1000.0, attempt + 1,
 		 c->max_attempts);
 	c->retries++;
@@ -439,6 +526,7 @@ enum http_result http_request(struct http_client *c, const char *method, const c
 
 	enum http_result result = HTTP_UNAVAILABLE;
 	resp->maybe_sent = 0;
+	int redirects = 0;
 	for (int attempt = 1;; attempt++) {
 		struct http_sink t = { .resp = resp };
 		buf_reset(&resp->body);
@@ -450,7 +538,18 @@ enum http_result http_request(struct http_client *c, const char *method, const c
 		c->requests++;
 		CURLcode rc = curl_easy_perform(h);
 		int64_t wait;
-		if (judge_attempt(c, h, method, path, idempotent, rc, &t, attempt, &result, &wait, err, errlen))
+		int j = http_judge_attempt(c, h, method, path, idempotent, rc, &t, attempt, redirects, &result, &wait, err,
+					   errlen);
+		if (j == 2) {
+			/* followed at once, same method and body; not an attempt */
+			free(url);
+			url = xstrdup(t.location);
+			curl_easy_setopt(h, CURLOPT_URL, url);
+			redirects++;
+			attempt--;
+			continue;
+		}
+		if (j)
 			break;
 		sleep_ms(wait);
 		/* a server that asked us to wait gets a fresh slot after it */
@@ -471,18 +570,20 @@ enum remote_status remote_classify(struct http_client *c, const char *method, co
 		return REMOTE_DOWN;
 	if (r == HTTP_BAD_RESPONSE)
 		return REMOTE_BAD;
+	if (r == HTTP_REDIRECT_REFUSED)
+		return REMOTE_REDIRECTED;
 	long s = resp->status;
 	if (s >= 200 && s < 300)
 		return REMOTE_OK;
 	http_describe_error(c, method, path, resp, err, errlen);
-	if (s == 401 || s == 403)
+	if (s == 401)
 		return REMOTE_AUTH;
+	if (s == 403)
+		return REMOTE_FORBIDDEN;
 	if (s == 404)
 		return REMOTE_NOT_FOUND;
 	if (s == 409)
 		return REMOTE_CONFLICT;
-	if (s == 400 && resp->body.data && strstr(resp->body.data, "nvalid offset"))
-		return REMOTE_BAD_OFFSET;
 	return REMOTE_REJECTED;
 }
 
@@ -502,179 +603,26 @@ enum remote_status http_async_status(struct http_client *c, const struct http_as
 	return remote_classify(c, "GET", a->path, a->result, &a->resp, err, errlen);
 }
 
+const char *remote_config_hint(enum remote_status s)
+{
+	switch (s) {
+	case REMOTE_AUTH:
+		return "the API key was refused; check it (and, for Lever, that it has confidential access) and run "
+		       "'refsync check'";
+	case REMOTE_FORBIDDEN:
+		return "access refused: the key has no permission for this endpoint, or the data is confidential and "
+		       "the key has no confidential access (the key itself was accepted); grant it, then run 'refsync check'";
+	case REMOTE_REDIRECTED:
+		return "if the service moved, set its url in the config; run 'refsync check'";
+	default:
+		return NULL;
+	}
+}
+
 const char *remote_status_name(enum remote_status s)
 {
-	static const char *names[] = { "ok", "unavailable", "unauthorized", "not found", "conflict",
-				       "rejected", "invalid offset", "bad response" };
+	static const char *names[] = { "ok",	   "unavailable",    "unauthorized", "not found", "conflict",
+				       "rejected", "invalid offset", "bad response", "forbidden", "redirected" };
 	return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
 }
 
-/* ---- concurrent GETs ----------------------------------------------------- */
-
-void http_multi_init(struct http_multi *m, struct http_client *c)
-{
-	memset(m, 0, sizeof *m);
-	m->c = c;
-	m->multi = curl_multi_init();
-}
-
-void http_multi_free(struct http_multi *m)
-{
-	for (size_t i = 0; i < m->n; i++)
-		if (m->items[i]->easy)
-			curl_multi_remove_handle(m->multi, m->items[i]->easy);
-	if (m->multi)
-		curl_multi_cleanup(m->multi);
-	free(m->items);
-	memset(m, 0, sizeof *m);
-}
-
-void http_async_free(struct http_async *a)
-{
-	if (a->easy)
-		curl_easy_cleanup(a->easy);
-	a->easy = NULL;
-	free(a->path);
-	a->path = NULL;
-	http_response_free(&a->resp);
-}
-
-void http_multi_get(struct http_multi *m, struct http_async *a, const char *path)
-{
-	free(a->path);
-	a->path = xstrdup(path);
-	if (!a->resp.body.max)
-		http_response_init(&a->resp);
-	a->attempt = 0;
-	a->state = 0;
-	a->not_before = 0;
-	a->err[0] = '\0';
-	if (m->n == m->cap) {
-		m->cap = m->cap ? m->cap * 2 : 16;
-		m->items = xrealloc(m->items, m->cap * sizeof *m->items);
-	}
-	m->items[m->n++] = a;
-}
-
-/* Start a waiting transfer: a duplicate of the client's handle (same auth,
- * headers, timeouts and protocol limits). */
-static void async_start(struct http_multi *m, struct http_async *a)
-{
-	struct http_client *c = m->c;
-	if (!a->easy) {
-		a->easy = curl_easy_duphandle(c->curl);
-		if (!a->easy) {
-			a->state = 2;
-			a->result = HTTP_UNAVAILABLE;
-			snprintf(a->err, sizeof a->err, "%s: cannot create a transfer", c->name);
-			return;
-		}
-	}
-	size_t ulen = strlen(c->base_url) + strlen(a->path) + 1;
-	char *url = xmalloc(ulen);
-	snprintf(url, ulen, "%s%s", c->base_url, a->path);
-	curl_easy_setopt(a->easy, CURLOPT_URL, url);
-	free(url);
-	curl_easy_setopt(a->easy, CURLOPT_HTTPHEADER, c->headers);
-	curl_easy_setopt(a->easy, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(a->easy, CURLOPT_TIMEOUT, c->total_timeout_s);
-	curl_easy_setopt(a->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(a->easy, CURLOPT_LOW_SPEED_TIME, c->low_speed_time_s);
-	memset(&a->sink, 0, sizeof a->sink);
-	a->sink.resp = &a->resp;
-	curl_easy_setopt(a->easy, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(a->easy, CURLOPT_WRITEDATA, &a->sink);
-	curl_easy_setopt(a->easy, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(a->easy, CURLOPT_HEADERDATA, &a->sink);
-	buf_reset(&a->resp.body);
-	a->resp.status = 0;
-	a->resp.retry_after_ms = -1;
-	a->attempt++;
-	a->state = 1;
-	c->requests++;
-	curl_multi_add_handle(m->multi, a->easy);
-}
-
-/* A transfer ended: finish it, or schedule its retry. Returns 1 when finished. */
-static int async_done(struct http_multi *m, struct http_async *a, CURLcode rc)
-{
-	struct http_client *c = m->c;
-	curl_multi_remove_handle(m->multi, a->easy);
-	int64_t wait;
-	if (judge_attempt(c, a->easy, "GET", a->path, 1, rc, &a->sink, a->attempt, &a->result, &wait, a->err,
-			  sizeof a->err)) {
-		a->state = 2;
-		return 1;
-	}
-	a->state = 0;
-	a->not_before = monotonic_ms() + wait;
-	/* 429 and 503 speak of the key (Lever's limit is per key), not of this
-	 * one request: no transfer starts before the wait is over */
-	if ((a->resp.status == 429 || a->resp.status == 503) && c->next_slot_ms < a->not_before)
-		c->next_slot_ms = a->not_before;
-	return 0;
-}
-
-struct http_async *http_multi_next(struct http_multi *m)
-{
-	struct http_client *c = m->c;
-	int64_t interval = pace_interval(c);
-	for (;;) {
-		/* hand back a finished transfer first */
-		for (size_t i = 0; i < m->n; i++) {
-			struct http_async *a = m->items[i];
-			if (a->state == 2) {
-				m->items[i] = m->items[--m->n];
-				return a;
-			}
-		}
-		if (m->n == 0)
-			return NULL;
-		/* start what may start: one rate budget for all transfers */
-		int64_t now = monotonic_ms(), next_wake = now + 1000;
-		for (size_t i = 0; i < m->n; i++) {
-			struct http_async *a = m->items[i];
-			if (a->state != 0)
-				continue;
-			if (a->not_before > now) {
-				if (a->not_before < next_wake)
-					next_wake = a->not_before;
-				continue;
-			}
-			if (c->next_slot_ms > now) {
-				if (c->next_slot_ms < next_wake)
-					next_wake = c->next_slot_ms;
-				break;
-			}
-			c->next_slot_ms = now + interval;
-			async_start(m, a);
-			if (a->state == 2)
-				break;
-		}
-		int running = 0;
-		curl_multi_perform(m->multi, &running);
-		CURLMsg *msg;
-		int left;
-		int finished = 0;
-		while ((msg = curl_multi_info_read(m->multi, &left)) != NULL) {
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			for (size_t i = 0; i < m->n; i++) {
-				struct http_async *a = m->items[i];
-				if (a->easy == msg->easy_handle && a->state == 1) {
-					finished |= async_done(m, a, msg->data.result);
-					break;
-				}
-			}
-		}
-		if (finished)
-			continue;
-		now = monotonic_ms();
-		int64_t timeout = next_wake - now;
-		if (timeout < 0)
-			timeout = 0;
-		if (timeout > 1000)
-			timeout = 1000;
-		curl_multi_poll(m->multi, NULL, 0, (int)timeout, NULL);
-	}
-}

@@ -27,7 +27,9 @@ struct http_client {
 	size_t max_body;        /* response cap in bytes */
 	int max_attempts;       /* tries per request, first included */
 	int64_t backoff_base_ms;
-	int64_t max_wait_ms;    /* clamp for Retry-After and backoff */
+	int64_t max_wait_ms;    /* longest single wait; a server asking for more is retried next run */
+	int64_t wait_budget_ms; /* the most this run waits on this remote in all ([sync] remote_wait_seconds) */
+	int64_t waited_ms;      /* waited so far in this run */
 	long total_timeout_s;
 	long low_speed_time_s;
 	/* counters for the run record and benchmarks */
@@ -39,7 +41,8 @@ struct http_client {
 enum http_result {
 	HTTP_RESPONSE = 0,      /* a final response: look at status (2xx, 3xx, or a non-retryable 4xx) */
 	HTTP_UNAVAILABLE = -1,  /* gave up after retries: network trouble or 429/5xx persisted */
-	HTTP_BAD_RESPONSE = -2  /* the response broke a limit (too large) */
+	HTTP_BAD_RESPONSE = -2, /* the response broke a limit (too large) */
+	HTTP_REDIRECT_REFUSED = -3 /* a redirect to another origin (or too many): not followed, err says */
 };
 
 struct http_response {
@@ -112,12 +115,14 @@ void http_global_cleanup(void);
 enum remote_status {
 	REMOTE_OK = 0,          /* 2xx */
 	REMOTE_DOWN,            /* transient: network, 429/5xx after retries: retry later */
-	REMOTE_AUTH,            /* 401/403: the key is wrong or lacks access: a config error */
+	REMOTE_AUTH,            /* 401: the key is wrong: a config error */
 	REMOTE_NOT_FOUND,       /* 404 */
 	REMOTE_CONFLICT,        /* 409 */
 	REMOTE_REJECTED,        /* another 4xx: permanent for this call */
 	REMOTE_BAD_OFFSET,      /* Lever: "Invalid offset token": restart the listing */
-	REMOTE_BAD              /* a response we cannot use (too large, malformed) */
+	REMOTE_BAD,             /* a response we cannot use (too large, malformed) */
+	REMOTE_FORBIDDEN,       /* 403: no permission for this endpoint, or confidential data without access */
+	REMOTE_REDIRECTED       /* a redirect not followed (to another origin): a config error */
 };
 
 /*
@@ -137,6 +142,10 @@ enum remote_status remote_classify(struct http_client *c, const char *method, co
 
 const char *remote_status_name(enum remote_status s);
 
+/* For a status that is a configuration matter (401, 403, a redirect
+ * elsewhere), what the admin should do (static text); NULL for the others. */
+const char *remote_config_hint(enum remote_status s);
+
 /*
  * Concurrent GETs on one client (libcurl multi): the same pacing (one rate
  * budget for all transfers), retries, Retry-After and caps as http_request.
@@ -148,6 +157,7 @@ struct http_sink {
 	struct http_response *resp;
 	int too_large;
 	char retry_after[64], ratelimit_reset[64];
+	char location[2048];    /* a redirect to follow */
 };
 
 struct http_async {
@@ -157,8 +167,9 @@ struct http_async {
 	char err[1024];
 	/* internal */
 	char *path;
+	char *url;                      /* the URL fetched (base + path, or a redirect's target) */
 	CURL *easy;
-	int attempt, state;             /* state: 0 waiting, 1 in flight, 2 finished */
+	int attempt, redirects, state;             /* state: 0 waiting, 1 in flight, 2 finished */
 	int64_t not_before;             /* monotonic ms */
 	struct http_sink sink;
 };

@@ -22,12 +22,20 @@ static void add_offset(struct buf *path, const char *token)
 	}
 }
 
+enum remote_status lever_offset_status(enum remote_status s, const struct http_response *resp)
+{
+	/* lever-api.md section 2: "Invalid offset token: ...", whatever the status */
+	if (s != REMOTE_OK && resp->body.data && memmem(resp->body.data, resp->body.len, "Invalid offset token", 20))
+		return REMOTE_BAD_OFFSET;
+	return s;
+}
+
 static enum remote_status get(struct http_client *lv, struct buf *path, struct http_response *resp, char *err,
 			      size_t n)
 {
 	enum remote_status s = remote_call(lv, "GET", path->data, NULL, 1, resp, NULL, err, n);
 	buf_free(path);
-	return s;
+	return lever_offset_status(s, resp);
 }
 
 enum remote_status lever_fetch_stages(struct http_client *lv, struct http_response *resp, char *err, size_t n)
@@ -52,10 +60,13 @@ enum remote_status lever_fetch_postings(struct http_client *lv, int64_t since_ms
 {
 	struct buf p;
 	buf_init(&p, 4096);
-	buf_printf(&p, "/postings?confidentiality=all&limit=%d", PAGE_LIMIT);
-	if (since_ms > 0)
-		buf_printf(&p, "&updated_at_start=%lld", (long long)since_ms);
-	add_offset(&p, token);
+	/* DOCS: updated_at_* may be combined only with confidentiality: no limit, no offset */
+	if (since_ms > 0) {
+		buf_printf(&p, "/postings?confidentiality=all&updated_at_start=%lld", (long long)since_ms);
+	} else {
+		buf_printf(&p, "/postings?confidentiality=all&limit=%d", PAGE_LIMIT);
+		add_offset(&p, token);
+	}
 	return get(lv, &p, resp, err, n);
 }
 
@@ -86,7 +97,8 @@ enum remote_status lever_fetch_deleted(struct http_client *lv, int64_t since_ms,
 {
 	struct buf p;
 	buf_init(&p, 4096);
-	buf_printf(&p, "/opportunities/deleted?limit=%d", PAGE_LIMIT);
+	/* filtered like the other lists: without it confidential deletions are never seen */
+	buf_printf(&p, "/opportunities/deleted?confidentiality=all&limit=%d", PAGE_LIMIT);
 	if (since_ms > 0)
 		buf_printf(&p, "&deleted_at_start=%lld", (long long)since_ms);
 	if (until_ms > 0)

@@ -13,10 +13,14 @@
 /* Which time filter a listing of opportunities uses. */
 enum lever_window { LEVER_ALL, LEVER_UPDATED, LEVER_CREATED };
 
+/* s, or REMOTE_BAD_OFFSET when resp is Lever's "Invalid offset token" refusal (whatever its status). */
+enum remote_status lever_offset_status(enum remote_status s, const struct http_response *resp);
+
 enum remote_status lever_fetch_stages(struct http_client *lv, struct http_response *resp, char *err, size_t n);
 enum remote_status lever_fetch_archive_reasons(struct http_client *lv, struct http_response *resp, char *err,
 					       size_t n);
-/* since_ms 0: every posting; else those updated since (with confidentiality only, as Lever requires). */
+/* since_ms 0: every posting, one page at token; else those updated since, in one answer (updated_at
+ * goes with confidentiality only, as Lever requires: no limit, no offset). */
 enum remote_status lever_fetch_postings(struct http_client *lv, int64_t since_ms, const char *token,
 					struct http_response *resp, char *err, size_t n);
 /* One page of opportunities, confidential included, owner/stage/applications expanded. */

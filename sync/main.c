@@ -115,7 +115,9 @@ static int64_t run_begin(struct sync_ctx *ctx, const char *command)
 	return id;
 }
 
-static void run_end(struct sync_ctx *ctx, const char *command, int code)
+/* Record the end of the run. Returns code, or EXIT_SOFTWARE when the
+ * record could not be written (the message names the statement). */
+static int run_end(struct sync_ctx *ctx, const char *command, int code)
 {
 	int64_t ended = now_ms();
 	/* held: the triggers held now (decide may run twice in a run) */
@@ -123,9 +125,8 @@ static void run_end(struct sync_ctx *ctx, const char *command, int code)
 	if (h && sqlite3_step(h) == SQLITE_ROW)
 		ctx->held = sqlite3_column_int64(h, 0);
 	sqlite3_finalize(h);
-	if (db_begin(ctx->db))
-		return;
-	sqlite3_stmt *st = db_prepare(ctx->db,
+	int ok = db_begin(ctx->db) == 0;
+	sqlite3_stmt *st = !ok ? NULL : db_prepare(ctx->db,
 		"UPDATE runs SET ended_at=?, exit_code=?, pulled=?, decided=?, done=?, failed=?, held=?, error=? "
 		"WHERE id=?");
 	if (st) {
@@ -138,20 +139,28 @@ static void run_end(struct sync_ctx *ctx, const char *command, int code)
 		sqlite3_bind_int64(st, 7, ctx->held);
 		db_bind_text(st, 8, ctx->error[0] ? ctx->error : NULL);
 		sqlite3_bind_int64(st, 9, ctx->run_id);
-		db_step_done(st);
+		ok = db_step_done(st) == SQLITE_DONE;
 		sqlite3_finalize(st);
+	} else {
+		ok = 0;
 	}
 	char run_subject[32];
 	snprintf(run_subject, sizeof run_subject, "run:%lld", (long long)ctx->run_id);
-	audit_appendf(ctx->db, ctx->run_id, "run.end", run_subject,
-		      "%s exit=%d pulled=%ld decided=%ld done=%ld failed=%ld held=%ld", command, code, ctx->pulled,
-		      ctx->decided, ctx->done, ctx->failed, ctx->held);
-	db_commit(ctx->db);
+	ok = ok && audit_appendf(ctx->db, ctx->run_id, "run.end", run_subject,
+				 "%s exit=%d pulled=%ld decided=%ld done=%ld failed=%ld held=%ld", command, code,
+				 ctx->pulled, ctx->decided, ctx->done, ctx->failed, ctx->held) == 0;
+	if (!ok || db_commit(ctx->db)) {
+		log_err("%s: cannot record the end of run %lld: %s%s", ctx->cfg->database, (long long)ctx->run_id,
+			db_last_error(), db_last_corrupt() ? " (the database is corrupt: restore it from a backup)" : "");
+		db_rollback(ctx->db);
+		code = EXIT_SOFTWARE;
+	}
 	log_msg(code == 0 ? LOG_INFO : LOG_NOTICE,
 		"run %lld %s: exit %d, pulled %ld, decided %ld, done %ld, failed %ld, held %ld, "
 		"Lever %ld requests, Crosschq %ld requests, %.2f s",
 		(long long)ctx->run_id, command, code, ctx->pulled, ctx->decided, ctx->done, ctx->failed, ctx->held,
 		ctx->lever.requests, ctx->crosschq.requests, (double)(monotonic_ms() - ctx->started_mono) / 1000.0);
+	return code;
 }
 
 /* Open both remote clients with their keys. EXIT_OK or EXIT_CONFIG. */
@@ -170,6 +179,7 @@ static int open_remotes(struct sync_ctx *ctx)
 	ctx->have_lever = 1;
 	ctx->lever.total_timeout_s = ctx->cfg->http_timeout_seconds;
 	ctx->lever.low_speed_time_s = ctx->cfg->http_stall_seconds;
+	ctx->lever.wait_budget_ms = (int64_t)ctx->cfg->remote_wait_seconds * 1000;
 	key = config_read_secret(ctx->cfg, SECRET_CROSSCHQ_API_KEY, err, sizeof err);
 	char *auth = key ? crosschq_auth_value(ctx->cfg->crosschq_auth_scheme, key) : NULL;
 	if (!key || http_client_init(&ctx->crosschq, "Crosschq", ctx->cfg->crosschq_url, HTTP_AUTH_HEADER, auth,
@@ -186,6 +196,7 @@ static int open_remotes(struct sync_ctx *ctx)
 	ctx->have_crosschq = 1;
 	ctx->crosschq.total_timeout_s = ctx->cfg->http_timeout_seconds;
 	ctx->crosschq.low_speed_time_s = ctx->cfg->http_stall_seconds;
+	ctx->crosschq.wait_budget_ms = (int64_t)ctx->cfg->remote_wait_seconds * 1000;
 	return EXIT_OK;
 }
 
@@ -457,14 +468,17 @@ int main(int argc, char **argv)
 	}
 	ctx.run_id = run_begin(&ctx, cmd);
 	if (ctx.run_id < 0) {
-		log_err("%s: cannot record the run: %s", cfg.database, sqlite3_errmsg(ctx.db));
-		code = EXIT_TEMPFAIL;
+		/* busy: another writer (75); anything else is the database's own fault (70) */
+		int busy_now = db_last_busy();
+		log_err("%s: cannot record the run: %s%s", cfg.database, db_last_error(),
+			db_last_corrupt() ? " (the database is corrupt: restore it from a backup)" : "");
+		code = busy_now ? EXIT_TEMPFAIL : EXIT_SOFTWARE;
 		goto out;
 	}
 	code = open_remotes(&ctx);
 	if (code == EXIT_OK)
 		code = sync_steps(&ctx, &o);
-	run_end(&ctx, o.dry_run ? (is_run ? "run --dry-run" : "backfill --dry-run") : cmd, code);
+	code = run_end(&ctx, o.dry_run ? (is_run ? "run --dry-run" : "backfill --dry-run") : cmd, code);
 out:
 	if (ctx.have_lever)
 		http_client_free(&ctx.lever);

@@ -2,6 +2,7 @@
  * pull.c - listings with cursors, one transaction per page.
  */
 #include "pull.h"
+#include "pull_internal.h"
 #include "db.h"
 #include "lever.h"
 #include "log.h"
@@ -16,7 +17,6 @@
 
 #define PARSE_TRIES 3
 #define OFFSET_RESTARTS 3
-#define MAX_USER_LOOKUPS 50
 
 enum listing_kind {
 	K_POSTINGS, K_OPPORTUNITIES, K_OPPORTUNITIES_UPDATED, K_OPPORTUNITIES_CREATED, K_DELETED
@@ -25,6 +25,7 @@ enum listing_kind {
 struct page_ctx {
 	struct sync_ctx *ctx;
 	struct store *store;
+	int64_t max_updated;    /* the newest updatedAt (deletedAt) seen: the remote's clock */
 	int db_failed;
 	/* backfill by creation time: records updated inside [skip_from, skip_to]
 	 * are stored by the sweep by update time; skip them here */
@@ -32,22 +33,25 @@ struct page_ctx {
 };
 
 /* Map a remote failure to the run's exit code, keeping the first message. */
-static int remote_failure(struct sync_ctx *ctx, enum remote_status s, const char *err)
+int pull_remote_failure(struct sync_ctx *ctx, enum remote_status s, const char *err)
 {
 	if (!ctx->error[0])
 		snprintf(ctx->error, sizeof ctx->error, "%s", err);
-	if (s == REMOTE_AUTH) {
-		log_err("%s: the API key was refused; check it (and, for Lever, that it has confidential "
-			"access) and run 'refsync check'", err);
+	const char *hint = remote_config_hint(s);
+	if (hint) {
+		log_err("%s: %s", err, hint);
 		return EXIT_CONFIG;
 	}
 	log_err("%s; will retry at the next run", err);
 	return EXIT_TEMPFAIL;
 }
 
-static int db_failure(struct sync_ctx *ctx, const char *what)
+/* A database failure: the statement and SQLite's message (kept where it
+ * failed, before any rollback), and corruption called by its name. */
+int pull_db_failure(struct sync_ctx *ctx, const char *what)
 {
-	snprintf(ctx->error, sizeof ctx->error, "database error while %s: %s", what, sqlite3_errmsg(ctx->db));
+	snprintf(ctx->error, sizeof ctx->error, "database error while %s: %s%s", what, db_last_error(),
+		 db_last_corrupt() ? " (the database is corrupt: restore it from a backup)" : "");
 	log_err("%s", ctx->error);
 	return EXIT_SOFTWARE;
 }
@@ -57,6 +61,8 @@ static int db_failure(struct sync_ctx *ctx, const char *what)
 static int on_opportunity(void *p, const struct lever_opportunity *o)
 {
 	struct page_ctx *pc = p;
+	if (o->updated_at > pc->max_updated)
+		pc->max_updated = o->updated_at;
 	if (pc->skip_to && o->updated_at >= pc->skip_from && o->updated_at <= pc->skip_to)
 		return 0;
 	if (store_opportunity(pc->store, o)) {
@@ -69,6 +75,8 @@ static int on_opportunity(void *p, const struct lever_opportunity *o)
 static int on_deleted(void *p, const struct lever_simple *s)
 {
 	struct page_ctx *pc = p;
+	if (s->at > pc->max_updated)
+		pc->max_updated = s->at;
 	if (store_deleted_opportunity(pc->store, s->id, s->at)) {
 		pc->db_failed = 1;
 		return -1;
@@ -79,6 +87,8 @@ static int on_deleted(void *p, const struct lever_simple *s)
 static int on_posting(void *p, const struct lever_posting *post)
 {
 	struct page_ctx *pc = p;
+	if (post->updated_at > pc->max_updated)
+		pc->max_updated = post->updated_at;
 	if (store_posting(pc->store, post)) {
 		pc->db_failed = 1;
 		return -1;
@@ -182,11 +192,14 @@ static int store_page(struct sync_ctx *ctx, const char *name, enum listing_kind 
 	char err[1024];
 	struct page_info page;
 	if (db_begin(ctx->db))
-		return -db_failure(ctx, "starting a page");
+		return -pull_db_failure(ctx, "starting a page");
 	if (parse(k, resp, pc, &page, err, sizeof err)) {
+		if (pc->db_failed) {
+			int r = pull_db_failure(ctx, "storing a page");
+			db_rollback(ctx->db);
+			return -r;
+		}
 		db_rollback(ctx->db);
-		if (pc->db_failed)
-			return -db_failure(ctx, "storing a page");
 		if (++*tries < PARSE_TRIES) {
 			log_warn("%s: unusable page (%s); fetching it again", name, err);
 			return 1;
@@ -204,8 +217,9 @@ static int store_page(struct sync_ctx *ctx, const char *name, enum listing_kind 
 	}
 	const char *next = *more ? page.next : NULL;
 	if (cursor_write(ctx->db, name, since, until, next) || db_commit(ctx->db)) {
+		int r = pull_db_failure(ctx, "saving a page");
 		db_rollback(ctx->db);
-		return -db_failure(ctx, "saving a page");
+		return -r;
 	}
 	crash_point("after-page");
 	*records += page.records;
@@ -218,12 +232,43 @@ static int store_page(struct sync_ctx *ctx, const char *name, enum listing_kind 
  * Run one listing to its end. For a new window [since, until]; a listing
  * left unfinished under the same cursor name resumes at its token instead.
  */
+/* Forget a stored offset token the remote refused, so that no later run
+ * tries it again (the window itself is kept). */
+static void cursor_forget_token(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st = db_prepare(db, "UPDATE cursors SET token = NULL WHERE name = ?");
+	if (st && db_begin(db) == 0) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		if (db_step_done(st) != SQLITE_DONE || db_commit(db))
+			db_rollback(db);
+	}
+	sqlite3_finalize(st);
+}
+
+/*
+ * Close a finished Lever window: its cursor's end becomes the newest
+ * updatedAt (deletedAt) Lever returned, on Lever's clock, so that the next
+ * window (that minus the overlap) loses nothing to a skew of the local
+ * clock. When nothing came back, the next window starts where this one did.
+ */
+static int close_window(struct sync_ctx *ctx, const char *name, int64_t since, int64_t max_seen)
+{
+	int64_t overlap = (int64_t)ctx->cfg->overlap_minutes * 60000;
+	int64_t end = max_seen > 0 ? max_seen : since > 0 ? since + overlap : 0;
+	if (db_begin(ctx->db) || cursor_write(ctx->db, name, since, end, NULL) || db_commit(ctx->db)) {
+		int r = pull_db_failure(ctx, "saving a cursor");
+		db_rollback(ctx->db);
+		return r;
+	}
+	return EXIT_OK;
+}
+
 static int run_listing(struct sync_ctx *ctx, const char *name, enum listing_kind k, int64_t since,
 		       int64_t until, long *records_out)
 {
 	struct cursor cur;
 	if (cursor_read(ctx->db, name, &cur))
-		return db_failure(ctx, "reading a cursor");
+		return pull_db_failure(ctx, "reading a cursor");
 	char token[TOKEN_MAX] = "";
 	if (cur.exists && cur.token[0]) {
 		since = cur.since;
@@ -236,22 +281,33 @@ static int run_listing(struct sync_ctx *ctx, const char *name, enum listing_kind
 	struct http_response resp;
 	http_response_init(&resp);
 	char err[1024];
-	int result = EXIT_OK, restarts = 0, tries = 0;
+	int result = EXIT_OK, restarts = 0, tries = 0, full_postings = 0;
 	long pages = 0, records = 0;
+	int64_t max_updated = 0;
 	int tty = ctx->progress && isatty(2);
 	for (;;) {
 		enum remote_status s = fetch(ctx, k, since, until, token, &resp, err, sizeof err);
 		if (s == REMOTE_BAD_OFFSET && token[0] && restarts < OFFSET_RESTARTS) {
-			log_warn("%s: Lever refused the stored offset token; restarting this window", name);
+			log_warn("%s: Lever refused the stored offset token (%s); restarting this window", name, err);
+			cursor_forget_token(ctx->db, name);
 			token[0] = '\0';
 			restarts++;
 			continue;
 		}
+		if (k == K_POSTINGS && since > 0 && !full_postings && s == REMOTE_REJECTED) {
+			/* updated_at may go only with confidentiality; a Lever that refuses
+			 * even that gets the whole list instead, once in this run */
+			log_warn("%s: Lever refused the updated_at filter (%s); listing every posting", name, err);
+			since = 0;
+			token[0] = '\0';
+			full_postings = 1;
+			continue;
+		}
 		if (s != REMOTE_OK) {
-			result = remote_failure(ctx, s, err);
+			result = pull_remote_failure(ctx, s, err);
 			break;
 		}
-		struct page_ctx pc = { ctx, &store, 0, 0, 0 };
+		struct page_ctx pc = { ctx, &store, max_updated, 0, 0, 0 };
 		int more = 0;
 		int r = store_page(ctx, name, k, &resp, &pc, since, until, token, sizeof token, &tries, &more, &records,
 				   "will retry at the next run");
@@ -261,11 +317,23 @@ static int run_listing(struct sync_ctx *ctx, const char *name, enum listing_kind
 			result = -r;
 			break;
 		}
+		max_updated = pc.max_updated;
 		pages++;
 		if (tty)
 			fprintf(stderr, "\r%s: %ld pages, %ld records", name, pages, records);
-		if (!more)
+		if (more && k == K_POSTINGS && since > 0) {
+			/* an updated_at listing cannot page (no offset allowed with it) */
+			log_info("%s: more postings changed than one answer holds; listing every posting", name);
+			since = 0;
+			token[0] = '\0';
+			full_postings = 1;
+			continue;
+		}
+		if (!more) {
+			if (k == K_POSTINGS || k == K_OPPORTUNITIES || k == K_DELETED)
+				result = close_window(ctx, name, since, max_updated);
 			break;
+		}
 	}
 	if (tty && pages)
 		fputc('\n', stderr);
@@ -278,111 +346,6 @@ static int run_listing(struct sync_ctx *ctx, const char *name, enum listing_kind
 	return result;
 }
 
-static int on_stage(void *p, const struct lever_simple *st)
-{
-	return store_stage(p, st);
-}
-
-static int on_reason(void *p, const struct lever_simple *r)
-{
-	return store_archive_reason(p, r);
-}
-
-static int on_user(void *p, const struct lever_simple *u)
-{
-	return store_user(p, u);
-}
-
-/*
- * Store a small, unpaged answer (stages, archive reasons, one user) in one
- * transaction. Returns EXIT_OK or an exit code.
- */
-static int store_simple(struct sync_ctx *ctx, const struct http_response *resp, enum lever_simple_kind kind,
-			const char *what)
-{
-	static const simple_fn fns[] = { [LS_STAGE] = on_stage, [LS_ARCHIVE_REASON] = on_reason,
-					 [LS_USER] = on_user };
-	struct store store;
-	store_init(&store, ctx->db, ctx->run_id);
-	struct page_info page;
-	char err[512];
-	int result = EXIT_OK;
-	if (db_begin(ctx->db)) {
-		result = db_failure(ctx, what);
-	} else if (parse_simple_page(resp->body.data ? resp->body.data : "", resp->body.len, kind, fns[kind], &store,
-				     &page, err, sizeof err)) {
-		db_rollback(ctx->db);
-		snprintf(ctx->error, sizeof ctx->error, "Lever %s: %s", what, err);
-		log_err("%s; will retry at the next run", ctx->error);
-		result = EXIT_TEMPFAIL;
-	} else if (db_commit(ctx->db)) {
-		result = db_failure(ctx, what);
-	} else {
-		ctx->pulled += page.records;
-	}
-	store_free(&store);
-	return result;
-}
-
-int pull_lever_users(struct sync_ctx *ctx)
-{
-	sqlite3_stmt *st = db_prepare(ctx->db,
-		"SELECT id FROM lever_users WHERE name IS NULL AND email IS NULL AND id IN "
-		"(SELECT hiring_manager_id FROM lever_postings UNION SELECT owner_id FROM lever_postings) "
-		"ORDER BY id LIMIT ?");
-	if (!st)
-		return db_failure(ctx, "listing unknown users");
-	sqlite3_bind_int(st, 1, MAX_USER_LOOKUPS);
-	char ids[MAX_USER_LOOKUPS][ID_MAX];
-	int n = 0;
-	while (n < MAX_USER_LOOKUPS && sqlite3_step(st) == SQLITE_ROW)
-		strlcpy_(ids[n++], (const char *)sqlite3_column_text(st, 0), ID_MAX);
-	sqlite3_finalize(st);
-	if (n == 0)
-		return EXIT_OK;
-	/* all at once, within the rate budget: each costs a round trip */
-	struct http_multi m;
-	http_multi_init(&m, &ctx->lever);
-	struct http_async *xfers = xcalloc((size_t)n, sizeof *xfers);
-	for (int i = 0; i < n; i++) {
-		struct buf path;
-		buf_init(&path, 4096);
-		lever_user_path(&path, ids[i]);
-		xfers[i].user = ids[i];
-		http_multi_get(&m, &xfers[i], path.data);
-		buf_free(&path);
-	}
-	int result = EXIT_OK;
-	struct http_async *a;
-	while (result == EXIT_OK && (a = http_multi_next(&m)) != NULL) {
-		const char *id = a->user;
-		char err[1024];
-		enum remote_status s = http_async_status(&ctx->lever, a, err, sizeof err);
-		if (s == REMOTE_DOWN || s == REMOTE_BAD || s == REMOTE_AUTH) {
-			result = remote_failure(ctx, s, err);
-		} else if (s != REMOTE_OK) {
-			/* gone or refused: remember that we asked, so that we do not ask every run */
-			log_warn("%s", err);
-			if (db_begin(ctx->db) == 0) {
-				sqlite3_stmt *u = db_prepare(ctx->db, "UPDATE lever_users SET name = '' WHERE id = ?");
-				if (u) {
-					sqlite3_bind_text(u, 1, id, -1, SQLITE_STATIC);
-					db_step_done(u);
-					sqlite3_finalize(u);
-				}
-				db_commit(ctx->db);
-			}
-		} else {
-			result = store_simple(ctx, &a->resp, LS_USER, "user");
-		}
-	}
-	http_multi_free(&m);
-	for (int i = 0; i < n; i++)
-		http_async_free(&xfers[i]);
-	free(xfers);
-	return result;
-}
-
 int pull_lever_reference(struct sync_ctx *ctx)
 {
 	struct http_response resp;
@@ -391,21 +354,21 @@ int pull_lever_reference(struct sync_ctx *ctx)
 	int result;
 	enum remote_status s = lever_fetch_stages(&ctx->lever, &resp, err, sizeof err);
 	if (s != REMOTE_OK) {
-		result = remote_failure(ctx, s, err);
+		result = pull_remote_failure(ctx, s, err);
 		goto out;
 	}
-	if ((result = store_simple(ctx, &resp, LS_STAGE, "stages")))
+	if ((result = pull_store_simple(ctx, &resp, LS_STAGE, "stages")))
 		goto out;
 	s = lever_fetch_archive_reasons(&ctx->lever, &resp, err, sizeof err);
 	if (s != REMOTE_OK) {
-		result = remote_failure(ctx, s, err);
+		result = pull_remote_failure(ctx, s, err);
 		goto out;
 	}
-	if ((result = store_simple(ctx, &resp, LS_ARCHIVE_REASON, "archive reasons")))
+	if ((result = pull_store_simple(ctx, &resp, LS_ARCHIVE_REASON, "archive reasons")))
 		goto out;
 	struct cursor cur;
 	if (cursor_read(ctx->db, "lever.postings", &cur)) {
-		result = db_failure(ctx, "reading a cursor");
+		result = pull_db_failure(ctx, "reading a cursor");
 		goto out;
 	}
 	int64_t overlap = (int64_t)ctx->cfg->overlap_minutes * 60000;
@@ -422,7 +385,7 @@ int pull_lever_opportunities(struct sync_ctx *ctx, int full)
 		return run_listing(ctx, "lever.opportunities.full", K_OPPORTUNITIES, 0, ctx->started_at, NULL);
 	struct cursor cur;
 	if (cursor_read(ctx->db, "lever.opportunities", &cur))
-		return db_failure(ctx, "reading a cursor");
+		return pull_db_failure(ctx, "reading a cursor");
 	int64_t overlap = (int64_t)ctx->cfg->overlap_minutes * 60000;
 	/* the first run lists everything (records with updatedAt null included) */
 	int64_t since = cur.exists && cur.until > 0 ? cur.until - overlap : 0;
@@ -455,7 +418,7 @@ static void slice_fetch(struct http_multi *m, struct slice *sl)
 /* Store one page of a slice. 0 stored, 1 unusable (fetch again), or an exit code (< 0 negated). */
 static int slice_store(struct sync_ctx *ctx, struct store *store, struct slice *sl, long *records)
 {
-	struct page_ctx pc = { ctx, store, 0, 0, 0 };
+	struct page_ctx pc = { ctx, store, 0, 0, 0, 0 };
 	if (sl->w == LEVER_CREATED) {
 		pc.skip_from = sl->backfill_since;
 		pc.skip_to = sl->backfill_until;
@@ -495,7 +458,7 @@ static int backfill_slices(struct sync_ctx *ctx, int64_t since, int64_t until, i
 		sl->backfill_until = until;
 		struct cursor cur;
 		if (cursor_read(ctx->db, sl->name, &cur)) {
-			result = db_failure(ctx, "reading a cursor");
+			result = pull_db_failure(ctx, "reading a cursor");
 			goto out;
 		}
 		if (cur.exists && cur.since == sl->since && cur.until == sl->until) {
@@ -517,7 +480,7 @@ static int backfill_slices(struct sync_ctx *ctx, int64_t since, int64_t until, i
 			break;
 		struct slice *sl = a->user;
 		char err[1024];
-		enum remote_status s = http_async_status(&ctx->lever, a, err, sizeof err);
+		enum remote_status s = lever_offset_status(http_async_status(&ctx->lever, a, err, sizeof err), &a->resp);
 		if (s == REMOTE_BAD_OFFSET && sl->token[0] && sl->restarts < OFFSET_RESTARTS) {
 			log_warn("%s: Lever refused the stored offset token; restarting this slice", sl->name);
 			sl->token[0] = '\0';
@@ -526,7 +489,7 @@ static int backfill_slices(struct sync_ctx *ctx, int64_t since, int64_t until, i
 			continue;
 		}
 		if (s != REMOTE_OK) {
-			result = remote_failure(ctx, s, err);
+			result = pull_remote_failure(ctx, s, err);
 			break; /* the other slices keep their cursors: the next backfill resumes */
 		}
 		int r = slice_store(ctx, &store, sl, records);
@@ -570,7 +533,7 @@ int pull_lever_window(struct sync_ctx *ctx, int64_t since, int64_t until, int sl
 		if (db_begin(ctx->db) || db_exec(ctx->db, "DELETE FROM cursors WHERE name LIKE 'backfill.%'") ||
 		    db_setting_set(ctx->db, "backfill.window", want) || db_commit(ctx->db)) {
 			db_rollback(ctx->db);
-			return db_failure(ctx, "starting a backfill");
+			return pull_db_failure(ctx, "starting a backfill");
 		}
 	} else {
 		log_info("resuming the interrupted backfill of this window");
@@ -584,13 +547,13 @@ int pull_lever_window(struct sync_ctx *ctx, int64_t since, int64_t until, int sl
 		 * goes on from the backfill's end instead of listing everything */
 		struct cursor cur;
 		if (cursor_read(ctx->db, "lever.opportunities", &cur))
-			return db_failure(ctx, "reading a cursor");
+			return pull_db_failure(ctx, "reading a cursor");
 		int hand_over = !cur.exists || (!cur.token[0] && cur.until < until && until >= ctx->started_at - 60000);
 		if (db_begin(ctx->db) || db_exec(ctx->db, "DELETE FROM settings WHERE key = 'backfill.window'") ||
 		    (hand_over && cursor_write(ctx->db, "lever.opportunities", since, until, NULL)) ||
 		    db_commit(ctx->db)) {
 			db_rollback(ctx->db);
-			return db_failure(ctx, "finishing a backfill");
+			return pull_db_failure(ctx, "finishing a backfill");
 		}
 		log_info("backfill: %ld opportunity records stored in %d slice%s", records, slices, slices == 1 ? "" : "s");
 	}
@@ -601,7 +564,7 @@ int pull_lever_deleted(struct sync_ctx *ctx)
 {
 	struct cursor cur;
 	if (cursor_read(ctx->db, "lever.deleted", &cur))
-		return db_failure(ctx, "reading a cursor");
+		return pull_db_failure(ctx, "reading a cursor");
 	int64_t overlap = (int64_t)ctx->cfg->overlap_minutes * 60000;
 	int64_t since = cur.exists && cur.until > 0 ? cur.until - overlap : 0;
 	long n = 0;
@@ -609,46 +572,4 @@ int pull_lever_deleted(struct sync_ctx *ctx)
 	if (n)
 		log_info("%ld deleted opportunities: personal data erased", n);
 	return r;
-}
-
-int pull_lever_one(struct sync_ctx *ctx, const char *opportunity_id)
-{
-	struct http_response resp;
-	http_response_init(&resp);
-	char err[1024];
-	int result = EXIT_OK;
-	enum remote_status s = lever_fetch_opportunity(&ctx->lever, opportunity_id, &resp, err, sizeof err);
-	if (s == REMOTE_NOT_FOUND) {
-		log_info("opportunity %s named by a webhook no longer exists in Lever", opportunity_id);
-		goto out;
-	}
-	if (s != REMOTE_OK) {
-		result = remote_failure(ctx, s, err);
-		goto out;
-	}
-	struct store store;
-	store_init(&store, ctx->db, ctx->run_id);
-	struct page_ctx pc = { ctx, &store, 0, 0, 0 };
-	struct page_info page;
-	if (db_begin(ctx->db)) {
-		result = db_failure(ctx, "storing an opportunity");
-	} else if (parse_opportunity_page(resp.body.data ? resp.body.data : "", resp.body.len, on_opportunity, &pc,
-					  &page, err, sizeof err)) {
-		db_rollback(ctx->db);
-		if (pc.db_failed) {
-			result = db_failure(ctx, "storing an opportunity");
-		} else {
-			snprintf(ctx->error, sizeof ctx->error, "Lever opportunity %s: %s", opportunity_id, err);
-			log_err("%s", ctx->error);
-			result = EXIT_TEMPFAIL;
-		}
-	} else if (db_commit(ctx->db)) {
-		result = db_failure(ctx, "storing an opportunity");
-	} else {
-		ctx->pulled += page.records;
-	}
-	store_free(&store);
-out:
-	http_response_free(&resp);
-	return result;
 }

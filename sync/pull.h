@@ -37,7 +37,13 @@ int pull_lever_opportunities(struct sync_ctx *ctx, int full);
 int pull_lever_window(struct sync_ctx *ctx, int64_t since, int64_t until, int slices);
 /* Deleted opportunities since the cursor: personal data erased. */
 int pull_lever_deleted(struct sync_ctx *ctx);
-/* Re-fetch one opportunity (webhook). */
-int pull_lever_one(struct sync_ctx *ctx, const char *opportunity_id);
+/*
+ * Fetch one opportunity again because a webhook named it (pull_hint.c).
+ * EXIT_OK when stored or gone from Lever (404); PULL_HINT_FAILED when Lever
+ * answered anything else (why says what; nothing is stored and the run goes
+ * on); EXIT_SOFTWARE on a database error (ctx->error set).
+ */
+#define PULL_HINT_FAILED (-1)
+int pull_lever_one(struct sync_ctx *ctx, const char *opportunity_id, char *why, size_t whylen);
 
 #endif

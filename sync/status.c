@@ -72,6 +72,9 @@ static const char *SQL_IN_DOUBT =
 static const char *SQL_CAPABILITIES = "SELECT name, state, detail, probed_at FROM capabilities ORDER BY name";
 static const char *SQL_WORDS = "SELECT status_word, count(*) FROM cq_requests WHERE status = 'open' AND "
 			       "status_word IS NOT NULL GROUP BY status_word ORDER BY status_word";
+static const char *SQL_WEBHOOKS = "SELECT name, opportunity_id, CASE WHEN set_aside_at IS NULL THEN 'retrying' "
+				  "ELSE 'set aside' END, attempts, next_at, last_error, updated_at FROM webhook_retries "
+				  "ORDER BY set_aside_at IS NULL, updated_at DESC, name LIMIT 50";
 static const char *SQL_CURSORS = "SELECT name, since, until, token IS NOT NULL, pages, updated_at FROM cursors "
 				 "ORDER BY name";
 
@@ -163,6 +166,13 @@ int status_print(const struct config *cfg, int json)
 		log_err("%s (has refsync run yet?)", err);
 		return busy ? EXIT_TEMPFAIL : EXIT_SOFTWARE;
 	}
+	if (db_check_integrity(db, 0, err, sizeof err)) {
+		log_err("%s: %s", cfg->database, err);
+		db_close(db);
+		return EXIT_SOFTWARE;
+	}
+	/* before the first run of a version with migration 2, the table is not there yet */
+	int have_hooks = db_schema_version(db) >= 2;
 	long backlog = spool_count_new(cfg->spool);
 	if (json) {
 		yajl_gen g = yajl_gen_alloc(NULL);
@@ -189,6 +199,15 @@ int status_print(const struct config *cfg, int json)
 		static const char *const cap_names[] = { "name", "state", "detail", "probed_at", NULL };
 		gen_rows(g, db, "capabilities", SQL_CAPABILITIES, cap_names);
 		gen_unknown_words(g, db);
+		static const char *const hook_names[] = { "name", "opportunity_id", "state", "attempts", "next_at",
+							  "error", "updated_at", NULL };
+		if (have_hooks) {
+			gen_rows(g, db, "webhooks", SQL_WEBHOOKS, hook_names);
+		} else {
+			gen_key(g, "webhooks");
+			yajl_gen_array_open(g);
+			yajl_gen_array_close(g);
+		}
 		gen_key(g, "spool_backlog");
 		yajl_gen_integer(g, backlog < 0 ? 0 : backlog);
 		yajl_gen_map_close(g);
@@ -254,6 +273,17 @@ int status_print(const struct config *cfg, int json)
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
 		printf("  %-26s %s .. %s%s\n", sqlite3_column_text(st, 0), time_text(st, 1, a, sizeof a),
 		       time_text(st, 2, b, sizeof b), sqlite3_column_int(st, 3) ? "  (listing in progress)" : "");
+	}
+	sqlite3_finalize(st);
+	st = have_hooks ? db_prepare(db, SQL_WEBHOOKS) : NULL;
+	n = 0;
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		if (!n++)
+			printf("Webhooks Lever answered badly (hints: the regular pull still catches the changes):\n");
+		int aside = strcmp((const char *)sqlite3_column_text(st, 2), "set aside") == 0;
+		printf("  %-9s opportunity %s, %d tr%s%s%s\n      %s\n", sqlite3_column_text(st, 2),
+		       sqlite3_column_text(st, 1), sqlite3_column_int(st, 3), sqlite3_column_int(st, 3) == 1 ? "y" : "ies",
+		       aside ? "" : ", next at ", aside ? "" : time_text(st, 4, a, sizeof a), sqlite3_column_text(st, 5));
 	}
 	sqlite3_finalize(st);
 	printf("Spool backlog: %ld webhook/answer file%s waiting in %s/new\n", backlog < 0 ? 0 : backlog,

@@ -142,6 +142,23 @@ static int erase_requests(struct store *s, const char *opportunity_id)
 	return 0;
 }
 
+int store_opportunity_archived(struct store *s, const struct lever_opportunity *o)
+{
+	sqlite3_stmt *st = db_prepare(s->db, "UPDATE lever_opportunities SET archived_at = ?1, archive_reason_id = ?2, "
+					     "updated_at = max(coalesce(updated_at, 0), coalesce(?3, 0)), pulled_at = ?4 "
+					     "WHERE id = ?5 AND deleted_at IS NULL");
+	if (!st)
+		return -1;
+	bind_ms(st, 1, o->archive_reason[0] || o->archived_at ? o->archived_at : 0);
+	bind_opt(st, 2, o->archive_reason);
+	bind_ms(st, 3, o->updated_at);
+	sqlite3_bind_int64(st, 4, now_ms());
+	sqlite3_bind_text(st, 5, o->id, -1, SQLITE_STATIC);
+	int rc = done(st);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int store_opportunity(struct store *s, const struct lever_opportunity *o)
 {
 	int private = o->anonymized || o->deleted_at > 0;
@@ -172,6 +189,7 @@ int store_opportunity(struct store *s, const struct lever_opportunity *o)
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE) {
+		db_note_error(s->db, sql[ST_OPP_UPSERT], rc, NULL);
 		log_err("database: storing opportunity %s: %s", o->id, sqlite3_errmsg(s->db));
 		return -1;
 	}

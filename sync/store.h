@@ -29,6 +29,9 @@ void store_free(struct store *s);
 
 /* Each returns 0, or -1 on a database error (logged). */
 int store_opportunity(struct store *s, const struct lever_opportunity *o);
+/* From an answer that is not expanded (the archive call's): only whether and
+ * why it is archived, and updatedAt; owner, posting and stage are kept. */
+int store_opportunity_archived(struct store *s, const struct lever_opportunity *o);
 int store_deleted_opportunity(struct store *s, const char *id, int64_t deleted_at);
 int store_posting(struct store *s, const struct lever_posting *p);
 int store_stage(struct store *s, const struct lever_simple *stage);

@@ -68,6 +68,7 @@ class FakeTestCase(unittest.TestCase):
         crosschq.lose_create(0)
         crosschq._control("POST", "fail_for", {})
         crosschq.pending_webhooks()
+        self.lever._control("POST", "options", {})
 
     def all_pages(self, query):
         """Every opportunity id over all pages of a Lever list query."""
@@ -1000,10 +1001,63 @@ class FaultTest(FakeTestCase):
         refused = self.lever.api("GET", "/opportunities", {"limit": 2, "offset": first["next"]})
         self.assertEqual((refused.status, refused.json()["message"]),
                          (400, "Invalid offset token: Offset token is invalid for sort"))
+        # refused for good, like Lever; a new listing works
         again = self.lever.api("GET", "/opportunities", {"limit": 2, "offset": first["next"]})
-        self.assertEqual(again.status, 200)
+        self.assertEqual(again.status, 400)
+        self.assertEqual(self.lever.api("GET", "/opportunities", {"limit": 2}).status, 200)
         self.assertEqual([e["fault"] for e in self.lever.log()],
-                         [None, None, "invalid_offset", None])
+                         [None, None, "invalid_offset", "invalid_offset", None])
+
+    def test_offset_error_with_another_status(self):
+        first = self.lever.api("GET", "/opportunities", {"limit": 2}).json()
+        self.lever._control("POST", "options", {"offset_error_status": 500})
+        self.lever.faults({"invalid_offset_once": True})
+        refused = self.lever.api("GET", "/opportunities", {"limit": 2, "offset": first["next"]})
+        self.assertEqual((refused.status, refused.json()["message"]),
+                         (500, "Invalid offset token: Offset token is invalid for sort"))
+
+    def test_postings_updated_filter_takes_only_confidentiality(self):
+        ok = self.lever.api("GET", "/postings", {"confidentiality": "all", "updated_at_start": 0})
+        self.assertEqual(ok.status, 200)
+        for extra in ({"limit": 100}, {"offset": "x"}, {"expand": "owner"}):
+            refused = self.lever.api("GET", "/postings", dict(
+                {"confidentiality": "all", "updated_at_start": 0}, **extra))
+            self.assertEqual(refused.status, 400, extra)
+        self.lever._control("POST", "options", {"refuse_postings_updated": True})
+        self.assertEqual(self.lever.api("GET", "/postings", {"updated_at_start": 0}).status, 400)
+        self.assertEqual(self.lever.api("GET", "/postings", {"limit": 5}).status, 200)
+
+    def test_redirect_forbidden_and_confidential_access(self):
+        moved = "http://127.0.0.1:%d/moved" % self.lever.port
+        self.lever._control("POST", "options", {"redirect": {"location": moved,
+                                                             "only_paths": ["/v1/stages"]}})
+        answer = self.lever.api("GET", "/stages")
+        self.assertEqual((answer.status, answer.headers["location"]), (301, moved + "/v1/stages"))
+        self.assertEqual(self.lever.request("GET", "/moved/v1/stages").status, 200)
+        opps = self.lever.state()["opportunities"]
+        secret = next(o for o in opps if o["confidentiality"] == "confidential")
+        public = next(o for o in opps if o["confidentiality"] != "confidential")
+        self.lever._control("POST", "options", {"forbidden_paths": ["/v1/postings"],
+                                                "no_confidential_access": True})
+        self.assertEqual(self.lever.api("GET", "/postings").status, 403)
+        self.assertEqual(self.lever.api("GET", "/opportunities/" + secret["id"]).status, 403)
+        self.assertEqual(self.lever.api("GET", "/opportunities/" + public["id"]).status, 200)
+
+    def test_deleted_filtered_by_confidentiality_and_archive_answer_unexpanded(self):
+        opps = self.lever.state()["opportunities"]
+        secret = next(o for o in opps if o["confidentiality"] == "confidential")
+        self.lever.mutate([{"op": "delete", "id": secret["id"], "at": NOW + 3}])
+        window = {"deleted_at_start": NOW + 3, "deleted_at_end": NOW + 3}
+        self.assertEqual(self.lever.api("GET", "/opportunities/deleted", window).json()["data"], [])
+        shown = self.lever.api("GET", "/opportunities/deleted",
+                               dict(window, confidentiality="all")).json()["data"]
+        self.assertEqual(shown, [{"id": secret["id"], "deletedAt": NOW + 3, "deletedBy": None}])
+        target = next(o for o in opps if o["id"] != secret["id"] and o.get("owner"))
+        reason = self.lever.state()["archive_reasons"][0]["id"]
+        answer = self.lever.api("PUT", "/opportunities/%s/archived" % target["id"],
+                                {"expand": "owner"}, body={"reason": reason}).json()["data"]
+        self.assertIsInstance(answer["owner"], str)
+        self.assertTrue(all(isinstance(a, str) for a in answer["applications"]))
 
     def test_token_bucket(self):
         self.lever.faults({"rate_limit_rps": 5})

@@ -4,7 +4,11 @@
 Simulated: Basic auth with the key as user name, opaque offset tokens over frozen snapshots,
 an order that is not updatedAt, default confidentiality=non-confidential, null updatedAt,
 legacy archivedAt/archiveReason, `?type=hired` answering a single object, the postings
-updated_at filter restriction, notes that do not bump updatedAt, expand/include.
+updated_at filter restriction (nothing but confidentiality with it), notes that do not bump
+updatedAt, expand/include, unexpanded archive answers, /opportunities/deleted filtered by
+confidentiality, refused offset tokens staying refused; and, through POST /_fake/options,
+301 redirects, 403 per endpoint and per confidential opportunity, the "Invalid offset token"
+refusal on another status.
 Run: /usr/bin/python3 lever_fake.py --seed FILE --port-file P --log L --api-key-file K
 """
 
@@ -26,8 +30,12 @@ MAX_SNAPSHOTS = 256
 MAX_TOKENS = 200000
 USER_EXPANDS = ("owner", "sourcedBy", "followers")
 POSTING_USER_FIELDS = ("owner", "hiringManager", "user", "followers")
-POSTING_UPDATED_ALLOWED = {"confidentiality", "limit", "offset", "expand", "include",
-                           "updated_at_start", "updated_at_end"}
+# DOCS: "the updated_at_* filters can be combined only with confidentiality" (no limit,
+# offset, expand or include either)
+POSTING_UPDATED_ALLOWED = {"confidentiality", "updated_at_start", "updated_at_end"}
+MOVED_PREFIX = "/moved"
+OPTION_KEYS = ("redirect", "forbidden_paths", "no_confidential_access", "offset_error_status",
+               "refuse_postings_updated")
 
 
 def bad(message):
@@ -106,6 +114,8 @@ class LeverApp(common.App):
         self.snapshots = collections.OrderedDict()
         self.tokens = collections.OrderedDict()
         self.api_key = None
+        self.options = {}
+        self.refused_tokens = {}             # offset token -> the status it is refused with
 
     # ------------------------------------------------------------ framework hooks
 
@@ -132,6 +142,15 @@ class LeverApp(common.App):
     # ------------------------------------------------------------ routing
 
     def handle(self, request, auth_ok):
+        redirect = self.options.get("redirect")
+        if request.path.startswith(MOVED_PREFIX + "/"):
+            request.path = request.path[len(MOVED_PREFIX):]
+        elif redirect and any(request.path.startswith(p) for p in redirect["only_paths"]):
+            # Lever documents 301 (follow Location); location names the new origin + prefix
+            query = "&".join("%s=%s" % (k, v) for k, vs in request.query.items() for v in vs)
+            target = redirect["location"] + request.path + ("?" + query if query else "")
+            raise HttpError(301, "Moved Permanently", "MovedPermanently",
+                            headers={"Location": target})
         if not auth_ok:
             raise HttpError(401, "Invalid API key or missing Basic authentication",
                             "Unauthorized")
@@ -148,8 +167,27 @@ class LeverApp(common.App):
                 raise HttpError(405, "Method %s not allowed on %s" % (method, request.path),
                                 "MethodNotAllowed")
             raise HttpError(404, "Unknown path %s" % request.path, "ResourceNotFound")
+        for prefix in self.options.get("forbidden_paths") or ():
+            if request.path.startswith(prefix):
+                raise HttpError(403, "This API key does not have permission to access %s"
+                                % request.path, "Forbidden")
         handler, params = route
         return handler(request, *params)
+
+    def control(self, request):
+        """POST /_fake/options: Lever behaviours a test switches on (see OPTION_KEYS)."""
+        if (request.method, request.path.rstrip("/")) != ("POST", "/_fake/options"):
+            raise KeyError(request.path)
+        body = request.json if request.json_ok else None
+        if not isinstance(body, dict) or set(body) - set(OPTION_KEYS):
+            raise ValueError("options: an object with keys among %s" % ", ".join(OPTION_KEYS))
+        redirect = body.get("redirect")
+        if redirect is not None and not (isinstance(redirect, dict)
+                                         and isinstance(redirect.get("location"), str)
+                                         and isinstance(redirect.get("only_paths"), list)):
+            raise ValueError("options: redirect is {location, only_paths}")
+        self.options = dict(body)
+        return {"options": self.options}
 
     def _route(self, method, parts):
         """Map (method, path parts) to (handler, params) or None."""
@@ -212,9 +250,15 @@ class LeverApp(common.App):
                                         if k not in ("offset", "limit"))))
         token = request.arg("offset")
         if token is not None:
+            status = self.options.get("offset_error_status", 400)
             if self.faults.take_invalid_offset(request.path):
+                # refused for good: Lever never takes that token again
+                self.refused_tokens[token] = status
+            if token in self.refused_tokens:
                 request.fault = "invalid_offset"
-                raise bad("Invalid offset token: Offset token is invalid for sort")
+                raise HttpError(self.refused_tokens[token],
+                                "Invalid offset token: Offset token is invalid for sort",
+                                "BadRequest")
             found = self.tokens.get(token)
             if found is None or found[0] not in self.snapshots:
                 raise bad("Invalid offset token")
@@ -356,6 +400,8 @@ class LeverApp(common.App):
         start, end = int_arg(request, "updated_at_start"), int_arg(request, "updated_at_end")
         if start is not None or end is not None:
             others = sorted(set(request.query) - POSTING_UPDATED_ALLOWED)
+            if self.options.get("refuse_postings_updated"):
+                raise bad("updated_at_start and updated_at_end are not supported here")
             if others:
                 raise bad("updated_at_start and updated_at_end can only be combined with "
                           "confidentiality (got %s)" % ", ".join(others))
@@ -483,18 +529,35 @@ class LeverApp(common.App):
 
     def list_deleted(self, request):
         low, high = int_arg(request, "deleted_at_start"), int_arg(request, "deleted_at_end")
+        confidentiality = request.arg("confidentiality", "non-confidential")
+        if confidentiality not in ("confidential", "non-confidential", "all"):
+            raise bad("Invalid value for confidentiality")
         by_id = {d["id"]: d for d in self.deleted}
 
+        def shown(d):
+            # filtered like the other lists (default non-confidential); the record itself
+            # carries only id, deletedAt and deletedBy
+            return confidentiality == "all" or \
+                d.get("_confidentiality", "non-confidential") == confidentiality
+
+        def render(ident):
+            record = by_id.get(ident)
+            return {k: v for k, v in record.items() if not k.startswith("_")} if record else None
+
         def compute():
-            found = [d["id"] for d in self.deleted
-                     if (low is None or (d.get("deletedAt") or 0) >= low)
+            found = [d["id"] for d in self.deleted if shown(d)
+                     and (low is None or (d.get("deletedAt") or 0) >= low)
                      and (high is None or (d.get("deletedAt") or 0) <= high)]
             return sorted(found, key=order_key)
 
-        return self.paginate(request, "deleted", compute, by_id.get)
+        return self.paginate(request, "deleted", compute, render)
 
     def get_opportunity(self, request, ident):
         opp = self._opportunity(ident)
+        if self.options.get("no_confidential_access") and \
+                opp.get("confidentiality") == "confidential":
+            raise HttpError(403, "This API key does not have access to confidential data",
+                            "Forbidden")
         expand = set(request.args("expand", split_commas=True))
         include = request.args("include", split_commas=True)
         return Response(200, {"data": self.render_opportunity(opp, expand, include)})
@@ -620,7 +683,8 @@ class LeverApp(common.App):
         if requisition is not None and not isinstance(requisition, str):
             raise bad("requisitionId must be a string")
         self._archive(opp, body["reason"], self.clock.now_ms())
-        return self._answer_opportunity(request, opp)
+        # the answer is never expanded: owner, followers and applications are ids, stage too
+        return Response(200, {"data": self.render_opportunity(opp, set(), [])})
 
     def _archive(self, opp, reason, at):
         """Archive with `reason` (None unarchives); 400 for an unknown reason."""
@@ -789,7 +853,8 @@ class LeverApp(common.App):
             if opp is None:
                 raise ValueError("unknown opportunity %s" % op["id"])
             self.order.remove((order_key(op["id"]), op["id"]))
-            record = {"id": op["id"], "deletedAt": at, "deletedBy": op.get("user")}
+            record = {"id": op["id"], "deletedAt": at, "deletedBy": op.get("user"),
+                      "_confidentiality": opp.get("confidentiality", "non-confidential")}
             self.deleted.append(record)
             return record
         if kind == "anonymize":

@@ -101,6 +101,10 @@ static void test_retry_after_http_date(void **state)
 	/* a date that has passed means: now */
 	expect_retry_after("Sat, 28 Nov 2026 16:49:00 GMT", NOW, 0);
 	expect_retry_after("Sat, 28 Nov 2026 16:49:59 GMT", NOW, 0);
+	/* far away: bounded to a day, never an overflow (issue 16 item 12: UBSan aborted here) */
+	expect_retry_after("Mon, 30 Nov 2026 16:50:02 GMT", NOW, 86400000LL);
+	expect_retry_after("Fri, 31 Dec 2147483647 23:59:59 GMT", NOW, 86400000LL);
+	expect_retry_after("Fri, 31 Dec 99999999 23:59:59 GMT", NOW, 86400000LL);
 }
 
 static void test_retry_after_garbage(void **state)
