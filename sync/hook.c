@@ -76,6 +76,20 @@ int hook_spool_put(const struct config *cfg, const char *name, const struct buf 
 	return 0;
 }
 
+int hook_spool_put_seen(const struct config *cfg, const char *name, const struct buf *record,
+			struct hook_response *resp)
+{
+	char err[1024];
+	int already;
+	if (spool_init(cfg->spool, err, sizeof err) ||
+	    spool_put_seen(cfg->spool, name, record->data, record->len, &already, err, sizeof err)) {
+		log_err("%s", err);
+		hook_server_error(resp, "the spool cannot be written");
+		return -1;
+	}
+	return 0;
+}
+
 int hook_content_type_is(const char *ct, const char *want)
 {
 	size_t n = strlen(want);

@@ -12,9 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <yajl/yajl_tree.h>
 
-#define DONE_KEEP_MS (14LL * 24 * 3600 * 1000) /* replay bookkeeping, Lever's history window */
+/* done/ is the replay memory: kept at least this long (Lever's history window) */
+#define DONE_KEEP_MIN_MS (14LL * 24 * 3600 * 1000)
+/* and at least the hook's window plus this: a delivery is accepted up to 5
+ * minutes ahead of the clock, and a clock may step */
+#define DONE_KEEP_MARGIN_MS (3600LL * 1000)
 
 struct ingest_state {
 	struct sync_ctx *ctx;
@@ -62,7 +67,7 @@ static int visit(const char *name, const char *data, size_t len, void *p)
 	yajl_val v = yajl_tree_parse(text, err, sizeof err);
 	free(text);
 	const char *type = v ? get_string(v, "type") : NULL;
-	int r = 0;
+	int r = 0, damaged = 0;
 	if (type && strcmp(type, "webhook") == 0 && get_string(v, "opportunity_id")) {
 		r = pull_lever_one(ctx, get_string(v, "opportunity_id"));
 		if (r == EXIT_OK)
@@ -78,7 +83,11 @@ static int visit(const char *name, const char *data, size_t len, void *p)
 		else
 			s->answers++;
 	} else {
-		log_warn("spool file %s is not a webhook or an answer; set aside", name);
+		/* damaged: set aside under another name, so that the valid
+		 * redelivery of its event is still queued and taken in */
+		damaged = 1;
+		log_warn("spool file %s is not a webhook or an answer; set aside as done/%s.rejected", name,
+			 name);
 		s->rejected++;
 	}
 	yajl_tree_free(v);
@@ -86,9 +95,27 @@ static int visit(const char *name, const char *data, size_t len, void *p)
 		s->result = r;
 		return 1; /* stop; the file stays in new/ for the next run */
 	}
-	if (spool_mark_done(ctx->cfg->spool, name))
+	if (damaged ? spool_set_aside(ctx->cfg->spool, name) : spool_mark_done(ctx->cfg->spool, name))
 		log_warn("spool file %s: cannot move it to done/", name);
 	return 0;
+}
+
+/*
+ * How long done/ keeps a file: never shorter than the window in which
+ * refsync-hook accepts a delivery, or a replay would be taken in again.
+ */
+static int64_t done_keep_ms(const struct config *cfg)
+{
+	int64_t window = (int64_t)cfg->webhook_max_age_hours * 3600 * 1000 + DONE_KEEP_MARGIN_MS;
+	return window > DONE_KEEP_MIN_MS ? window : DONE_KEEP_MIN_MS;
+}
+
+/* The wall clock in epoch ms (file times are real; the test clock is not). */
+static int64_t wall_clock_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int ingest_spool(struct sync_ctx *ctx)
@@ -104,6 +131,7 @@ int ingest_spool(struct sync_ctx *ctx)
 		log_warn("webhook spool %s could not be read", ctx->cfg->spool);
 	if (s.webhooks || s.answers)
 		log_info("spool: %ld webhooks, %ld answers taken in", s.webhooks, s.answers);
-	spool_prune_done(ctx->cfg->spool, now_ms() - DONE_KEEP_MS);
+	spool_prune_done(ctx->cfg->spool, now_ms() - done_keep_ms(ctx->cfg));
+	spool_clean_tmp(ctx->cfg->spool, wall_clock_ms() - SPOOL_TMP_STALE_MS);
 	return s.result;
 }
