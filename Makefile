@@ -205,6 +205,11 @@ FUZZ_SRC_crosschq_page := $(FUZZ_SRC_lever_page)
 FUZZ_SRC_hook := $(HOOK_SRC) $(COMMON_SRC) build/gen/migrations.c
 FUZZ_SRC_config := sync/config.c sync/util.c sync/log.c
 FUZZ_SRC_escape := export/escape.c sync/answer_link.c sync/util.c sync/log.c
+FUZZ_SRC_hook_cgi := $(FUZZ_SRC_hook)
+FUZZ_SRC_spool := sync/ingest_record.c sync/spool.c sync/util.c sync/log.c
+FUZZ_SRC_mail := sync/mail.c sync/util.c sync/log.c
+FUZZ_SRC_http_headers := sync/http.c sync/config.c sync/util.c sync/log.c
+FUZZ_SRC_iso8601 := sync/util.c sync/log.c
 # refsync-hook logs a line per request: its run closes the target's stdout
 # and stderr (libFuzzer keeps its own output and the sanitizer reports)
 FUZZ_RUN_OPTS_hook := -close_fd_mask=3
