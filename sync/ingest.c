@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <yajl/yajl_tree.h>
 
 /* done/ is the replay memory: kept at least this long (Lever's history window) */
 #define DONE_KEEP_MIN_MS (14LL * 24 * 3600 * 1000)
@@ -26,13 +25,6 @@ struct ingest_state {
 	int result;
 	long webhooks, answers, rejected;
 };
-
-static const char *get_string(yajl_val v, const char *key)
-{
-	const char *path[] = { key, NULL };
-	yajl_val s = yajl_tree_get(v, path, yajl_t_string);
-	return s ? YAJL_GET_STRING(s) : NULL;
-}
 
 static int record_answer(struct sync_ctx *ctx, const char *request_id, int hired, int64_t at)
 {
@@ -58,44 +50,40 @@ static int record_answer(struct sync_ctx *ctx, const char *request_id, int hired
 	return 0;
 }
 
+/* spool_each_new's callback: take one file in, then move it to done/. */
 static int visit(const char *name, const char *data, size_t len, void *p)
 {
 	struct ingest_state *s = p;
 	struct sync_ctx *ctx = s->ctx;
-	char *text = xstrndup(data, len);
-	char err[128];
-	yajl_val v = yajl_tree_parse(text, err, sizeof err);
-	free(text);
-	const char *type = v ? get_string(v, "type") : NULL;
-	int r = 0, damaged = 0;
-	if (type && strcmp(type, "webhook") == 0 && get_string(v, "opportunity_id")) {
-		r = pull_lever_one(ctx, get_string(v, "opportunity_id"));
+	struct ingest_record rec;
+	int r = EXIT_OK;
+	ingest_parse_record(data, len, &rec);
+	if (rec.kind == INGEST_WEBHOOK) {
+		r = pull_lever_one(ctx, rec.id);
 		if (r == EXIT_OK)
 			s->webhooks++;
-	} else if (type && strcmp(type, "answer") == 0 && get_string(v, "request_id")) {
-		const char *path[] = { "hired", NULL };
-		const char *at_path[] = { "answered_at", NULL };
-		yajl_val hired = yajl_tree_get(v, path, yajl_t_any);
-		yajl_val at = yajl_tree_get(v, at_path, yajl_t_number);
-		if (record_answer(ctx, get_string(v, "request_id"), hired && YAJL_IS_TRUE(hired),
-				  at ? YAJL_GET_INTEGER(at) : 0))
+	} else if (rec.kind == INGEST_ANSWER) {
+		if (record_answer(ctx, rec.id, rec.hired, rec.answered_at))
 			r = EXIT_SOFTWARE;
 		else
 			s->answers++;
 	} else {
 		/* damaged: set aside under another name, so that the valid
 		 * redelivery of its event is still queued and taken in */
-		damaged = 1;
 		log_warn("spool file %s is not a webhook or an answer; set aside as done/%s.rejected", name,
 			 name);
 		s->rejected++;
 	}
-	yajl_tree_free(v);
+	ingest_record_free(&rec);
+	/* the effect is committed, the file not yet moved: a crash here takes it in again */
+	if (r == EXIT_OK && rec.kind != INGEST_DAMAGED)
+		crash_point("after-ingest");
 	if (r != EXIT_OK) {
 		s->result = r;
 		return 1; /* stop; the file stays in new/ for the next run */
 	}
-	if (damaged ? spool_set_aside(ctx->cfg->spool, name) : spool_mark_done(ctx->cfg->spool, name))
+	if (rec.kind == INGEST_DAMAGED ? spool_set_aside(ctx->cfg->spool, name)
+				       : spool_mark_done(ctx->cfg->spool, name))
 		log_warn("spool file %s: cannot move it to done/", name);
 	return 0;
 }
