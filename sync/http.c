@@ -39,8 +39,8 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-/* Copy the value of header "name" when line is that header. */
-static void header_value(const char *line, size_t n, const char *name, char *out, size_t outlen)
+/* See http.h. */
+void http_header_value(const char *line, size_t n, const char *name, char *out, size_t outlen)
 {
 	size_t nl = strlen(name);
 	if (n <= nl + 1 || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
@@ -67,8 +67,8 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 		/* a new response (e.g. after 100 Continue): forget old headers */
 		t->retry_after[0] = t->ratelimit_reset[0] = '\0';
 	}
-	header_value(ptr, n, "Retry-After", t->retry_after, sizeof t->retry_after);
-	header_value(ptr, n, "X-RateLimit-Reset", t->ratelimit_reset, sizeof t->ratelimit_reset);
+	http_header_value(ptr, n, "Retry-After", t->retry_after, sizeof t->retry_after);
+	http_header_value(ptr, n, "X-RateLimit-Reset", t->ratelimit_reset, sizeof t->ratelimit_reset);
 	return n;
 }
 

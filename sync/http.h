@@ -91,6 +91,14 @@ char *http_escape(const char *s);
 void http_path_with_id(struct buf *p, const char *before, const char *id, const char *after);
 
 /*
+ * When the response header line (n bytes, as libcurl hands it over, with its
+ * CRLF, not NUL-terminated) is the header name (case-insensitive), copy its
+ * value without surrounding blanks into out (outlen > 0; cut to fit, always
+ * NUL-terminated); otherwise leave out alone.
+ */
+void http_header_value(const char *line, size_t n, const char *name, char *out, size_t outlen);
+
+/*
  * Parse a Retry-After value (delta seconds or an HTTP date) into a wait in
  * ms relative to now_epoch_ms. Returns -1 when unparsable.
  */
