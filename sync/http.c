@@ -49,11 +49,16 @@ void http_header_value(const char *line, size_t n, const char *name, char *out, 
 	const char *end = line + n;
 	while (v < end && (*v == ' ' || *v == '\t'))
 		v++;
-	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
 		end--;
 	size_t len = (size_t)(end - v);
-	if (len >= outlen)
-		len = outlen - 1;
+	/* refused rather than cut or read up to a NUL: a value cut short could
+	 * read as another wait */
+	int bad = len >= outlen;
+	for (const char *p = v; p < end && !bad; p++)
+		bad = (unsigned char)*p < 0x20 && *p != '\t';
+	if (bad)
+		len = 0;
 	memcpy(out, v, len);
 	out[len] = '\0';
 }

@@ -93,8 +93,10 @@ void http_path_with_id(struct buf *p, const char *before, const char *id, const 
 /*
  * When the response header line (n bytes, as libcurl hands it over, with its
  * CRLF, not NUL-terminated) is the header name (case-insensitive), copy its
- * value without surrounding blanks into out (outlen > 0; cut to fit, always
- * NUL-terminated); otherwise leave out alone.
+ * value without surrounding spaces, tabs, CR and LF into out (outlen > 0,
+ * always NUL-terminated); a value that does not fit or holds a control
+ * character other than a tab (a NUL included) is stored as "" (unparsable).
+ * Otherwise out is left alone.
  */
 void http_header_value(const char *line, size_t n, const char *name, char *out, size_t outlen);
 
