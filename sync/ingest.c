@@ -98,7 +98,7 @@ static int64_t done_keep_ms(const struct config *cfg)
 	return window > DONE_KEEP_MIN_MS ? window : DONE_KEEP_MIN_MS;
 }
 
-/* The wall clock in epoch ms (file times are real; the test clock is not). */
+/* The wall clock in epoch ms (file times are real; REFSYNC_TEST_NOW is not). */
 static int64_t wall_clock_ms(void)
 {
 	struct timespec ts;
@@ -119,7 +119,9 @@ int ingest_spool(struct sync_ctx *ctx)
 		log_warn("webhook spool %s could not be read", ctx->cfg->spool);
 	if (s.webhooks || s.answers)
 		log_info("spool: %ld webhooks, %ld answers taken in", s.webhooks, s.answers);
-	spool_prune_done(ctx->cfg->spool, now_ms() - done_keep_ms(ctx->cfg));
-	spool_clean_tmp(ctx->cfg->spool, wall_clock_ms() - SPOOL_TMP_STALE_MS);
+	/* file times are compared with the wall clock */
+	int64_t wall = wall_clock_ms();
+	spool_prune_done(ctx->cfg->spool, wall - done_keep_ms(ctx->cfg));
+	spool_clean_tmp(ctx->cfg->spool, wall - SPOOL_TMP_STALE_MS);
 	return s.result;
 }
