@@ -36,7 +36,8 @@ CHECK_FLAGS := -Werror
 # shared by all three programs (config, database, audit, logging)
 # (+ the spool that refsync-hook writes and refsync reads, and answer links
 # that refsync mails and refsync-hook checks)
-COMMON_SRC := sync/util.c sync/log.c sync/config.c sync/config_template.c sync/db.c sync/audit.c \
+CONFIG_SRC := sync/config.c sync/config_template.c
+COMMON_SRC := sync/util.c sync/log.c $(CONFIG_SRC) sync/db.c sync/audit.c \
 	$(wildcard sync/spool.c sync/answer_link.c)
 # refsync-hook (CGI): sync/hook*.c; sync/hook_main.c holds main()
 HOOK_MAIN := sync/hook_main.c
@@ -201,10 +202,15 @@ FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # the sources each target needs besides its own file (a new target adds its line)
 FUZZ_SRC_lever_page := sync/records.c sync/jstream.c sync/util.c sync/log.c
-FUZZ_SRC_crosschq_page := sync/crosschq_parse.c sync/config.c sync/config_template.c sync/util.c sync/log.c
+FUZZ_SRC_crosschq_page := sync/crosschq_parse.c $(CONFIG_SRC) sync/util.c sync/log.c
 FUZZ_SRC_hook := $(HOOK_SRC) $(COMMON_SRC) build/gen/migrations.c
-FUZZ_SRC_config := sync/config.c sync/config_template.c sync/util.c sync/log.c
+FUZZ_SRC_config := $(CONFIG_SRC) sync/util.c sync/log.c
 FUZZ_SRC_escape := export/escape.c sync/answer_link.c sync/util.c sync/log.c
+FUZZ_SRC_hook_cgi := $(FUZZ_SRC_hook)
+FUZZ_SRC_spool := sync/ingest_record.c sync/spool.c sync/util.c sync/log.c
+FUZZ_SRC_mail := sync/mail.c sync/util.c sync/log.c
+FUZZ_SRC_http_headers := sync/http.c $(CONFIG_SRC) sync/util.c sync/log.c
+FUZZ_SRC_iso8601 := sync/util.c sync/log.c
 # refsync-hook logs a line per request: its run closes the target's stdout
 # and stderr (libFuzzer keeps its own output and the sanitizer reports)
 FUZZ_RUN_OPTS_hook := -close_fd_mask=3

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "spool.h"
 
+#include <errno.h>
 #include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <yajl/yajl_parse.h>
+#include <unistd.h>
 
 /* Pages are small; this only bounds what a hostile database row could do. */
 #define RESPONSE_BODY_MAX (256 * 1024)
@@ -74,6 +76,20 @@ int hook_spool_put(const struct config *cfg, const char *name, const struct buf 
 	*already = 0;
 	if (spool_init(cfg->spool, err, sizeof err) ||
 	    spool_put(cfg->spool, name, record->data, record->len, already, err, sizeof err)) {
+		log_err("%s", err);
+		hook_server_error(resp, "the spool cannot be written");
+		return -1;
+	}
+	return 0;
+}
+
+int hook_spool_put_seen(const struct config *cfg, const char *name, const struct buf *record,
+			struct hook_response *resp)
+{
+	char err[1024];
+	int already;
+	if (spool_init(cfg->spool, err, sizeof err) ||
+	    spool_put_seen(cfg->spool, name, record->data, record->len, &already, err, sizeof err)) {
 		log_err("%s", err);
 		hook_server_error(resp, "the spool cannot be written");
 		return -1;
@@ -265,6 +281,40 @@ void hook_response_format(const struct hook_response *resp, char **out, size_t *
 		buf_append(&b, resp->body.data, resp->body.len);
 	*len = b.len;
 	*out = b.data ? b.data : xstrdup("");
+}
+
+/* See hook.h. */
+void hook_read_body(struct hook_request *req, struct buf *b, const char *content_length, int fd)
+{
+	const char *cl = content_length;
+	if (str_empty(cl))
+		return;
+	size_t n = strlen(cl);
+	if (strspn(cl, "0123456789") != n) {
+		req->body_unreadable = 1;
+		return;
+	}
+	/* compare as text first: no overflow for a 30-digit length */
+	while (*cl == '0' && cl[1] != '\0')
+		cl++;
+	if (strlen(cl) > 7 || strtoul(cl, NULL, 10) > HOOK_BODY_MAX) {
+		req->body_too_large = 1;
+		return;
+	}
+	size_t want = strtoul(cl, NULL, 10);
+	char chunk[8192];
+	while (b->len < want) {
+		size_t ask = want - b->len < sizeof chunk ? want - b->len : sizeof chunk;
+		ssize_t got = read(fd, chunk, ask);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0 || buf_append(b, chunk, (size_t)got)) {
+			req->body_unreadable = 1;
+			return;
+		}
+	}
+	req->body = b->data;
+	req->body_len = b->len;
 }
 
 void hook_response_free(struct hook_response *resp)

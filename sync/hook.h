@@ -68,4 +68,16 @@ void hook_response_format(const struct hook_response *resp, char **out, size_t *
 
 void hook_response_free(struct hook_response *resp);
 
+/*
+ * Read the body that the CGI variable CONTENT_LENGTH (content_length, NULL
+ * when unset) announces from fd into b (created by the caller with a
+ * maximum of at least HOOK_BODY_MAX; never more than HOOK_BODY_MAX bytes
+ * are read). Sets req->body and req->body_len (pointing into b) when the
+ * whole body was read; req->body_too_large without reading when the length
+ * is over the limit; req->body_unreadable when the length is not a decimal
+ * number or the input ends early. No CONTENT_LENGTH means no body
+ * (RFC 3875 4.1.2).
+ */
+void hook_read_body(struct hook_request *req, struct buf *b, const char *content_length, int fd);
+
 #endif

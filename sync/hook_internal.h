@@ -31,6 +31,14 @@ int hook_spool_put(const struct config *cfg, const char *name, const struct buf 
 		   struct hook_response *resp);
 
 /*
+ * Record record as <spool>/done/<name>, seen and needing no processing
+ * (spool_put_seen). Returns 0, or -1 after logging the cause and answering
+ * 500.
+ */
+int hook_spool_put_seen(const struct config *cfg, const char *name, const struct buf *record,
+			struct hook_response *resp);
+
+/*
  * 1 when the CGI CONTENT_TYPE ct is the media type want (case-insensitive,
  * parameters such as "; charset=utf-8" allowed), else 0.
  */

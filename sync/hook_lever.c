@@ -5,7 +5,8 @@
  *   method (405), size (413), content type (415), JSON (400),
  *   token and triggeredAt present (400), signature (401, with the token of
  *   THIS route's webhook), triggeredAt within the window (401),
- *   Lever's test delivery (data: {}) -> 200 and nothing queued,
+ *   Lever's test delivery (data: {}) -> 200, nothing queued, but its token
+ *   recorded as seen in done/ (a replay of its envelope with data is a no-op),
  *   event and ids (400), then queued in the spool once per token (200).
  * Signature (lever-api.md, section 7):
  *   hex(HMAC-SHA256(key = token of the webhook, body.token + body.triggeredAt))
@@ -97,6 +98,14 @@ static int spool_record(struct buf *b, const char *event, const char *route, con
 	return buf_printf(b, ",\"triggered_at\":%lld,\"received_at\":%" PRId64 "}\n", triggered_at, received_at);
 }
 
+/* The record of a test delivery (kept in done/ as a seen envelope) into b. 0 or -1. */
+static int test_record(struct buf *b, const char *route, long long triggered_at, int64_t received_at)
+{
+	return buf_appendz(b, "{\"type\":\"webhook-test\",\"route\":\"") || hook_json_escape(b, route) ||
+	       buf_printf(b, "\",\"triggered_at\":%lld,\"received_at\":%" PRId64 "}\n", triggered_at,
+			  received_at);
+}
+
 void hook_lever(const struct config *cfg, const struct hook_request *req, const char *route,
 		struct hook_response *resp)
 {
@@ -173,7 +182,20 @@ void hook_lever(const struct config *cfg, const struct hook_request *req, const 
 		hook_reply_text(resp, 400, "missing or invalid \"data\" object");
 		goto out;
 	}
+	char hash[33], name[SPOOL_NAME_MAX + 1];
+	int already;
+	hook_sha256_hex32(token, hash);
+	snprintf(name, sizeof name, "wh-%s-%s.json", route, hash);
 	if (data->u.object.len == 0) {
+		/* Nothing to queue, but the envelope is recorded as seen: token,
+		 * triggeredAt and signature do not cover data, so a replay of it
+		 * with other data must find the name taken. */
+		if (test_record(&record, route, triggered_at, now)) {
+			hook_server_error(resp, "spool record too large");
+			goto out;
+		}
+		if (hook_spool_put_seen(cfg, name, &record, resp))
+			goto out;
 		hook_reply_text(resp, 200, "test delivery accepted (not queued)");
 		goto out;
 	}
@@ -198,14 +220,10 @@ void hook_lever(const struct config *cfg, const struct hook_request *req, const 
 		goto out;
 	}
 
-	char hash[33], name[SPOOL_NAME_MAX + 1];
-	hook_sha256_hex32(token, hash);
-	snprintf(name, sizeof name, "wh-%s-%s.json", route, hash);
 	if (spool_record(&record, event, route, opportunity_id, to_stage_id, triggered_at, now)) {
 		hook_server_error(resp, "spool record too large");
 		goto out;
 	}
-	int already;
 	if (hook_spool_put(cfg, name, &record, &already, resp))
 		goto out;
 	if (already)

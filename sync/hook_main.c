@@ -8,7 +8,6 @@
 #include "log.h"
 #include "util.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,46 +30,6 @@ static const char usage[] =
 	"\n"
 	"The config file is $REFSYNC_CONFIG, else " CONFIG_DEFAULT_PATH ".\n"
 	"See refsync-hook(8).\n";
-
-/*
- * Read the body announced by CONTENT_LENGTH into b (never more than
- * HOOK_BODY_MAX bytes). Sets req->body_too_large without reading when the
- * length is over the limit, req->body_unreadable when the length is not a
- * number or the input ends early. No CONTENT_LENGTH means no body (RFC 3875
- * 4.1.2).
- */
-static void read_body(struct hook_request *req, struct buf *b)
-{
-	const char *cl = getenv("CONTENT_LENGTH");
-	if (str_empty(cl))
-		return;
-	size_t n = strlen(cl);
-	if (strspn(cl, "0123456789") != n) {
-		req->body_unreadable = 1;
-		return;
-	}
-	/* compare as text first: no overflow for a 30-digit length */
-	while (*cl == '0' && cl[1] != '\0')
-		cl++;
-	if (strlen(cl) > 7 || strtoul(cl, NULL, 10) > HOOK_BODY_MAX) {
-		req->body_too_large = 1;
-		return;
-	}
-	size_t want = strtoul(cl, NULL, 10);
-	char chunk[8192];
-	while (b->len < want) {
-		size_t ask = want - b->len < sizeof chunk ? want - b->len : sizeof chunk;
-		ssize_t got = read(STDIN_FILENO, chunk, ask);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0 || buf_append(b, chunk, (size_t)got)) {
-			req->body_unreadable = 1;
-			return;
-		}
-	}
-	req->body = b->data;
-	req->body_len = b->len;
-}
 
 /*
  * One request: read it, load the config, handle it, write the response.
@@ -102,7 +61,7 @@ int main(int argc, char **argv)
 	req.query_string = getenv("QUERY_STRING");
 	req.authorization = getenv("HTTP_AUTHORIZATION");
 	buf_init(&body, HOOK_BODY_MAX);
-	read_body(&req, &body);
+	hook_read_body(&req, &body, getenv("CONTENT_LENGTH"), STDIN_FILENO);
 
 	/* A broken config is the installation's fault, not the sender's: 500,
 	 * with the detail in the web server's error log only. */

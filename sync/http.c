@@ -40,8 +40,8 @@ size_t http_on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-/* Copy the value of header "name" when line is that header. */
-static void header_value(const char *line, size_t n, const char *name, char *out, size_t outlen)
+/* See http.h. */
+void http_header_value(const char *line, size_t n, const char *name, char *out, size_t outlen)
 {
 	size_t nl = strlen(name);
 	if (n <= nl + 1 || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
@@ -50,11 +50,16 @@ static void header_value(const char *line, size_t n, const char *name, char *out
 	const char *end = line + n;
 	while (v < end && (*v == ' ' || *v == '\t'))
 		v++;
-	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
 		end--;
 	size_t len = (size_t)(end - v);
-	if (len >= outlen)
-		len = outlen - 1;
+	/* refused rather than cut or read up to a NUL: a value cut short could
+	 * read as another wait */
+	int bad = len >= outlen;
+	for (const char *p = v; p < end && !bad; p++)
+		bad = (unsigned char)*p < 0x20 && *p != '\t';
+	if (bad)
+		len = 0;
 	memcpy(out, v, len);
 	out[len] = '\0';
 }
@@ -71,9 +76,9 @@ size_t http_on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 			t->resp->allow[0] = '\0';
 	}
 	if (t->resp)
-		header_value(ptr, n, "Allow", t->resp->allow, sizeof t->resp->allow);
-	header_value(ptr, n, "Retry-After", t->retry_after, sizeof t->retry_after);
-	header_value(ptr, n, "X-RateLimit-Reset", t->ratelimit_reset, sizeof t->ratelimit_reset);
+		http_header_value(ptr, n, "Allow", t->resp->allow, sizeof t->resp->allow);
+	http_header_value(ptr, n, "Retry-After", t->retry_after, sizeof t->retry_after);
+	http_header_value(ptr, n, "X-RateLimit-Reset", t->ratelimit_reset, sizeof t->ratelimit_reset);
 	return n;
 }
 

@@ -95,6 +95,16 @@ char *http_escape(const char *s);
 void http_path_with_id(struct buf *p, const char *before, const char *id, const char *after);
 
 /*
+ * When the response header line (n bytes, as libcurl hands it over, with its
+ * CRLF, not NUL-terminated) is the header name (case-insensitive), copy its
+ * value without surrounding spaces, tabs, CR and LF into out (outlen > 0,
+ * always NUL-terminated); a value that does not fit or holds a control
+ * character other than a tab (a NUL included) is stored as "" (unparsable).
+ * Otherwise out is left alone.
+ */
+void http_header_value(const char *line, size_t n, const char *name, char *out, size_t outlen);
+
+/*
  * Parse a Retry-After value (delta seconds or an HTTP date) into a wait in
  * ms relative to now_epoch_ms. Returns -1 when unparsable.
  */

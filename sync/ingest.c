@@ -13,9 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yajl/yajl_tree.h>
+#include <time.h>
 
-#define DONE_KEEP_MS (14LL * 24 * 3600 * 1000) /* replay bookkeeping, Lever's history window */
+/* done/ is the replay memory: kept at least this long (Lever's history window) */
+#define DONE_KEEP_MIN_MS (14LL * 24 * 3600 * 1000)
+/* and at least the hook's window plus this: a delivery is accepted up to 5
+ * minutes ahead of the clock, and a clock may step */
+#define DONE_KEEP_MARGIN_MS (3600LL * 1000)
 /* A webhook Lever answers badly: tried at this many runs, 5 min, 20 min,
  * 80 min, 5 h 20 min apart, then set aside (kept in status for 30 days). */
 #define HINT_TRIES 5
@@ -27,13 +31,6 @@ struct ingest_state {
 	int result;
 	long webhooks, answers, crosschq, rejected, waiting;
 };
-
-static const char *get_string(yajl_val v, const char *key)
-{
-	const char *path[] = { key, NULL };
-	yajl_val s = yajl_tree_get(v, path, yajl_t_string);
-	return s ? YAJL_GET_STRING(s) : NULL;
-}
 
 static int record_answer(struct sync_ctx *ctx, const char *request_id, int hired, int64_t at)
 {
@@ -181,59 +178,77 @@ db_error:
 	return -1;
 }
 
+/* spool_each_new's callback: take one file in, then move it to done/. */
 static int visit(const char *name, const char *data, size_t len, void *p)
 {
 	struct ingest_state *s = p;
 	struct sync_ctx *ctx = s->ctx;
 	int finished = 1;
-	char *text = xstrndup(data, len);
-	char err[128];
-	yajl_val v = yajl_tree_parse(text, err, sizeof err);
-	free(text);
-	const char *type = v ? get_string(v, "type") : NULL;
-	int r = 0;
-	if (type && strcmp(type, "webhook") == 0 && get_string(v, "opportunity_id")) {
-		int t = take_webhook(s, name, get_string(v, "opportunity_id"));
+	struct ingest_record rec;
+	int r = EXIT_OK;
+	ingest_parse_record(data, len, &rec);
+	if (rec.kind == INGEST_WEBHOOK) {
+		int t = take_webhook(s, name, rec.id);
 		if (t < 0)
 			r = EXIT_SOFTWARE;
 		finished = t == 1;
-	} else if (type && strcmp(type, "answer") == 0 && get_string(v, "request_id")) {
-		const char *path[] = { "hired", NULL };
-		const char *at_path[] = { "answered_at", NULL };
-		yajl_val hired = yajl_tree_get(v, path, yajl_t_any);
-		yajl_val at = yajl_tree_get(v, at_path, yajl_t_number);
-		if (record_answer(ctx, get_string(v, "request_id"), hired && YAJL_IS_TRUE(hired),
-				  at ? YAJL_GET_INTEGER(at) : 0))
+	} else if (rec.kind == INGEST_ANSWER) {
+		if (record_answer(ctx, rec.id, rec.hired, rec.answered_at))
 			r = EXIT_SOFTWARE;
 		else
 			s->answers++;
-	} else if (type && strcmp(type, "crosschq") == 0) {
-		const char *rpath[] = { "request", NULL };
-		yajl_val req = yajl_tree_get(v, rpath, yajl_t_object);
+	} else if (rec.kind == INGEST_CROSSCHQ) {
 		char cerr[512] = "";
-		int got = req ? crosschq_take_request_doc(ctx, req, cerr, sizeof cerr) : -1;
+		int got = crosschq_take_request_doc(ctx, rec.request, cerr, sizeof cerr);
 		if (got > 0) {
 			s->crosschq++;
-		} else if (got < 0 && strncmp(cerr, "database", 8) == 0) {
+		} else if (strncmp(cerr, "database", 8) == 0) {
 			log_err("spool file %s: %s", name, cerr);
 			r = EXIT_SOFTWARE;
 		} else {
-			log_warn("spool file %s: a Crosschq webhook without a usable request (%s); set aside", name,
-				 cerr[0] ? cerr : "no request object");
+			/* a request Crosschq sent but refsync cannot read: set aside, not retried */
+			log_warn("spool file %s: a Crosschq webhook whose request is not understood (%s); set aside as "
+				 "done/%s.rejected", name, cerr, name);
+			rec.kind = INGEST_DAMAGED;
 			s->rejected++;
 		}
 	} else {
-		log_warn("spool file %s is not a webhook or an answer; set aside", name);
+		/* damaged: set aside under another name, so that the valid
+		 * redelivery of its event is still queued and taken in */
+		log_warn("spool file %s is not a webhook, a Crosschq webhook or an answer; set aside as done/%s.rejected", name,
+			 name);
 		s->rejected++;
 	}
-	yajl_tree_free(v);
+	ingest_record_free(&rec);
+	/* the effect is committed, the file not yet moved: a crash here takes it in again */
+	if (r == EXIT_OK && rec.kind != INGEST_DAMAGED)
+		crash_point("after-ingest");
 	if (r != EXIT_OK) {
 		s->result = r;
 		return 1; /* stop; the file stays in new/ for the next run */
 	}
-	if (finished && spool_mark_done(ctx->cfg->spool, name))
+	if (finished && (rec.kind == INGEST_DAMAGED ? spool_set_aside(ctx->cfg->spool, name)
+						    : spool_mark_done(ctx->cfg->spool, name)))
 		log_warn("spool file %s: cannot move it to done/", name);
 	return 0;
+}
+
+/*
+ * How long done/ keeps a file: never shorter than the window in which
+ * refsync-hook accepts a delivery, or a replay would be taken in again.
+ */
+static int64_t done_keep_ms(const struct config *cfg)
+{
+	int64_t window = (int64_t)cfg->webhook_max_age_hours * 3600 * 1000 + DONE_KEEP_MARGIN_MS;
+	return window > DONE_KEEP_MIN_MS ? window : DONE_KEEP_MIN_MS;
+}
+
+/* The wall clock in epoch ms (file times are real; REFSYNC_TEST_NOW is not). */
+static int64_t wall_clock_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int ingest_spool(struct sync_ctx *ctx)
@@ -252,6 +267,9 @@ int ingest_spool(struct sync_ctx *ctx)
 			 s.crosschq, s.answers);
 	if (s.waiting)
 		log_info("spool: %ld webhooks kept for a later try ('refsync status' shows why)", s.waiting);
-	spool_prune_done(ctx->cfg->spool, now_ms() - DONE_KEEP_MS);
+	/* file times are compared with the wall clock */
+	int64_t wall = wall_clock_ms();
+	spool_prune_done(ctx->cfg->spool, wall - done_keep_ms(ctx->cfg));
+	spool_clean_tmp(ctx->cfg->spool, wall - SPOOL_TMP_STALE_MS);
 	return s.result;
 }

@@ -142,15 +142,9 @@ int spool_exists(const char *dir, const char *name)
 	return entry_inode(dir, "done", name, NULL) == 1 || entry_inode(dir, "new", name, NULL) == 1;
 }
 
-int spool_put(const char *dir, const char *name, const char *data, size_t len, int *already,
-	      char *err, size_t errlen)
+/* Check a name and a length for spool_put*. 0, or -1 with a message in err. */
+static int put_args_valid(const char *name, size_t len, char *err, size_t errlen)
 {
-	char tmp[PATH_MAX], dst[PATH_MAX], newdir[PATH_MAX];
-	int fd = -1, ret = -1, linked = 0;
-	ino_t mine = 0, other = 0;
-
-	*already = 0;
-	tmp[0] = '\0';
 	if (!spool_name_valid(name)) {
 		snprintf(err, errlen, "spool: invalid file name");
 		return -1;
@@ -160,52 +154,77 @@ int spool_put(const char *dir, const char *name, const char *data, size_t len, i
 			 SPOOL_MAX_FILE);
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * Write data as tmp/<name>.<pid>, fsync'd; its path goes to tmp (PATH_MAX)
+ * and its inode to *ino. Returns 0, or -1 with a message in err (nothing is
+ * left in tmp/).
+ */
+static int write_tmp(const char *dir, const char *name, const char *data, size_t len, char *tmp, ino_t *ino,
+		     char *err, size_t errlen)
+{
+	char tmpname[SPOOL_NAME_MAX + 32];
+	struct stat sb;
+	snprintf(tmpname, sizeof tmpname, "%s.%ld", name, (long)getpid());
+	if (spool_path(tmp, PATH_MAX, dir, "tmp", tmpname)) {
+		snprintf(err, errlen, "%s: spool path too long", dir);
+		return -1;
+	}
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, SPOOL_FILE_MODE);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+		return -1;
+	}
+	int bad = write_all(fd, data, len) || fsync(fd) || fstat(fd, &sb);
+	if (close(fd) != 0)
+		bad = 1;
+	if (bad) {
+		snprintf(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	*ino = sb.st_ino;
+	return 0;
+}
+
+int spool_put(const char *dir, const char *name, const char *data, size_t len, int *already,
+	      char *err, size_t errlen)
+{
+	char tmp[PATH_MAX], dst[PATH_MAX], newdir[PATH_MAX];
+	int linked = 0;
+	ino_t mine = 0, other = 0;
+
+	*already = 0;
+	if (put_args_valid(name, len, err, errlen))
+		return -1;
 	/* processed or queued already: nothing to write */
 	if (entry_inode(dir, "done", name, NULL) == 1 || entry_inode(dir, "new", name, NULL) == 1) {
 		*already = 1;
 		return 0;
 	}
-	char tmpname[SPOOL_NAME_MAX + 32];
-	snprintf(tmpname, sizeof tmpname, "%s.%ld", name, (long)getpid());
-	if (spool_path(tmp, sizeof tmp, dir, "tmp", tmpname) || spool_path(dst, sizeof dst, dir, "new", name) ||
-	    spool_path(newdir, sizeof newdir, dir, "new", NULL)) {
+	if (spool_path(dst, sizeof dst, dir, "new", name) || spool_path(newdir, sizeof newdir, dir, "new", NULL)) {
 		snprintf(err, errlen, "%s: spool path too long", dir);
-		tmp[0] = '\0';
-		goto out;
+		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, SPOOL_FILE_MODE);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
-		tmp[0] = '\0';
-		goto out;
-	}
-	struct stat sb;
-	if (write_all(fd, data, len) || fsync(fd) || fstat(fd, &sb)) {
-		snprintf(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
-		goto out;
-	}
-	mine = sb.st_ino;
-	if (close(fd) != 0) {
-		fd = -1;
-		snprintf(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
+	if (write_tmp(dir, name, data, len, tmp, &mine, err, errlen))
+		return -1;
 	/* link() never replaces: the first writer of a name wins */
 	if (link(tmp, dst) != 0) {
 		if (errno != EEXIST) {
 			snprintf(err, errlen, "%s: cannot queue: %s", dst, strerror(errno));
-			goto out;
+			unlink(tmp);
+			return -1;
 		}
 		*already = 1;
 	} else {
 		linked = 1;
 	}
 	unlink(tmp);
-	tmp[0] = '\0';
 	if (linked && fsync_dir(newdir) != 0) {
 		snprintf(err, errlen, "%s: cannot sync the directory: %s", newdir, strerror(errno));
-		goto out;
+		return -1;
 	}
 	/*
 	 * A reader may have moved an earlier copy of this name to done/ between
@@ -218,12 +237,42 @@ int spool_put(const char *dir, const char *name, const char *data, size_t len, i
 			unlink(dst);
 		*already = 1;
 	}
-	ret = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp[0])
-		unlink(tmp);
+	return 0;
+}
+
+int spool_put_seen(const char *dir, const char *name, const char *data, size_t len, int *already,
+		   char *err, size_t errlen)
+{
+	char tmp[PATH_MAX], dst[PATH_MAX], donedir[PATH_MAX];
+	ino_t mine;
+	int ret = 0;
+
+	*already = 0;
+	if (put_args_valid(name, len, err, errlen))
+		return -1;
+	if (entry_inode(dir, "done", name, NULL) == 1 || entry_inode(dir, "new", name, NULL) == 1) {
+		*already = 1;
+		return 0;
+	}
+	if (spool_path(dst, sizeof dst, dir, "done", name) ||
+	    spool_path(donedir, sizeof donedir, dir, "done", NULL)) {
+		snprintf(err, errlen, "%s: spool path too long", dir);
+		return -1;
+	}
+	if (write_tmp(dir, name, data, len, tmp, &mine, err, errlen))
+		return -1;
+	if (link(tmp, dst) != 0) {
+		if (errno == EEXIST) {
+			*already = 1;
+		} else {
+			snprintf(err, errlen, "%s: cannot record: %s", dst, strerror(errno));
+			ret = -1;
+		}
+	} else if (fsync_dir(donedir) != 0) {
+		snprintf(err, errlen, "%s: cannot sync the directory: %s", donedir, strerror(errno));
+		ret = -1;
+	}
+	unlink(tmp);
 	return ret;
 }
 
@@ -323,6 +372,15 @@ int spool_mark_done(const char *dir, const char *name)
 	return move_to_done(dir, name, "");
 }
 
+int spool_set_aside(const char *dir, const char *name)
+{
+	if (!spool_name_valid(name)) {
+		log_err("spool: invalid file name");
+		return -1;
+	}
+	return move_to_done(dir, name, ".rejected");
+}
+
 /*
  * Read new/<name> whole into b (capped). Returns 0, 1 when it vanished,
  * 2 when it is larger than SPOOL_MAX_FILE or not a regular file, -1 on error
@@ -410,10 +468,14 @@ int spool_each_new(const char *dir, spool_visit_fn fn, void *ctx)
 	return ret;
 }
 
-int spool_prune_done(const char *dir, int64_t older_than_ms)
+/*
+ * Delete the regular files of dir/sub whose mtime is before cutoff (epoch
+ * ms). Returns the number deleted, or -1 on an I/O error (logged).
+ */
+static long prune_dir(const char *dir, const char *sub, int64_t cutoff)
 {
 	char path[PATH_MAX];
-	if (spool_path(path, sizeof path, dir, "done", NULL)) {
+	if (spool_path(path, sizeof path, dir, sub, NULL)) {
 		log_err("%s: spool path too long", dir);
 		return -1;
 	}
@@ -428,9 +490,8 @@ int spool_prune_done(const char *dir, int64_t older_than_ms)
 		close(dfd);
 		return -1;
 	}
-	int64_t cutoff = older_than_ms;
 	long deleted = 0;
-	int ret = 0;
+	int failed = 0;
 	for (;;) {
 		struct stat sb;
 		errno = 0;
@@ -438,7 +499,7 @@ int spool_prune_done(const char *dir, int64_t older_than_ms)
 		if (!de) {
 			if (errno) {
 				log_err("%s: cannot read the spool directory: %s", path, strerror(errno));
-				ret = -1;
+				failed = 1;
 			}
 			break;
 		}
@@ -453,12 +514,29 @@ int spool_prune_done(const char *dir, int64_t older_than_ms)
 			deleted++;
 		} else if (errno != ENOENT) {
 			log_err("%s/%s: cannot delete: %s", path, de->d_name, strerror(errno));
-			ret = -1;
+			failed = 1;
 		}
 	}
 	closedir(d);
-	log_debug("spool: pruned %ld processed file(s) from %s", deleted, path);
-	return ret;
+	return failed ? -1 : deleted;
+}
+
+int spool_prune_done(const char *dir, int64_t older_than_ms)
+{
+	long n = prune_dir(dir, "done", older_than_ms);
+	if (n < 0)
+		return -1;
+	log_debug("spool: pruned %ld processed file(s) from %s/done", n, dir);
+	return 0;
+}
+
+long spool_clean_tmp(const char *dir, int64_t older_than_ms)
+{
+	long n = prune_dir(dir, "tmp", older_than_ms);
+	if (n > 0)
+		log_notice("spool: removed %ld unfinished file(s) from %s/tmp (left by interrupted writers)", n,
+			   dir);
+	return n;
 }
 
 long spool_count_new(const char *dir)
@@ -476,4 +554,35 @@ long spool_count_new(const char *dir)
 			n++;
 	closedir(d);
 	return n;
+}
+
+/* Count the regular files of dir/sub; with suffix, only names ending in it. -1 when unreadable. */
+static long count_files(const char *dir, const char *sub, const char *suffix)
+{
+	char path[PATH_MAX];
+	if (spool_path(path, sizeof path, dir, sub, NULL))
+		return -1;
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	long n = 0;
+	size_t sl = suffix ? strlen(suffix) : 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		struct stat sb;
+		size_t len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || (suffix && (len <= sl || strcmp(de->d_name + len - sl, suffix) != 0)))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+void spool_count(const char *dir, struct spool_counts *c)
+{
+	c->queued = spool_count_new(dir);
+	c->unfinished = count_files(dir, "tmp", NULL);
+	c->rejected = count_files(dir, "done", ".rejected");
 }

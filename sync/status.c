@@ -171,9 +171,11 @@ int status_print(const struct config *cfg, int json)
 		db_close(db);
 		return EXIT_SOFTWARE;
 	}
-	/* before the first run of a version with migration 2, the table is not there yet */
-	int have_hooks = db_schema_version(db) >= 2;
-	long backlog = spool_count_new(cfg->spool);
+	/* before the first run of a version with migration 3, the table is not there yet */
+	int have_hooks = db_schema_version(db) >= 3;
+	struct spool_counts spool;
+	spool_count(cfg->spool, &spool);
+	long backlog = spool.queued;
 	if (json) {
 		yajl_gen g = yajl_gen_alloc(NULL);
 		yajl_gen_config(g, yajl_gen_beautify, 1);
@@ -210,6 +212,10 @@ int status_print(const struct config *cfg, int json)
 		}
 		gen_key(g, "spool_backlog");
 		yajl_gen_integer(g, backlog < 0 ? 0 : backlog);
+		gen_key(g, "spool_unfinished");
+		yajl_gen_integer(g, spool.unfinished < 0 ? 0 : spool.unfinished);
+		gen_key(g, "spool_rejected");
+		yajl_gen_integer(g, spool.rejected < 0 ? 0 : spool.rejected);
 		yajl_gen_map_close(g);
 		const unsigned char *out;
 		size_t len;
@@ -288,6 +294,10 @@ int status_print(const struct config *cfg, int json)
 	sqlite3_finalize(st);
 	printf("Spool backlog: %ld webhook/answer file%s waiting in %s/new\n", backlog < 0 ? 0 : backlog,
 	       backlog == 1 ? "" : "s", cfg->spool);
+	if (spool.unfinished > 0 || spool.rejected > 0)
+		printf("Spool leftovers: %ld unfinished file(s) in tmp/ (from interrupted refsync-hook requests; "
+		       "a run removes them after an hour), %ld set aside as unreadable in done/ (*.rejected)\n",
+		       spool.unfinished < 0 ? 0 : spool.unfinished, spool.rejected < 0 ? 0 : spool.rejected);
 	db_close(db);
 	return EXIT_OK;
 }

@@ -46,8 +46,19 @@ void sleep_ms(int64_t ms)
 		;
 }
 
+/* The times ISO 8601's four-digit years can write: 0000-01-01T00:00:00.000Z
+ * to 9999-12-31T23:59:59.999Z. */
+#define ISO8601_MIN_MS (-62167219200000LL)
+#define ISO8601_MAX_MS (253402300799999LL)
+
 char *format_iso8601(int64_t ms, int with_ms, char *out, size_t outlen)
 {
+	/* clamped: a year past 9999 or before 0000 would not read back, and
+	 * ms - 999 below would overflow for INT64_MIN */
+	if (ms < ISO8601_MIN_MS)
+		ms = ISO8601_MIN_MS;
+	else if (ms > ISO8601_MAX_MS)
+		ms = ISO8601_MAX_MS;
 	time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
 	int frac = (int)(ms - (int64_t)secs * 1000);
 	struct tm tm;
@@ -144,10 +155,16 @@ int parse_iso8601(const char *s, int64_t *ms_out)
 	tm.tm_hour = h;
 	tm.tm_min = mi;
 	tm.tm_sec = se;
+	/* -1 is also 1969-12-31T23:59:59Z: only errno tells an overflow */
+	errno = 0;
 	time_t t = timegm(&tm);
-	if (t == (time_t)-1)
+	if (t == (time_t)-1 && errno != 0)
 		return -1;
-	*ms_out = ((int64_t)t - (int64_t)offset_min * 60) * 1000 + ms;
+	int64_t result = ((int64_t)t - (int64_t)offset_min * 60) * 1000 + ms;
+	/* an offset can carry 0000-01-01 or 9999-12-31 out of the four-digit years */
+	if (result < ISO8601_MIN_MS || result > ISO8601_MAX_MS)
+		return -1;
+	*ms_out = result;
 	return 0;
 }
 

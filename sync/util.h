@@ -32,14 +32,17 @@ void sleep_ms(int64_t ms);
 
 /*
  * Format epoch ms as "YYYY-MM-DDTHH:MM:SSZ" (or with ".mmmZ" when with_ms)
- * into out (at least 32 bytes). Returns out.
+ * into out (at least 32 bytes). A time outside the years 0000-9999 is
+ * written as the nearest one inside them, so that the text always reads
+ * back with parse_iso8601. Returns out.
  */
 char *format_iso8601(int64_t ms, int with_ms, char *out, size_t outlen);
 
 /*
  * Parse an ISO 8601 UTC time ("2026-11-28", "2026-11-28T16:49:59Z",
  * "...59.123Z", "...59+00:00", "...59+02:00") into epoch ms.
- * Returns 0 on success, -1 when the text is not such a time.
+ * Returns 0 on success, -1 when the text is not such a time or names one
+ * outside the years 0000-9999 (UTC).
  */
 int parse_iso8601(const char *s, int64_t *ms_out);
 

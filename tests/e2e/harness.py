@@ -474,6 +474,12 @@ class Tenant:
         """
         if isinstance(body, str):
             body = body.encode("utf-8")
+        completed = subprocess.run([binary("refsync-hook")], env=self.hook_env(env, body),
+                                   input=body, capture_output=True, timeout=timeout, cwd=self.dir)
+        return HookResult(completed)
+
+    def hook_env(self, env=None, body=b""):
+        """The CGI environment run_hook gives refsync-hook for env and body (bytes)."""
         cgi = {"GATEWAY_INTERFACE": "CGI/1.1", "SERVER_PROTOCOL": "HTTP/1.1",
                "SERVER_SOFTWARE": "refsync-e2e", "SERVER_NAME": "127.0.0.1",
                "SERVER_PORT": "443", "HTTPS": "on", "REMOTE_ADDR": "127.0.0.1",
@@ -495,9 +501,7 @@ class Tenant:
                 cgi.pop(key, None)
             else:
                 cgi[key] = str(value)
-        completed = subprocess.run([binary("refsync-hook")], env=cgi, input=body,
-                                   capture_output=True, timeout=timeout, cwd=self.dir)
-        return HookResult(completed)
+        return cgi
 
     def webhook(self, event, data, kind="stage-change", token=None, triggered_at=None,
                 signing_token=None):

@@ -427,10 +427,15 @@ class HookBehindLighttpd(unittest.TestCase):
         self.assertNothingSpooled()
 
     def test_lever_test_delivery(self):
+        seen = []
         for route, token in (("hired", HIRED_TOKEN), ("stage-change", STAGE_TOKEN)):
-            body, _ = delivery(token, "candidateHired", data={})
+            body, envelope = delivery(token, "candidateHired", data={})
             self.assertEqual(self.post_json(route, body)[0], 200, route)
-        self.assertNothingSpooled()
+            seen.append(spool_name("wh-%s-" % route, envelope))
+        # nothing queued; each envelope recorded as seen, so that it cannot be replayed
+        self.assertEqual(self.spooled("new"), [])
+        self.assertEqual(self.spooled("tmp"), [])
+        self.assertEqual(self.spooled("done"), sorted(seen))
 
     def test_unknown_route(self):
         self.assertEqual(self.request("POST", "/lever/archived", b"{}", "application/json")[0], 404)

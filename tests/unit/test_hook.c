@@ -526,13 +526,29 @@ static void test_test_delivery(void **state)
 	assert_int_equal(call("POST", "/lever/hired", "application/json", NULL, body), 200);
 	body = delivery("candidateHired", TOKEN, NOW_MS, STAGE_SECRET, "{}");
 	assert_int_equal(call("POST", "/lever/stage-change", "application/json", NULL, body), 200);
-	assert_spool_empty();
-	/* forged: still 401 */
+	/* nothing queued, but each envelope is recorded as seen */
+	assert_int_equal(count_dir("new"), 0);
+	assert_int_equal(count_dir("tmp"), 0);
+	assert_int_equal(count_dir("done"), 2);
+	assert_string_not_equal(read_spooled("done", spool_name_of("wh-hired-", TOKEN)), "");
+	assert_string_not_equal(read_spooled("done", spool_name_of("wh-stage-change-", TOKEN)), "");
+	/* the envelope (token, triggeredAt, signature: they do not cover data)
+	 * replayed with data: nothing is queued */
+	body = delivery("candidateHired", TOKEN, NOW_MS, HIRED_SECRET, HIRED_DATA);
+	assert_int_equal(call("POST", "/lever/hired", "application/json", NULL, body), 200);
+	assert_int_equal(count_dir("new"), 0);
+	assert_int_equal(count_dir("done"), 2);
+	/* Lever's test delivery again: still 200 */
+	body = delivery("candidateHired", TOKEN, NOW_MS, HIRED_SECRET, "{}");
+	assert_int_equal(call("POST", "/lever/hired", "application/json", NULL, body), 200);
+	assert_int_equal(count_dir("done"), 2);
+	/* forged: still 401, and nothing recorded */
 	char forged[1024];
 	snprintf(forged, sizeof forged, "{\"event\":\"candidateHired\",\"triggeredAt\":%lld,\"token\":\"%s\","
-					"\"signature\":\"%064d\",\"data\":{}}", NOW_MS, TOKEN, 0);
+					"\"signature\":\"%064d\",\"data\":{}}", NOW_MS, TOKEN "x", 0);
 	assert_int_equal(call("POST", "/lever/hired", "application/json", NULL, forged), 401);
-	assert_spool_empty();
+	assert_int_equal(count_dir("new"), 0);
+	assert_int_equal(count_dir("done"), 2);
 }
 
 static void test_replay_after_done(void **state)

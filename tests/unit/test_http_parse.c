@@ -188,6 +188,33 @@ static void test_reset_not_a_number(void **state)
 
 /* ---- config_url_allowed ---------------------------------------------------- */
 
+/* Found by fuzz_http_headers: a trailing tab, a NUL inside the value, or a value
+ * too long for the buffer came through as a value that is not the header's. */
+static void test_header_value(void **state)
+{
+	(void)state;
+	char v[16];
+	static const char tab[] = "Retry-After: 120\t\r\n";
+	static const char nul[] = "Retry-After: 12\r\0\0\r\n";
+	static const char long_value[] = "Retry-After: 123456789012345678901234567890\r\n";
+	static const char folded[] = "retry-after:\t 7 \r\n";
+	static const char other[] = "X-Retry-After: 9\r\n";
+	strcpy(v, "untouched");
+	http_header_value(tab, sizeof tab - 1, "Retry-After", v, sizeof v);
+	assert_string_equal(v, "120");
+	assert_int_equal(http_parse_retry_after(v, 0), 120000);
+	http_header_value(nul, sizeof nul - 1, "Retry-After", v, sizeof v);
+	assert_string_equal(v, "");
+	http_header_value(long_value, sizeof long_value - 1, "Retry-After", v, sizeof v);
+	assert_string_equal(v, "");
+	assert_int_equal(http_parse_retry_after(v, 0), -1);
+	http_header_value(folded, sizeof folded - 1, "Retry-After", v, sizeof v);
+	assert_string_equal(v, "7");
+	strcpy(v, "untouched");
+	http_header_value(other, sizeof other - 1, "Retry-After", v, sizeof v);
+	assert_string_equal(v, "untouched");
+}
+
 static void test_url_allowed(void **state)
 {
 	(void)state;
@@ -259,6 +286,7 @@ int main(void)
 		cmocka_unit_test(test_reset_delta_seconds),
 		cmocka_unit_test(test_reset_garbage),
 		cmocka_unit_test(test_reset_not_a_number),
+		cmocka_unit_test(test_header_value),
 		cmocka_unit_test(test_url_allowed),
 		cmocka_unit_test(test_url_refused),
 	};

@@ -338,14 +338,20 @@ static void test_each_new_missing_dir(void **state)
 	log_set_verbosity(LOG_INFO);
 }
 
-/* Set the mtime of spool/done/name to ms (epoch milliseconds). */
-static void set_mtime(const char *spool, const char *name, int64_t ms)
+/* Set the mtime of spool/sub/name to ms (epoch milliseconds). */
+static void set_mtime_in(const char *spool, const char *sub, const char *name, int64_t ms)
 {
 	char path[256];
-	snprintf(path, sizeof path, "%s/done/%s", spool, name);
+	snprintf(path, sizeof path, "%s/%s/%s", spool, sub, name);
 	struct timespec ts[2] = { { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 },
 				  { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 } };
 	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+/* Set the mtime of spool/done/name to ms (epoch milliseconds). */
+static void set_mtime(const char *spool, const char *name, int64_t ms)
+{
+	set_mtime_in(spool, "done", name, ms);
 }
 
 static void test_prune_done(void **state)
@@ -376,6 +382,96 @@ static void test_prune_done(void **state)
 	assert_int_equal(already, 0);
 }
 
+/* A name recorded as seen (a test delivery) is in done/ at once, and blocks a later put. */
+static void test_put_seen(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	int already = -1;
+	assert_int_equal(spool_init(f->spool, err, sizeof err), 0);
+	assert_int_equal(spool_put_seen(f->spool, "wh-t", "test", 4, &already, err, sizeof err), 0);
+	assert_int_equal(already, 0);
+	assert_string_equal(read_entry(f->spool, "done", "wh-t"), "test");
+	assert_int_equal(count_entries(f->spool, "new"), 0);
+	assert_int_equal(count_entries(f->spool, "tmp"), 0);
+	assert_int_equal(spool_exists(f->spool, "wh-t"), 1);
+	/* a put of the same name (the envelope replayed with data) queues nothing */
+	assert_int_equal(spool_put(f->spool, "wh-t", "data", 4, &already, err, sizeof err), 0);
+	assert_int_equal(already, 1);
+	assert_int_equal(count_entries(f->spool, "new"), 0);
+	assert_string_equal(read_entry(f->spool, "done", "wh-t"), "test");
+	/* seen twice: already, the first record stays */
+	assert_int_equal(spool_put_seen(f->spool, "wh-t", "again", 5, &already, err, sizeof err), 0);
+	assert_int_equal(already, 1);
+	assert_string_equal(read_entry(f->spool, "done", "wh-t"), "test");
+	/* queued names count as seen too */
+	assert_int_equal(spool_put(f->spool, "wh-q", "q", 1, &already, err, sizeof err), 0);
+	assert_int_equal(spool_put_seen(f->spool, "wh-q", "t", 1, &already, err, sizeof err), 0);
+	assert_int_equal(already, 1);
+	assert_int_equal(count_entries(f->spool, "done"), 1);
+	/* the same checks as spool_put */
+	assert_int_equal(spool_put_seen(f->spool, "../x", "t", 1, &already, err, sizeof err), -1);
+	assert_int_equal(spool_put_seen(f->spool, "big", "t", SPOOL_MAX_FILE + 1, &already, err, sizeof err), -1);
+}
+
+/* A damaged file set aside does not block the valid redelivery of its name. */
+static void test_set_aside(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	int already = -1;
+	struct spool_counts c;
+	assert_int_equal(spool_init(f->spool, err, sizeof err), 0);
+	write_raw(f->spool, "new", "wh-d", 5);
+	assert_int_equal(spool_set_aside(f->spool, "wh-d"), 0);
+	assert_string_equal(read_entry(f->spool, "done", "wh-d.rejected"), "xxxxx");
+	assert_int_equal(count_entries(f->spool, "new"), 0);
+	assert_int_equal(spool_exists(f->spool, "wh-d"), 0);
+	spool_count(f->spool, &c);
+	assert_int_equal(c.queued, 0);
+	assert_int_equal(c.rejected, 1);
+	assert_int_equal(spool_put(f->spool, "wh-d", "good", 4, &already, err, sizeof err), 0);
+	assert_int_equal(already, 0);
+	assert_string_equal(read_entry(f->spool, "new", "wh-d"), "good");
+	assert_int_equal(spool_mark_done(f->spool, "wh-d"), 0);
+	assert_string_equal(read_entry(f->spool, "done", "wh-d"), "good");
+	assert_int_equal(count_entries(f->spool, "done"), 2);
+	/* gone meanwhile: an error, logged */
+	log_set_verbosity(0);
+	assert_int_equal(spool_set_aside(f->spool, "wh-missing"), -1);
+	log_set_verbosity(LOG_INFO);
+	assert_int_equal(spool_set_aside(f->spool, ".hidden"), -1);
+}
+
+/* Files killed writers left in tmp/ are removed once older than the cut-off; younger ones stay. */
+static void test_clean_tmp(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	struct spool_counts c;
+	const int64_t hour = 3600 * 1000;
+	assert_int_equal(spool_init(f->spool, err, sizeof err), 0);
+	write_raw(f->spool, "tmp", "wh-a.json.101", 3);
+	write_raw(f->spool, "tmp", "wh-b.json.102", 3);
+	write_raw(f->spool, "tmp", "answer-c.json.103", 3);
+	write_raw(f->spool, "done", "wh-e.rejected", 1);
+	write_raw(f->spool, "done", "wh-f", 1);
+	set_mtime_in(f->spool, "tmp", "wh-a.json.101", NOW_MS - 2 * hour);
+	set_mtime_in(f->spool, "tmp", "wh-b.json.102", NOW_MS - hour - 1);
+	set_mtime_in(f->spool, "tmp", "answer-c.json.103", NOW_MS - hour + 1000);
+	spool_count(f->spool, &c);
+	assert_int_equal(c.queued, 0);
+	assert_int_equal(c.unfinished, 3);
+	assert_int_equal(c.rejected, 1);
+	assert_int_equal(spool_clean_tmp(f->spool, NOW_MS - SPOOL_TMP_STALE_MS), 2);
+	assert_int_equal(count_entries(f->spool, "tmp"), 1);
+	assert_string_equal(read_entry(f->spool, "tmp", "answer-c.json.103"), "xxx");
+	assert_int_equal(count_entries(f->spool, "done"), 2);
+	spool_count(f->spool, &c);
+	assert_int_equal(c.unfinished, 1);
+	assert_int_equal(spool_clean_tmp(f->spool, NOW_MS - SPOOL_TMP_STALE_MS), 0);
+}
+
 int main(void)
 {
 	log_init("test_spool", LOG_INFO);
@@ -390,6 +486,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_each_new_rejects_oversize, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_each_new_missing_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_done, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_put_seen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_aside, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clean_tmp, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -260,6 +260,34 @@ static void test_iso_format_before_epoch(void **state)
 	assert_string_equal(out, "1969-12-31T23:59:59Z");
 }
 
+/* Found by fuzz_iso8601: outside the four-digit years the text did not read
+ * back (and INT64_MIN overflowed); an offset could carry a parse there. */
+static void test_iso_four_digit_years(void **state)
+{
+	(void)state;
+	char out[32];
+	int64_t back = 0;
+	format_iso8601(INT64_MIN, 1, out, sizeof out);
+	assert_string_equal(out, "0000-01-01T00:00:00.000Z");
+	format_iso8601(INT64_MAX, 1, out, sizeof out);
+	assert_string_equal(out, "9999-12-31T23:59:59.999Z");
+	format_iso8601(253402300800000LL, 0, out, sizeof out); /* 10000-01-01 */
+	assert_string_equal(out, "9999-12-31T23:59:59Z");
+	assert_int_equal(parse_iso8601(out, &back), 0);
+	assert_int_equal(back, 253402300799000LL);
+	format_iso8601(-62167219200001LL, 1, out, sizeof out);
+	assert_string_equal(out, "0000-01-01T00:00:00.000Z");
+	assert_int_equal(parse_iso8601(out, &back), 0);
+	assert_int_equal(back, -62167219200000LL);
+	expect_iso_refused("9999-12-31T23:59:59-23:00");
+	expect_iso_refused("0000-01-01T00:00:00+00:01");
+	expect_iso("9999-12-31T23:59:59.999+00:00", 253402300799999LL);
+	/* timegm's -1 is also a time: one second before the epoch */
+	expect_iso("1969-12-31T23:59:59Z", -1000);
+	expect_iso("1969-12-31T23:59:59.999Z", -1);
+	expect_iso("1970-01-01T01:59:59+02:00", -1000);
+}
+
 static void test_iso_round_trip(void **state)
 {
 	(void)state;
@@ -626,6 +654,7 @@ int main(void)
 		cmocka_unit_test(test_iso_format),
 		cmocka_unit_test(test_iso_format_before_epoch),
 		cmocka_unit_test(test_iso_round_trip),
+		cmocka_unit_test(test_iso_four_digit_years),
 		cmocka_unit_test(test_buf_init),
 		cmocka_unit_test(test_buf_append),
 		cmocka_unit_test(test_buf_max_exact),
