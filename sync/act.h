@@ -31,7 +31,8 @@ void act_print_pending(struct sync_ctx *ctx);
  * `refsync retry`: put failed actions back to planned (all of them, or the
  * given keys), once the operator has fixed what made the remote refuse
  * them. Each is audited. Returns the number re-queued, or -1 on a database
- * error; *unknown counts keys that name no failed action.
+ * error; *unknown counts keys that name no failed action, or one settled
+ * by privacy erasure (never retried: its candidate is gone).
  */
 int act_requeue_failed(sqlite3 *db, char *const *keys, int n_keys, int *unknown);
 

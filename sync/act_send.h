@@ -36,6 +36,7 @@ enum step {
 	STEP_IN_DOUBT,   /* may or may not have happened: stays 'sending', looked up next run */
 	STEP_STOP_DOWN,  /* the remote is unavailable: planned again, stop for this run */
 	STEP_STOP_AUTH,  /* the remote refused our key: planned again, stop with a config error */
+	STEP_PARK,       /* a setting only this kind needs is missing: planned again, other kinds go on */
 	STEP_DB_ERROR
 };
 
@@ -51,7 +52,16 @@ enum step act_send(struct sync_ctx *ctx, const struct action *a, char *result, s
 enum step act_lookup(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
 		     size_t elen);
 
-/* Release what act_send cached for the run (secrets). */
+/*
+ * 1 when actions of this kind can be carried out with this configuration;
+ * 0 (err set, naming the setting) when a setting or secret that only this
+ * kind needs is missing or unreadable (today: the follow-up prompt's
+ * answer_url, answer secret, SMTP password, From address). Such a kind is
+ * parked for the run: its actions wait, every other kind goes on.
+ */
+int act_kind_ready(struct sync_ctx *ctx, const char *kind, char *err, size_t elen);
+
+/* Release what act_send cached for the run (secrets, wiped). */
 void act_send_cleanup(struct sync_ctx *ctx);
 
 #endif

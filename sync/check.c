@@ -243,7 +243,7 @@ int check_all(const struct config *cfg)
 			check_lever(&c, cfg, s);
 		else if (i == SECRET_CROSSCHQ_API_KEY)
 			check_crosschq(&c, cfg, s);
-		free(s);
+		secret_free(s);
 	}
 	check_smtp(&c, cfg);
 	http_global_cleanup();

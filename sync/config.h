@@ -94,6 +94,9 @@ void config_free(struct config *cfg);
  */
 char *config_read_secret(const struct config *cfg, enum secret_id id, char *err, size_t errlen);
 
+/* Wipe a secret (OPENSSL_cleanse) and free it; NULL is fine. */
+void secret_free(char *secret);
+
 /* "lever_api_key", ... */
 const char *config_secret_credential_name(enum secret_id id);
 /* "[lever] api_key_file", ... */

@@ -63,11 +63,15 @@ static size_t utf8_sequence_length(const unsigned char *s, size_t n)
 }
 
 /*
- * A copy of s (NULL reads as "") that is safe to put into a message: CR and
- * LF become spaces (so no input can start a header or a line), every byte
- * that is not part of valid UTF-8 becomes U+FFFD, and leading and trailing
- * blanks are dropped. Returns a malloc'd string, or NULL when memory runs out.
+ * A copy of s (NULL reads as "") that is safe to put into a message: CR, LF
+ * and every other control character (C0, DEL, C1, and the Unicode line and
+ * paragraph separators) become spaces (so no input can start a header or a
+ * line, or hide in one), every byte that is not part of valid UTF-8 becomes
+ * U+FFFD, and leading and trailing blanks are dropped. Returns a malloc'd
+ * string, or NULL when memory runs out.
  */
+static int address_plausible(const char *s, size_t n);
+
 static char *clean_text(const char *s)
 {
 	const unsigned char *in = (const unsigned char *)(s ? s : "");
@@ -80,9 +84,13 @@ static char *clean_text(const char *s)
 	size_t o = 0;
 	for (size_t i = 0; i < n;) {
 		size_t len = utf8_sequence_length(in + i, n - i);
-		if (in[i] == '\r' || in[i] == '\n') {
+		if (in[i] < 0x20 || in[i] == 0x7F) {
 			out[o++] = ' ';
 			i++;
+		} else if ((len == 2 && in[i] == 0xC2 && in[i + 1] < 0xA0) ||
+			   (len == 3 && in[i] == 0xE2 && in[i + 1] == 0x80 && (in[i + 2] == 0xA8 || in[i + 2] == 0xA9))) {
+			out[o++] = ' ';
+			i += len;
 		} else if (len == 0) {
 			memcpy(out + o, "\xEF\xBF\xBD", 3);
 			o += 3;
@@ -445,6 +453,38 @@ static void prompt_text_free(struct prompt_text *t)
 	free(t->message_id);
 }
 
+/*
+ * Make *id (cleaned, without brackets) an RFC 5322 msg-id: it holds remote
+ * data (the Crosschq request id), so every byte that is not atext or '.',
+ * and '%' itself, is written %XX, all but the last '@'. The same input
+ * always gives the same id (a prompt sent again keeps its Message-ID).
+ * Replaces *id; 0, or -1 when memory ran out.
+ */
+static int message_id_encode(char **id)
+{
+	const char *in = *id, *at = strrchr(in, '@');
+	char *out = malloc(3 * strlen(in) + 1);
+	if (!out)
+		return -1;
+	size_t o = 0;
+	for (const char *p = in; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if ((is_atext(c) && c != '%') || (c == '.' && p != in && p[1] && p[1] != '@' && p[-1] != '.' &&
+						  p[-1] != '@') || p == at) {
+			out[o++] = (char)c;
+		} else {
+			static const char hex[] = "0123456789ABCDEF";
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	free(*id);
+	*id = out;
+	return 0;
+}
+
 /* Clean every input; 0, or -1 when memory ran out. */
 static int prompt_text_init(struct prompt_text *t, const char *from, const struct mail_prompt *p)
 {
@@ -466,7 +506,7 @@ static int prompt_text_init(struct prompt_text *t, const char *from, const struc
 		memmove(t->message_id, t->message_id + 1, n - 2);
 		t->message_id[n - 2] = '\0';
 	}
-	return 0;
+	return message_id_encode(&t->message_id);
 }
 
 static int compose_headers(struct buf *m, const struct prompt_text *t, int64_t date_ms)
@@ -538,6 +578,10 @@ char *mail_compose_prompt(const char *from, const struct mail_prompt *p)
 	buf_init(&body, 0);
 	buf_init(&message, 0);
 	if (prompt_text_init(&t, from, p))
+		goto out;
+	/* the recipient comes from Lever: an address that is not plausible
+	 * (spaces, control characters, specials) is refused, never mangled */
+	if (!address_plausible(t.to_email, strlen(t.to_email)))
 		goto out;
 
 	/* a bound on what the inputs can become (each byte at most 3 x 3 in the

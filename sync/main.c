@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 /* Time slices a backfill lists at once: enough to keep Lever's rate budget
@@ -155,24 +156,24 @@ static int open_remotes(struct sync_ctx *ctx)
 	char *key = config_read_secret(ctx->cfg, SECRET_LEVER_API_KEY, err, sizeof err);
 	if (!key || http_client_init(&ctx->lever, "Lever", ctx->cfg->lever_url, HTTP_AUTH_BASIC_USER, key,
 				     ctx->cfg->lever_rps, err, sizeof err)) {
-		free(key);
+		secret_free(key);
 		log_err("%s", err);
 		snprintf(ctx->error, sizeof ctx->error, "%s", err);
 		return EXIT_CONFIG;
 	}
-	free(key);
+	secret_free(key);
 	ctx->have_lever = 1;
 	ctx->lever.total_timeout_s = ctx->cfg->http_timeout_seconds;
 	ctx->lever.low_speed_time_s = ctx->cfg->http_stall_seconds;
 	key = config_read_secret(ctx->cfg, SECRET_CROSSCHQ_API_KEY, err, sizeof err);
 	if (!key || http_client_init(&ctx->crosschq, "Crosschq", ctx->cfg->crosschq_url, HTTP_AUTH_TOKEN_HEADER, key,
 				     ctx->cfg->crosschq_rps, err, sizeof err)) {
-		free(key);
+		secret_free(key);
 		log_err("%s", err);
 		snprintf(ctx->error, sizeof ctx->error, "%s", err);
 		return EXIT_CONFIG;
 	}
-	free(key);
+	secret_free(key);
 	ctx->have_crosschq = 1;
 	ctx->crosschq.total_timeout_s = ctx->cfg->http_timeout_seconds;
 	ctx->crosschq.low_speed_time_s = ctx->cfg->http_stall_seconds;
@@ -241,6 +242,9 @@ int main(int argc, char **argv)
 {
 	const char *config_path = NULL;
 	int verbosity = LOG_INFO;
+	/* the API keys are in this process's memory: no core dump, no ptrace by
+	 * other processes of the user (refsync.service also sets LimitCORE=0) */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	log_init("refsync", verbosity);
 	static const struct option global[] = {
 		{ "config", required_argument, NULL, 'c' }, { "verbose", no_argument, NULL, 'v' },
@@ -441,5 +445,6 @@ out:
 		close(lock_fd);
 	config_free(&cfg);
 	http_global_cleanup();
+	log_forget_secrets();
 	return code;
 }

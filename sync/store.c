@@ -46,15 +46,6 @@ static const char *const sql[ST_COUNT] = {
 			     "status=excluded.status",
 	[ST_ERASE_OPP] = "UPDATE lever_opportunities SET name = NULL, email = NULL, phone = NULL, links = NULL, "
 			 "deleted_at = COALESCE(deleted_at, ?2) WHERE id = ?1",
-	[ST_ERASE_REQUESTS] = "UPDATE cq_requests SET candidate_name = NULL, candidate_email = NULL "
-			      "WHERE opportunity_id = ?",
-	/* payloads hold names and emails: keep ids and outcomes only; what was
-	 * not sent yet is not sent at all */
-	[ST_ERASE_OUTBOX] = "UPDATE outbox SET payload = '{\"erased\":true}', "
-			    "last_error = CASE state WHEN 'planned' THEN 'not sent: the candidate was deleted or "
-			    "anonymized in Lever' ELSE last_error END, "
-			    "state = CASE state WHEN 'planned' THEN 'failed' ELSE state END "
-			    "WHERE subject = 'opportunity:' || ?1 AND payload <> '{\"erased\":true}'",
 	[ST_DELETED_STUB] = "INSERT OR IGNORE INTO lever_opportunities(id, deleted_at, pulled_at) VALUES (?,?,?)",
 	[ST_TEMPLATE_UPSERT] =
 		"INSERT INTO cq_templates(id, name, ats_tag, jobrole, is_default, hiring_manager_name, "
@@ -143,31 +134,6 @@ static int put_tags(struct store *s, const char *kind, const char *owner, char (
 	return 0;
 }
 
-/* Remove a candidate's personal data from requests and action payloads. */
-static int erase_requests(struct store *s, const char *opportunity_id)
-{
-	sqlite3_stmt *st = stmt(s, ST_ERASE_REQUESTS);
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, opportunity_id, -1, SQLITE_STATIC);
-	if (done(st))
-		return -1;
-	st = stmt(s, ST_ERASE_OUTBOX);
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, opportunity_id, -1, SQLITE_STATIC);
-	if (done(st))
-		return -1;
-	int changed = sqlite3_changes(s->db);
-	if (changed > 0) {
-		char subject[ID_MAX + 16];
-		snprintf(subject, sizeof subject, "opportunity:%s", opportunity_id);
-		return audit_appendf(s->db, s->run_id, "privacy.erased", subject,
-				     "personal data removed from %d stored actions", changed);
-	}
-	return 0;
-}
-
 int store_opportunity(struct store *s, const struct lever_opportunity *o)
 {
 	int private = o->anonymized || o->deleted_at > 0;
@@ -238,7 +204,7 @@ int store_opportunity(struct store *s, const struct lever_opportunity *o)
 		if (done(st))
 			return -1;
 	}
-	if (private && erase_requests(s, o->id))
+	if (private && store_erase_actions(s, o->id))
 		return -1;
 	return 0;
 }
@@ -267,7 +233,7 @@ int store_deleted_opportunity(struct store *s, const char *id, int64_t deleted_a
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, deleted_at);
-	if (done(st) || erase_requests(s, id))
+	if (done(st) || store_erase_actions(s, id))
 		return -1;
 	/* tags may say things about a person; ids and actions stay */
 	st = stmt(s, ST_OPP_TAGS_DELETE);
@@ -432,16 +398,21 @@ int store_request(struct store *s, const struct cq_request *r)
 
 int store_prospect(struct store *s, const struct cq_prospect *p)
 {
+	/* a prospect that became a candidate since deleted or anonymized in
+	 * Lever keeps no personal data here, whatever Crosschq still holds */
+	int private = store_prospect_is_private(s, p);
+	if (private < 0)
+		return -1;
 	sqlite3_stmt *st = stmt(s, ST_PROSPECT_UPSERT);
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
-	bind_opt(st, 2, p->first_name);
-	bind_opt(st, 3, p->last_name);
-	bind_opt(st, 4, p->email);
-	bind_opt(st, 5, p->phone);
-	bind_opt(st, 6, p->job_title);
-	bind_opt(st, 7, p->tags);
+	bind_opt(st, 2, private ? NULL : p->first_name);
+	bind_opt(st, 3, private ? NULL : p->last_name);
+	bind_opt(st, 4, private ? NULL : p->email);
+	bind_opt(st, 5, private ? NULL : p->phone);
+	bind_opt(st, 6, private ? NULL : p->job_title);
+	bind_opt(st, 7, private ? NULL : p->tags);
 	bind_opt(st, 8, p->source);
 	bind_ms(st, 9, p->created_at);
 	bind_ms(st, 10, p->updated_at);
