@@ -32,6 +32,12 @@ enum step act_find_by_email(struct sync_ctx *ctx, const char *email, char *resul
 			    size_t elen);
 
 /*
+ * The marker that ends refsync's note for a request, "(refsync, Crosschq
+ * request <id>)": the in-doubt lookup finds the note by it. malloc'd.
+ */
+char *act_note_marker(const char *request_id);
+
+/*
  * The action's stored parameters, checked: a JSON object that was not
  * erased and holds every field its kind needs, as a non-empty string.
  * Returns the tree (free with yajl_tree_free), or NULL with err set: the

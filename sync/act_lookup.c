@@ -59,22 +59,22 @@ static enum step lookup_link(struct sync_ctx *ctx, yajl_val p, char *err, size_t
 }
 
 struct note_search {
-	const char *url;
+	char *marker; /* act_note_marker(): short, whatever the report link's length */
 	char found[ID_MAX];
 };
 
 static int on_note(void *p, const struct lever_simple *n)
 {
 	struct note_search *s = p;
-	if (!s->found[0] && strstr(n->text, s->url))
+	if (!s->found[0] && n->note && strstr(n->note, s->marker))
 		strlcpy_(s->found, n->id, sizeof s->found);
 	return 0;
 }
 
-/* In doubt about a note: list the opportunity's notes and find ours by its report link. */
+/* In doubt about a note: list the opportunity's notes and find ours by its marker (the request id). */
 static enum step lookup_note(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err, size_t elen)
 {
-	struct note_search s = { act_field(p, "url"), "" };
+	struct note_search s = { act_note_marker(act_field(p, "request_id")), "" };
 	char token[TOKEN_MAX] = "";
 	struct http_response resp;
 	http_response_init(&resp);
@@ -103,6 +103,7 @@ static enum step lookup_note(struct sync_ctx *ctx, yajl_val p, char *result, siz
 		strlcpy_(token, page.next, sizeof token);
 	}
 	http_response_free(&resp);
+	free(s.marker);
 	return step;
 }
 

@@ -13,6 +13,7 @@
 #include "store.h"
 #include "util.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,22 +244,47 @@ static enum step add_link(struct sync_ctx *ctx, yajl_val p, char *err, size_t el
 	return act_classify(s, maybe);
 }
 
-/* The note refsync writes; it carries the report link, which is also how it is found again. */
-static void note_text(yajl_val p, char *out, size_t n)
+/* A malloc'd printf. */
+static char *xformat(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xformat(const char *fmt, ...)
 {
-	snprintf(out, n, "The Crosschq reference check report is ready: %s\n\n(refsync, Crosschq request %s)",
-		 act_field(p, "url"), act_field(p, "request_id"));
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	char *out = xmalloc(n > 0 ? (size_t)n + 1 : 1);
+	out[0] = '\0';
+	if (n > 0) {
+		va_start(ap, fmt);
+		vsnprintf(out, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	return out;
+}
+
+char *act_note_marker(const char *request_id)
+{
+	return xformat("(refsync, Crosschq request %s)", request_id ? request_id : "");
+}
+
+/* The note refsync writes: the report link (any length), then the marker it is found again by. malloc'd. */
+static char *note_text(yajl_val p)
+{
+	char *marker = act_note_marker(act_field(p, "request_id"));
+	char *text = xformat("The Crosschq reference check report is ready: %s\n\n%s", act_field(p, "url"), marker);
+	free(marker);
+	return text;
 }
 
 static enum step add_note(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err, size_t elen)
 {
-	char text[2048];
-	note_text(p, text, sizeof text);
+	char *text = note_text(p);
 	struct http_response resp;
 	http_response_init(&resp);
 	int maybe = 0;
 	enum remote_status s = lever_add_note(&ctx->lever, act_field(p, "opportunity_id"), text, ctx->cfg->perform_as,
 					      &resp, &maybe, err, elen);
+	free(text);
 	enum step step = act_classify(s, maybe);
 	if (step == STEP_DONE) {
 		/* {"data":{"noteId":...}} (some answer data.id): keep the id */

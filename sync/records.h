@@ -56,7 +56,8 @@ struct lever_posting {
 /* stages, archive reasons, users, deleted records, notes share this shape */
 struct lever_simple {
 	char id[ID_MAX];
-	char text[TEXT_MAX];   /* stage/reason text, user name, note text */
+	char text[TEXT_MAX];   /* stage/reason text, user name, note text (its first TEXT_MAX - 1 bytes) */
+	char *note;            /* notes: the whole text, or NULL; owned by the parser, valid in the callback */
 	char type[32];         /* archive reason type */
 	char status[32];
 	char email[TEXT_MAX];  /* users */
@@ -80,7 +81,7 @@ struct cq_request {
 	char status[32];
 	char first_name[TEXT_MAX], last_name[TEXT_MAX], email[TEXT_MAX];
 	int64_t created_at, updated_at, completed_at, hired_at; /* 0 = null */
-	char report_url[URL_MAX];
+	char *report_url;      /* NULL when none; owned by the parser, valid in the callback (any length) */
 	int hired;             /* -1 null, 0, 1 */
 	char hired_source[32];
 };

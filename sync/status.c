@@ -64,6 +64,10 @@ static const char *SQL_FAILED = "SELECT id, kind, key, last_error, updated_at FR
 				"ORDER BY updated_at, id LIMIT 20";
 static const char *SQL_HOLDS = "SELECT opportunity_id, entered_at, state, reason, updated_at FROM triggers "
 			       "WHERE state IN ('held', 'skipped') ORDER BY state, entered_at, opportunity_id LIMIT 50";
+/* kinds of action parked by act.c: a setting only they need is missing */
+static const char *SQL_PARKED = "SELECT substr(key, 8), value, (SELECT count(*) FROM outbox x WHERE x.state = "
+				"'planned' AND x.kind = substr(settings.key, 8)) FROM settings WHERE substr(key, 1, 7) "
+				"= 'parked:' ORDER BY key";
 static const char *SQL_CURSORS = "SELECT name, since, until, token IS NOT NULL, pages, updated_at FROM cursors "
 				 "ORDER BY name";
 
@@ -93,6 +97,8 @@ int status_print(const struct config *cfg, int json)
 		static const char *const hold_names[] = { "opportunity_id", "entered_at", "state", "reason", "updated_at",
 							  NULL };
 		gen_rows(g, db, "holds", SQL_HOLDS, hold_names);
+		static const char *const parked_names[] = { "kind", "reason", "waiting", NULL };
+		gen_rows(g, db, "parked", SQL_PARKED, parked_names);
 		static const char *const cursor_names[] = { "name", "since", "until", "in_progress", "pages",
 							    "updated_at", NULL };
 		gen_rows(g, db, "cursors", SQL_CURSORS, cursor_names);
@@ -153,6 +159,15 @@ int status_print(const struct config *cfg, int json)
 			printf("Held and skipped triggers (looked at again every run):\n");
 		printf("  %-7s opportunity %s entered %s\n      %s\n", sqlite3_column_text(st, 2),
 		       sqlite3_column_text(st, 0), time_text(st, 1, a, sizeof a), sqlite3_column_text(st, 3));
+	}
+	sqlite3_finalize(st);
+	st = db_prepare(db, SQL_PARKED);
+	n = 0;
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		if (!n++)
+			printf("Parked (these actions wait for a setting; every other kind goes on):\n");
+		printf("  %s: %lld waiting\n      %s\n", sqlite3_column_text(st, 0), (long long)sqlite3_column_int64(st, 2),
+		       sqlite3_column_text(st, 1));
 	}
 	sqlite3_finalize(st);
 	printf("Cursors:\n");

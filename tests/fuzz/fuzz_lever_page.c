@@ -81,6 +81,8 @@ static int on_simple(void *ctx, const struct lever_simple *r)
 	CHECK_STR(r->email);
 	FUZZ_CHECK(r->id[0] != '\0');
 	touch(s, r->text);
+	if (r->note)
+		touch(s, r->note);
 	return stop(s);
 }
 

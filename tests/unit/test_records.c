@@ -86,8 +86,27 @@ static int on_simple(void *ctx, const struct lever_simple *s)
 	return 0;
 }
 
+struct note_texts {
+	char note[4096];
+	char text[TEXT_MAX];
+	int n;
+};
+
+/* Copies a note's whole text (the parser owns n->note) and its bounded text. */
+static int on_note_text(void *ctx, const struct lever_simple *n)
+{
+	struct note_texts *c = ctx;
+	assert_non_null(n->note);
+	assert_true(strlen(n->note) < sizeof c->note);
+	strcpy(c->note, n->note);
+	strcpy(c->text, n->text);
+	c->n++;
+	return 0;
+}
+
 struct requests {
 	struct cq_request rec[MAXREC];
+	char report_url[MAXREC][4096]; /* the parser owns r->report_url: copied here */
 	int n;
 };
 
@@ -95,7 +114,12 @@ static int on_request(void *ctx, const struct cq_request *r)
 {
 	struct requests *c = ctx;
 	assert_true(c->n < MAXREC);
-	c->rec[c->n++] = *r;
+	c->rec[c->n] = *r;
+	if (r->report_url) {
+		assert_true(strlen(r->report_url) < sizeof c->report_url[0]);
+		c->rec[c->n].report_url = strcpy(c->report_url[c->n], r->report_url);
+	}
+	c->n++;
 	return 0;
 }
 
@@ -606,6 +630,48 @@ static void test_request_page(void **state)
 	assert_int_equal(c.rec[1].created_at, 0);
 }
 
+/* issue 16: a 1,500-byte report link arrives whole (it was cut at 1,023 bytes) */
+static void test_request_long_report_url_whole(void **state)
+{
+	(void)state;
+	struct requests c;
+	struct page_info page;
+	char err[256] = "", url[1501], json[2048];
+	memset(&c, 0, sizeof c);
+	memset(url, 'u', sizeof url - 1);
+	memcpy(url, "https://", 8);
+	url[1500] = '\0';
+	snprintf(json, sizeof json, "{\"data\":[{\"id\":\"req-1\",\"report_url\":\"%s\"},{\"id\":\"req-2\","
+		 "\"report_url\":null},{\"id\":\"req-3\"}]}", url);
+	assert_int_equal(parse_request_page(json, strlen(json), on_request, &c, &page, err, sizeof err), 0);
+	assert_int_equal(c.n, 3);
+	assert_string_equal(c.rec[0].report_url, url);
+	assert_null(c.rec[1].report_url);
+	assert_null(c.rec[2].report_url);
+}
+
+/* issue 16: a note longer than 510 bytes keeps its whole text (its marker is at the end) */
+static void test_long_note_text_whole(void **state)
+{
+	(void)state;
+	char json[4096], value[2001];
+	memset(value, 'v', sizeof value - 1);
+	memcpy(value + 2000 - 34, "(refsync, Crosschq request req-9)", 34);
+	value[2000] = '\0';
+	snprintf(json, sizeof json, "{\"data\":[{\"id\":\"n1\",\"text\":\"Note\",\"fields\":[{\"type\":\"note\","
+		 "\"text\":\"Comment\",\"value\":\"%s\"}]}]}", value);
+	struct note_texts got = { "", "", 0 };
+	struct page_info page;
+	char err[256] = "";
+	assert_int_equal(parse_simple_page(json, strlen(json), LS_NOTE, on_note_text, &got, &page, err, sizeof err), 0);
+	assert_int_equal(got.n, 1);
+	char want[4096];
+	snprintf(want, sizeof want, "Note\nComment\n%s", value);
+	assert_string_equal(got.note, want);
+	assert_int_equal(strncmp(got.text, want, strlen(got.text)), 0); /* the bounded text: a prefix */
+	assert_non_null(strstr(got.note, "(refsync, Crosschq request req-9)"));
+}
+
 static void test_request_page_cursor_end(void **state)
 {
 	(void)state;
@@ -734,6 +800,8 @@ int main(void)
 		cmocka_unit_test(test_simple_without_id),
 		cmocka_unit_test(test_request_page),
 		cmocka_unit_test(test_request_page_cursor_end),
+		cmocka_unit_test(test_request_long_report_url_whole),
+		cmocka_unit_test(test_long_note_text_whole),
 		cmocka_unit_test(test_template_page),
 		cmocka_unit_test(test_posting_page),
 		cmocka_unit_test(test_prospect_page),
