@@ -64,8 +64,8 @@ static size_t utf8_sequence_length(const unsigned char *s, size_t n)
 
 /*
  * A copy of s (NULL reads as "") that is safe to put into a message: CR, LF
- * and every other control character (C0, DEL, C1, and the Unicode line and
- * paragraph separators) become spaces (so no input can start a header or a
+ * and every other control character but the tab (C0, DEL, C1, and the
+ * Unicode line and paragraph separators) become spaces (so no input can start a header or a
  * line, or hide in one), every byte that is not part of valid UTF-8 becomes
  * U+FFFD, and leading and trailing blanks are dropped. Returns a malloc'd
  * string, or NULL when memory runs out.
@@ -84,7 +84,7 @@ static char *clean_text(const char *s)
 	size_t o = 0;
 	for (size_t i = 0; i < n;) {
 		size_t len = utf8_sequence_length(in + i, n - i);
-		if (in[i] < 0x20 || in[i] == 0x7F) {
+		if ((in[i] < 0x20 && in[i] != '\t') || in[i] == 0x7F) {
 			out[o++] = ' ';
 			i++;
 		} else if ((len == 2 && in[i] == 0xC2 && in[i + 1] < 0xA0) ||
@@ -581,7 +581,7 @@ char *mail_compose_prompt(const char *from, const struct mail_prompt *p)
 		goto out;
 	/* the recipient comes from Lever: an address that is not plausible
 	 * (spaces, control characters, specials) is refused, never mangled */
-	if (!address_plausible(t.to_email, strlen(t.to_email)))
+	if (!p->to_email || !address_plausible(p->to_email, strlen(p->to_email)))
 		goto out;
 
 	/* a bound on what the inputs can become (each byte at most 3 x 3 in the
