@@ -375,7 +375,7 @@ int act(struct sync_ctx *ctx)
 		log_err("%d %s action%s parked (%s); every other kind went on; run 'refsync check'",
 			parked[i].waiting, parked[i].kind, parked[i].waiting == 1 ? "" : "s", parked[i].reason);
 		if (!ctx->error[0])
-			snprintf(ctx->error, sizeof ctx->error, "%s actions parked: %s", parked[i].kind, parked[i].reason);
+			snprintf(ctx->error, sizeof ctx->error, "%.31s actions parked: %.1900s", parked[i].kind, parked[i].reason);
 	}
 	return EXIT_CONFIG;
 }

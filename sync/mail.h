@@ -72,6 +72,9 @@ char *mail_compose_prompt(const char *from, const struct mail_prompt *p);
  */
 int mail_address_of(const char *from, char *out, size_t outlen);
 
+/* 1 when s (n bytes) is a plausible bare address by the rules above, else 0. */
+int mail_address_plausible(const char *s, size_t n);
+
 /*
  * Send message (as composed above, CRLF line ends) to one recipient over
  * SMTP with libcurl, one connection per call. mail_from and rcpt are bare
