@@ -114,7 +114,7 @@ static int on_opportunity(void *p, const struct lever_opportunity *o)
 	if (!f->id[0])
 		strlcpy_(f->id, o->id, f->len);
 	if (f->want_url) {
-		for (const char *l = o->links; *l;) {
+		for (const char *l = o->links ? o->links : ""; *l;) {
 			size_t n = strcspn(l, "\n");
 			if (n == strlen(f->want_url) && strncmp(l, f->want_url, n) == 0)
 				f->has_url = 1;

@@ -220,7 +220,7 @@ static const struct field_spec opportunity_fields[] = {
 	OPP("updatedAt", F_MS, updated_at),
 	OPP("deletedAt", F_MS, deleted_at),
 	OPP("isAnonymized", F_BOOL, anonymized),
-	OPP("links", F_LINES, links),
+	OPP("links", F_DLINES, links),
 	{ NULL, 0, 0, 0 }
 };
 
@@ -236,6 +236,7 @@ static void opp_start(void *ctx)
 {
 	struct opp_ctx *c = ctx;
 	struct lever_opportunity *o = &c->rec;
+	free_dynamic(opportunity_fields, o);
 	struct stage_change *changes = o->changes;
 	size_t cap_changes = o->cap_changes, cap_tags = o->cap_tags;
 	char (*tags)[TEXT_MAX] = o->tags;
@@ -314,6 +315,7 @@ int parse_opportunity_page(const char *data, size_t len, opportunity_fn fn, void
 		snprintf(err, errlen, "an opportunity without an id");
 	free(c.rec.changes);
 	free(c.rec.tags);
+	free_dynamic(opportunity_fields, &c.rec);
 	return r;
 }
 

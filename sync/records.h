@@ -39,7 +39,7 @@ struct lever_opportunity {
 	size_t n_changes, cap_changes;
 	char (*tags)[TEXT_MAX];
 	size_t n_tags, cap_tags;
-	char links[4096]; /* newline-separated */
+	char *links;      /* newline-separated, NULL when none; owned by the parser, valid in the callback */
 };
 
 struct lever_posting {

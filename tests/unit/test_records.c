@@ -23,9 +23,10 @@
 /* ---- collectors: copies of what the callbacks were given ------------------ */
 
 struct opp_copy {
-	struct lever_opportunity o;   /* changes/tags pointers not used */
+	struct lever_opportunity o;   /* changes/tags pointers not used; links points to links below */
 	struct stage_change changes[8];
 	char tags[8][TEXT_MAX];
+	char links[8192];             /* the parser owns o->links: copied here ("" for none) */
 };
 
 struct opps {
@@ -48,6 +49,8 @@ static int on_opp(void *ctx, const struct lever_opportunity *o)
 		memcpy(r->tags[i], o->tags[i], TEXT_MAX);
 	r->o.changes = NULL;
 	r->o.tags = NULL;
+	assert_true(!o->links || strlen(o->links) < sizeof r->links);
+	r->o.links = strcpy(r->links, o->links ? o->links : "");
 	return c->stop_after && c->n >= c->stop_after ? 1 : 0;
 }
 
@@ -630,6 +633,29 @@ static void test_request_page(void **state)
 	assert_int_equal(c.rec[1].created_at, 0);
 }
 
+/* issue 16: an opportunity's links arrive whole, however long (they were cut at 4,095 bytes) */
+static void test_opportunity_long_links_whole(void **state)
+{
+	(void)state;
+	struct opps *c = calloc(1, sizeof *c);
+	struct page_info page;
+	char a[3001], b[3001], json[8192];
+	memset(a, 'a', 3000);
+	memset(b, 'b', 3000);
+	a[3000] = b[3000] = '\0';
+	memcpy(a, "https://", 8);
+	memcpy(b, "https://", 8);
+	snprintf(json, sizeof json, "{\"data\":[{\"id\":\"o1\",\"links\":[\"%s\",\"%s\"]},{\"id\":\"o2\"}]}", a, b);
+	opp_page(json, c, &page);
+	assert_int_equal(c->n, 2);
+	assert_int_equal(strlen(c->rec[0].o.links), 6001);
+	assert_int_equal(strncmp(c->rec[0].o.links, a, 3000), 0);
+	assert_int_equal(c->rec[0].o.links[3000], '\n');
+	assert_string_equal(c->rec[0].o.links + 3001, b);
+	assert_string_equal(c->rec[1].o.links, "");
+	free(c);
+}
+
 /* issue 16: a 1,500-byte report link arrives whole (it was cut at 1,023 bytes) */
 static void test_request_long_report_url_whole(void **state)
 {
@@ -801,6 +827,7 @@ int main(void)
 		cmocka_unit_test(test_request_page),
 		cmocka_unit_test(test_request_page_cursor_end),
 		cmocka_unit_test(test_request_long_report_url_whole),
+		cmocka_unit_test(test_opportunity_long_links_whole),
 		cmocka_unit_test(test_long_note_text_whole),
 		cmocka_unit_test(test_template_page),
 		cmocka_unit_test(test_posting_page),
