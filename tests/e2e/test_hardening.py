@@ -155,6 +155,50 @@ class ErasureTest(wb.WritebackCase):
         finally:
             t.__exit__(None, None, None)
 
+    def test_damaged_payload_fails_its_row_only(self):
+        # a stored action without the ids it needs (damaged, or written by another
+        # version): that row fails with a clear message, in doubt or planned, and
+        # every other action is still sent
+        s = Scenario({"prompted": 3}, prospects=0, prospects_known=0, seed=1608)
+        damaged, in_doubt, other = sorted(s.candidates, key=lambda c: c.request)
+        t = s.tenant()
+        try:
+            self.run_ok(t)
+            s.enter(t, T1)
+            s.apply_events(t)
+            # decide only: every action planned, nothing sent
+            self.run_ok(t, expect=wb.SIGKILLED, env={"REFSYNC_TEST_CRASH_AT": "after-decide"})
+            db = t.db()
+            try:
+                with db:
+                    db.execute("UPDATE outbox SET payload = json_remove(payload, '$.opportunity_id') "
+                               "WHERE key = ?", ("link:%s" % damaged.request,))
+                    db.execute("UPDATE outbox SET state = 'sending', "
+                               "payload = json_remove(payload, '$.request_id') WHERE key = ?",
+                               ("note:%s" % in_doubt.request,))
+            finally:
+                db.close()
+            mark = len(t.lever.log())
+            result = self.run_ok(t, expect=1)
+            self.assertNotIn("AddressSanitizer", result.stderr)
+            rows = {r["key"]: r for r in self.outbox(t)}
+            self.assertEqual(rows["link:%s" % damaged.request]["state"], "failed")
+            self.assertIn("has no 'opportunity_id'", rows["link:%s" % damaged.request]["last_error"])
+            self.assertEqual(rows["note:%s" % in_doubt.request]["state"], "failed")
+            self.assertIn("has no 'request_id'", rows["note:%s" % in_doubt.request]["last_error"])
+            self.assertEqual({k: r["state"] for k, r in rows.items()
+                              if k not in ("link:%s" % damaged.request,
+                                           "note:%s" % in_doubt.request)},
+                             {"note:%s" % damaged.request: "done",
+                              "link:%s" % in_doubt.request: "done",
+                              "link:%s" % other.request: "done",
+                              "note:%s" % other.request: "done"})
+            self.assertEqual(sorted(lever_writes_to(t, other.opp, mark)),
+                             [("POST", "/v1/opportunities/%s/addLinks" % other.opp),
+                              ("POST", "/v1/opportunities/%s/notes" % other.opp)])
+        finally:
+            t.__exit__(None, None, None)
+
     def test_exported_prospect_erased_with_its_opportunity(self):
         s = Scenario({"still_open": 1}, prospects=1, prospects_known=0, seed=1602)
         [prospect] = s.prospects
@@ -356,6 +400,43 @@ class ParkTest(wb.WritebackCase):
             self.assertEqual([m[3] for m in wb.prompt_mails(t)], [prompted.request])
             self.assertNotIn("Parked", self.run_ok(t, "status").stdout)
             self.assertEqual(json.loads(self.run_ok(t, "status", "--json").stdout)["parked"], [])
+        finally:
+            t.__exit__(None, None, None)
+
+
+class ParkSecretTest(wb.WritebackCase):
+    """Defect 5: an unreadable answer secret parks the prompts only."""
+
+    def test_unreadable_answer_secret_parks_only_prompts(self):
+        s = Scenario({"prompted": 1, "still_open": 1}, prospects=0, prospects_known=0, seed=1609)
+        prompted, later = s.candidates
+        t = s.tenant()
+        try:
+            secret = t.conf["followup"]["answer_secret_file"]
+            for at, events in ((T0, None), (T1, s.apply_events)):
+                s.enter(t, at)
+                if events:
+                    events(t)
+                self.run_ok(t)
+            os.chmod(secret, 0o644)      # refused: readable by others
+            s.enter(t, T2)
+            first = self.run_ok(t, expect=EX_CONFIG)
+            # the prompt waits; a hire in Lever after it still goes out
+            s.enter(t, T2 + MINUTE_MS)
+            t.lever.mutate([{"op": "archive", "id": later.opp, "reason": wb.HIRED}])
+            self.run_ok(t, expect=EX_CONFIG)
+            self.assertEqual([(e["path"], e["body"]["hired_source"]) for e in t.crosschq.log()
+                              if e["method"] == "PATCH" and wb.is_2xx(e)],
+                             [("/api/v2/requests/%s/" % later.request, "ats")])
+            self.assertIn("1 mail.followup action parked", first.stderr)
+            self.assertEqual(t.mail_envelopes(), [])
+            check = t.run("check")
+            self.assertEqual(check.returncode, EX_CONFIG, wb.output_of(check))
+            self.assertIn("answer.secret", check.stdout + check.stderr)
+            os.chmod(secret, 0o600)
+            s.enter(t, T2 + HOUR_MS)
+            self.run_ok(t)
+            self.assertEqual([m[3] for m in wb.prompt_mails(t)], [prompted.request])
         finally:
             t.__exit__(None, None, None)
 
