@@ -137,6 +137,18 @@ static int put_tags(struct store *s, const char *kind, const char *owner, char (
 int store_opportunity(struct store *s, const struct lever_opportunity *o)
 {
 	int private = o->anonymized || o->deleted_at > 0;
+	/* erased already (an anonymized candidate is listed again and again):
+	 * nothing new was stored about it since, decide plans nothing for it */
+	int was_private = 0;
+	if (private) {
+		sqlite3_stmt *q = stmt(s, ST_OPP_IS_PRIVATE);
+		if (!q)
+			return -1;
+		sqlite3_bind_text(q, 1, o->id, -1, SQLITE_STATIC);
+		was_private = sqlite3_step(q) == SQLITE_ROW;
+		sqlite3_reset(q);
+		sqlite3_clear_bindings(q);
+	}
 	sqlite3_stmt *st = stmt(s, ST_OPP_UPSERT);
 	if (!st)
 		return -1;
@@ -204,7 +216,7 @@ int store_opportunity(struct store *s, const struct lever_opportunity *o)
 		if (done(st))
 			return -1;
 	}
-	if (private && store_erase_actions(s, o->id))
+	if (private && !was_private && store_erase_actions(s, o->id))
 		return -1;
 	return 0;
 }
