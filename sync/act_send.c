@@ -412,8 +412,8 @@ static enum step send_prompt(struct sync_ctx *ctx, const struct action *a, yajl_
 {
 	if (!act_kind_ready(ctx, a->kind, err, elen))
 		return STEP_PARK;
-	char to_addr[MAIL_ADDRESS_MAX + 1];
-	if (mail_address_of(act_field(p, "to_email"), to_addr, sizeof to_addr)) {
+	const char *to = act_field(p, "to_email");
+	if (!mail_address_plausible(to, strlen(to))) {
 		snprintf(err, elen, "the owner's email address in Lever is not a usable address: not sent");
 		return STEP_FAILED;
 	}
