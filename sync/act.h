@@ -20,7 +20,9 @@
  * Resolve in-doubt rows, then carry out every due planned row. Returns
  * EXIT_OK, EXIT_SOME_FAILED (some actions failed permanently in this run),
  * EXIT_TEMPFAIL (a remote was unavailable: the rest waits for the next run),
- * EXIT_CONFIG (a remote refused the key) or EXIT_SOFTWARE.
+ * EXIT_CONFIG (a remote refused the key, or a kind of action was parked:
+ * a setting only it needs is missing; its actions wait, all others were
+ * carried out) or EXIT_SOFTWARE.
  */
 int act(struct sync_ctx *ctx);
 

@@ -6,12 +6,12 @@
  * kind                 remote effect                       in doubt
  * cq.create_request    POST /requests/ (idempotent key)     GET ?external_id=
  * lever.add_link       POST addLinks                        GET the opportunity's links
- * lever.add_note       POST notes                           list notes, find ours
+ * lever.add_note       POST notes                           list notes, find ours by its marker (request id)
  * lever.archive_hired  PUT archived (sets a state)          GET the opportunity: archived so?
  * cq.set_hired         PATCH hired (sets a state)           GET ?external_id=: hired so?
  * cq.cancel_request    POST cancel/ (409 completed = done)  GET ?external_id=: still open?
  * mail.followup        SMTP                                 send again, same Message-ID
- * lever.export_prospect find by email, else POST            find by email
+ * lever.export_prospect find by email, else POST            find by email (canonical: trimmed, lowercase)
  * cq.link_prospect     PATCH ats_id (sets a state)          the prospect as pulled this run
  */
 #ifndef REFSYNC_ACT_SEND_H
