@@ -154,10 +154,115 @@ static int apply_step(struct sync_ctx *ctx, const struct action *a, enum step st
 		}
 		log_err("%s; the remaining actions wait for the next run", err);
 		return EXIT_TEMPFAIL;
+	case STEP_PARK:
+		/* act_kind_ready said yes a moment ago: treat it as a retry */
+		if (record(ctx, a, "planned", NULL, err, now))
+			return EXIT_SOFTWARE;
+		log_err("%s %s: %s", a->kind, a->key, err);
+		return 0;
 	case STEP_DB_ERROR:
 		return EXIT_SOFTWARE;
 	}
 	return EXIT_SOFTWARE;
+}
+
+/* The kinds parked in this run (act_kind_ready said no), with their reasons. */
+struct parked {
+	char kind[32];
+	char reason[512];
+	int waiting;
+};
+
+#define PARKED_MAX 8
+
+/*
+ * Record that kind is parked (settings row "parked:<kind>", shown by
+ * status; audited when it starts or its reason changes). 0 or -1.
+ */
+static int park_note(struct sync_ctx *ctx, const char *kind, const char *reason)
+{
+	char key[64];
+	snprintf(key, sizeof key, "parked:%s", kind);
+	char *old = db_setting_get(ctx->db, key);
+	int same = old && strcmp(old, reason) == 0;
+	free(old);
+	if (same)
+		return 0;
+	if (db_begin(ctx->db))
+		return -1;
+	if (db_setting_set(ctx->db, key, reason) ||
+	    audit_appendf(ctx->db, ctx->run_id, "config.parked", "installation",
+			  "%s actions wait: %s", kind, reason) || db_commit(ctx->db)) {
+		db_rollback(ctx->db);
+		return -1;
+	}
+	return 0;
+}
+
+/* Clear the parked marks of kinds that are ready again (audited). 0 or -1. */
+static int unpark_ready(struct sync_ctx *ctx, const struct parked *parked, size_t n_parked)
+{
+	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT substr(key, 8) FROM settings WHERE substr(key, 1, 7) = 'parked:'");
+	if (!st)
+		return -1;
+	char kinds[PARKED_MAX][32];
+	size_t n = 0;
+	while (n < PARKED_MAX && sqlite3_step(st) == SQLITE_ROW)
+		strlcpy_(kinds[n++], (const char *)sqlite3_column_text(st, 0), sizeof kinds[0]);
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < n; i++) {
+		int still = 0;
+		for (size_t j = 0; j < n_parked; j++)
+			still |= strcmp(parked[j].kind, kinds[i]) == 0;
+		char err[512];
+		if (still || !act_kind_ready(ctx, kinds[i], err, sizeof err))
+			continue;
+		if (db_begin(ctx->db))
+			return -1;
+		st = db_prepare(ctx->db, "DELETE FROM settings WHERE key = 'parked:' || ?");
+		int ok = st != NULL;
+		if (st) {
+			sqlite3_bind_text(st, 1, kinds[i], -1, SQLITE_STATIC);
+			ok = db_step_done(st) == SQLITE_DONE;
+			sqlite3_finalize(st);
+		}
+		if (!ok || audit_appendf(ctx->db, ctx->run_id, "config.unparked", "installation",
+					 "%s actions go out again", kinds[i]) || db_commit(ctx->db)) {
+			db_rollback(ctx->db);
+			return -1;
+		}
+		log_notice("%s actions are no longer parked: the configuration they need is there", kinds[i]);
+	}
+	return 0;
+}
+
+/*
+ * Is a's kind parked for this run? Checks the kind's configuration on its
+ * first action. 1 parked (the action waits), 0 not, -1 database error.
+ */
+static int kind_parked(struct sync_ctx *ctx, const struct action *a, struct parked *parked, size_t *n_parked,
+		       char (*ready)[32], size_t *n_ready)
+{
+	for (size_t i = 0; i < *n_parked; i++) {
+		if (strcmp(parked[i].kind, a->kind) == 0) {
+			parked[i].waiting++;
+			return 1;
+		}
+	}
+	for (size_t i = 0; i < *n_ready; i++)
+		if (strcmp(ready[i], a->kind) == 0)
+			return 0;
+	char err[512];
+	if (act_kind_ready(ctx, a->kind, err, sizeof err) || *n_parked == PARKED_MAX) {
+		if (*n_ready < PARKED_MAX)
+			strlcpy_(ready[(*n_ready)++], a->kind, sizeof ready[0]);
+		return 0;
+	}
+	struct parked *p = &parked[(*n_parked)++];
+	strlcpy_(p->kind, a->kind, sizeof p->kind);
+	strlcpy_(p->reason, err, sizeof p->reason);
+	p->waiting = 1;
+	return park_note(ctx, a->kind, err) ? -1 : 1;
 }
 
 /* Resolve rows left in 'sending' by an interrupted run, before anything is sent. */
@@ -221,12 +326,23 @@ int act(struct sync_ctx *ctx)
 	if (load_actions(ctx->db, "planned", now_ms(), &list, &n))
 		return EXIT_SOFTWARE;
 	long failed_before = ctx->failed;
+	struct parked parked[PARKED_MAX];
+	char ready[PARKED_MAX][32];
+	size_t n_parked = 0, n_ready = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct action *a = &list[i];
 		char why[512];
+		int skip = 0;
 		if (result == EXIT_OK && act_cq_parked(ctx, a->kind, why, sizeof why)) {
+			/* an assumed Crosschq feature not offered: it waits, the run is not failed */
 			log_info("%s %s: %s", a->kind, a->key, why);
+			skip = 1;
 		} else if (result == EXIT_OK) {
+			skip = kind_parked(ctx, a, parked, &n_parked, ready, &n_ready);
+		}
+		if (skip < 0)
+			result = EXIT_SOFTWARE;
+		if (result == EXIT_OK && !skip) {
 			char res[512] = "", err[2048] = "";
 			/* 1. committed as sending before the call */
 			if (db_begin(ctx->db) == 0) {
@@ -259,6 +375,8 @@ int act(struct sync_ctx *ctx)
 		action_free(a);
 	}
 	free(list);
+	if (result == EXIT_OK && unpark_ready(ctx, parked, n_parked))
+		result = EXIT_SOFTWARE;
 	act_send_cleanup(ctx);
 	if (result == EXIT_OK && ctx->failed > failed_before)
 		result = EXIT_SOME_FAILED;
@@ -268,7 +386,20 @@ int act(struct sync_ctx *ctx)
 		log_warn("%s", ctx->error);
 		result = EXIT_SOME_FAILED;
 	}
-	return result;
+	/*
+	 * A parked kind does not heal by itself: every other action went out,
+	 * and the run ends with EXIT_CONFIG (78), so that the unit is seen
+	 * failing until the setting is fixed ('refsync check' names it).
+	 */
+	if (n_parked == 0 || (result != EXIT_OK && result != EXIT_SOME_FAILED))
+		return result;
+	for (size_t i = 0; i < n_parked; i++) {
+		log_err("%d %s action%s parked (%s); every other kind went on; run 'refsync check'",
+			parked[i].waiting, parked[i].kind, parked[i].waiting == 1 ? "" : "s", parked[i].reason);
+		if (!ctx->error[0])
+			snprintf(ctx->error, sizeof ctx->error, "%.31s actions parked: %.1900s", parked[i].kind, parked[i].reason);
+	}
+	return EXIT_CONFIG;
 }
 
 void act_print_pending(struct sync_ctx *ctx)
@@ -303,8 +434,11 @@ int act_requeue_failed(sqlite3 *db, char *const *keys, int n_keys, int *unknown)
 	*unknown = 0;
 	if (db_begin(db))
 		return -1;
-	sqlite3_stmt *sel = db_prepare(db, n_keys ? "SELECT id, key, kind, subject FROM outbox WHERE state = 'failed' AND key = ?"
-						  : "SELECT id, key, kind, subject FROM outbox WHERE state = 'failed' ORDER BY id");
+	/* an action settled by privacy erasure is never sent: not retried either */
+#define REQUEUE_COLS "SELECT id, key, kind, subject, CASE WHEN json_valid(payload) THEN " \
+		     "json_extract(payload, '$.erased') END IS 1 FROM outbox WHERE state = 'failed' "
+	sqlite3_stmt *sel = db_prepare(db, n_keys ? REQUEUE_COLS "AND key = ?" : REQUEUE_COLS "ORDER BY id");
+#undef REQUEUE_COLS
 	sqlite3_stmt *upd = db_prepare(db, "UPDATE outbox SET state = 'planned', next_attempt_at = 0, updated_at = ? "
 					   "WHERE id = ?");
 	int count = 0, ok = sel && upd;
@@ -314,6 +448,13 @@ int act_requeue_failed(sqlite3 *db, char *const *keys, int n_keys, int *unknown)
 		int found = 0;
 		while (ok && sqlite3_step(sel) == SQLITE_ROW) {
 			found = 1;
+			if (sqlite3_column_int(sel, 4)) {
+				fprintf(stderr, "refsync: %s is not retried: the candidate was deleted or anonymized in "
+					"Lever and its data erased; it is never sent\n", sqlite3_column_text(sel, 1));
+				if (n_keys)
+					(*unknown)++;
+				continue;
+			}
 			sqlite3_bind_int64(upd, 1, now_ms());
 			sqlite3_bind_int64(upd, 2, sqlite3_column_int64(sel, 0));
 			ok = db_step_done(upd) == SQLITE_DONE &&

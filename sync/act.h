@@ -21,7 +21,9 @@
  * Resolve in-doubt rows, then carry out every due planned row. Returns
  * EXIT_OK, EXIT_SOME_FAILED (some actions failed permanently in this run),
  * EXIT_TEMPFAIL (a remote was unavailable: the rest waits for the next run),
- * EXIT_CONFIG (a remote refused the key) or EXIT_SOFTWARE.
+ * EXIT_CONFIG (a remote refused the key, or a kind of action was parked:
+ * a setting only it needs is missing; its actions wait, all others were
+ * carried out) or EXIT_SOFTWARE.
  */
 int act(struct sync_ctx *ctx);
 
@@ -32,7 +34,8 @@ void act_print_pending(struct sync_ctx *ctx);
  * `refsync retry`: put failed actions back to planned (all of them, or the
  * given keys), once the operator has fixed what made the remote refuse
  * them. Each is audited. Returns the number re-queued, or -1 on a database
- * error; *unknown counts keys that name no failed action.
+ * error; *unknown counts keys that name no failed action, or one settled
+ * by privacy erasure (never retried: its candidate is gone).
  */
 int act_requeue_failed(sqlite3 *db, char *const *keys, int n_keys, int *unknown);
 

@@ -3,6 +3,7 @@
  * act_crosschq.h).
  */
 #include "act_crosschq.h"
+#include "act_internal.h"
 #include "capability.h"
 #include "crosschq.h"
 #include "crosschq_store.h"
@@ -16,31 +17,6 @@
 #include <string.h>
 
 #define LIST_PAGES_MAX 200
-
-/* A string member of the payload, or NULL. */
-static const char *field(yajl_val v, const char *key)
-{
-	const char *path[] = { key, NULL };
-	yajl_val s = yajl_tree_get(v, path, yajl_t_string);
-	return s ? YAJL_GET_STRING(s) : NULL;
-}
-
-/* The step for a Crosschq call that did not succeed. */
-static enum step step_of(enum remote_status s, int maybe_sent)
-{
-	switch (s) {
-	case REMOTE_OK:
-		return STEP_DONE;
-	case REMOTE_DOWN:
-		return maybe_sent ? STEP_IN_DOUBT : STEP_STOP_DOWN;
-	case REMOTE_AUTH:
-		return STEP_STOP_AUTH;
-	case REMOTE_BAD:
-		return maybe_sent ? STEP_IN_DOUBT : STEP_RETRY;
-	default:
-		return STEP_FAILED;
-	}
-}
 
 /* Run fn(db, ...) style writes in one transaction: 0 or -1. */
 static int in_tx(sqlite3 *db, int rc_of_write)
@@ -64,7 +40,7 @@ enum step act_cq_create(struct sync_ctx *ctx, const struct action *a, char *resu
 	http_response_free(&resp);
 	if (s == REMOTE_BAD)
 		maybe = 1; /* a 2xx we cannot read: the request may well exist */
-	enum step step = step_of(s, maybe);
+	enum step step = act_classify(s, maybe);
 	if (step != STEP_DONE)
 		return step;
 	if (db_begin(ctx->db) || in_tx(ctx->db, cq_store_link(ctx->db, id, a->key, a->payload, now_ms()))) {
@@ -78,7 +54,7 @@ enum step act_cq_create(struct sync_ctx *ctx, const struct action *a, char *resu
 
 enum step act_cq_set_hired(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err, size_t elen)
 {
-	const char *rid = field(p, "request_id"), *hired = field(p, "hired"), *source = field(p, "source");
+	const char *rid = act_field(p, "request_id"), *hired = act_field(p, "hired"), *source = act_field(p, "source");
 	if (!rid || !hired) {
 		snprintf(err, elen, "the stored action lacks request_id or hired (erased or corrupt)");
 		return STEP_FAILED;
@@ -86,7 +62,7 @@ enum step act_cq_set_hired(struct sync_ctx *ctx, yajl_val p, char *result, size_
 	int h = strcmp(hired, "true") == 0;
 	struct http_response resp;
 	http_response_init(&resp);
-	enum step step = step_of(crosschq_set_hired(&ctx->crosschq, rid, h, &resp, err, elen), 0);
+	enum step step = act_classify(crosschq_set_hired(&ctx->crosschq, rid, h, &resp, err, elen), 0);
 	http_response_free(&resp);
 	if (step == STEP_DONE) {
 		if (db_begin(ctx->db) == 0)
@@ -130,7 +106,7 @@ static void stored_state(sqlite3 *db, const char *rid, char *out, size_t n, int 
 
 enum step act_cq_cancel(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err, size_t elen)
 {
-	const char *rid = field(p, "request_id");
+	const char *rid = act_field(p, "request_id");
 	if (!rid) {
 		snprintf(err, elen, "the stored action lacks request_id (erased or corrupt)");
 		return STEP_FAILED;
@@ -159,20 +135,20 @@ enum step act_cq_cancel(struct sync_ctx *ctx, yajl_val p, char *result, size_t r
 		}
 		snprintf(err, elen, "%s", why);
 	}
-	return step_of(s, 0);
+	return act_classify(s, 0);
 }
 
 enum step act_cq_link_prospect(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err,
 			       size_t elen)
 {
-	const char *pid = field(p, "prospect_id"), *ats = field(p, "ats_id");
+	const char *pid = act_field(p, "prospect_id"), *ats = act_field(p, "ats_id");
 	if (!pid || !ats) {
 		snprintf(err, elen, "the stored action lacks prospect_id or ats_id (erased or corrupt)");
 		return STEP_FAILED;
 	}
 	struct http_response resp;
 	http_response_init(&resp);
-	enum step step = step_of(crosschq_link_prospect(&ctx->crosschq, pid, ats, &resp, err, elen), 0);
+	enum step step = act_classify(crosschq_link_prospect(&ctx->crosschq, pid, ats, &resp, err, elen), 0);
 	http_response_free(&resp);
 	if (step == STEP_DONE) {
 		snprintf(result, rlen, "%s", ats);
@@ -282,7 +258,7 @@ enum step act_cq_lookup_create(struct sync_ctx *ctx, const struct action *a, cha
 enum step act_cq_lookup_state(struct sync_ctx *ctx, const struct action *a, yajl_val p, char *result, size_t rlen,
 			      char *err, size_t elen)
 {
-	const char *rid = field(p, "request_id");
+	const char *rid = act_field(p, "request_id");
 	if (!rid) {
 		snprintf(err, elen, "the stored action lacks request_id (erased or corrupt)");
 		return STEP_FAILED;
@@ -301,7 +277,7 @@ enum step act_cq_lookup_state(struct sync_ctx *ctx, const struct action *a, yajl
 	if (strcmp(a->kind, "cq.cancel_request") == 0) {
 		happened = strcmp(state, "open") != 0;
 	} else {
-		const char *want = field(p, "hired");
+		const char *want = act_field(p, "hired");
 		/* without the hired field, a read cannot tell: setting a state again is harmless */
 		happened = capability_get(ctx->db, CAP_HIRED_FIELD) == CAP_PRESENT && want &&
 			   hired == (strcmp(want, "true") == 0);

@@ -1,9 +1,10 @@
 /*
- * act_send.c - the remote effect of each action kind, and in-doubt lookups.
+ * act_send.c - the remote effect of each action kind (act_lookup.c looks
+ * up the ones left in doubt).
  */
-#include "act_send.h"
-#include "act_crosschq.h"
+#include "act_internal.h"
 #include "answer_link.h"
+#include "act_crosschq.h"
 #include "db.h"
 #include "lever.h"
 #include "log.h"
@@ -12,12 +13,11 @@
 #include "store.h"
 #include "util.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_tree.h>
-
-#define NOTE_PAGES_MAX 20
 
 /* Secrets that only some actions need, read on first use. */
 static char *answer_secret, *smtp_password;
@@ -26,21 +26,55 @@ static int smtp_password_read;
 void act_send_cleanup(struct sync_ctx *ctx)
 {
 	(void)ctx;
-	free(answer_secret);
-	free(smtp_password);
+	secret_free(answer_secret);
+	secret_free(smtp_password);
 	answer_secret = smtp_password = NULL;
 	smtp_password_read = 0;
 }
 
-/* A string member of the payload, or NULL. */
-static const char *field(yajl_val v, const char *key)
+int act_kind_ready(struct sync_ctx *ctx, const char *kind, char *err, size_t elen)
+{
+	if (strcmp(kind, "mail.followup") != 0)
+		return 1;
+	const struct config *cfg = ctx->cfg;
+	char from_addr[MAIL_ADDRESS_MAX + 1];
+	if (!cfg->answer_url) {
+		snprintf(err, elen, "%s: [followup] answer_url is not set: the prompt needs the answer page's URL",
+			 cfg->path);
+		return 0;
+	}
+	if (!cfg->smtp_url || !*cfg->smtp_url) {
+		snprintf(err, elen, "%s: [followup] smtp_url is not set: the prompt cannot be sent", cfg->path);
+		return 0;
+	}
+	if (!cfg->from || mail_address_of(cfg->from, from_addr, sizeof from_addr)) {
+		snprintf(err, elen, "%s: [followup] from '%s' holds no usable address", cfg->path,
+			 cfg->from ? cfg->from : "");
+		return 0;
+	}
+	if (!answer_secret) {
+		answer_secret = config_read_secret(cfg, SECRET_ANSWER_SECRET, err, elen);
+		if (!answer_secret)
+			return 0;
+	}
+	if (!smtp_password_read && cfg->smtp_user) {
+		smtp_password = config_read_secret(cfg, SECRET_SMTP_PASSWORD, err, elen);
+		if (!smtp_password)
+			return 0;
+	}
+	smtp_password_read = 1;
+	return 1;
+}
+
+const char *act_field(yajl_val v, const char *key)
 {
 	const char *path[] = { key, NULL };
 	yajl_val s = yajl_tree_get(v, path, yajl_t_string);
-	return s ? YAJL_GET_STRING(s) : NULL;
+	const char *text = s ? YAJL_GET_STRING(s) : NULL;
+	return text && *text ? text : NULL;
 }
 
-static enum step classify(enum remote_status s, int maybe_sent)
+enum step act_classify(enum remote_status s, int maybe_sent)
 {
 	switch (s) {
 	case REMOTE_OK:
@@ -48,7 +82,6 @@ static enum step classify(enum remote_status s, int maybe_sent)
 	case REMOTE_DOWN:
 		return maybe_sent ? STEP_IN_DOUBT : STEP_STOP_DOWN;
 	case REMOTE_AUTH:
-	case REMOTE_REDIRECTED:
 		return STEP_STOP_AUTH;
 	case REMOTE_BAD:
 		return maybe_sent ? STEP_IN_DOUBT : STEP_RETRY;
@@ -73,7 +106,7 @@ static int on_opportunity(void *p, const struct lever_opportunity *o)
 	if (!f->id[0])
 		strlcpy_(f->id, o->id, f->len);
 	if (f->want_url) {
-		for (const char *l = o->links; *l;) {
+		for (const char *l = o->links ? o->links : ""; *l;) {
 			size_t n = strcspn(l, "\n");
 			if (n == strlen(f->want_url) && strncmp(l, f->want_url, n) == 0)
 				f->has_url = 1;
@@ -88,7 +121,7 @@ static int on_opportunity(void *p, const struct lever_opportunity *o)
  * resp; the first record's id goes to id. Returns the number of records, or
  * -1 when the body is not understood or the database failed.
  */
-static int store_answer(struct sync_ctx *ctx, const struct http_response *resp, char *id, size_t len,
+int act_store_answer(struct sync_ctx *ctx, const struct http_response *resp, char *id, size_t len,
 			const char *want_url, int *has_url)
 {
 	struct store store;
@@ -121,29 +154,54 @@ static enum step add_link(struct sync_ctx *ctx, yajl_val p, char *err, size_t el
 	struct http_response resp;
 	http_response_init(&resp);
 	int maybe = 0;
-	enum remote_status s = lever_add_link(&ctx->lever, field(p, "opportunity_id"), field(p, "url"),
+	enum remote_status s = lever_add_link(&ctx->lever, act_field(p, "opportunity_id"), act_field(p, "url"),
 					      ctx->cfg->perform_as, &resp, &maybe, err, elen);
 	http_response_free(&resp);
-	return classify(s, maybe);
+	return act_classify(s, maybe);
 }
 
-/* The note refsync writes; it carries the report link, which is also how it is found again. */
-static void note_text(yajl_val p, char *out, size_t n)
+/* A malloc'd printf. */
+static char *xformat(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xformat(const char *fmt, ...)
 {
-	snprintf(out, n, "The Crosschq reference check report is ready: %s\n\n(refsync, Crosschq request %s)",
-		 field(p, "url"), field(p, "request_id"));
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	char *out = xmalloc(n > 0 ? (size_t)n + 1 : 1);
+	out[0] = '\0';
+	if (n > 0) {
+		va_start(ap, fmt);
+		vsnprintf(out, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	return out;
+}
+
+char *act_note_marker(const char *request_id)
+{
+	return xformat("(refsync, Crosschq request %s)", request_id ? request_id : "");
+}
+
+/* The note refsync writes: the report link (any length), then the marker it is found again by. malloc'd. */
+static char *note_text(yajl_val p)
+{
+	char *marker = act_note_marker(act_field(p, "request_id"));
+	char *text = xformat("The Crosschq reference check report is ready: %s\n\n%s", act_field(p, "url"), marker);
+	free(marker);
+	return text;
 }
 
 static enum step add_note(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err, size_t elen)
 {
-	char text[2048];
-	note_text(p, text, sizeof text);
+	char *text = note_text(p);
 	struct http_response resp;
 	http_response_init(&resp);
 	int maybe = 0;
-	enum remote_status s = lever_add_note(&ctx->lever, field(p, "opportunity_id"), text, ctx->cfg->perform_as,
+	enum remote_status s = lever_add_note(&ctx->lever, act_field(p, "opportunity_id"), text, ctx->cfg->perform_as,
 					      &resp, &maybe, err, elen);
-	enum step step = classify(s, maybe);
+	free(text);
+	enum step step = act_classify(s, maybe);
 	if (step == STEP_DONE) {
 		/* {"data":{"noteId":...}} (some answer data.id): keep the id */
 		char perr[128];
@@ -159,52 +217,56 @@ static enum step add_note(struct sync_ctx *ctx, yajl_val p, char *result, size_t
 	return step;
 }
 
-static int on_archived(void *p, const struct lever_opportunity *o)
-{
-	return store_opportunity_archived(p, o);
-}
-
-/* The archive call's answer is not expanded (owner, applications are ids):
- * store only what it really says (archived, reason, updatedAt). */
-static void store_archive_answer(struct sync_ctx *ctx, const struct http_response *resp)
-{
-	struct store store;
-	store_init(&store, ctx->db, ctx->run_id);
-	struct page_info page;
-	char err[256];
-	if (db_begin(ctx->db) == 0) {
-		if (parse_opportunity_page(resp->body.data ? resp->body.data : "", resp->body.len, on_archived, &store,
-					   &page, err, sizeof err) ||
-		    db_commit(ctx->db)) {
-			log_warn("Lever archive answer not stored: %s", err);
-			db_rollback(ctx->db);
-		}
-	}
-	store_free(&store);
-}
-
 static enum step archive_hired(struct sync_ctx *ctx, yajl_val p, char *err, size_t elen)
 {
 	struct http_response resp;
 	http_response_init(&resp);
-	enum remote_status s = lever_archive(&ctx->lever, field(p, "opportunity_id"), field(p, "reason_id"),
+	enum remote_status s = lever_archive(&ctx->lever, act_field(p, "opportunity_id"), act_field(p, "reason_id"),
 					     ctx->cfg->perform_as, &resp, err, elen);
-	enum step step = classify(s, 0);
-	if (step == STEP_DONE)
-		store_archive_answer(ctx, &resp);
+	enum step step = act_classify(s, 0);
+	if (step == STEP_DONE) {
+		char id[ID_MAX];
+		act_store_answer(ctx, &resp, id, sizeof id, NULL, NULL);
+	}
 	http_response_free(&resp);
 	return step;
 }
 
 /* Find an opportunity by email: STEP_DONE with its id, STEP_RETRY when none, or a stop/fail step. */
-static enum step find_by_email(struct sync_ctx *ctx, const char *email, char *result, size_t rlen, char *err,
-			       size_t elen)
+/* The id of a live opportunity of the mirror with that canonical email, into result: 1 found, 0 not, -1. */
+static int mirror_by_email(struct sync_ctx *ctx, const char *canonical, char *result, size_t rlen)
 {
+	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT id FROM lever_opportunities WHERE lower(trim(email)) = ? "
+					       "AND deleted_at IS NULL AND anonymized = 0 ORDER BY created_at, id LIMIT 1");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, canonical, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st), found = 0;
+	if (rc == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+		strlcpy_(result, (const char *)sqlite3_column_text(st, 0), rlen);
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
+}
+
+enum step act_find_by_email(struct sync_ctx *ctx, const char *email, char *result, size_t rlen, char *err,
+			    size_t elen)
+{
+	/* Lever matches the canonical email exactly: "Ann@X.com " finds nothing */
+	char *canonical = email_canonical(email);
+	int local = mirror_by_email(ctx, canonical, result, rlen);
+	if (local != 0) {
+		free(canonical);
+		if (local < 0)
+			snprintf(err, elen, "database: looking up an opportunity by email: %s", sqlite3_errmsg(ctx->db));
+		return local > 0 ? STEP_DONE : STEP_DB_ERROR;
+	}
 	struct http_response resp;
 	http_response_init(&resp);
-	enum step step = classify(lever_find_by_email(&ctx->lever, email, &resp, err, elen), 0);
+	enum step step = act_classify(lever_find_by_email(&ctx->lever, canonical, &resp, err, elen), 0);
 	if (step == STEP_DONE) {
-		int n = store_answer(ctx, &resp, result, rlen, NULL, NULL);
+		int n = act_store_answer(ctx, &resp, result, rlen, NULL, NULL);
 		if (n < 0) {
 			snprintf(err, elen, "Lever GET /opportunities?email=: answer not understood");
 			step = STEP_RETRY;
@@ -213,17 +275,18 @@ static enum step find_by_email(struct sync_ctx *ctx, const char *email, char *re
 		}
 	}
 	http_response_free(&resp);
+	free(canonical);
 	return step;
 }
 
 static enum step export_prospect(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err,
 				 size_t elen)
 {
-	const char *email = field(p, "email");
-	enum step step = find_by_email(ctx, email, result, rlen, err, elen);
+	const char *email = act_field(p, "email");
+	enum step step = act_find_by_email(ctx, email, result, rlen, err, elen);
 	if (step == STEP_DONE) {
 		log_info("prospect %s: Lever already has opportunity %s with that email; linked, not created",
-			 field(p, "prospect_id"), result);
+			 act_field(p, "prospect_id"), result);
 		return STEP_DONE;
 	}
 	if (step != STEP_RETRY)
@@ -234,20 +297,23 @@ static enum step export_prospect(struct sync_ctx *ctx, yajl_val p, char *result,
 		return STEP_FAILED;
 	}
 	/* tags arrive newline-separated */
-	const char *tags_text = field(p, "tags");
+	const char *tags_text = act_field(p, "tags");
 	char *copy = xstrdup(tags_text ? tags_text : "");
 	const char *tags[64];
 	size_t n = 0;
 	for (char *save = NULL, *t = strtok_r(copy, "\n", &save); t && n < 64; t = strtok_r(NULL, "\n", &save))
 		tags[n++] = t;
-	struct lever_new_opportunity o = { field(p, "name"), email, field(p, "phone"), field(p, "headline"), tags, n };
+	char *canonical = email_canonical(email);
+	struct lever_new_opportunity o = { act_field(p, "name"), canonical, act_field(p, "phone"),
+					   act_field(p, "headline"), tags, n };
 	struct http_response resp;
 	http_response_init(&resp);
 	int maybe = 0;
-	step = classify(lever_create_opportunity(&ctx->lever, &o, ctx->cfg->perform_as, &resp, &maybe, err, elen),
+	step = act_classify(lever_create_opportunity(&ctx->lever, &o, ctx->cfg->perform_as, &resp, &maybe, err, elen),
 			maybe);
 	free(copy);
-	if (step == STEP_DONE && store_answer(ctx, &resp, result, rlen, NULL, NULL) <= 0) {
+	free(canonical);
+	if (step == STEP_DONE && act_store_answer(ctx, &resp, result, rlen, NULL, NULL) <= 0) {
 		snprintf(err, elen, "Lever POST /opportunities: HTTP %ld with a body that is not an opportunity",
 			 resp.status);
 		step = STEP_IN_DOUBT; /* it may exist: look it up by email next run */
@@ -260,43 +326,34 @@ static enum step export_prospect(struct sync_ctx *ctx, yajl_val p, char *result,
 
 static enum step send_prompt(struct sync_ctx *ctx, const struct action *a, yajl_val p, char *err, size_t elen)
 {
-	if (!answer_secret) {
-		answer_secret = config_read_secret(ctx->cfg, SECRET_ANSWER_SECRET, err, elen);
-		if (!answer_secret)
-			return STEP_STOP_AUTH;
+	if (!act_kind_ready(ctx, a->kind, err, elen))
+		return STEP_PARK;
+	const char *to = act_field(p, "to_email");
+	if (!mail_address_plausible(to, strlen(to))) {
+		snprintf(err, elen, "the owner's email address in Lever is not a usable address: not sent");
+		return STEP_FAILED;
 	}
-	if (!smtp_password_read && ctx->cfg->smtp_user) {
-		smtp_password = config_read_secret(ctx->cfg, SECRET_SMTP_PASSWORD, err, elen);
-		if (!smtp_password)
-			return STEP_STOP_AUTH;
-	}
-	smtp_password_read = 1;
-	if (!ctx->cfg->answer_url) {
-		snprintf(err, elen, "%s: [followup] answer_url is not set: the prompt needs the answer page's URL",
-			 ctx->cfg->path);
-		return STEP_STOP_AUTH;
-	}
-	const char *rid = field(p, "request_id"), *exp = field(p, "expires_at");
+	const char *rid = act_field(p, "request_id"), *exp = act_field(p, "expires_at");
 	int64_t expires_ms = exp ? strtoll(exp, NULL, 10) : 0;
 	char *link = answer_link_build(ctx->cfg->answer_url, answer_secret, rid, expires_ms / 1000);
 	struct mail_prompt m = {
 		.request_id = rid,
-		.to_name = field(p, "to_name"),
-		.to_email = field(p, "to_email"),
-		.candidate_name = field(p, "candidate") ? field(p, "candidate") : "the candidate",
-		.job_title = field(p, "job"),
-		.report_url = field(p, "report_url"),
+		.to_name = act_field(p, "to_name"),
+		.to_email = act_field(p, "to_email"),
+		.candidate_name = act_field(p, "candidate") ? act_field(p, "candidate") : "the candidate",
+		.job_title = act_field(p, "job"),
+		.report_url = act_field(p, "report_url"),
 		.answer_link = link,
 		.expires_at_ms = expires_ms,
-		.message_id = field(p, "message_id"),
+		.message_id = act_field(p, "message_id"),
 		.date_ms = now_ms(),
 	};
 	char from_addr[512];
 	enum step step;
 	char *msg = mail_compose_prompt(ctx->cfg->from, &m);
 	if (!msg || mail_address_of(ctx->cfg->from, from_addr, sizeof from_addr)) {
-		snprintf(err, elen, "%s: [followup] from '%s' holds no usable address", ctx->cfg->path, ctx->cfg->from);
-		step = STEP_STOP_AUTH;
+		snprintf(err, elen, "the prompt could not be composed (out of memory)");
+		step = STEP_RETRY;
 	} else {
 		int permanent = 0;
 		if (mail_send(ctx->cfg->smtp_url, ctx->cfg->smtp_user, smtp_password, from_addr, m.to_email, msg,
@@ -305,7 +362,6 @@ static enum step send_prompt(struct sync_ctx *ctx, const struct action *a, yajl_
 		else
 			step = permanent ? STEP_FAILED : STEP_RETRY;
 	}
-	(void)a;
 	free(msg);
 	free(link);
 	return step;
@@ -313,15 +369,48 @@ static enum step send_prompt(struct sync_ctx *ctx, const struct action *a, yajl_
 
 /* ---- dispatch ------------------------------------------------------------ */
 
-/* The action's stored parameters, or NULL (err set) when they are not a JSON object. */
-static yajl_val parse_payload(const struct action *a, char *err, size_t elen)
+/* The payload fields each kind cannot do without (a NULL id would reach a URL). */
+static const struct {
+	const char *kind;
+	const char *need[4];
+} required[] = {
+	{ "cq.create_request", { "jobrole", "requestor", "job_position", NULL } },
+	{ "lever.add_link", { "opportunity_id", "url", NULL } },
+	{ "lever.add_note", { "opportunity_id", "request_id", "url", NULL } },
+	{ "lever.archive_hired", { "opportunity_id", "reason_id", NULL } },
+	{ "cq.set_hired", { "request_id", "hired", NULL } },
+	{ "cq.cancel_request", { "request_id", NULL } },
+	{ "mail.followup", { "request_id", "to_email", "message_id", "expires_at" } },
+	{ "lever.export_prospect", { "prospect_id", "email", NULL } },
+	{ "cq.link_prospect", { "prospect_id", "ats_id", NULL } },
+};
+
+yajl_val act_parse_payload(const struct action *a, char *err, size_t elen)
 {
 	char perr[128];
-	yajl_val p = yajl_tree_parse(a->payload, perr, sizeof perr);
+	yajl_val p = yajl_tree_parse(a->payload ? a->payload : "", perr, sizeof perr);
 	if (!p || !YAJL_IS_OBJECT(p)) {
 		yajl_tree_free(p);
-		snprintf(err, elen, "%s: the stored payload is not a JSON object (erased or corrupt)", a->key);
+		snprintf(err, elen, "%s: the stored payload is not a JSON object (corrupt)", a->key);
 		return NULL;
+	}
+	const char *erased_path[] = { "erased", NULL };
+	if (YAJL_IS_TRUE(yajl_tree_get(p, erased_path, yajl_t_true))) {
+		yajl_tree_free(p);
+		snprintf(err, elen, "not sent: the candidate was deleted or anonymized in Lever (personal data erased)");
+		return NULL;
+	}
+	for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
+		if (strcmp(required[i].kind, a->kind) != 0)
+			continue;
+		for (size_t j = 0; j < 4 && required[i].need[j]; j++) {
+			if (!act_field(p, required[i].need[j])) {
+				snprintf(err, elen, "%s: the stored action has no '%s' (not sent; the payload is "
+					 "damaged or from another version)", a->key, required[i].need[j]);
+				yajl_tree_free(p);
+				return NULL;
+			}
+		}
 	}
 	return p;
 }
@@ -329,13 +418,13 @@ static yajl_val parse_payload(const struct action *a, char *err, size_t elen)
 enum step act_send(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err, size_t elen)
 {
 	result[0] = '\0';
-	if (strcmp(a->kind, "cq.create_request") == 0)
-		return act_cq_create(ctx, a, result, rlen, err, elen);
-	yajl_val p = parse_payload(a, err, elen);
+	yajl_val p = act_parse_payload(a, err, elen);
 	if (!p)
 		return STEP_FAILED;
 	enum step step;
-	if (strcmp(a->kind, "lever.add_link") == 0)
+	if (strcmp(a->kind, "cq.create_request") == 0)
+		step = act_cq_create(ctx, a, result, rlen, err, elen);
+	else if (strcmp(a->kind, "lever.add_link") == 0)
 		step = add_link(ctx, p, err, elen);
 	else if (strcmp(a->kind, "lever.add_note") == 0)
 		step = add_note(ctx, p, result, rlen, err, elen);
@@ -354,160 +443,6 @@ enum step act_send(struct sync_ctx *ctx, const struct action *a, char *result, s
 	else {
 		snprintf(err, elen, "unknown action kind '%s' (written by a newer refsync?)", a->kind);
 		step = STEP_FAILED;
-	}
-	yajl_tree_free(p);
-	return step;
-}
-
-/* In doubt about a link: does the opportunity carry it? */
-static enum step lookup_link(struct sync_ctx *ctx, yajl_val p, char *err, size_t elen)
-{
-	struct http_response resp;
-	http_response_init(&resp);
-	enum remote_status s = lever_fetch_opportunity(&ctx->lever, field(p, "opportunity_id"), &resp, err, elen);
-	enum step step = classify(s, 0);
-	if (step == STEP_DONE) {
-		char id[ID_MAX];
-		int has = 0;
-		if (store_answer(ctx, &resp, id, sizeof id, field(p, "url"), &has) < 0)
-			step = STEP_STOP_DOWN;
-		else
-			step = has ? STEP_DONE : STEP_RETRY;
-	} else if (s == REMOTE_NOT_FOUND) {
-		snprintf(err, elen, "the opportunity no longer exists in Lever");
-		step = STEP_FAILED;
-	} else if (step == STEP_FAILED) {
-		step = STEP_STOP_DOWN;
-	}
-	http_response_free(&resp);
-	return step;
-}
-
-struct note_search {
-	const char *url;
-	char found[ID_MAX];
-};
-
-static int on_note(void *p, const struct lever_simple *n)
-{
-	struct note_search *s = p;
-	if (!s->found[0] && strstr(n->text, s->url))
-		strlcpy_(s->found, n->id, sizeof s->found);
-	return 0;
-}
-
-/* In doubt about a note: list the opportunity's notes and find ours by its report link. */
-static enum step lookup_note(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err, size_t elen)
-{
-	struct note_search s = { field(p, "url"), "" };
-	char token[TOKEN_MAX] = "";
-	struct http_response resp;
-	http_response_init(&resp);
-	enum step step = STEP_RETRY;
-	for (int page_no = 0; page_no < NOTE_PAGES_MAX; page_no++) {
-		enum remote_status rs = lever_list_notes(&ctx->lever, field(p, "opportunity_id"), token, &resp, err, elen);
-		if (rs != REMOTE_OK) {
-			step = rs == REMOTE_AUTH ? STEP_STOP_AUTH : STEP_STOP_DOWN;
-			break;
-		}
-		struct page_info page;
-		char perr[256];
-		if (parse_simple_page(resp.body.data ? resp.body.data : "", resp.body.len, LS_NOTE, on_note, &s, &page,
-				      perr, sizeof perr)) {
-			snprintf(err, elen, "Lever notes of %s: %s", field(p, "opportunity_id"), perr);
-			step = STEP_STOP_DOWN;
-			break;
-		}
-		if (s.found[0]) {
-			strlcpy_(result, s.found, rlen);
-			step = STEP_DONE;
-			break;
-		}
-		if (!page.has_next || !page.next[0])
-			break;
-		strlcpy_(token, page.next, sizeof token);
-	}
-	http_response_free(&resp);
-	return step;
-}
-
-/* In doubt about an archive: does Lever show the opportunity archived with that reason? */
-static enum step lookup_archive(struct sync_ctx *ctx, yajl_val p, char *err, size_t elen)
-{
-	const char *oid = field(p, "opportunity_id"), *reason = field(p, "reason_id");
-	struct http_response resp;
-	http_response_init(&resp);
-	enum remote_status s = lever_fetch_opportunity(&ctx->lever, oid, &resp, err, elen);
-	enum step step = classify(s, 0);
-	if (step == STEP_DONE) {
-		char id[ID_MAX];
-		if (store_answer(ctx, &resp, id, sizeof id, NULL, NULL) < 0) {
-			step = STEP_STOP_DOWN;
-		} else {
-			sqlite3_stmt *st = db_prepare(ctx->db, "SELECT 1 FROM lever_opportunities WHERE id = ? AND "
-							       "archived_at IS NOT NULL AND archive_reason_id = ?");
-			sqlite3_bind_text(st, 1, oid, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
-			step = st && sqlite3_step(st) == SQLITE_ROW ? STEP_DONE : STEP_RETRY;
-			sqlite3_finalize(st);
-		}
-	} else if (s == REMOTE_NOT_FOUND) {
-		snprintf(err, elen, "the opportunity no longer exists in Lever");
-		step = STEP_FAILED;
-	} else if (step == STEP_FAILED) {
-		step = STEP_STOP_DOWN;
-	}
-	http_response_free(&resp);
-	return step;
-}
-
-/*
- * In doubt about a prospect link: Crosschq has no look-up of one prospect,
- * but this run's pull listed every prospect changed since the last one, and
- * the PATCH changed it: the stored prospect says whether it happened.
- */
-static enum step lookup_prospect_link(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen)
-{
-	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT 1 FROM cq_prospects WHERE id = ? AND ats_id = ?");
-	if (!st)
-		return STEP_DB_ERROR;
-	sqlite3_bind_text(st, 1, field(p, "prospect_id"), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, field(p, "ats_id"), -1, SQLITE_STATIC);
-	enum step step = sqlite3_step(st) == SQLITE_ROW ? STEP_DONE : STEP_RETRY;
-	sqlite3_finalize(st);
-	if (step == STEP_DONE)
-		strlcpy_(result, field(p, "ats_id"), rlen);
-	return step;
-}
-
-enum step act_lookup(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
-		     size_t elen)
-{
-	result[0] = '\0';
-	if (strcmp(a->kind, "cq.create_request") == 0)
-		return act_cq_lookup_create(ctx, a, result, rlen, err, elen);
-	yajl_val p = parse_payload(a, err, elen);
-	if (!p)
-		return STEP_FAILED;
-	enum step step;
-	if (strcmp(a->kind, "lever.add_link") == 0)
-		step = lookup_link(ctx, p, err, elen);
-	else if (strcmp(a->kind, "lever.add_note") == 0)
-		step = lookup_note(ctx, p, result, rlen, err, elen);
-	else if (strcmp(a->kind, "lever.export_prospect") == 0) {
-		step = find_by_email(ctx, field(p, "email"), result, rlen, err, elen);
-		if (step == STEP_FAILED)
-			step = STEP_STOP_DOWN;
-	} else if (strcmp(a->kind, "lever.archive_hired") == 0) {
-		step = lookup_archive(ctx, p, err, elen);
-	} else if (strcmp(a->kind, "cq.set_hired") == 0 || strcmp(a->kind, "cq.cancel_request") == 0) {
-		step = act_cq_lookup_state(ctx, a, p, result, rlen, err, elen);
-	} else if (strcmp(a->kind, "cq.link_prospect") == 0) {
-		step = lookup_prospect_link(ctx, p, result, rlen);
-	} else {
-		/* mail: the one effect that cannot be looked up; it is sent again
-		 * with the same Message-ID, which mail systems deduplicate */
-		step = STEP_RETRY;
 	}
 	yajl_tree_free(p);
 	return step;

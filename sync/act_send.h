@@ -6,12 +6,12 @@
  * kind                 remote effect                       in doubt
  * cq.create_request    POST reference-request/              evidence only (act_crosschq.c)
  * lever.add_link       POST addLinks                        GET the opportunity's links
- * lever.add_note       POST notes                           list notes, find ours
+ * lever.add_note       POST notes                           list notes, find ours by its marker (request id)
  * lever.archive_hired  PUT archived (sets a state)          GET the opportunity: archived so?
  * cq.set_hired         PATCH hired (sets a state)           GET the request: hired so?
  * cq.cancel_request    POST cancel/ (no longer open = done) GET the request: still open?
  * mail.followup        SMTP                                 send again, same Message-ID
- * lever.export_prospect find by email, else POST            find by email
+ * lever.export_prospect find by email, else POST            find by email (canonical: trimmed, lowercase)
  * cq.link_prospect     PATCH ats_id (sets a state)          the prospect as pulled this run
  */
 #ifndef REFSYNC_ACT_SEND_H
@@ -37,6 +37,7 @@ enum step {
 	STEP_STOP_DOWN,  /* the remote is unavailable: planned again, stop for this run */
 	STEP_STOP_AUTH,  /* the remote refused our key: planned again, stop with a config error */
 	STEP_AWAIT,      /* in doubt, and no evidence yet: stays 'sending', nothing is sent, the run goes on */
+	STEP_PARK,       /* a setting only this kind needs is missing: planned again, other kinds go on */
 	STEP_DB_ERROR
 };
 
@@ -53,7 +54,16 @@ enum step act_send(struct sync_ctx *ctx, const struct action *a, char *result, s
 enum step act_lookup(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
 		     size_t elen);
 
-/* Release what act_send cached for the run (secrets). */
+/*
+ * 1 when actions of this kind can be carried out with this configuration;
+ * 0 (err set, naming the setting) when a setting or secret that only this
+ * kind needs is missing or unreadable (today: the follow-up prompt's
+ * answer_url, answer secret, SMTP password, From address). Such a kind is
+ * parked for the run: its actions wait, every other kind goes on.
+ */
+int act_kind_ready(struct sync_ctx *ctx, const char *kind, char *err, size_t elen);
+
+/* Release what act_send cached for the run (secrets, wiped). */
 void act_send_cleanup(struct sync_ctx *ctx);
 
 #endif

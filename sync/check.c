@@ -6,6 +6,7 @@
 #include "http.h"
 #include "lever.h"
 #include "log.h"
+#include "mail.h"
 #include "records.h"
 #include "util.h"
 
@@ -174,6 +175,29 @@ static void check_smtp(struct checker *c, const struct config *cfg)
 	curl_easy_cleanup(h);
 }
 
+/* What the enabled features need beyond their secrets (a run parks or fails without it). */
+static void check_features(struct checker *c, const struct config *cfg)
+{
+	char msg[700], addr[MAIL_ADDRESS_MAX + 1];
+	if (!cfg->answer_url) {
+		snprintf(msg, sizeof msg, "%s: [followup] answer_url is not set: follow-up prompts cannot be sent "
+			 "(they wait, parked)", cfg->path);
+		check_problem(c, msg);
+	} else {
+		check_ok("follow-up answer page: ", cfg->answer_url);
+	}
+	if (!cfg->from || mail_address_of(cfg->from, addr, sizeof addr)) {
+		snprintf(msg, sizeof msg, "%s: [followup] from '%s' holds no usable address: follow-up prompts "
+			 "cannot be sent (they wait, parked)", cfg->path, cfg->from ? cfg->from : "");
+		check_problem(c, msg);
+	}
+	if ((cfg->export_existing || cfg->auto_export_new) && !cfg->perform_as) {
+		snprintf(msg, sizeof msg, "%s: [lever] perform_as is not set: exporting prospects needs it to "
+			 "create Lever opportunities", cfg->path);
+		check_problem(c, msg);
+	}
+}
+
 int check_all(const struct config *cfg)
 {
 	struct checker c = { 0, 0 };
@@ -197,8 +221,9 @@ int check_all(const struct config *cfg)
 			check_lever(&c, cfg, s);
 		else if (i == SECRET_CROSSCHQ_API_KEY)
 			check_crosschq(&c, cfg, s);
-		free(s);
+		secret_free(s);
 	}
+	check_features(&c, cfg);
 	check_smtp(&c, cfg);
 	check_database(&c, cfg);
 	http_global_cleanup();

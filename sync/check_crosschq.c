@@ -137,8 +137,7 @@ void check_crosschq(struct checker *c, const struct config *cfg, const char *key
 	char *auth = crosschq_auth_value(cfg->crosschq_auth_scheme, key);
 	int bad = http_client_init(&cq, "Crosschq", cfg->crosschq_url, HTTP_AUTH_HEADER, auth, cfg->crosschq_rps, err,
 				   sizeof err);
-	explicit_bzero(auth, strlen(auth));
-	free(auth);
+	secret_free(auth);
 	if (bad) {
 		check_problem(c, err);
 		return;

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <ini.h>
 #include <math.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -592,4 +593,12 @@ char *config_read_secret(const struct config *cfg, enum secret_id id, char *err,
 	}
 	log_add_secret(s);
 	return s;
+}
+
+void secret_free(char *secret)
+{
+	if (!secret)
+		return;
+	OPENSSL_cleanse(secret, strlen(secret));
+	free(secret);
 }

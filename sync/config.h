@@ -151,6 +151,9 @@ int config_secret_configured(const struct config *cfg, enum secret_id id);
  */
 int config_check_webhook_secret(const struct config *cfg, const char *s, char *err, size_t errlen);
 
+/* Wipe a secret (OPENSSL_cleanse) and free it; NULL is fine. */
+void secret_free(char *secret);
+
 /* "lever_api_key", ... */
 const char *config_secret_credential_name(enum secret_id id);
 /* "[lever] api_key_file", ... */

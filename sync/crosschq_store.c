@@ -170,6 +170,11 @@ int cq_store_cancelled(sqlite3 *db, const char *request_id, int64_t at)
 
 int cq_store_prospect(sqlite3 *db, const struct cq_prospect *p)
 {
+	/* a prospect that became a candidate since deleted or anonymized in
+	 * Lever keeps no personal data here, whatever Crosschq still holds */
+	int private = store_prospect_is_private(db, p->id, p->ats_id);
+	if (private < 0)
+		return -1;
 	sqlite3_stmt *st = db_prepare(db,
 		"INSERT INTO cq_prospects(id, first_name, last_name, email, phone, job_title, tags, source, "
 		"created_at, updated_at, ats_id) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
@@ -180,12 +185,12 @@ int cq_store_prospect(sqlite3 *db, const struct cq_prospect *p)
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, p->id, -1, SQLITE_TRANSIENT);
-	bind_text_or_null(st, 2, p->first_name);
-	bind_text_or_null(st, 3, p->last_name);
-	bind_text_or_null(st, 4, p->email);
-	bind_text_or_null(st, 5, p->phone);
-	bind_text_or_null(st, 6, p->job_title);
-	bind_text_or_null(st, 7, p->tags);
+	bind_text_or_null(st, 2, private ? NULL : p->first_name);
+	bind_text_or_null(st, 3, private ? NULL : p->last_name);
+	bind_text_or_null(st, 4, private ? NULL : p->email);
+	bind_text_or_null(st, 5, private ? NULL : p->phone);
+	bind_text_or_null(st, 6, private ? NULL : p->job_title);
+	bind_text_or_null(st, 7, private ? NULL : p->tags);
 	bind_text_or_null(st, 8, p->source);
 	bind_ms_or_null(st, 9, p->created_at);
 	bind_ms_or_null(st, 10, p->updated_at);

@@ -57,6 +57,15 @@ static void ms_text(int64_t ms, char *out, size_t n)
 	snprintf(out, n, "%lld", (long long)ms);
 }
 
+/* The opportunity o is still a person we may act for: not deleted nor
+ * anonymized in Lever (nothing is sent for an erased candidate). */
+#define ALIVE "o.deleted_at IS NULL AND o.anonymized = 0"
+
+/* Lever's view: 1 when the opportunity is archived with a hired-type reason. */
+#define LEVER_SHOWS_HIRED \
+	"(o.archived_at IS NOT NULL AND EXISTS (SELECT 1 FROM lever_archive_reasons a " \
+	"WHERE a.id = o.archive_reason_id AND a.type = 'hired'))"
+
 /* Plan one action; counts it. 0 or -1. */
 static int plan(struct sync_ctx *ctx, const char *key_prefix, const char *key_id, const char *kind,
 		const char *subject_kind, const char *subject_id, char *body, const char *reason)
@@ -79,8 +88,7 @@ static int rule_report(struct sync_ctx *ctx)
 		"SELECT r.id, r.opportunity_id, r.report_url FROM cq_requests r "
 		"JOIN lever_opportunities o ON o.id = r.opportunity_id "
 		"WHERE r.status = 'completed' AND r.report_url IS NOT NULL AND r.report_url <> '' "
-		"AND o.deleted_at IS NULL AND o.anonymized = 0 "
-		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'note:' || r.id) ORDER BY r.id");
+		"AND " ALIVE " AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'note:' || r.id) ORDER BY r.id");
 	int rc = st ? 0 : -1;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		const char *rid = col(st, 0), *oid = col(st, 1), *url = col(st, 2);
@@ -96,7 +104,12 @@ static int rule_report(struct sync_ctx *ctx)
 	return rc;
 }
 
-/* Hired in Lever (archived with a hired-type reason): tell Crosschq. */
+/*
+ * Hired in Lever (archived with a hired-type reason): tell Crosschq. The
+ * latest fact wins: an earlier "not hired" answer of the owner does not hold
+ * back a hire Lever shows now; only an owner's "hired" answer, which tells
+ * Crosschq the same, makes this one unneeded.
+ */
 static int rule_hired_in_lever(struct sync_ctx *ctx)
 {
 	if (capability_get(ctx->db, CAP_HIRE) != CAP_PRESENT)
@@ -105,8 +118,10 @@ static int rule_hired_in_lever(struct sync_ctx *ctx)
 		"SELECT r.id, r.opportunity_id, o.archived_at FROM cq_requests r "
 		"JOIN lever_opportunities o ON o.id = r.opportunity_id "
 		"JOIN lever_archive_reasons a ON a.id = o.archive_reason_id "
-		"WHERE a.type = 'hired' AND o.archived_at IS NOT NULL AND COALESCE(r.hired, 0) = 0 "
-		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key IN ('hired:' || r.id, 'answer:' || r.id)) "
+		"WHERE a.type = 'hired' AND o.archived_at IS NOT NULL AND COALESCE(r.hired, 0) = 0 AND " ALIVE " "
+		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'hired:' || r.id) "
+		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'answer:' || r.id AND x.state <> 'failed' "
+		"AND json_valid(x.payload) AND json_extract(x.payload, '$.hired') = 'true') "
 		"ORDER BY r.id");
 	int rc = st ? 0 : -1;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
@@ -150,18 +165,13 @@ static int plan_archive_hired(struct sync_ctx *ctx, const char *oid, const char 
 	return rc;
 }
 
-/* Lever's view: 1 when the opportunity is archived with a hired-type reason. */
-#define LEVER_SHOWS_HIRED \
-	"(o.archived_at IS NOT NULL AND EXISTS (SELECT 1 FROM lever_archive_reasons a " \
-	"WHERE a.id = o.archive_reason_id AND a.type = 'hired'))"
-
 /* Hired in Crosschq: archive in Lever with the hired reason. */
 static int rule_hired_in_crosschq(struct sync_ctx *ctx)
 {
 	sqlite3_stmt *st = db_prepare(ctx->db,
 		"SELECT DISTINCT r.opportunity_id FROM cq_requests r "
 		"JOIN lever_opportunities o ON o.id = r.opportunity_id "
-		"WHERE r.hired = 1 AND COALESCE(r.hired_source, '') <> 'ats' AND o.deleted_at IS NULL "
+		"WHERE r.hired = 1 AND COALESCE(r.hired_source, '') <> 'ats' AND " ALIVE " "
 		"AND NOT " LEVER_SHOWS_HIRED " "
 		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'archive-hired:' || r.opportunity_id) "
 		"ORDER BY r.opportunity_id");
@@ -172,7 +182,12 @@ static int rule_hired_in_crosschq(struct sync_ctx *ctx)
 	return rc;
 }
 
-/* The owners' answers to the follow-up prompt. */
+/*
+ * The owners' answers to the follow-up prompt. A "not hired" answer never
+ * undoes a hire: it is not passed on while Lever shows the candidate hired,
+ * nor when Crosschq holds a hire newer than the answer (a stale click on an
+ * old prompt); it waits, and goes out only if the hire goes away.
+ */
 static int rule_answers(struct sync_ctx *ctx)
 {
 	int can_tell_crosschq = capability_get(ctx->db, CAP_HIRE) == CAP_PRESENT;
@@ -180,7 +195,9 @@ static int rule_answers(struct sync_ctx *ctx)
 		"SELECT a.request_id, a.hired, a.answered_at, r.opportunity_id, " LEVER_SHOWS_HIRED " "
 		"FROM answers a JOIN cq_requests r ON r.id = a.request_id "
 		"JOIN lever_opportunities o ON o.id = r.opportunity_id "
-		"WHERE NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'answer:' || a.request_id) "
+		"WHERE " ALIVE " AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'answer:' || a.request_id) "
+		"AND (a.hired = 1 OR (NOT " LEVER_SHOWS_HIRED " AND NOT (COALESCE(r.hired, 0) = 1 "
+		"AND COALESCE(r.hired_at, 0) >= a.answered_at))) "
 		"AND (?1 OR (a.hired = 1 AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = "
 		"'archive-hired:' || r.opportunity_id))) ORDER BY a.request_id");
 	if (st)
@@ -211,6 +228,7 @@ static int rule_cancel(struct sync_ctx *ctx)
 		"SELECT r.id, r.opportunity_id FROM cq_requests r "
 		"JOIN lever_opportunities o ON o.id = r.opportunity_id "
 		"WHERE r.status = 'open' AND o.archived_at IS NOT NULL AND NOT " LEVER_SHOWS_HIRED " "
+		"AND " ALIVE " "
 		"AND COALESCE(r.hired, 0) = 0 "
 		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'cancel:' || r.id) ORDER BY r.id");
 	int rc = st ? 0 : -1;
@@ -319,6 +337,7 @@ static int rule_prospects(struct sync_ctx *ctx)
 	st = db_prepare(ctx->db,
 		"SELECT p.id, x.result FROM outbox x JOIN cq_prospects p ON x.key = 'prospect:' || p.id "
 		"WHERE x.state = 'done' AND x.result IS NOT NULL AND COALESCE(p.ats_id, '') <> x.result "
+		"AND NOT EXISTS (SELECT 1 FROM lever_opportunities o WHERE o.id = x.result AND NOT (" ALIVE ")) "
 		"AND NOT EXISTS (SELECT 1 FROM outbox y WHERE y.key = 'prospect-link:' || p.id) ORDER BY p.id");
 	rc = st ? 0 : -1;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)

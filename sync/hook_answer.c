@@ -359,5 +359,5 @@ void hook_answer(const struct config *cfg, const struct hook_request *req, struc
 	else
 		answer_post(cfg, secret, req, resp);
 	OPENSSL_cleanse(secret, strlen(secret));
-	free(secret);
+	secret_free(secret);
 }

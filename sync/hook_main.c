@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -44,6 +45,9 @@ int main(int argc, char **argv)
 	char err[CONFIG_ERR_MAX];
 	int have_config = 0;
 
+	/* the webhook tokens and the answer secret are read into this process:
+	 * no core dump of it */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	log_init("refsync-hook", LOG_INFO);
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(usage, stdout);
@@ -81,5 +85,6 @@ int main(int argc, char **argv)
 	buf_free(&body);
 	if (have_config)
 		config_free(&cfg);
+	log_forget_secrets();
 	return rc;
 }

@@ -140,6 +140,9 @@ void http_client_free(struct http_client *c)
 {
 	if (c->curl)
 		curl_easy_cleanup(c->curl);
+	/* one of the headers carries the API key */
+	for (struct curl_slist *l = c->headers; l; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
 	curl_slist_free_all(c->headers);
 	free(c->base_url);
 	memset(c, 0, sizeof *c);

@@ -65,6 +65,16 @@ void log_add_secret(const char *secret)
 	secrets[i] = xstrdup(secret);
 }
 
+void log_forget_secrets(void)
+{
+	for (int i = 0; i < n_secrets; i++) {
+		explicit_bzero(secrets[i], strlen(secrets[i]));
+		free(secrets[i]);
+		secrets[i] = NULL;
+	}
+	n_secrets = 0;
+}
+
 void log_mask_secrets(char *s)
 {
 	for (int i = 0; i < n_secrets; i++) {

@@ -23,6 +23,9 @@ void log_add_secret(const char *secret);
 /* Replace every registered secret in s (in place) by "***". */
 void log_mask_secrets(char *s);
 
+/* Wipe and forget the secrets log_add_secret copied (at exit). */
+void log_forget_secrets(void);
+
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -54,7 +54,12 @@ struct mail_prompt {
  * Answer here: <answer_link>", gives the link's expiry, and says that the
  * link only opens a page and nothing changes until a button is pressed.
  *
- * Returns NULL only when memory runs out (or p is NULL).
+ * Remote text never reaches a header raw: control characters become spaces,
+ * names are encoded (RFC 2047) when not plain, the Message-ID is written
+ * with %XX for anything that is not atext.
+ *
+ * Returns NULL when memory runs out, p is NULL, or the recipient address
+ * is not plausible (see mail_address_of): refused, never mangled.
  */
 char *mail_compose_prompt(const char *from, const struct mail_prompt *p);
 
@@ -66,6 +71,9 @@ char *mail_compose_prompt(const char *from, const struct mail_prompt *p);
  * empty labels, at most MAIL_ADDRESS_MAX bytes) or it does not fit outlen.
  */
 int mail_address_of(const char *from, char *out, size_t outlen);
+
+/* 1 when s (n bytes) is a plausible bare address by the rules above, else 0. */
+int mail_address_plausible(const char *s, size_t n);
 
 /*
  * Send message (as composed above, CRLF line ends) to one recipient over

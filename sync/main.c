@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 /* Time slices a backfill lists at once: enough to keep Lever's rate budget
@@ -170,12 +171,12 @@ static int open_remotes(struct sync_ctx *ctx)
 	char *key = config_read_secret(ctx->cfg, SECRET_LEVER_API_KEY, err, sizeof err);
 	if (!key || http_client_init(&ctx->lever, "Lever", ctx->cfg->lever_url, HTTP_AUTH_BASIC_USER, key,
 				     ctx->cfg->lever_rps, err, sizeof err)) {
-		free(key);
+		secret_free(key);
 		log_err("%s", err);
 		snprintf(ctx->error, sizeof ctx->error, "%s", err);
 		return EXIT_CONFIG;
 	}
-	free(key);
+	secret_free(key);
 	ctx->have_lever = 1;
 	ctx->lever.total_timeout_s = ctx->cfg->http_timeout_seconds;
 	ctx->lever.low_speed_time_s = ctx->cfg->http_stall_seconds;
@@ -184,15 +185,14 @@ static int open_remotes(struct sync_ctx *ctx)
 	char *auth = key ? crosschq_auth_value(ctx->cfg->crosschq_auth_scheme, key) : NULL;
 	if (!key || http_client_init(&ctx->crosschq, "Crosschq", ctx->cfg->crosschq_url, HTTP_AUTH_HEADER, auth,
 				     ctx->cfg->crosschq_rps, err, sizeof err)) {
-		free(key);
-		free(auth);
+		secret_free(key);
+		secret_free(auth);
 		log_err("%s", err);
 		snprintf(ctx->error, sizeof ctx->error, "%s", err);
 		return EXIT_CONFIG;
 	}
-	explicit_bzero(auth, strlen(auth));
-	free(auth);
-	free(key);
+	secret_free(auth);
+	secret_free(key);
 	ctx->have_crosschq = 1;
 	ctx->crosschq.total_timeout_s = ctx->cfg->http_timeout_seconds;
 	ctx->crosschq.low_speed_time_s = ctx->cfg->http_stall_seconds;
@@ -262,6 +262,9 @@ int main(int argc, char **argv)
 {
 	const char *config_path = NULL;
 	int verbosity = LOG_INFO;
+	/* the API keys are in this process's memory: no core dump, no ptrace by
+	 * other processes of the user (refsync.service also sets LimitCORE=0) */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	log_init("refsync", verbosity);
 	static const struct option global[] = {
 		{ "config", required_argument, NULL, 'c' }, { "verbose", no_argument, NULL, 'v' },
@@ -489,5 +492,6 @@ out:
 		close(lock_fd);
 	config_free(&cfg);
 	http_global_cleanup();
+	log_forget_secrets();
 	return code;
 }

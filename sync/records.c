@@ -19,8 +19,13 @@ enum field_kind {
 	F_ISO,        /* ISO 8601 string => epoch ms; null => 0 */
 	F_BOOL,       /* true/false => 1/0 */
 	F_TRISTATE,   /* true/false/null => 1/0/-1 */
-	F_LINES       /* append a string as a line */
+	F_LINES,      /* append a string as a line */
+	F_DSTR,       /* a char * member: a malloc'd copy of a string, any length */
+	F_DLINES      /* a char * member: append a string as a line, up to DYN_LINES_MAX */
 };
+
+/* The most of one record's text kept by F_DLINES (a Lever note is far shorter). */
+#define DYN_LINES_MAX (1024 * 1024)
 
 struct field_spec {
 	const char *path;
@@ -69,15 +74,57 @@ static int64_t parse_iso(const char *text, size_t len)
 	return parse_iso8601(tmp, &ms) == 0 ? ms : 0;
 }
 
-/* Apply a scalar to the record per the table. Returns 1 when a spec matched. */
+/* Free the char * members of a record (F_DSTR, F_DLINES) and set them NULL. */
+static void free_dynamic(const struct field_spec *specs, void *rec)
+{
+	for (const struct field_spec *f = specs; f->path; f++) {
+		if (f->kind == F_DSTR || f->kind == F_DLINES) {
+			char **p = (char **)((char *)rec + f->offset);
+			free(*p);
+			*p = NULL;
+		}
+	}
+}
+
+/* Append text (len bytes) to *p as a new line, unless the whole would pass DYN_LINES_MAX. */
+static void dyn_append_line(char **p, const char *text, size_t len)
+{
+	size_t used = *p ? strlen(*p) : 0;
+	if (used + len + 2 > DYN_LINES_MAX)
+		return;
+	char *n = xrealloc(*p, used + len + 2);
+	if (used)
+		n[used++] = '\n';
+	memcpy(n + used, text, len);
+	n[used + len] = '\0';
+	*p = n;
+}
+
+/* Apply a scalar to the record per the table (every spec of that path).
+ * Returns 1 when a spec matched. */
 static int apply_field(const struct field_spec *specs, void *rec, const char *path, enum jvalue_type type,
 		       const char *text, size_t len)
 {
+	int matched = 0;
 	for (const struct field_spec *f = specs; f->path; f++) {
 		if (strcmp(f->path, path) != 0)
 			continue;
+		matched = 1;
 		char *p = (char *)rec + f->offset;
 		switch (f->kind) {
+		case F_DSTR:
+			if (type == JV_STRING || type == JV_NUMBER) {
+				free(*(char **)p);
+				*(char **)p = xstrndup(text, len);
+			} else if (type == JV_NULL) {
+				free(*(char **)p);
+				*(char **)p = NULL;
+			}
+			break;
+		case F_DLINES:
+			if (type == JV_STRING)
+				dyn_append_line((char **)p, text, len);
+			break;
 		case F_STR:
 			if (type == JV_STRING || type == JV_NUMBER)
 				copy_text(p, f->size, text, len);
@@ -115,9 +162,8 @@ static int apply_field(const struct field_spec *specs, void *rec, const char *pa
 			}
 			break;
 		}
-		return 1;
 	}
-	return 0;
+	return matched;
 }
 
 static void top_field(struct page_info *page, const char *key, enum jvalue_type type, const char *text, size_t len)
@@ -174,7 +220,7 @@ static const struct field_spec opportunity_fields[] = {
 	OPP("updatedAt", F_MS, updated_at),
 	OPP("deletedAt", F_MS, deleted_at),
 	OPP("isAnonymized", F_BOOL, anonymized),
-	OPP("links", F_LINES, links),
+	OPP("links", F_DLINES, links),
 	{ NULL, 0, 0, 0 }
 };
 
@@ -190,6 +236,7 @@ static void opp_start(void *ctx)
 {
 	struct opp_ctx *c = ctx;
 	struct lever_opportunity *o = &c->rec;
+	free_dynamic(opportunity_fields, o);
 	struct stage_change *changes = o->changes;
 	size_t cap_changes = o->cap_changes, cap_tags = o->cap_tags;
 	char (*tags)[TEXT_MAX] = o->tags;
@@ -268,6 +315,7 @@ int parse_opportunity_page(const char *data, size_t len, opportunity_fn fn, void
 		snprintf(err, errlen, "an opportunity without an id");
 	free(c.rec.changes);
 	free(c.rec.tags);
+	free_dynamic(opportunity_fields, &c.rec);
 	return r;
 }
 
@@ -306,6 +354,7 @@ static int emit_simple(const struct table_ctx *c)
 static void table_start(void *ctx)
 {
 	struct table_ctx *c = ctx;
+	free_dynamic(c->specs, c->rec);
 	if (c->tags) {
 		char (*tags)[TEXT_MAX] = *c->tags;
 		size_t cap = *c->cap_tags;
@@ -353,7 +402,9 @@ static int table_parse(struct table_ctx *c, const char *data, size_t len, const 
 {
 	page_reset(c->page);
 	struct jstream_handler h = { c, table_start, table_end, NULL, table_field, table_top };
+	memset(c->rec, 0, c->rec_size);
 	int r = jstream_parse(data, len, &h, err, errlen);
+	free_dynamic(c->specs, c->rec);
 	if (r && c->missing_id)
 		snprintf(err, errlen, "%s without an id", what);
 	return r;
@@ -407,7 +458,9 @@ static const struct field_spec deleted_fields[] = {
 static const struct field_spec note_fields[] = {
 	SIMPLE("id", F_STR, id), SIMPLE("noteId", F_STR, id), SIMPLE("text", F_LINES, text),
 	SIMPLE("value", F_LINES, text), SIMPLE("fields.value", F_LINES, text),
-	SIMPLE("fields.text", F_LINES, text), SIMPLE("createdAt", F_MS, at), { NULL, 0, 0, 0 }
+	SIMPLE("fields.text", F_LINES, text), SIMPLE("text", F_DLINES, note), SIMPLE("value", F_DLINES, note),
+	SIMPLE("fields.value", F_DLINES, note), SIMPLE("fields.text", F_DLINES, note),
+	SIMPLE("createdAt", F_MS, at), { NULL, 0, 0, 0 }
 };
 
 int parse_simple_page(const char *data, size_t len, enum lever_simple_kind kind, simple_fn fn, void *ctx,

@@ -39,7 +39,7 @@ struct lever_opportunity {
 	size_t n_changes, cap_changes;
 	char (*tags)[TEXT_MAX];
 	size_t n_tags, cap_tags;
-	char links[4096]; /* newline-separated */
+	char *links;      /* newline-separated, NULL when none; owned by the parser, valid in the callback */
 };
 
 struct lever_posting {
@@ -56,7 +56,8 @@ struct lever_posting {
 /* stages, archive reasons, users, deleted records, notes share this shape */
 struct lever_simple {
 	char id[ID_MAX];
-	char text[TEXT_MAX];   /* stage/reason text, user name, note text */
+	char text[TEXT_MAX];   /* stage/reason text, user name, note text (its first TEXT_MAX - 1 bytes) */
+	char *note;            /* notes: the whole text, or NULL; owned by the parser, valid in the callback */
 	char type[32];         /* archive reason type */
 	char status[32];
 	char email[TEXT_MAX];  /* users */

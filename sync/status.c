@@ -75,6 +75,10 @@ static const char *SQL_WORDS = "SELECT status_word, count(*) FROM cq_requests WH
 static const char *SQL_WEBHOOKS = "SELECT name, opportunity_id, CASE WHEN set_aside_at IS NULL THEN 'retrying' "
 				  "ELSE 'set aside' END, attempts, next_at, last_error, updated_at FROM webhook_retries "
 				  "ORDER BY set_aside_at IS NULL, updated_at DESC, name LIMIT 50";
+/* kinds of action parked by act.c: a setting only they need is missing */
+static const char *SQL_PARKED = "SELECT substr(key, 8), value, (SELECT count(*) FROM outbox x WHERE x.state = "
+				"'planned' AND x.kind = substr(settings.key, 8)) FROM settings WHERE substr(key, 1, 7) "
+				"= 'parked:' ORDER BY key";
 static const char *SQL_CURSORS = "SELECT name, since, until, token IS NOT NULL, pages, updated_at FROM cursors "
 				 "ORDER BY name";
 
@@ -192,6 +196,8 @@ int status_print(const struct config *cfg, int json)
 		static const char *const hold_names[] = { "opportunity_id", "entered_at", "state", "reason", "updated_at",
 							  NULL };
 		gen_rows(g, db, "holds", SQL_HOLDS, hold_names);
+		static const char *const parked_names[] = { "kind", "reason", "waiting", NULL };
+		gen_rows(g, db, "parked", SQL_PARKED, parked_names);
 		static const char *const cursor_names[] = { "name", "since", "until", "in_progress", "pages",
 							    "updated_at", NULL };
 		gen_rows(g, db, "cursors", SQL_CURSORS, cursor_names);
@@ -274,6 +280,15 @@ int status_print(const struct config *cfg, int json)
 	}
 	sqlite3_finalize(st);
 	print_crosschq(db);
+	st = db_prepare(db, SQL_PARKED);
+	n = 0;
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		if (!n++)
+			printf("Parked (these actions wait for a setting; every other kind goes on):\n");
+		printf("  %s: %lld waiting\n      %s\n", sqlite3_column_text(st, 0), (long long)sqlite3_column_int64(st, 2),
+		       sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
 	printf("Cursors:\n");
 	st = db_prepare(db, SQL_CURSORS);
 	while (st && sqlite3_step(st) == SQLITE_ROW) {

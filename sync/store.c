@@ -46,16 +46,9 @@ static const char *const sql[ST_COUNT] = {
 			     "status=excluded.status",
 	[ST_ERASE_OPP] = "UPDATE lever_opportunities SET name = NULL, email = NULL, phone = NULL, links = NULL, "
 			 "deleted_at = COALESCE(deleted_at, ?2) WHERE id = ?1",
-	[ST_ERASE_REQUESTS] = "UPDATE cq_requests SET candidate_name = NULL, candidate_email = NULL "
-			      "WHERE opportunity_id = ?",
-	/* payloads hold names and emails: keep ids and outcomes only; what was
-	 * not sent yet is not sent at all */
-	[ST_ERASE_OUTBOX] = "UPDATE outbox SET payload = '{\"erased\":true}', "
-			    "last_error = CASE state WHEN 'planned' THEN 'not sent: the candidate was deleted or "
-			    "anonymized in Lever' ELSE last_error END, "
-			    "state = CASE state WHEN 'planned' THEN 'failed' ELSE state END "
-			    "WHERE subject = 'opportunity:' || ?1 AND payload <> '{\"erased\":true}'",
 	[ST_DELETED_STUB] = "INSERT OR IGNORE INTO lever_opportunities(id, deleted_at, pulled_at) VALUES (?,?,?)",
+	[ST_OPP_IS_PRIVATE] = "SELECT 1 FROM lever_opportunities WHERE id = ? AND (deleted_at IS NOT NULL OR "
+			      "anonymized = 1)",
 };
 
 void store_init(struct store *s, sqlite3 *db, int64_t run_id)
@@ -117,31 +110,8 @@ static int put_tags(struct store *s, const char *kind, const char *owner, char (
 	return 0;
 }
 
-/* Remove a candidate's personal data from requests and action payloads. */
-static int erase_requests(struct store *s, const char *opportunity_id)
-{
-	sqlite3_stmt *st = stmt(s, ST_ERASE_REQUESTS);
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, opportunity_id, -1, SQLITE_STATIC);
-	if (done(st))
-		return -1;
-	st = stmt(s, ST_ERASE_OUTBOX);
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, opportunity_id, -1, SQLITE_STATIC);
-	if (done(st))
-		return -1;
-	int changed = sqlite3_changes(s->db);
-	if (changed > 0) {
-		char subject[ID_MAX + 16];
-		snprintf(subject, sizeof subject, "opportunity:%s", opportunity_id);
-		return audit_appendf(s->db, s->run_id, "privacy.erased", subject,
-				     "personal data removed from %d stored actions", changed);
-	}
-	return 0;
-}
-
+/* Store what Lever's answer to an archive call says (it is not expanded:
+ * only the archive fields and updatedAt are trusted). */
 int store_opportunity_archived(struct store *s, const struct lever_opportunity *o)
 {
 	sqlite3_stmt *st = db_prepare(s->db, "UPDATE lever_opportunities SET archived_at = ?1, archive_reason_id = ?2, "
@@ -162,6 +132,18 @@ int store_opportunity_archived(struct store *s, const struct lever_opportunity *
 int store_opportunity(struct store *s, const struct lever_opportunity *o)
 {
 	int private = o->anonymized || o->deleted_at > 0;
+	/* erased already (an anonymized candidate is listed again and again):
+	 * nothing new was stored about it since, decide plans nothing for it */
+	int was_private = 0;
+	if (private) {
+		sqlite3_stmt *q = stmt(s, ST_OPP_IS_PRIVATE);
+		if (!q)
+			return -1;
+		sqlite3_bind_text(q, 1, o->id, -1, SQLITE_STATIC);
+		was_private = sqlite3_step(q) == SQLITE_ROW;
+		sqlite3_reset(q);
+		sqlite3_clear_bindings(q);
+	}
 	sqlite3_stmt *st = stmt(s, ST_OPP_UPSERT);
 	if (!st)
 		return -1;
@@ -230,7 +212,7 @@ int store_opportunity(struct store *s, const struct lever_opportunity *o)
 		if (done(st))
 			return -1;
 	}
-	if (private && erase_requests(s, o->id))
+	if (private && !was_private && store_erase_actions(s, o->id))
 		return -1;
 	return 0;
 }
@@ -259,7 +241,7 @@ int store_deleted_opportunity(struct store *s, const char *id, int64_t deleted_a
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, deleted_at);
-	if (done(st) || erase_requests(s, id))
+	if (done(st) || store_erase_actions(s, id))
 		return -1;
 	/* tags may say things about a person; ids and actions stay */
 	st = stmt(s, ST_OPP_TAGS_DELETE);

@@ -15,7 +15,7 @@
 enum store_stmt {
 	ST_OPP_UPSERT, ST_OPP_TAGS_DELETE, ST_TAG_INSERT, ST_ENTRY_INSERT, ST_USER_UPSERT,
 	ST_USER_UPSERT_KEEP, ST_POSTING_UPSERT, ST_POSTING_TAGS_DELETE, ST_STAGE_UPSERT, ST_REASON_UPSERT,
-	ST_ERASE_OPP, ST_ERASE_REQUESTS, ST_DELETED_STUB, ST_ERASE_OUTBOX, ST_COUNT
+	ST_ERASE_OPP, ST_DELETED_STUB, ST_OPP_IS_PRIVATE, ST_COUNT
 };
 
 struct store {
@@ -37,6 +37,19 @@ int store_posting(struct store *s, const struct lever_posting *p);
 int store_stage(struct store *s, const struct lever_simple *stage);
 int store_archive_reason(struct store *s, const struct lever_simple *reason);
 int store_user(struct store *s, const struct lever_simple *user);
+
+/*
+ * Privacy erasure (store_erase.c) of an opportunity deleted or anonymized in
+ * Lever: the candidate's name and email on its requests, the personal
+ * fields of the prospects that became it, and the payloads of every action
+ * about it or about those prospects (ids kept, "erased": true); actions not
+ * done yet are settled as failed "not sent" and audited. 0 or -1.
+ */
+int store_erase_actions(struct store *s, const char *opportunity_id);
+
+/* 1 when the prospect became an opportunity since deleted or anonymized in
+ * Lever, 0 when not, -1 on a database error. */
+int store_prospect_is_private(sqlite3 *db, const char *prospect_id, const char *ats_id);
 
 /*
  * Parse "lever:<opportunity>:<ms>" into its parts. Returns 0, or -1 when

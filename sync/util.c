@@ -387,3 +387,19 @@ int write_file_atomic(const char *path, const void *data, size_t len, int mode)
 	}
 	return 0;
 }
+
+char *email_canonical(const char *email)
+{
+	if (!email)
+		return NULL;
+	while (*email == ' ' || *email == '\t' || *email == '\r' || *email == '\n')
+		email++;
+	size_t n = strlen(email);
+	while (n > 0 && (email[n - 1] == ' ' || email[n - 1] == '\t' || email[n - 1] == '\r' || email[n - 1] == '\n'))
+		n--;
+	char *out = xstrndup(email, n);
+	for (char *c = out; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	return out;
+}

@@ -83,6 +83,11 @@ int str_ieq(const char *a, const char *b);
 /* 1 when s (may be NULL) is NULL or empty. */
 int str_empty(const char *s);
 
+/* The canonical form of an email address, for searching and comparing: the
+ * surrounding white space removed, ASCII letters lowercased. malloc'd;
+ * NULL stays NULL. */
+char *email_canonical(const char *email);
+
 /*
  * The REFSYNC_TEST_CRASH_AT hook: when the variable names point, the process
  * kills itself with SIGKILL. A value "point:N" crashes at the N-th time the

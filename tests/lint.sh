@@ -60,7 +60,8 @@ for s in $SERVICES; do
 	need "$s" 'Type=oneshot' 'TimeoutStartSec=[0-9]+(min|h)' 'SuccessExitStatus=75' \
 		'User=refsync' 'StateDirectory=refsync(/%i)?' 'ProtectSystem=strict' \
 		'NoNewPrivileges=yes' 'PrivateTmp=yes' 'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' \
-		'SystemCallFilter=@system-service' 'CapabilityBoundingSet=' 'LoadCredential=.+'
+		'SystemCallFilter=@system-service' 'CapabilityBoundingSet=' 'LoadCredential=.+' \
+		'LimitCORE=0'
 done
 for t in refsync.timer refsync@.timer; do
 	need "$t" 'OnCalendar=\*:0/5' 'Persistent=yes' 'RandomizedDelaySec=.+'

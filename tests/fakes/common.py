@@ -214,7 +214,7 @@ class Faults:
                "rate_malformed", "rate_stall", "delay_ms", "stall_ms", "rate_limit_rps",
                "rate_limit_burst")
     KNOWN = NUMBERS + ("seed", "retry_after", "ratelimit_reset", "invalid_offset_once",
-                       "only_paths", "reset_phase")
+                       "only_paths", "only_methods", "reset_phase")
 
     def __init__(self, default_retry_after=None):
         self._lock = threading.Lock()
@@ -247,6 +247,10 @@ class Faults:
         if only is not None and (not isinstance(only, list)
                                  or not all(isinstance(p, str) for p in only)):
             raise ValueError("faults: only_paths must be null or a list of strings")
+        methods = spec.get("only_methods")
+        if methods is not None and (not isinstance(methods, list)
+                                    or not all(isinstance(m, str) for m in methods)):
+            raise ValueError("faults: only_methods must be null or a list of strings")
         phase = spec.get("reset_phase", "before")
         if phase not in ("before", "after"):
             raise ValueError("faults: reset_phase must be \"before\" or \"after\"")
@@ -257,6 +261,7 @@ class Faults:
             self._retry_after = retry_after
             self._ratelimit_reset = reset
             self._only = only
+            self._methods = None if methods is None else {m.upper() for m in methods}
             self._phase = phase
             self._invalid_offset = bool(spec.get("invalid_offset_once", False))
             self._rng = random.Random(seed)
@@ -271,7 +276,9 @@ class Faults:
         with self._lock:
             return self._phase
 
-    def _applies(self, path):
+    def _applies(self, path, method=None):
+        if self._methods is not None and method is not None and method.upper() not in self._methods:
+            return False
         return self._only is None or any(path.startswith(prefix) for prefix in self._only)
 
     def _bucket_allows(self):
@@ -287,10 +294,10 @@ class Faults:
             return True
         return False
 
-    def decide(self, path):
+    def decide(self, path, method=None):
         """Choose this request's fault: one random draw per request that the plan covers."""
         with self._lock:
-            if not self._applies(path):
+            if not self._applies(path, method):
                 return Decision()
             delay = self._plan["delay_ms"]
             allowed = self._bucket_allows()
@@ -518,7 +525,7 @@ class FakeHandler(BaseHTTPRequestHandler):
             self._control(request)
             return
         auth_ok = bool(app.check_auth(self.headers))
-        decision = self.server.faults.decide(path)
+        decision = self.server.faults.decide(path, self.command)
         entry = {"t": started, "method": self.command, "path": path, "query": query,
                  "body": request.json if request.json_ok else None, "raw_len": len(raw),
                  "status": 0, "fault": decision.kind or ("delay" if decision.delay_ms else None),

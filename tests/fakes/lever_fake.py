@@ -472,7 +472,10 @@ class LeverApp(common.App):
                              ("contact_id", lambda o: {o.get("contact")}),
                              ("origin", lambda o: {o.get("origin")}),
                              ("location", lambda o: {o.get("location")}),
-                             ("email", lambda o: set(o.get("emails") or ())),
+                             # Lever matches the canonical email exactly (lever-api.md
+                             # section 8): a query in another case finds nothing
+                             ("email", lambda o: {e.strip().lower()
+                                                  for e in o.get("emails") or ()}),
                              ("tag", lambda o: set(o.get("tags") or ())),
                              ("source", lambda o: set(o.get("sources") or ())),
                              ("posting_id", posting_ids),

@@ -35,12 +35,12 @@ static int on_opportunity(void *ctx, const struct lever_opportunity *o)
 	CHECK_STR(o->confidentiality);
 	CHECK_STR(o->archive_reason);
 	CHECK_STR(o->url);
-	CHECK_STR(o->links);
 	FUZZ_CHECK(o->id[0] != '\0');
 	FUZZ_CHECK(o->n_changes <= o->cap_changes);
 	FUZZ_CHECK(o->n_tags <= o->cap_tags);
 	touch(s, o->id);
-	touch(s, o->links);
+	if (o->links)
+		touch(s, o->links);
 	for (size_t i = 0; i < o->n_changes; i++) {
 		CHECK_STR(o->changes[i].stage_id);
 		touch(s, o->changes[i].stage_id);
@@ -81,6 +81,8 @@ static int on_simple(void *ctx, const struct lever_simple *r)
 	CHECK_STR(r->email);
 	FUZZ_CHECK(r->id[0] != '\0');
 	touch(s, r->text);
+	if (r->note)
+		touch(s, r->note);
 	return stop(s);
 }
 

@@ -453,7 +453,7 @@ static void test_crlf_injection(void **state)
 	struct mail_prompt p = base_prompt();
 	p.candidate_name = "Eve\r\nBcc: victim@example.com";
 	p.to_name = "Bob\nX-Evil: 1";
-	p.to_email = "ana.souza@example.com\r\nCc: other@example.com";
+	/* (a recipient address with CR LF is refused: test_hostile_header_values) */
 	p.job_title = "Engineer\r\n\r\nInjected body";
 	p.message_id = "id@example.com>\r\nX-Injected: 1";
 	p.report_url = REPORT "\r\n.\r\n";
@@ -473,6 +473,54 @@ static void test_crlf_injection(void **state)
 	free(text);
 	free(subject);
 	free(msg);
+}
+
+/* issue 16: no raw control character from remote data (request id, owner's name) reaches a header */
+static void test_hostile_header_values(void **state)
+{
+	(void)state;
+	struct mail_prompt p = base_prompt();
+	p.request_id = "cq\x1b[2Jreq\x07";
+	p.message_id = "cq\x1b<x>\t\x0b req\"@id@r.example.com";
+	p.to_name = "Ana\x1b\x08\x0b\x0c\x7f\xc2\x85 Souza\xe2\x80\xa8";
+	p.candidate_name = "John\x1b\x00";
+	char *msg = compose_and_check(FROM, &p);
+	char *headers = header_block(msg);
+	for (const char *c = headers; *c; c++)
+		if (*c != '\r' && *c != '\n')
+			assert_true((unsigned char)*c >= 0x20 && (unsigned char)*c < 0x7f);
+	char *names = field_names(msg);
+	assert_string_equal(names, "From|To|Subject|Date|Message-ID|MIME-Version|Content-Type|"
+				   "Content-Transfer-Encoding|Auto-Submitted");
+	free(names);
+	/* the id: atext, dots and one '@'; everything else %XX, the same every time */
+	char *id = header_value(msg, "Message-ID");
+	assert_string_equal(id, "<cq%20%3Cx%3E%09%20%20req%22%40id@r.example.com>");
+	free(id);
+	char *again = compose_and_check(FROM, &p);
+	assert_string_equal(again, msg);
+	free(again);
+	/* the name: control characters are spaces, then encoded as any non-plain name */
+	char *to = header_value(msg, "To");
+	char *decoded = decode_words(to);
+	assert_string_equal(decoded, "Ana       Souza <ana.souza@example.com>");
+	free(decoded);
+	free(to);
+	char *text = qp_decode(body_of(msg));
+	assert_non_null(strstr(text, "Hello Ana       Souza,\n"));
+	assert_null(strchr(text, '\x1b'));
+	free(text);
+	free(headers);
+	free(msg);
+
+	/* an owner address that is not a plain address is refused, never mangled */
+	const char *bad[] = { "ana.souza@example.com\r\nCc: other@example.com", "ana\x1b@example.com",
+			      "ana souza@example.com", "<ana@example.com>", "ana@example.com\x7f", "" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		p = base_prompt();
+		p.to_email = bad[i];
+		assert_null(mail_compose_prompt(FROM, &p));
+	}
 }
 
 static void test_invalid_utf8_replaced(void **state)
@@ -1096,6 +1144,7 @@ int main(void)
 		cmocka_unit_test(test_long_non_ascii_name_folded),
 		cmocka_unit_test(test_specials_quoted),
 		cmocka_unit_test(test_crlf_injection),
+		cmocka_unit_test(test_hostile_header_values),
 		cmocka_unit_test(test_invalid_utf8_replaced),
 		cmocka_unit_test(test_qp_rules),
 		cmocka_unit_test(test_empty_fields),

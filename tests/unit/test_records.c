@@ -23,9 +23,10 @@
 /* ---- collectors: copies of what the callbacks were given ------------------ */
 
 struct opp_copy {
-	struct lever_opportunity o;   /* changes/tags pointers not used */
+	struct lever_opportunity o;   /* changes/tags pointers not used; links points to links below */
 	struct stage_change changes[8];
 	char tags[8][TEXT_MAX];
+	char links[8192];             /* the parser owns o->links: copied here ("" for none) */
 };
 
 struct opps {
@@ -48,6 +49,8 @@ static int on_opp(void *ctx, const struct lever_opportunity *o)
 		memcpy(r->tags[i], o->tags[i], TEXT_MAX);
 	r->o.changes = NULL;
 	r->o.tags = NULL;
+	assert_true(!o->links || strlen(o->links) < sizeof r->links);
+	r->o.links = strcpy(r->links, o->links ? o->links : "");
 	return c->stop_after && c->n >= c->stop_after ? 1 : 0;
 }
 
@@ -83,6 +86,23 @@ static int on_simple(void *ctx, const struct lever_simple *s)
 	struct simples *c = ctx;
 	assert_true(c->n < MAXREC);
 	c->rec[c->n++] = *s;
+	return 0;
+}
+
+struct note_texts {
+	char note[4096];
+	char text[TEXT_MAX];
+	int n;
+};
+
+static int on_note_text(void *ctx, const struct lever_simple *n)
+{
+	struct note_texts *c = ctx;
+	assert_non_null(n->note);
+	assert_true(strlen(n->note) < sizeof c->note);
+	strcpy(c->note, n->note);
+	strcpy(c->text, n->text);
+	c->n++;
 	return 0;
 }
 
@@ -519,6 +539,49 @@ static void test_simple_without_id(void **state)
 
 /* ---- Crosschq ------------------------------------------------------------ */
 
+static void test_opportunity_long_links_whole(void **state)
+{
+	(void)state;
+	struct opps *c = calloc(1, sizeof *c);
+	struct page_info page;
+	char a[3001], b[3001], json[8192];
+	memset(a, 'a', 3000);
+	memset(b, 'b', 3000);
+	a[3000] = b[3000] = '\0';
+	memcpy(a, "https://", 8);
+	memcpy(b, "https://", 8);
+	snprintf(json, sizeof json, "{\"data\":[{\"id\":\"o1\",\"links\":[\"%s\",\"%s\"]},{\"id\":\"o2\"}]}", a, b);
+	opp_page(json, c, &page);
+	assert_int_equal(c->n, 2);
+	assert_int_equal(strlen(c->rec[0].o.links), 6001);
+	assert_int_equal(strncmp(c->rec[0].o.links, a, 3000), 0);
+	assert_int_equal(c->rec[0].o.links[3000], '\n');
+	assert_string_equal(c->rec[0].o.links + 3001, b);
+	assert_string_equal(c->rec[1].o.links, "");
+	free(c);
+}
+
+static void test_long_note_text_whole(void **state)
+{
+	(void)state;
+	char json[4096], value[2001];
+	memset(value, 'v', sizeof value - 1);
+	memcpy(value + 2000 - 34, "(refsync, Crosschq request req-9)", 34);
+	value[2000] = '\0';
+	snprintf(json, sizeof json, "{\"data\":[{\"id\":\"n1\",\"text\":\"Note\",\"fields\":[{\"type\":\"note\","
+		 "\"text\":\"Comment\",\"value\":\"%s\"}]}]}", value);
+	struct note_texts got = { "", "", 0 };
+	struct page_info page;
+	char err[256] = "";
+	assert_int_equal(parse_simple_page(json, strlen(json), LS_NOTE, on_note_text, &got, &page, err, sizeof err), 0);
+	assert_int_equal(got.n, 1);
+	char want[4096];
+	snprintf(want, sizeof want, "Note\nComment\n%s", value);
+	assert_string_equal(got.note, want);
+	assert_int_equal(strncmp(got.text, want, strlen(got.text)), 0); /* the bounded text: a prefix */
+	assert_non_null(strstr(got.note, "(refsync, Crosschq request req-9)"));
+}
+
 static void test_posting_page(void **state)
 {
 	(void)state;
@@ -568,6 +631,8 @@ int main(void)
 		cmocka_unit_test(test_simple_single_object),
 		cmocka_unit_test(test_simple_list),
 		cmocka_unit_test(test_simple_without_id),
+		cmocka_unit_test(test_opportunity_long_links_whole),
+		cmocka_unit_test(test_long_note_text_whole),
 		cmocka_unit_test(test_posting_page),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -622,6 +622,25 @@ static void test_strlcpy(void **state)
 	assert_int_equal(dst[0], 'Q'); /* size 0: nothing written */
 }
 
+/* issue 16: emails are searched and compared trimmed and lowercased */
+static void test_email_canonical(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+		{ "  Ann.Lee@Example.COM \t\r\n", "ann.lee@example.com" },
+		{ "ann@example.com", "ann@example.com" },
+		{ "\xc3\x89lise@Example.org", "\xc3\x89lise@example.org" }, /* non-ASCII bytes kept */
+		{ " \t ", "" },
+		{ "", "" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *c = email_canonical(cases[i][0]);
+		assert_string_equal(c, cases[i][1]);
+		free(c);
+	}
+	assert_null(email_canonical(NULL));
+}
+
 static void test_str_helpers(void **state)
 {
 	(void)state;
@@ -673,6 +692,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_atomic_rename_fails, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test(test_strlcpy),
 		cmocka_unit_test(test_str_helpers),
+		cmocka_unit_test(test_email_canonical),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,173 @@
+/*
+ * act_lookup.c - looking up an action left in doubt by an interrupted run,
+ * before anything is sent again (the table in act_send.h).
+ */
+#include "act_internal.h"
+#include "act_crosschq.h"
+#include "db.h"
+#include "lever.h"
+#include "log.h"
+#include "records.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_tree.h>
+
+#define NOTE_PAGES_MAX 20
+
+/* In doubt about a link: does the opportunity carry it? */
+static enum step lookup_link(struct sync_ctx *ctx, yajl_val p, char *err, size_t elen)
+{
+	struct http_response resp;
+	http_response_init(&resp);
+	enum remote_status s = lever_fetch_opportunity(&ctx->lever, act_field(p, "opportunity_id"), &resp, err, elen);
+	enum step step = act_classify(s, 0);
+	if (step == STEP_DONE) {
+		char id[ID_MAX];
+		int has = 0;
+		if (act_store_answer(ctx, &resp, id, sizeof id, act_field(p, "url"), &has) < 0)
+			step = STEP_STOP_DOWN;
+		else
+			step = has ? STEP_DONE : STEP_RETRY;
+	} else if (s == REMOTE_NOT_FOUND) {
+		snprintf(err, elen, "the opportunity no longer exists in Lever");
+		step = STEP_FAILED;
+	} else if (step == STEP_FAILED) {
+		step = STEP_STOP_DOWN;
+	}
+	http_response_free(&resp);
+	return step;
+}
+
+struct note_search {
+	char *marker; /* act_note_marker(): short, whatever the report link's length */
+	char found[ID_MAX];
+};
+
+static int on_note(void *p, const struct lever_simple *n)
+{
+	struct note_search *s = p;
+	if (!s->found[0] && n->note && strstr(n->note, s->marker))
+		strlcpy_(s->found, n->id, sizeof s->found);
+	return 0;
+}
+
+/* In doubt about a note: list the opportunity's notes and find ours by its marker (the request id). */
+static enum step lookup_note(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err, size_t elen)
+{
+	struct note_search s = { act_note_marker(act_field(p, "request_id")), "" };
+	char token[TOKEN_MAX] = "";
+	struct http_response resp;
+	http_response_init(&resp);
+	enum step step = STEP_RETRY;
+	for (int page_no = 0; page_no < NOTE_PAGES_MAX; page_no++) {
+		enum remote_status rs = lever_list_notes(&ctx->lever, act_field(p, "opportunity_id"), token, &resp, err, elen);
+		if (rs != REMOTE_OK) {
+			step = rs == REMOTE_AUTH ? STEP_STOP_AUTH : STEP_STOP_DOWN;
+			break;
+		}
+		struct page_info page;
+		char perr[256];
+		if (parse_simple_page(resp.body.data ? resp.body.data : "", resp.body.len, LS_NOTE, on_note, &s, &page,
+				      perr, sizeof perr)) {
+			snprintf(err, elen, "Lever notes of %s: %s", act_field(p, "opportunity_id"), perr);
+			step = STEP_STOP_DOWN;
+			break;
+		}
+		if (s.found[0]) {
+			strlcpy_(result, s.found, rlen);
+			step = STEP_DONE;
+			break;
+		}
+		if (!page.has_next || !page.next[0])
+			break;
+		strlcpy_(token, page.next, sizeof token);
+	}
+	http_response_free(&resp);
+	free(s.marker);
+	return step;
+}
+
+/* In doubt about an archive: does Lever show the opportunity archived with that reason? */
+static enum step lookup_archive(struct sync_ctx *ctx, yajl_val p, char *err, size_t elen)
+{
+	const char *oid = act_field(p, "opportunity_id"), *reason = act_field(p, "reason_id");
+	struct http_response resp;
+	http_response_init(&resp);
+	enum remote_status s = lever_fetch_opportunity(&ctx->lever, oid, &resp, err, elen);
+	enum step step = act_classify(s, 0);
+	if (step == STEP_DONE) {
+		char id[ID_MAX];
+		if (act_store_answer(ctx, &resp, id, sizeof id, NULL, NULL) < 0) {
+			step = STEP_STOP_DOWN;
+		} else {
+			sqlite3_stmt *st = db_prepare(ctx->db, "SELECT 1 FROM lever_opportunities WHERE id = ? AND "
+							       "archived_at IS NOT NULL AND archive_reason_id = ?");
+			sqlite3_bind_text(st, 1, oid, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+			step = st && sqlite3_step(st) == SQLITE_ROW ? STEP_DONE : STEP_RETRY;
+			sqlite3_finalize(st);
+		}
+	} else if (s == REMOTE_NOT_FOUND) {
+		snprintf(err, elen, "the opportunity no longer exists in Lever");
+		step = STEP_FAILED;
+	} else if (step == STEP_FAILED) {
+		step = STEP_STOP_DOWN;
+	}
+	http_response_free(&resp);
+	return step;
+}
+
+/*
+ * In doubt about a prospect link: Crosschq has no look-up of one prospect,
+ * but this run's pull listed every prospect changed since the last one, and
+ * the PATCH changed it: the stored prospect says whether it happened.
+ */
+static enum step lookup_prospect_link(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen)
+{
+	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT 1 FROM cq_prospects WHERE id = ? AND ats_id = ?");
+	if (!st)
+		return STEP_DB_ERROR;
+	sqlite3_bind_text(st, 1, act_field(p, "prospect_id"), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, act_field(p, "ats_id"), -1, SQLITE_STATIC);
+	enum step step = sqlite3_step(st) == SQLITE_ROW ? STEP_DONE : STEP_RETRY;
+	sqlite3_finalize(st);
+	if (step == STEP_DONE)
+		strlcpy_(result, act_field(p, "ats_id"), rlen);
+	return step;
+}
+
+enum step act_lookup(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
+		     size_t elen)
+{
+	result[0] = '\0';
+	yajl_val p = act_parse_payload(a, err, elen);
+	if (!p)
+		return STEP_FAILED;
+	enum step step;
+	if (strcmp(a->kind, "cq.create_request") == 0)
+		step = act_cq_lookup_create(ctx, a, result, rlen, err, elen);
+	else if (strcmp(a->kind, "lever.add_link") == 0)
+		step = lookup_link(ctx, p, err, elen);
+	else if (strcmp(a->kind, "lever.add_note") == 0)
+		step = lookup_note(ctx, p, result, rlen, err, elen);
+	else if (strcmp(a->kind, "lever.export_prospect") == 0) {
+		step = act_find_by_email(ctx, act_field(p, "email"), result, rlen, err, elen);
+		if (step == STEP_FAILED)
+			step = STEP_STOP_DOWN;
+	} else if (strcmp(a->kind, "lever.archive_hired") == 0) {
+		step = lookup_archive(ctx, p, err, elen);
+	} else if (strcmp(a->kind, "cq.set_hired") == 0 || strcmp(a->kind, "cq.cancel_request") == 0) {
+		step = act_cq_lookup_state(ctx, a, p, result, rlen, err, elen);
+	} else if (strcmp(a->kind, "cq.link_prospect") == 0) {
+		step = lookup_prospect_link(ctx, p, result, rlen);
+	} else {
+		/* mail: the one effect that cannot be looked up; it is sent again
+		 * with the same Message-ID, which mail systems deduplicate */
+		step = STEP_RETRY;
+	}
+	yajl_tree_free(p);
+	return step;
+}
