@@ -340,7 +340,8 @@ class Scenario:
     def apply_events(self, t):
         """T1: requests complete; hires in Lever and in Crosschq; archives as not hired."""
         cq_ops = [{"op": "complete", "id": c.request, "at": T1} for c in self.completed()]
-        cq_ops += [{"op": "hire", "id": c.request, "at": T1} for c in self.hired_in_crosschq()]
+        cq_ops += [{"op": "hire", "id": c.request, "at": T1}
+                   for c in self.where(lambda c: c.event == "hire_in_crosschq")]
         lever_ops = []
         for index, c in enumerate(self.candidates):
             if c.event == "hire_in_lever":
@@ -862,8 +863,10 @@ class InDoubtTest(WritebackCase):
                     if e["method"] == "POST" and e["path"] == notes_path]
         try:
             self.run_ok(t)
+            s.learn(t)
             s.enter(t, T1)
             s.apply_events(t)
+            s.deliver(t)
             # the note POST is carried out, but the connection is reset before the answer
             t.lever.faults({"rate_reset": 1.0, "reset_phase": "after",
                             "only_paths": [notes_path]})
@@ -903,7 +906,10 @@ class InDoubtTest(WritebackCase):
                 s.enter(t, at)
                 if events:
                     events(t)
+                s.deliver(t)
                 self.run_ok(t)
+                if at == T0:
+                    s.learn(t)
             s.enter(t, T2)
             self.run_ok(t, expect=SIGKILLED, env={"REFSYNC_TEST_CRASH_AT": "after-send"})
             in_doubt = [r["key"] for r in self.outbox(t) if r["state"] == "sending"]
@@ -933,22 +939,23 @@ class InDoubtTest(WritebackCase):
         t = s.tenant({"prospects": {"export_existing": "no"}})
         try:
             self.run_ok(t)
+            s.learn(t)
             steps = [
                 ("hired in Crosschq -> PUT archived", "lever", "PUT",
                  "/v1/opportunities/%s/archived" % by_group["hired_in_crosschq"].opp,
                  [{"op": "hire", "id": by_group["hired_in_crosschq"].request}], [], None,
                  "after-send"),
                 ("hired in Lever -> PATCH hired", "crosschq", "PATCH",
-                 "/api/v2/requests/%s/" % by_group["hired_in_lever"].request, [],
+                 request_path(by_group["hired_in_lever"].request), [],
                  [{"op": "archive", "id": by_group["hired_in_lever"].opp, "reason": HIRED}],
                  None, "after-send"),
                 ("archived -> POST cancel", "crosschq", "POST",
-                 "/api/v2/requests/%s/cancel/" % by_group["archived_not_hired"].request, [],
+                 request_path(by_group["archived_not_hired"].request, "cancel/"), [],
                  [{"op": "archive", "id": by_group["archived_not_hired"].opp,
                    "reason": "Withdrew"}], None, "after-send"),
                 # round 1 sends the export, round 2 the Lever id onto the prospect
                 ("prospect -> PATCH ats_id", "crosschq", "PATCH",
-                 "/api/v2/prospects/%s/" % s.prospects[0]["id"], [], [],
+                 "%s%s/" % (PROSPECTS_PATH, s.prospects[0]["id"]), [], [],
                  {"prospects": {"export_existing": "yes"}}, "after-send:2"),
             ]
             for number, (what, fake, method, path, cq_ops, lever_ops, conf, point) in \
@@ -961,6 +968,7 @@ class InDoubtTest(WritebackCase):
                         t.crosschq.mutate(cq_ops)
                     if lever_ops:
                         t.lever.mutate(lever_ops)
+                    s.deliver(t)
                     self.run_ok(t, expect=SIGKILLED, env={"REFSYNC_TEST_CRASH_AT": point})
                     self.run_ok(t)
                     self.run_ok(t)
@@ -970,6 +978,118 @@ class InDoubtTest(WritebackCase):
                     self.assertEqual(len(sent), 1, "%s %s was sent %d times: %s"
                                      % (method, path, len(sent), sent))
                     self.assertEqual([r for r in self.outbox(t) if r["state"] != "done"], [])
+        finally:
+            t.__exit__(None, None, None)
+
+
+# capability.c: what each section-2 capability is used for, as check and status name it
+FEATURES = {"hire": "hires, Lever to Crosschq, and owners' answers to Crosschq",
+            "hired_field": "hires, Crosschq to Lever",
+            "cancel": "cancel on archive",
+            "prospects": "prospect export to Lever"}
+
+
+class CapabilityOffTest(WritebackCase):
+    """crosschq-api.md section 2: each assumed feature is used only when its capability is
+    present. The story with one capability OFF in the fake (the others on): that feature is
+    off (its effects, and only those, are missing), every run exits 0, and check and status
+    name the capability."""
+
+    SIZES = {"hired_in_lever": 1, "hired_in_crosschq": 1, "archived_not_hired": 1,
+             "prompted": 1, "still_open": 1}
+
+    def check_off(self, name, seed):
+        s = Scenario(self.SIZES, prospects=2, prospects_known=1, seed=seed, off=(name,))
+        t = s.tenant()
+        try:
+            s.play(t, lambda index, phase: self.run_ok(t))
+            for minutes in (1, 2):
+                s.enter(t, T2 + minutes * MINUTE_MS)
+                self.run_ok(t)
+            self.assertEffects(s, t, off=name)
+            status = json.loads(self.run_ok(t, "status", "--json").stdout)
+            self.assertEqual(status["failed"], [])
+            self.assertEqual(status["in_doubt"], [])
+            self.assertEqual({c["name"]: c["state"] for c in status["capabilities"]},
+                             dict({"list": "absent"}, **{
+                                 n: "absent" if n == name else "present"
+                                 for n in STORY_CAPABILITIES}))
+            self.assertEqual([r for r in self.outbox(t) if r["state"] != "done"], [])
+            self.assertRegex(self.run_ok(t, "status").stdout,
+                             r"(?m)^  %s +absent +off: %s$" % (name, re.escape(FEATURES[name])))
+            check = self.run_ok(t, "check")
+            self.assertIn("note    Crosschq capability %s: not offered by this Crosschq API, "
+                          "off: %s (" % (name, FEATURES[name]), check.stdout)
+            for other in set(STORY_CAPABILITIES) - {name}:
+                self.assertIn("ok      Crosschq capability %s: present: %s ("
+                              % (other, FEATURES[other]), check.stdout)
+        finally:
+            t.__exit__(None, None, None)
+
+    def test_hire_off_no_hire_sync_to_crosschq(self):
+        self.check_off("hire", 51)
+
+    def test_hired_field_off_no_hire_from_crosschq(self):
+        self.check_off("hired_field", 52)
+
+    def test_cancel_off_no_cancel_on_archive(self):
+        self.check_off("cancel", 53)
+
+    def test_prospects_off_no_prospect_export(self):
+        self.check_off("prospects", 54)
+
+
+class PollingTest(WritebackCase):
+    """The safety net: with every Crosschq webhook lost and no list capability, open requests
+    are read by id, at most poll_open_per_run (20) per run and each at most once per
+    poll_open_minutes, oldest check first; every completion is seen within
+    ceil(open requests / 20) runs."""
+
+    def test_completions_seen_by_reading_open_requests_when_webhooks_are_lost(self):
+        s = Scenario({"prompted": 30, "still_open": 5}, prospects=0, prospects_known=0,
+                     seed=47, webhooks=False)
+        t = s.tenant({"crosschq": {"poll_open_minutes": 1}})
+        try:
+            self.run_ok(t)
+            s.learn(t)
+            # a quiet run a minute later: the capabilities are probed with a request now,
+            # and the 20 requests never read are read (nothing has changed yet)
+            s.enter(t, T0 + MINUTE_MS)
+            self.run_ok(t)
+            s.enter(t, T1)
+            s.apply_events(t)
+            self.assertEqual(t.crosschq.pending_webhooks(), [])
+            lost = collections.Counter(w["request_id"] for w in t.crosschq.state()["webhook"]["lost"])
+            self.assertEqual(lost, collections.Counter(
+                {c.request: 2 if c.completes else 1 for c in s.candidates}),
+                "a webhook per create and per completion, all lost")
+            completed = {c.request for c in s.completed()}
+            for number, at in enumerate((T1, T1 + MINUTE_MS)):
+                s.enter(t, at)
+                mark = len(t.crosschq.log())
+                self.run_ok(t)
+                read = [e["path"].split("/")[3] for e in t.crosschq.log()[mark:]
+                        if e["method"] == "GET" and e["path"].startswith(REQUESTS_PATH)]
+                self.assertEqual(len(read), 20, "run %d reads poll_open_per_run" % number)
+                self.assertEqual(len(set(read)), 20)
+                if number == 0:
+                    seen = completed & set(read)
+                    self.assertEqual(sorted(r["key"] for r in self.outbox(t)
+                                            if r["key"].startswith("note:")),
+                                     sorted("note:" + r for r in seen))
+            # within two runs every one of the 35 was read since the completions
+            self.assertEqual(sorted(r["key"] for r in self.outbox(t)
+                                    if r["key"].startswith(("link:", "note:"))),
+                             sorted(["link:" + r for r in completed]
+                                    + ["note:" + r for r in completed]))
+            # and nothing more happens until the prompts are due
+            before = self.snapshot(t)
+            s.enter(t, T1 + 2 * MINUTE_MS)
+            self.run_ok(t)
+            self.assertEqual(self.snapshot(t), before)
+            s.enter(t, T2)
+            self.run_ok(t)
+            self.assertEffects(s, t)
         finally:
             t.__exit__(None, None, None)
 
