@@ -929,6 +929,67 @@ class InDoubtTest(WritebackCase):
         finally:
             t.__exit__(None, None, None)
 
+    def test_create_killed_after_its_answer_is_adopted_not_sent_again(self):
+        # Crosschq answered the create and refsync recorded the request, then the run died
+        # before the outbox row was marked done: the request is refsync's own record of it
+        # (and Crosschq's webhook tells the same); the next run adopts it, never a second POST
+        s = Scenario({"still_open": 2}, prospects=0, prospects_known=0, seed=48)
+        t = s.tenant()
+        try:
+            self.run_ok(t, expect=SIGKILLED, env={"REFSYNC_TEST_CRASH_AT": "after-send:1"})
+            [first] = t.crosschq.state()["creates"]
+            [row] = [r for r in self.outbox(t) if r["state"] == "sending"]
+            self.assertEqual(row["kind"], "cq.create_request")
+            s.deliver(t)
+            self.run_ok(t)
+            s.learn(t)
+            links = self.create_links(t)
+            self.assertEqual(links[row["key"]], (first["request_id"], first["request_id"]))
+            self.assertEqual(links, {c.key: (c.request, c.request) for c in s.candidates})
+            self.assertEqual(len([e for e in t.crosschq.log() if e["method"] == "POST"]), 2)
+            status = json.loads(self.run_ok(t, "status", "--json").stdout)
+            self.assertEqual(status["in_doubt"], [])
+        finally:
+            t.__exit__(None, None, None)
+
+    def test_create_with_lost_answer_waits_for_evidence_then_is_adopted(self):
+        # the answer of the first create is lost after Crosschq made the request: in doubt,
+        # never sent again by itself; Crosschq's webhook for the new request is the evidence
+        s = Scenario({"still_open": 2}, prospects=0, prospects_known=0, seed=49)
+        t = s.tenant()
+        try:
+            t.crosschq.lose_create(1)
+            self.run_ok(t, expect=EX_TEMPFAIL)
+            [first] = t.crosschq.state()["creates"]
+            [row] = [r for r in self.outbox(t) if r["state"] == "sending"]
+            posts = [(e["path"], e["status"], e["fault"]) for e in t.crosschq.log()
+                     if e["method"] == "POST"]
+            self.assertEqual(posts, [(REQUESTS_PATH, 0, "lose_create")])
+            # without evidence: it stays in doubt (exit 1), shown with what to check
+            s.enter(t, T0 + MINUTE_MS)
+            mark = len(t.crosschq.log())
+            result = self.run_ok(t, expect=1)
+            self.assertIn("refsync resolve %s --sent REQUEST_ID" % row["key"],
+                          self.run_ok(t, "status").stdout)
+            self.assertEqual([e["body"]["candidate"]["email"] for e in t.crosschq.log()[mark:]
+                              if e["method"] == "POST" and e["path"] == REQUESTS_PATH],
+                             [c.email for c in s.candidates
+                              if c.email != first["body"]["candidate"]["email"]],
+                             output_of(result))
+            # the webhook of the request Crosschq made: adopted, the other create sent once
+            s.enter(t, T0 + 2 * MINUTE_MS)
+            s.deliver(t)
+            self.run_ok(t)
+            s.learn(t)
+            links = self.create_links(t)
+            self.assertEqual(links[row["key"]], (first["request_id"], first["request_id"]))
+            self.assertEqual(links, {c.key: (c.request, c.request) for c in s.candidates})
+            self.assertEqual(len(t.crosschq.state()["creates"]), 2)
+            status = json.loads(self.run_ok(t, "status", "--json").stdout)
+            self.assertEqual(status["in_doubt"], [])
+        finally:
+            t.__exit__(None, None, None)
+
     def test_in_doubt_state_changes_are_looked_up_not_sent_again(self):
         # design.md, "State": a row left in sending is resolved by looking at the remote
         # state "before anything is sent again. Nothing is ever sent twice." One action per
