@@ -230,9 +230,35 @@ static enum remote_status list_since(struct sync_ctx *ctx, int64_t since, char *
 	return s;
 }
 
+/*
+ * The request already linked to this create's key: Crosschq answered and the
+ * link was recorded, but the run died before the outbox row was marked done.
+ * 1 with its id, 0 when none, -1 on a database error.
+ */
+static int linked_request(sqlite3 *db, const char *key, char *id, size_t n)
+{
+	sqlite3_stmt *st = db_prepare(db, "SELECT id FROM cq_requests WHERE external_id = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(id, n, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 enum step act_cq_lookup_create(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
 			       size_t elen)
 {
+	char id[CQ_ID_MAX];
+	int linked = linked_request(ctx->db, a->key, id, sizeof id);
+	if (linked < 0)
+		return STEP_DB_ERROR;
+	if (linked == 1) {
+		snprintf(result, rlen, "%s", id);
+		return STEP_DONE;
+	}
 	char *email = NULL, *position = NULL;
 	if (crosschq_body_candidate(a->payload, &email, &position)) {
 		snprintf(err, elen, "its stored body names no candidate (erased: the candidate was deleted in Lever); "
@@ -241,7 +267,6 @@ enum step act_cq_lookup_create(struct sync_ctx *ctx, const struct action *a, cha
 		return STEP_AWAIT;
 	}
 	int64_t since = send_started(ctx->db, a->id) - CQ_EVIDENCE_SKEW_MS;
-	char id[CQ_ID_MAX];
 	int found = cq_find_evidence(ctx->db, email, position, since, id, sizeof id);
 	if (found == 0 && capability_get(ctx->db, CAP_LIST) == CAP_PRESENT) {
 		enum remote_status s = list_since(ctx, since, err, elen);
