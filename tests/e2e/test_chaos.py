@@ -15,10 +15,20 @@ The only effect that may repeat is a prompt that a kill left in doubt ("sending"
 outbox): it is sent again with the same Message-ID (design.md, "State"); it may arrive once
 more per such kill. Everything else must happen exactly once.
 
+Crosschq creates (crosschq-api.md section 3): Crosschq does not de-duplicate a create, so a
+kill between "sending" and the record of the answer leaves the create in doubt, and refsync
+never sends it again by itself. Before every rerun the test hands Crosschq's pending
+webhooks to refsync-hook (the evidence); a create in doubt whose request exists in Crosschq
+must then be adopted by the next run (never a second POST for that key); one whose request
+does not exist (killed before the POST reached Crosschq) is settled as the operator would,
+with `refsync resolve KEY --not-sent` after looking in Crosschq (here: the fake's accepted
+creates). The "no duplicate" check counts the fake's accepted creates per outbox key.
+
 Run alone: REFSYNC_BIN_DIR=$PWD/build/asan/bin /usr/bin/python3 -m unittest tests/e2e/test_chaos.py -v
 """
 
 import collections
+import json
 import os
 import random
 import signal
@@ -39,13 +49,60 @@ MAX_ROUNDS = 40               # fresh tenants the random kills may use up
 # a kill lands after a delay drawn from [0, KILL_WINDOW_S]; a run of the story takes
 # 0.05-0.25 s (1 s for the phase that sends the prompts) with the ASan build on 2 cores
 KILL_WINDOW_S = 0.4
-# listings committed per run (postings, opportunities, deleted, templates, requests,
-# prospects): the range of N for after-page:N
-PAGES_PER_RUN = 6
+# listings committed per run with an after-page point (Lever's postings, opportunities,
+# deleted; Crosschq's prospect pages and request reads have none): the range of N for
+# after-page:N
+PAGES_PER_RUN = 3
 DECIDES_PER_RUN = 2           # decide runs at most twice per run (two rounds)
 
 
 class ChaosCase(wb.WritebackCase):
+
+    def setUp(self):
+        # creates a kill left in doubt: {outbox key: request id (adopted) or None (not sent)}
+        self.doubtful_creates = {}
+
+    def settle(self, s, t):
+        """Before a rerun: deliver Crosschq's webhooks; an in-doubt create without a request
+        in Crosschq is resolved --not-sent (what an operator who looked would do)."""
+        s.deliver(t)
+        if not os.path.exists(t.conf["sync"]["database"]):
+            return
+        db = t.db()
+        try:
+            rows = db.execute("SELECT key, payload FROM outbox WHERE state = 'sending' AND "
+                              "kind = 'cq.create_request' ORDER BY id").fetchall()
+        finally:
+            db.close()
+        if not rows:
+            return
+        made = collections.defaultdict(list)
+        for create in t.crosschq.state()["creates"]:
+            made[create["body"]["candidate"]["email"].lower()].append(create["request_id"])
+        for key, payload in rows:
+            email = json.loads(payload)["candidate"]["email"].lower()
+            found = made.get(email, [])
+            self.assertLessEqual(len(found), 1, "duplicate creates for %s: %s" % (key, found))
+            if found:
+                # the webhook just delivered is the evidence: the next run adopts it
+                self.doubtful_creates[key] = found[0]
+            else:
+                self.doubtful_creates[key] = None
+                result = t.run("resolve", "--not-sent", key)
+                self.assertEqual(result.returncode, wb.EX_OK, wb.output_of(result))
+
+    def assertDoubtfulCreates(self, t):
+        """Every create in doubt was adopted (the request Crosschq had) or sent once after
+        --not-sent; never posted twice."""
+        links = self.create_links(t)
+        creates = collections.Counter(c["body"]["candidate"]["email"].lower()
+                                      for c in t.crosschq.state()["creates"])
+        for key, request_id in self.doubtful_creates.items():
+            result, linked = links[key]
+            self.assertEqual(result, linked, key)
+            if request_id is not None:
+                self.assertEqual(result, request_id, "%s: adopted, not sent again" % key)
+        self.assertEqual([e for e, n in creates.items() if n != 1], [], "duplicate creates")
 
     def pending(self, t):
         """Outbox rows still to be sent or resolved."""
@@ -59,9 +116,10 @@ class ChaosCase(wb.WritebackCase):
             if row["state"] == "sending" and row["key"].startswith("prompt:"):
                 mail_in_doubt[row["key"].split(":", 1)[1]] += 1
 
-    def finish(self, t, what):
+    def finish(self, s, t, what):
         """Rerun without interruptions until exit 0."""
         for _ in range(MAX_RUNS_PER_PHASE):
+            self.settle(s, t)
             result = t.run("run")
             if result.returncode == wb.EX_OK:
                 return
@@ -71,6 +129,8 @@ class ChaosCase(wb.WritebackCase):
     def assertEffectsAfter(self, s, t, mail_in_doubt, history):
         """assertEffects, each failure naming the kills (phase, how, exit) that came before."""
         self.assertEffects(s, t, mail_in_doubt, kills=history)
+        with self.subTest("creates in doubt", kills=history, doubtful=self.doubtful_creates):
+            self.assertDoubtfulCreates(t)
         with self.subTest("integrity", kills=history):
             self.assertSound(t)
 
@@ -97,6 +157,7 @@ class CrashPointTest(ChaosCase):
                 for attempt in range(CRASHES_PER_PHASE):
                     crash = "%s:%d" % (point, rng.randint(
                         1, self.crash_bound(point, t, attempt == 0, actions)))
+                    self.settle(s, t)
                     result = t.run("run", env={"REFSYNC_TEST_CRASH_AT": crash})
                     history.append((name, crash, result.returncode))
                     if attempt == 0 or result.returncode != wb.EX_OK:
@@ -108,7 +169,7 @@ class CrashPointTest(ChaosCase):
                         self.note_kill(t, mail_in_doubt)
                     else:
                         return
-                self.finish(t, "%s after %s" % (name, point))
+                self.finish(s, t, "%s after %s" % (name, point))
             s.play(t, run_phase)
             self.assertGreaterEqual(len([h for h in history if h[2] == wb.SIGKILLED]),
                                     len(s.phases()))
@@ -142,12 +203,14 @@ class RandomKillTest(ChaosCase):
             t = s.tenant()
             mail_in_doubt = collections.Counter()
             history = []
+            self.doubtful_creates = {}
             try:
                 def run_phase(index, phase):
                     nonlocal budget, delivered
                     name = phase[0]
                     kills = 0
                     while budget > 0 and kills < MAX_KILLS_PER_PHASE:
+                        self.settle(s, t)
                         process = subprocess.Popen(
                             [harness.binary("refsync"), "-c", t.conf_path, "run"], env=t.env(),
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -167,7 +230,7 @@ class RandomKillTest(ChaosCase):
                         budget -= 1
                         delivered += 1
                         self.note_kill(t, mail_in_doubt)
-                    self.finish(t, "%s after %d kills" % (name, kills))
+                    self.finish(s, t, "%s after %d kills" % (name, kills))
                 s.play(t, run_phase)
                 self.assertEffectsAfter(s, t, mail_in_doubt, history)
             finally:
