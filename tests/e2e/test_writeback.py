@@ -1114,13 +1114,14 @@ class PollingTest(WritebackCase):
             self.run_ok(t)
             s.learn(t)
             # a quiet run a minute later: the capabilities are probed with a request now,
-            # and the 20 requests never read are read (nothing has changed yet)
+            # and 20 of the 35 requests, never read yet, are read (nothing has changed)
             s.enter(t, T0 + MINUTE_MS)
             self.run_ok(t)
             s.enter(t, T1)
             s.apply_events(t)
             self.assertEqual(t.crosschq.pending_webhooks(), [])
-            lost = collections.Counter(w["request_id"] for w in t.crosschq.state()["webhook"]["lost"])
+            lost = collections.Counter(w["request_id"]
+                                       for w in t.crosschq.state()["webhook"]["lost"])
             self.assertEqual(lost, collections.Counter(
                 {c.request: 2 if c.completes else 1 for c in s.candidates}),
                 "a webhook per create and per completion, all lost")
