@@ -178,6 +178,7 @@ class Scenario:
             raise ValueError("not a capability of the story: %s" % sorted(unknown))
         self.off = frozenset(off)
         self.webhooks = webhooks
+        self.delivered = []         # webhooks handed to refsync-hook before each phase
         self.b = b = TenantBuilder(seed=seed, base_ms=T0)
         self.owners = [b.add_user("Ana Souza", "ana.souza@example.com",
                                   access_role="super admin"),
@@ -372,7 +373,7 @@ class Scenario:
             if events:
                 events(t)
             if self.webhooks:
-                self.deliver(t)
+                self.delivered.append(self.deliver(t))
             run_phase(index, phase)
             if index == 0:
                 self.learn(t)
@@ -634,6 +635,11 @@ class FullScenarioTest(WritebackCase):
                 if index == 1:
                     self.assertEqual(t.mail_envelopes(), [], "a prompt before 14 days")
             s.play(t, run_phase)
+            # the fast path: Crosschq's webhooks carried every change of a request (creates
+            # and completions and hires at T1; cancels and hires told to Crosschq at T2)
+            self.assertEqual(s.delivered, [
+                0, len(s.candidates) + len(s.completed()) + len(s.hired_in_crosschq()),
+                len(s.to_cancel()) + len(s.hired_in_lever())])
             self.assertEffects(s, t)
             self.assertSound(t)
         finally:
