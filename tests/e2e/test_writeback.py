@@ -996,6 +996,50 @@ class InDoubtTest(WritebackCase):
         finally:
             t.__exit__(None, None, None)
 
+    def test_creates_in_doubt_settled_by_resolve_as_status_says(self):
+        # no evidence (the webhooks are lost): the operator looks in Crosschq and runs the
+        # command exactly as `refsync status` prints it; --sent adopts the request that
+        # Crosschq made, --not-sent lets the next run send the create (once)
+        s = Scenario({"still_open": 2}, prospects=0, prospects_known=0, seed=50,
+                     webhooks=False)
+        made_one, never_sent = s.candidates
+        t = s.tenant()
+        try:
+            # the first create: made in Crosschq, its answer lost
+            t.crosschq.lose_create(1)
+            self.run_ok(t, expect=EX_TEMPFAIL)
+            [first] = t.crosschq.state()["creates"]
+            # the second: killed after "sending" was recorded, before its POST
+            self.run_ok(t, expect=SIGKILLED, env={"REFSYNC_TEST_CRASH_AT": "before-send:1"})
+            self.assertEqual(len(t.crosschq.state()["creates"]), 1)
+            doubtful = {r["key"]: r for r in self.outbox(t) if r["state"] == "sending"}
+            self.assertEqual(len(doubtful), 2, doubtful)
+            text = self.run_ok(t, "status").stdout
+            commands = dict(re.findall(r"refsync resolve (\S+) (--sent REQUEST_ID)", text))
+            self.assertEqual(set(commands), set(doubtful), text)
+            by_email = {c.email: c.key for c in s.candidates}
+            sent_key = by_email[first["body"]["candidate"]["email"]]
+            other_key = next(k for k in doubtful if k != sent_key)
+            mark = len(t.crosschq.log())
+            result = t.run("resolve", sent_key, "--sent", first["request_id"])
+            self.assertEqual(result.returncode, EX_OK, output_of(result))
+            result = t.run("resolve", other_key, "--not-sent")
+            self.assertEqual(result.returncode, EX_OK, output_of(result))
+            self.assertEqual([(e["method"], e["path"]) for e in t.crosschq.log()[mark:]],
+                             [("GET", request_path(first["request_id"]))])
+            s.enter(t, T0 + MINUTE_MS)
+            self.run_ok(t)
+            s.learn(t)
+            self.assertEqual(self.create_links(t),
+                             {c.key: (c.request, c.request) for c in s.candidates})
+            self.assertEqual(made_one.request if made_one.key == sent_key
+                             else never_sent.request, first["request_id"])
+            self.assertEqual(len(t.crosschq.state()["creates"]), 2)
+            self.assertEqual(json.loads(self.run_ok(t, "status", "--json").stdout)["in_doubt"],
+                             [])
+        finally:
+            t.__exit__(None, None, None)
+
     def test_in_doubt_state_changes_are_looked_up_not_sent_again(self):
         # design.md, "State": a row left in sending is resolved by looking at the remote
         # state "before anything is sent again. Nothing is ever sent twice." One action per
