@@ -289,7 +289,9 @@ int main(int argc, char **argv)
 	int json = 0;
 	argc -= optind;
 	argv += optind;
-	optind = 1;
+	/* 0, not 1: glibc then starts over, forgetting the "+" (stop at the first
+	 * operand) of the scan above, so that `resolve KEY --sent ID` works */
+	optind = 0;
 	static const struct option cmd_opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' }, { "full", no_argument, NULL, 'f' },
 		{ "since", required_argument, NULL, 's' }, { "until", required_argument, NULL, 'u' },
