@@ -88,7 +88,7 @@ class ChaosCase(wb.WritebackCase):
                 self.doubtful_creates[key] = found[0]
             else:
                 self.doubtful_creates[key] = None
-                result = t.run("resolve", "--not-sent", key)
+                result = t.run("resolve", key, "--not-sent")
                 self.assertEqual(result.returncode, wb.EX_OK, wb.output_of(result))
 
     def assertDoubtfulCreates(self, t):
