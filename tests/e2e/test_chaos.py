@@ -62,11 +62,22 @@ class ChaosCase(wb.WritebackCase):
         # creates a kill left in doubt: {outbox key: request id (adopted) or None (not sent)}
         self.doubtful_creates = {}
 
+    def has_outbox(self, t):
+        """The database exists and has its tables (a kill may land before the migrations)."""
+        if not os.path.exists(t.conf["sync"]["database"]):
+            return False
+        db = t.db()
+        try:
+            return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                              "name = 'outbox'").fetchone() is not None
+        finally:
+            db.close()
+
     def settle(self, s, t):
         """Before a rerun: deliver Crosschq's webhooks; an in-doubt create without a request
         in Crosschq is resolved --not-sent (what an operator who looked would do)."""
         s.deliver(t)
-        if not os.path.exists(t.conf["sync"]["database"]):
+        if not self.has_outbox(t):
             return
         db = t.db()
         try:
@@ -110,7 +121,7 @@ class ChaosCase(wb.WritebackCase):
 
     def note_kill(self, t, mail_in_doubt):
         """After a SIGKILL: count the prompts it left in doubt (they may be sent twice)."""
-        if not os.path.exists(t.conf["sync"]["database"]):
+        if not self.has_outbox(t):
             return                       # killed before it created the database
         for row in self.outbox(t):
             if row["state"] == "sending" and row["key"].startswith("prompt:"):
