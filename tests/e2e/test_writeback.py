@@ -138,7 +138,6 @@ class Candidate:
         self.group = group
         self.opp = opportunity["id"]
         self.email = opportunity["emails"][0]
-        self.entered = ENTERED
         self.key = "lever:%s:%d" % (self.opp, ENTERED)
         self.request = None
         self.completes, self.event, _ = GROUPS[group]
@@ -538,6 +537,15 @@ class WritebackCase(unittest.TestCase):
                 "PATCH /partners/reference-request/<id>/")
             for c in s.candidates:
                 self.assertEqual(requests[c.request]["hired"], s.crosschq_hired(c), c.group)
+            # refsync's own record: source ats, at the time of the archive
+            db = t.db()
+            try:
+                hires = {r[0]: tuple(r[1:]) for r in db.execute(
+                    "SELECT id, hired, hired_source, hired_at FROM cq_requests WHERE hired = 1")}
+            finally:
+                db.close()
+            self.assertEqual({k: v for k, v in hires.items() if v[1] == "ats"},
+                             {c.request: (1, "ats", T1) for c in s.hired_in_lever()})
 
         with self.subTest("hired in Crosschq -> Lever", **context):
             # PUT archived with the hired reason
