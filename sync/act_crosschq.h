@@ -31,8 +31,10 @@ enum step act_cq_cancel(struct sync_ctx *ctx, yajl_val p, char *result, size_t r
 enum step act_cq_link_prospect(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err,
 			       size_t elen);
 
-/* A create in doubt: STEP_DONE (adopted; result = request id) or STEP_AWAIT
- * (no evidence yet: err says what to check in Crosschq), or a stop step. */
+/* A create in doubt: STEP_DONE (result = request id: the request already
+ * linked to its key, when the run died after recording the answer, else one
+ * adopted from evidence) or STEP_AWAIT (no evidence yet: err says what to
+ * check in Crosschq), or a stop step. */
 enum step act_cq_lookup_create(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
 			       size_t elen);
 /* A hired PATCH or cancel in doubt: read the request and see. */

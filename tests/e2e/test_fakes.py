@@ -1211,14 +1211,35 @@ class GeneratorAndHarnessTest(unittest.TestCase):
             with open(tenant.conf_path, encoding="utf-8") as handle:
                 text = handle.read()
             keys = re.findall(r"^(\w+) =", text, re.M)
+            template_keys = ["ats_tag", "jobrole", "managers", "peers"]
             self.assertEqual(keys, ["database", "spool", "cancel_on_archive", "trigger_since",
                                     "url", "api_key_file", "trigger_stage", "hired_reason",
                                     "perform_as", "requests_per_second",
                                     "stage_change_token_file", "hired_token_file", "url",
-                                    "api_key_file", "default_template", "requests_per_second",
+                                    "api_key_file", "requests_per_second", "webhook_auth",
+                                    "webhook_secret_file",
                                     "after_days", "smtp_url", "smtp_user", "smtp_password_file",
                                     "from", "answer_url", "answer_secret_file",
-                                    "export_existing", "auto_export_new"])
+                                    "export_existing", "auto_export_new"]
+                             # engineering, sales (+ hiring_manager), design, marketing
+                             # (+ hiring_manager), executive
+                             + template_keys
+                             + template_keys + ["hiring_manager"]
+                             + template_keys
+                             + template_keys + ["hiring_manager"]
+                             + template_keys)
+            # templates live in the config: one [template NAME] section each (issue 15)
+            self.assertEqual(re.findall(r"^\[([^\]]+)\]$", text, re.M),
+                             ["sync", "lever", "crosschq", "followup", "prospects",
+                              "template engineering", "template sales", "template design",
+                              "template marketing", "template executive"])
+            self.assertIn("[template engineering]\nats_tag = engineering\n"
+                          "jobrole = software-engineer\nmanagers = 1\npeers = 1\n", text)
+            self.assertIn("[template sales]\nats_tag = sales\njobrole = generic\nmanagers = 1\n"
+                          "peers = 1\nhiring_manager = Hiring Manager <hm.sales@example.com>\n",
+                          text)
+            self.assertIn("webhook_auth = token\nwebhook_secret_file = %s\n"
+                          % tenant.path("secrets", "crosschq-webhook.secret"), text)
             self.assertIn("url = http://127.0.0.1:%d/v1\n" % tenant.lever.port, text)
             for name in ("lever.key", "crosschq.key", "stage-change.token", "hired.token",
                          "answer.secret", "crosschq-webhook.secret"):

@@ -70,14 +70,29 @@ class FaultTest(unittest.TestCase):
             self.assertEqual([e for e in t.crosschq.log() if e["method"] == "POST"], [])
             t.lever.faults({})
             self.assertEqual(t.run("run").returncode, EX_OK)
-            created = {r["external_id"] for r in t.crosschq.state()["requests"]
-                       if r["external_id"].startswith("lever:")}
+            # every trigger sent once, after the outage: Crosschq stores no id of ours, so
+            # the creates are matched to outbox keys through the outbox's result (the
+            # request id) and cq_requests.external_id
+            creates = t.crosschq.state()["creates"]
             posts = [e for e in t.crosschq.log() if e["method"] == "POST"]
-            # every trigger sent once, after the outage
-            self.assertEqual(len(posts), len({p["body"]["external_id"] for p in posts}))
-            self.assertTrue({p["body"]["external_id"] for p in posts} <= created)
-            self.assertGreater(len(posts), 0)
-
+            self.assertGreater(len(creates), 0)
+            self.assertEqual([(e["path"], e["status"]) for e in posts],
+                             [("/partners/reference-request/", 201)] * len(creates))
+            db = t.db()
+            try:
+                done = dict(db.execute("SELECT result, key FROM outbox WHERE kind = "
+                                       "'cq.create_request' AND state = 'done'").fetchall())
+                linked = dict(db.execute("SELECT id, external_id FROM cq_requests "
+                                         "WHERE external_id IS NOT NULL").fetchall())
+            finally:
+                db.close()
+            made = [c["request_id"] for c in creates]
+            self.assertEqual(sorted(done), sorted(made))
+            self.assertEqual(linked, done)
+            self.assertEqual(len(set(done.values())), len(made), "one create per outbox key")
+            self.assertTrue(all(k.startswith("lever:") for k in done.values()), done)
+            self.assertEqual(len({(c["body"]["candidate"]["email"].lower(),
+                                   c["body"]["job_position"]) for c in creates}), len(creates))
 
 if __name__ == "__main__":
     unittest.main()

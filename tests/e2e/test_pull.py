@@ -405,7 +405,10 @@ class SecretsAndConfigTest(unittest.TestCase):
             secret_files = [(section, name) for section, values in t.conf.items()
                             for name, value in values.items()
                             if name.endswith("_file") and value]
-            self.assertEqual(len(secret_files), 5, secret_files)
+            self.assertEqual(secret_files, [
+                ("lever", "api_key_file"), ("lever", "stage_change_token_file"),
+                ("lever", "hired_token_file"), ("crosschq", "api_key_file"),
+                ("crosschq", "webhook_secret_file"), ("followup", "answer_secret_file")])
             for section, name in secret_files:
                 path = t.conf[section][name]
                 commands = [("check",)]
@@ -501,7 +504,11 @@ class SecretsAndConfigTest(unittest.TestCase):
 
     def test_check_reads_the_crosschq_webhook_secret_when_set(self):
         with harness.Tenant(quiet_tenant()) as t:
-            # not set: the webhook is optional, check passes and says nothing of it
+            # not set: the webhook is optional, check passes and says nothing of it (the
+            # harness sets it by default: unset it here)
+            t.write_conf({"crosschq": {"webhook_auth": None, "webhook_secret_file": None}})
+            with open(t.conf_path, encoding="utf-8") as handle:
+                self.assertNotIn("webhook_secret_file", handle.read())
             result = t.run("check")
             self.assertEqual(result.returncode, 0, output_of(result))
             self.assertNotIn("webhook_secret_file", result.stdout + result.stderr)

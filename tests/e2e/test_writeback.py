@@ -1,15 +1,26 @@
 """End-to-end: what follows a reference check, each effect exactly once (issue 4).
 
-A tenant is seeded with candidates who entered "Reference Check" before refsync went live,
-each with an open Crosschq request. The test then plays the issue's story against the fakes,
-with refsync's clock (REFSYNC_TEST_NOW) and both fakes' clocks pinned to the same moments:
+A tenant is seeded with candidates who entered "Reference Check" an hour before the first
+run (after trigger_since), so that the first run makes each one's Crosschq request
+(Crosschq stores no id of ours: refsync can follow only the requests it made, linked
+through cq_requests.external_id = the outbox key). The test then plays the issue's story
+against the fakes, with refsync's clock (REFSYNC_TEST_NOW) and both fakes' clocks pinned to
+the same moments:
 
-  T0            first run (prospects are exported: export_existing = yes)
+  T0            first run: one request per candidate (POST /partners/reference-request/);
+                prospects are exported (export_existing = yes)
   T1 = T0 + 1 h requests complete; candidates are hired in Lever, marked hired in Crosschq,
                 archived as not hired
   T2 = T1 + 15 days                   the follow-up prompts are due
 
 and counts the effects in the fakes' state and request logs and in the SMTP sink.
+
+Crosschq (crosschq-api.md, issue 15): completions reach refsync through Crosschq's webhooks
+(the fake queues them; Scenario.deliver hands them to refsync-hook before each run), and
+PollingTest proves the safety net without them (open requests read by id within
+[crosschq] poll_open_minutes / poll_open_per_run). The section-2 features (hire sync to
+Crosschq, the hired field, cancel on archive, prospects) are switched ON in the fake for the
+story; CapabilityOffTest plays it with each one OFF: that feature is off, nothing fails.
 
 The criterion's numbers are scaled down (200 -> 40 completed requests) with the proportions
 kept; every expected count is derived from the module constants below.
@@ -53,7 +64,13 @@ HOUR_MS = 60 * MINUTE_MS
 T0 = calendar.timegm((2026, 11, 2, 9, 0, 0)) * 1000
 T1 = T0 + HOUR_MS
 T2 = T1 + DAYS_PASSING * DAY_MS
-ENTERED = T0 - 5 * DAY_MS     # every seeded stage entry: before trigger_since = T0
+ENTERED = T0 - HOUR_MS        # every seeded stage entry: after trigger_since, before T0
+TRIGGER_SINCE = T0 - DAY_MS
+JOB_POSITION = "Senior Backend Engineer"
+REQUESTS_PATH = "/partners/reference-request/"
+PROSPECTS_PATH = "/partners/prospects/"
+# the section-2 capabilities the story uses (the fake's are all off by default)
+STORY_CAPABILITIES = ("hire", "hired_field", "cancel", "prospects")
 
 EX_OK = 0
 EX_TEMPFAIL = 75
@@ -81,8 +98,13 @@ def is_2xx(entry):
 
 
 def writes(log):
-    """The requests of a fake's log that can change something (all but GET)."""
-    return [e for e in log if e["method"] != "GET"]
+    """The requests of a fake's log that can change something (all but GET and OPTIONS,
+    which refsync's capability probes use)."""
+    return [e for e in log if e["method"] not in ("GET", "OPTIONS")]
+
+
+def request_path(request_id, suffix=""):
+    return "%s%s/%s" % (REQUESTS_PATH, request_id, suffix)
 
 
 # ---------------------------------------------------------------- groups of candidates
@@ -109,32 +131,53 @@ def full_sizes():
 
 
 class Candidate:
-    """One seeded opportunity with its open Crosschq request, and what happens to it."""
+    """One seeded opportunity, the Crosschq request refsync makes for it (known after the
+    first run: Scenario.learn), and what happens to it."""
 
-    def __init__(self, group, opportunity, request, owner_email):
+    def __init__(self, group, opportunity, owner_email, off):
         self.group = group
         self.opp = opportunity["id"]
         self.email = opportunity["emails"][0]
-        self.request = request["id"]
+        self.key = "lever:%s:%d" % (self.opp, ENTERED)
+        self.request = None
         self.completes, self.event, _ = GROUPS[group]
         self.owner_email = owner_email
-        self.report_url = "https://app.crosschq.com/report/%s" % request["id"]
+        self.off = off
+
+    @property
+    def report_url(self):
+        """The fake's default report URL of a completed request."""
+        return "https://app.crosschq.com/report/%s/" % self.request
 
     @property
     def hired(self):
-        return self.event in ("hire_in_lever", "hire_in_crosschq")
+        """Hired as refsync can know it: a hire in Crosschq shows only with hired_field."""
+        return self.event == "hire_in_lever" or (self.event == "hire_in_crosschq"
+                                                 and "hired_field" not in self.off)
 
     @property
     def archived(self):
-        return self.event is not None      # a hire in either system archives in Lever
+        """Archived in Lever: by the test, or by refsync for a hire it saw in Crosschq."""
+        return self.event is not None and (self.event != "hire_in_crosschq"
+                                           or "hired_field" not in self.off)
 
 
 class Scenario:
-    """Issue 4's story for one tenant; sizes: {group: count} (default: the full scenario)."""
+    """Issue 4's story for one tenant; sizes: {group: count} (default: the full scenario).
+
+    off: section-2 capabilities left OFF in the fake (the rest of STORY_CAPABILITIES are
+    switched on); the expected effects follow. webhooks: deliver Crosschq's webhooks to
+    refsync-hook before each run of play() (False: they are lost)."""
 
     def __init__(self, sizes=None, prospects=PROSPECTS, prospects_known=PROSPECTS_KNOWN,
-                 seed=4):
+                 seed=4, off=(), webhooks=True):
         sizes = dict(full_sizes() if sizes is None else sizes)
+        unknown = set(off) - set(STORY_CAPABILITIES)
+        if unknown:
+            raise ValueError("not a capability of the story: %s" % sorted(unknown))
+        self.off = frozenset(off)
+        self.webhooks = webhooks
+        self.delivered = []         # webhooks handed to refsync-hook before each phase
         self.b = b = TenantBuilder(seed=seed, base_ms=T0)
         self.owners = [b.add_user("Ana Souza", "ana.souza@example.com",
                                   access_role="super admin"),
@@ -144,9 +187,9 @@ class Scenario:
         self.emailless = b.add_user("Robin Quill")
         b.lever["users"][-1]["email"] = ""
         self.email_of = {u["id"]: u["email"] for u in b.lever["users"]}
-        self.posting = b.add_posting("Senior Backend Engineer", ["engineering"],
+        # served by the harness's [template engineering] (survey software-engineer)
+        self.posting = b.add_posting(JOB_POSITION, ["engineering"],
                                      self.owners[0], self.owners[1])
-        self.template = b.add_template("Engineering", "engineering", "software-engineer")
         self.hired_reason = b.reason_id(HIRED)
         self.candidates = []
         for group, count in sizes.items():
@@ -179,8 +222,29 @@ class Scenario:
             name, "candidate.%d@example.org" % index, self.posting,
             [("New applicant", T0 - 20 * DAY_MS), ("Reference Check", ENTERED)], owner=owner,
             created=T0 - 30 * DAY_MS)
-        request = self.b.add_request(opp, ENTERED, self.template, status="in_progress")
-        self.candidates.append(Candidate(group, opp, request, self.email_of[owner]))
+        self.candidates.append(Candidate(group, opp, self.email_of[owner], self.off))
+
+    def learn(self, t):
+        """After the first run: each candidate's request, from the creates the fake accepted
+        (exactly one per candidate; anything else is a failure here)."""
+        made = collections.defaultdict(list)
+        for create in t.crosschq.state()["creates"]:
+            made[create["body"]["candidate"]["email"]].append(create["request_id"])
+        for c in self.candidates:
+            if len(made.get(c.email, [])) != 1:
+                raise AssertionError("%d Crosschq creates for %s (%s): %s" % (
+                    len(made.get(c.email, [])), c.email, c.group, made.get(c.email)))
+            c.request = made[c.email][0]
+
+    @staticmethod
+    def deliver(t):
+        """Hand Crosschq's queued webhooks to refsync-hook; each must be taken (200)."""
+        results = t.deliver_crosschq_webhooks()
+        for item, result in results:
+            if result.status != 200:
+                raise AssertionError("refsync-hook refused Crosschq's webhook for %s: %r"
+                                     % (item["request_id"], result))
+        return len(results)
 
     # ---- who should get what, derived from the candidates' facts
 
@@ -191,14 +255,35 @@ class Scenario:
         return self.where(lambda c: c.completes)
 
     def hired_in_lever(self):
+        """Hired in Lever, told to Crosschq (needs the hire capability)."""
+        if "hire" in self.off:
+            return []
         return self.where(lambda c: c.event == "hire_in_lever")
 
     def hired_in_crosschq(self):
+        """Hired in Crosschq, archived as hired in Lever (needs the hired_field capability)."""
+        if "hired_field" in self.off:
+            return []
         return self.where(lambda c: c.event == "hire_in_crosschq")
 
     def to_cancel(self):
-        """Open requests whose candidate is archived as not hired."""
+        """Open requests whose candidate is archived as not hired (needs cancel)."""
+        if "cancel" in self.off:
+            return []
         return self.where(lambda c: not c.completes and c.event == "archive_not_hired")
+
+    def exported_prospects(self):
+        """The prospects exported into Lever (needs the prospects capability)."""
+        return [] if "prospects" in self.off else self.prospects
+
+    def crosschq_status(self, c):
+        """The status word the fake must show in the end for c's request."""
+        return "Cancelled" if c in self.to_cancel() else "Completed" if c.completes \
+            else "Pending"
+
+    def crosschq_hired(self, c):
+        """The fake's hired field in the end for c's request."""
+        return True if c.event == "hire_in_crosschq" or c in self.hired_in_lever() else None
 
     def prompt_eligible(self):
         """Completed requests whose candidate is neither hired nor archived, with an owner
@@ -207,16 +292,17 @@ class Scenario:
                           and c.owner_email)
 
     def unknown_prospects(self):
-        return [p for p in self.prospects if p["id"] not in self.known_prospects]
+        return [p for p in self.exported_prospects() if p["id"] not in self.known_prospects]
 
     def expected_actions(self):
-        """{outbox key prefix: count} of the whole story."""
-        return {"link": len(self.completed()), "note": len(self.completed()),
+        """{outbox key prefix: count} of the whole story ("lever": the creates)."""
+        return {"lever": len(self.candidates),
+                "link": len(self.completed()), "note": len(self.completed()),
                 "hired": len(self.hired_in_lever()),
                 "archive-hired": len(self.hired_in_crosschq()),
                 "cancel": len(self.to_cancel()), "prompt": len(self.prompt_eligible()),
-                "prospect": len(self.prospects),
-                "prospect-link": len(self.prospects)}
+                "prospect": len(self.exported_prospects()),
+                "prospect-link": len(self.exported_prospects())}
 
     # ---- the tenant and the story
 
@@ -224,13 +310,20 @@ class Scenario:
         t = harness.Tenant(self.b, now_ms=T0)
         t.__enter__()
         try:
-            t.write_conf({"sync": {"trigger_since": iso(T0)},
+            t.write_conf({"sync": {"trigger_since": iso(TRIGGER_SINCE)},
                           "lever": {"perform_as": self.performer, "requests_per_second": 1000},
                           "crosschq": {"requests_per_second": 1000},
                           "followup": {"after_days": AFTER_DAYS},
                           "prospects": {"export_existing": "yes" if self.prospects else "no"}})
             if conf:
                 t.write_conf(conf)
+            t.crosschq.capabilities(**{name: name not in self.off
+                                       for name in STORY_CAPABILITIES})
+            if not self.webhooks:
+                # the admin's webhook is set, but every delivery is lost on the way
+                t.crosschq.webhook_config(auth="token",
+                                          secret=t.secrets["crosschq-webhook.secret"],
+                                          deliver=False)
             self.enter(t, T0)
         except BaseException:
             t.__exit__(None, None, None)
@@ -247,7 +340,8 @@ class Scenario:
     def apply_events(self, t):
         """T1: requests complete; hires in Lever and in Crosschq; archives as not hired."""
         cq_ops = [{"op": "complete", "id": c.request, "at": T1} for c in self.completed()]
-        cq_ops += [{"op": "hire", "id": c.request, "at": T1} for c in self.hired_in_crosschq()]
+        cq_ops += [{"op": "hire", "id": c.request, "at": T1}
+                   for c in self.where(lambda c: c.event == "hire_in_crosschq")]
         lever_ops = []
         for index, c in enumerate(self.candidates):
             if c.event == "hire_in_lever":
@@ -263,20 +357,25 @@ class Scenario:
     def phases(self):
         """[(name, time, events or None, actions expected in the phase)]."""
         exp = self.expected_actions()
-        return [("first run", T0, None, exp["prospect"] + exp["prospect-link"]),
+        return [("first run", T0, None, exp["lever"] + exp["prospect"] + exp["prospect-link"]),
                 ("events", T1, self.apply_events,
                  exp["link"] + exp["note"] + exp["hired"] + exp["archive-hired"]
                  + exp["cancel"]),
                 ("%d days later" % DAYS_PASSING, T2, None, exp["prompt"])]
 
     def play(self, t, run_phase):
-        """Every phase: move the clocks, apply its events, then run_phase(index, phase)."""
+        """Every phase: move the clocks, apply its events, deliver Crosschq's webhooks (unless
+        lost), then run_phase(index, phase); after the first, learn the requests."""
         for index, phase in enumerate(self.phases()):
             name, at, events, _ = phase
             self.enter(t, at)
             if events:
                 events(t)
+            if self.webhooks:
+                self.delivered.append(self.deliver(t))
             run_phase(index, phase)
+            if index == 0:
+                self.learn(t)
 
 
 # ---------------------------------------------------------------- mails
@@ -319,6 +418,18 @@ class WritebackCase(unittest.TestCase):
         try:
             return [dict(r) for r in db.execute(
                 "SELECT id, key, kind, state, result, last_error FROM outbox ORDER BY id")]
+        finally:
+            db.close()
+
+    def create_links(self, t):
+        """{outbox key: (the outbox's result, the request linked in cq_requests)} of every
+        Crosschq create."""
+        db = t.db()
+        try:
+            return {r[0]: (r[1], r[2]) for r in db.execute(
+                "SELECT o.key, o.result, (SELECT group_concat(q.id) FROM cq_requests q "
+                "WHERE q.external_id = o.key) FROM outbox o "
+                "WHERE o.kind = 'cq.create_request' ORDER BY o.id")}
         finally:
             db.close()
 
@@ -366,7 +477,9 @@ class WritebackCase(unittest.TestCase):
         note_posts = [e for e in lever_log if e["method"] == "POST"
                       and e["path"].endswith("/notes") and is_2xx(e)]
         request_patches = [e for e in cq_log if e["method"] == "PATCH"
-                           and e["path"].startswith("/api/v2/requests/") and is_2xx(e)]
+                           and e["path"].startswith(REQUESTS_PATH) and is_2xx(e)]
+        request_posts = [e for e in cq_log if e["method"] == "POST"
+                         and e["path"] == REQUESTS_PATH and is_2xx(e)]
         archives = [e for e in lever_log if e["method"] == "PUT"
                     and e["path"].endswith("/archived") and is_2xx(e)]
         cancels = [e for e in cq_log if e["method"] == "POST" and e["path"].endswith("/cancel/")
@@ -374,7 +487,23 @@ class WritebackCase(unittest.TestCase):
         creates = [e for e in lever_log if e["method"] == "POST"
                    and e["path"] == "/v1/opportunities" and is_2xx(e)]
         prospect_patches = [e for e in cq_log if e["method"] == "PATCH"
-                            and e["path"].startswith("/api/v2/prospects/") and is_2xx(e)]
+                            and e["path"].startswith(PROSPECTS_PATH) and is_2xx(e)]
+
+        with self.subTest("one Crosschq request per candidate", **context):
+            # Crosschq does not de-duplicate creates: every accepted one is a request; each
+            # candidate's must be exactly one, linked to its outbox key (the outbox's result
+            # and cq_requests.external_id)
+            self.assertCounts((c["body"]["candidate"]["email"] for c in cq["creates"]),
+                              {c.email: 1 for c in s.candidates}, "accepted creates")
+            made = {c["body"]["candidate"]["email"]: c["request_id"] for c in cq["creates"]}
+            self.assertEqual(self.create_links(t), {c.key: (made.get(c.email),) * 2
+                                                    for c in s.candidates})
+            for create in cq["creates"]:
+                body = create["body"]
+                self.assertEqual((body["jobrole"], body["job_position"], body["config_params"]),
+                                 ("software-engineer", JOB_POSITION,
+                                  {"managers": 1, "employees": 0, "peers": 1, "business": 0,
+                                   "social": 0}))
 
         with self.subTest("report links", **context):
             # one addLinks per completed request; the link on the candidate once
@@ -400,16 +529,23 @@ class WritebackCase(unittest.TestCase):
                     self.assertIs(notes[0]["notifyFollowers"], True)
 
         with self.subTest("hired in Lever -> Crosschq", **context):
-            # PATCH hired true, source ats, at the time of the archive
+            # PATCH {"hired": true} (the hire capability)
             self.assertCounts(
                 ((e["path"], json.dumps(e["body"], sort_keys=True)) for e in request_patches),
-                {("/api/v2/requests/%s/" % c.request, json.dumps(
-                    {"hired": True, "hired_at": iso(T1), "hired_source": "ats"},
-                    sort_keys=True)): 1 for c in s.hired_in_lever()},
-                "PATCH /api/v2/requests/<id>/")
-            for c in s.hired_in_lever():
-                self.assertEqual((requests[c.request]["hired"],
-                                  requests[c.request]["hired_source"]), (True, "ats"))
+                {(request_path(c.request), json.dumps({"hired": True})): 1
+                 for c in s.hired_in_lever()},
+                "PATCH /partners/reference-request/<id>/")
+            for c in s.candidates:
+                self.assertEqual(requests[c.request]["hired"], s.crosschq_hired(c), c.group)
+            # refsync's own record: source ats, at the time of the archive
+            db = t.db()
+            try:
+                hires = {r[0]: tuple(r[1:]) for r in db.execute(
+                    "SELECT id, hired, hired_source, hired_at FROM cq_requests WHERE hired = 1")}
+            finally:
+                db.close()
+            self.assertEqual({k: v for k, v in hires.items() if v[1] == "ats"},
+                             {c.request: (1, "ats", T1) for c in s.hired_in_lever()})
 
         with self.subTest("hired in Crosschq -> Lever", **context):
             # PUT archived with the hired reason
@@ -421,12 +557,10 @@ class WritebackCase(unittest.TestCase):
 
         with self.subTest("cancel on archive", **context):
             self.assertCounts((e["path"] for e in cancels),
-                              {"/api/v2/requests/%s/cancel/" % c.request: 1
+                              {request_path(c.request, "cancel/"): 1
                                for c in s.to_cancel()}, "POST .../cancel/")
             for c in s.candidates:
-                want = "cancelled" if c in s.to_cancel() else \
-                    "completed" if c.completes else "in_progress"
-                self.assertEqual(requests[c.request]["status"], want, c.group)
+                self.assertEqual(requests[c.request]["status"], s.crosschq_status(c), c.group)
 
         with self.subTest("prompts", **context):
             # one per eligible request, to the owner, with a Message-ID of its own
@@ -462,22 +596,23 @@ class WritebackCase(unittest.TestCase):
                 self.assertEqual(len(found), 1, "Lever opportunities with %s" % p["email"])
                 created_id[p["id"]] = found[0]
             expected_link = dict(s.known_prospects, **created_id)
+            if "prospects" in s.off:
+                expected_link = {}
             self.assertCounts(((e["path"], e["body"]["ats_id"]) for e in prospect_patches),
-                              {("/api/v2/prospects/%s/" % pid, ats): 1
+                              {("%s%s/" % (PROSPECTS_PATH, pid), ats): 1
                                for pid, ats in expected_link.items()},
-                              "PATCH /api/v2/prospects/<id>/")
+                              "PATCH /partners/prospects/<id>/")
             for p in cq["prospects"]:
-                self.assertEqual(p["ats_id"], expected_link[p["id"]])
+                self.assertEqual(p["ats_id"], expected_link.get(p["id"]))
 
         with self.subTest("nothing else written", **context):
             self.assertEqual(len([e for e in writes(lever_log) if is_2xx(e)]),
                              len(link_posts) + len(note_posts) + len(archives) + len(creates),
                              "Lever writes")
             self.assertEqual(len([e for e in writes(cq_log) if is_2xx(e)]),
-                             len(request_patches) + len(cancels) + len(prospect_patches),
-                             "Crosschq writes")
-            self.assertEqual([e for e in cq_log if e["method"] == "POST"
-                              and e["path"] == "/api/v2/requests/"], [], "new requests")
+                             len(request_posts) + len(request_patches) + len(cancels)
+                             + len(prospect_patches), "Crosschq writes")
+            self.assertEqual(len(request_posts), len(cq["creates"]), "creates answered")
 
         with self.subTest("outbox", **context):
             # every action done, one row per effect
@@ -508,6 +643,11 @@ class FullScenarioTest(WritebackCase):
                 if index == 1:
                     self.assertEqual(t.mail_envelopes(), [], "a prompt before 14 days")
             s.play(t, run_phase)
+            # the fast path: Crosschq's webhooks carried every change of a request (creates
+            # and completions and hires at T1; cancels and hires told to Crosschq at T2)
+            self.assertEqual(s.delivered, [
+                0, len(s.candidates) + len(s.completed()) + len(s.hired_in_crosschq()),
+                len(s.to_cancel()) + len(s.hired_in_lever())])
             self.assertEffects(s, t)
             self.assertSound(t)
         finally:
@@ -611,24 +751,29 @@ class OwnerAnswerTest(WritebackCase):
             self.assertEqual(len(self.spooled(t)), 1)
             self.assertEqual(self.snapshot(t), before, "the hook itself sends nothing")
 
-            # the next run: Crosschq PATCHed (owner_answer), Lever archived as hired
+            # the next run: Crosschq PATCHed (the hire capability), Lever archived as hired
             s.enter(t, T2 + 3 * HOUR_MS)
             lever_mark, cq_mark = len(t.lever.log()), len(t.crosschq.log())
             self.run_ok(t)
             self.assertEqual(self.answers(t), [(answered.request, 1, answered_at)])
             cq_writes = [(e["method"], e["path"], e["body"], e["status"])
                          for e in writes(t.crosschq.log()[cq_mark:])]
-            self.assertEqual(cq_writes, [("PATCH", "/api/v2/requests/%s/" % answered.request,
-                                          {"hired": True, "hired_at": iso(answered_at),
-                                           "hired_source": "owner_answer"}, 200)])
+            self.assertEqual(cq_writes, [("PATCH", request_path(answered.request),
+                                          {"hired": True}, 200)])
             lever_writes = [(e["method"], e["path"], (e["body"] or {}).get("reason"),
                              e["status"]) for e in writes(t.lever.log()[lever_mark:])]
             self.assertEqual(lever_writes, [("PUT", "/v1/opportunities/%s/archived"
                                              % answered.opp, s.hired_reason, 200)])
             request = next(r for r in t.crosschq.state()["requests"]
                            if r["id"] == answered.request)
-            self.assertEqual((request["hired"], request["hired_source"]),
-                             (True, "owner_answer"))
+            self.assertIs(request["hired"], True)
+            db = t.db()
+            try:
+                self.assertEqual(tuple(db.execute("SELECT hired, hired_source FROM cq_requests "
+                                                  "WHERE id = ?", (answered.request,)).fetchone()),
+                                 (1, "owner_answer"))
+            finally:
+                db.close()
             opp = next(o for o in t.lever.state()["opportunities"] if o["id"] == answered.opp)
             self.assertEqual(opp["archived"]["reason"], s.hired_reason)
 
@@ -659,43 +804,62 @@ class CancelTest(WritebackCase):
             for minutes in (1, 2):
                 s.enter(t, T2 + minutes * MINUTE_MS)
                 self.run_ok(t)
-            self.assertEqual(writes(t.crosschq.log()), [])
+            # the cancel capability is on: the config alone keeps the requests open
+            self.assertEqual(t.crosschq.capabilities()["cancel"], True)
+            self.assertEqual([(e["method"], e["path"], e["status"])
+                              for e in writes(t.crosschq.log())],
+                             [("POST", REQUESTS_PATH, 201)] * 4, "only the four creates")
             self.assertEqual(writes(t.lever.log()), [])
             self.assertEqual([r for r in self.outbox(t) if r["key"].startswith("cancel:")], [])
             self.assertEqual(sorted(r["status"] for r in t.crosschq.state()["requests"]),
-                             ["in_progress"] * 4)
+                             ["Pending"] * 4)
             self.assertEqual(t.mail_envelopes(), [])
         finally:
             t.__exit__(None, None, None)
 
-    def test_cancel_answered_409_because_completed_meanwhile_is_done(self):
+    def test_cancel_refused_because_completed_meanwhile_is_done(self):
         s = Scenario({"archived_not_hired": 1}, prospects=0, prospects_known=0, seed=43)
         [c] = s.candidates
         t = s.tenant()
         try:
             self.run_ok(t)
+            s.learn(t)
             s.enter(t, T1)
             s.apply_events(t)
             # the cancel is decided, then the run dies before sending it ...
             self.run_ok(t, expect=SIGKILLED, env={"REFSYNC_TEST_CRASH_AT": "after-decide"})
-            self.assertEqual([(r["key"], r["state"]) for r in self.outbox(t)],
+            self.assertEqual([(r["key"], r["state"]) for r in self.outbox(t)
+                              if r["state"] != "done"],
                              [("cancel:%s" % c.request, "planned")])
-            # ... and the references finish before the next run
+            # ... and the references finish before the next run, whose webhook is lost (and
+            # the request was read at T1: not due again within poll_open_minutes)
             s.enter(t, T1 + MINUTE_MS)
             t.crosschq.mutate([{"op": "complete", "id": c.request, "at": T1 + MINUTE_MS}])
+            self.assertEqual([w["request_id"] for w in t.crosschq.pending_webhooks()],
+                             [c.request, c.request])
+            mark = len(t.crosschq.log())
             self.run_ok(t)
-            cancels = [(e["path"], e["status"]) for e in t.crosschq.log()
+            # Crosschq refuses to cancel a completed request; refsync reads it and is done
+            cancels = [(e["path"], e["status"], json.dumps(e["body"])) for e in t.crosschq.log()
                        if e["method"] == "POST" and e["path"].endswith("/cancel/")]
-            self.assertEqual(cancels, [("/api/v2/requests/%s/cancel/" % c.request, 409)])
+            self.assertEqual(cancels, [(request_path(c.request, "cancel/"), 400, "{}")])
+            self.assertEqual([(e["method"], e["path"], e["status"])
+                              for e in t.crosschq.log()[mark:]],
+                             [("POST", request_path(c.request, "cancel/"), 400),
+                              ("GET", request_path(c.request), 200)])
             row = next(r for r in self.outbox(t) if r["key"] == "cancel:%s" % c.request)
             self.assertEqual(row["state"], "done", row)
             status = json.loads(self.run_ok(t, "status", "--json").stdout)
             self.assertEqual(status["failed"], [])
             self.run_ok(t)
-            self.assertEqual(len([e for e in t.crosschq.log() if e["path"].endswith("/cancel/")]),
-                             1)
+            self.assertEqual(len([e for e in t.crosschq.log() if e["method"] == "POST"
+                                  and e["path"].endswith("/cancel/")]), 1)
             self.assertEqual(next(r for r in t.crosschq.state()["requests"]
-                                  if r["id"] == c.request)["status"], "completed")
+                                  if r["id"] == c.request)["status"], "Completed")
+            # the link and the note of the completed report follow
+            self.assertEqual(sorted(r["key"] for r in self.outbox(t)),
+                             sorted([c.key, "cancel:" + c.request, "link:" + c.request,
+                                     "note:" + c.request]))
         finally:
             t.__exit__(None, None, None)
 
@@ -713,8 +877,10 @@ class InDoubtTest(WritebackCase):
                     if e["method"] == "POST" and e["path"] == notes_path]
         try:
             self.run_ok(t)
+            s.learn(t)
             s.enter(t, T1)
             s.apply_events(t)
+            s.deliver(t)
             # the note POST is carried out, but the connection is reset before the answer
             t.lever.faults({"rate_reset": 1.0, "reset_phase": "after",
                             "only_paths": [notes_path]})
@@ -754,7 +920,10 @@ class InDoubtTest(WritebackCase):
                 s.enter(t, at)
                 if events:
                     events(t)
+                s.deliver(t)
                 self.run_ok(t)
+                if at == T0:
+                    s.learn(t)
             s.enter(t, T2)
             self.run_ok(t, expect=SIGKILLED, env={"REFSYNC_TEST_CRASH_AT": "after-send"})
             in_doubt = [r["key"] for r in self.outbox(t) if r["state"] == "sending"]
@@ -774,6 +943,111 @@ class InDoubtTest(WritebackCase):
         finally:
             t.__exit__(None, None, None)
 
+    def test_create_killed_after_its_answer_is_adopted_not_sent_again(self):
+        # Crosschq answered the create and refsync recorded the request, then the run died
+        # before the outbox row was marked done: the request is refsync's own record of it
+        # (and Crosschq's webhook tells the same); the next run adopts it, never a second POST
+        s = Scenario({"still_open": 2}, prospects=0, prospects_known=0, seed=48)
+        t = s.tenant()
+        try:
+            self.run_ok(t, expect=SIGKILLED, env={"REFSYNC_TEST_CRASH_AT": "after-send:1"})
+            [first] = t.crosschq.state()["creates"]
+            [row] = [r for r in self.outbox(t) if r["state"] == "sending"]
+            self.assertEqual(row["kind"], "cq.create_request")
+            s.deliver(t)
+            self.run_ok(t)
+            s.learn(t)
+            links = self.create_links(t)
+            self.assertEqual(links[row["key"]], (first["request_id"], first["request_id"]))
+            self.assertEqual(links, {c.key: (c.request, c.request) for c in s.candidates})
+            self.assertEqual(len([e for e in t.crosschq.log() if e["method"] == "POST"]), 2)
+            status = json.loads(self.run_ok(t, "status", "--json").stdout)
+            self.assertEqual(status["in_doubt"], [])
+        finally:
+            t.__exit__(None, None, None)
+
+    def test_create_with_lost_answer_waits_for_evidence_then_is_adopted(self):
+        # the answer of the first create is lost after Crosschq made the request: in doubt,
+        # never sent again by itself; Crosschq's webhook for the new request is the evidence
+        s = Scenario({"still_open": 2}, prospects=0, prospects_known=0, seed=49)
+        t = s.tenant()
+        try:
+            t.crosschq.lose_create(1)
+            self.run_ok(t, expect=EX_TEMPFAIL)
+            [first] = t.crosschq.state()["creates"]
+            [row] = [r for r in self.outbox(t) if r["state"] == "sending"]
+            posts = [(e["path"], e["status"], e["fault"]) for e in t.crosschq.log()
+                     if e["method"] == "POST"]
+            self.assertEqual(posts, [(REQUESTS_PATH, 0, "lose_create")])
+            # without evidence: it stays in doubt (exit 1), shown with what to check
+            s.enter(t, T0 + MINUTE_MS)
+            mark = len(t.crosschq.log())
+            result = self.run_ok(t, expect=1)
+            self.assertIn("refsync resolve %s --sent REQUEST_ID" % row["key"],
+                          self.run_ok(t, "status").stdout)
+            self.assertEqual([e["body"]["candidate"]["email"] for e in t.crosschq.log()[mark:]
+                              if e["method"] == "POST" and e["path"] == REQUESTS_PATH],
+                             [c.email for c in s.candidates
+                              if c.email != first["body"]["candidate"]["email"]],
+                             output_of(result))
+            # the webhook of the request Crosschq made: adopted, the other create sent once
+            s.enter(t, T0 + 2 * MINUTE_MS)
+            s.deliver(t)
+            self.run_ok(t)
+            s.learn(t)
+            links = self.create_links(t)
+            self.assertEqual(links[row["key"]], (first["request_id"], first["request_id"]))
+            self.assertEqual(links, {c.key: (c.request, c.request) for c in s.candidates})
+            self.assertEqual(len(t.crosschq.state()["creates"]), 2)
+            status = json.loads(self.run_ok(t, "status", "--json").stdout)
+            self.assertEqual(status["in_doubt"], [])
+        finally:
+            t.__exit__(None, None, None)
+
+    def test_creates_in_doubt_settled_by_resolve_as_status_says(self):
+        # no evidence (the webhooks are lost): the operator looks in Crosschq and runs the
+        # command exactly as `refsync status` prints it; --sent adopts the request that
+        # Crosschq made, --not-sent lets the next run send the create (once)
+        s = Scenario({"still_open": 2}, prospects=0, prospects_known=0, seed=50,
+                     webhooks=False)
+        made_one, never_sent = s.candidates
+        t = s.tenant()
+        try:
+            # the first create: made in Crosschq, its answer lost
+            t.crosschq.lose_create(1)
+            self.run_ok(t, expect=EX_TEMPFAIL)
+            [first] = t.crosschq.state()["creates"]
+            # the second: killed after "sending" was recorded, before its POST
+            self.run_ok(t, expect=SIGKILLED, env={"REFSYNC_TEST_CRASH_AT": "before-send:1"})
+            self.assertEqual(len(t.crosschq.state()["creates"]), 1)
+            doubtful = {r["key"]: r for r in self.outbox(t) if r["state"] == "sending"}
+            self.assertEqual(len(doubtful), 2, doubtful)
+            text = self.run_ok(t, "status").stdout
+            commands = dict(re.findall(r"refsync resolve (\S+) (--sent REQUEST_ID)", text))
+            self.assertEqual(set(commands), set(doubtful), text)
+            by_email = {c.email: c.key for c in s.candidates}
+            sent_key = by_email[first["body"]["candidate"]["email"]]
+            other_key = next(k for k in doubtful if k != sent_key)
+            mark = len(t.crosschq.log())
+            result = t.run("resolve", sent_key, "--sent", first["request_id"])
+            self.assertEqual(result.returncode, EX_OK, output_of(result))
+            result = t.run("resolve", other_key, "--not-sent")
+            self.assertEqual(result.returncode, EX_OK, output_of(result))
+            self.assertEqual([(e["method"], e["path"]) for e in t.crosschq.log()[mark:]],
+                             [("GET", request_path(first["request_id"]))])
+            s.enter(t, T0 + MINUTE_MS)
+            self.run_ok(t)
+            s.learn(t)
+            self.assertEqual(self.create_links(t),
+                             {c.key: (c.request, c.request) for c in s.candidates})
+            self.assertEqual(made_one.request if made_one.key == sent_key
+                             else never_sent.request, first["request_id"])
+            self.assertEqual(len(t.crosschq.state()["creates"]), 2)
+            self.assertEqual(json.loads(self.run_ok(t, "status", "--json").stdout)["in_doubt"],
+                             [])
+        finally:
+            t.__exit__(None, None, None)
+
     def test_in_doubt_state_changes_are_looked_up_not_sent_again(self):
         # design.md, "State": a row left in sending is resolved by looking at the remote
         # state "before anything is sent again. Nothing is ever sent twice." One action per
@@ -784,22 +1058,23 @@ class InDoubtTest(WritebackCase):
         t = s.tenant({"prospects": {"export_existing": "no"}})
         try:
             self.run_ok(t)
+            s.learn(t)
             steps = [
                 ("hired in Crosschq -> PUT archived", "lever", "PUT",
                  "/v1/opportunities/%s/archived" % by_group["hired_in_crosschq"].opp,
                  [{"op": "hire", "id": by_group["hired_in_crosschq"].request}], [], None,
                  "after-send"),
                 ("hired in Lever -> PATCH hired", "crosschq", "PATCH",
-                 "/api/v2/requests/%s/" % by_group["hired_in_lever"].request, [],
+                 request_path(by_group["hired_in_lever"].request), [],
                  [{"op": "archive", "id": by_group["hired_in_lever"].opp, "reason": HIRED}],
                  None, "after-send"),
                 ("archived -> POST cancel", "crosschq", "POST",
-                 "/api/v2/requests/%s/cancel/" % by_group["archived_not_hired"].request, [],
+                 request_path(by_group["archived_not_hired"].request, "cancel/"), [],
                  [{"op": "archive", "id": by_group["archived_not_hired"].opp,
                    "reason": "Withdrew"}], None, "after-send"),
                 # round 1 sends the export, round 2 the Lever id onto the prospect
                 ("prospect -> PATCH ats_id", "crosschq", "PATCH",
-                 "/api/v2/prospects/%s/" % s.prospects[0]["id"], [], [],
+                 "%s%s/" % (PROSPECTS_PATH, s.prospects[0]["id"]), [], [],
                  {"prospects": {"export_existing": "yes"}}, "after-send:2"),
             ]
             for number, (what, fake, method, path, cq_ops, lever_ops, conf, point) in \
@@ -812,6 +1087,7 @@ class InDoubtTest(WritebackCase):
                         t.crosschq.mutate(cq_ops)
                     if lever_ops:
                         t.lever.mutate(lever_ops)
+                    s.deliver(t)
                     self.run_ok(t, expect=SIGKILLED, env={"REFSYNC_TEST_CRASH_AT": point})
                     self.run_ok(t)
                     self.run_ok(t)
@@ -821,6 +1097,119 @@ class InDoubtTest(WritebackCase):
                     self.assertEqual(len(sent), 1, "%s %s was sent %d times: %s"
                                      % (method, path, len(sent), sent))
                     self.assertEqual([r for r in self.outbox(t) if r["state"] != "done"], [])
+        finally:
+            t.__exit__(None, None, None)
+
+
+# capability.c: what each section-2 capability is used for, as check and status name it
+FEATURES = {"hire": "hires, Lever to Crosschq, and owners' answers to Crosschq",
+            "hired_field": "hires, Crosschq to Lever",
+            "cancel": "cancel on archive",
+            "prospects": "prospect export to Lever"}
+
+
+class CapabilityOffTest(WritebackCase):
+    """crosschq-api.md section 2: each assumed feature is used only when its capability is
+    present. The story with one capability OFF in the fake (the others on): that feature is
+    off (its effects, and only those, are missing), every run exits 0, and check and status
+    name the capability."""
+
+    SIZES = {"hired_in_lever": 1, "hired_in_crosschq": 1, "archived_not_hired": 1,
+             "prompted": 1, "still_open": 1}
+
+    def check_off(self, name, seed):
+        s = Scenario(self.SIZES, prospects=2, prospects_known=1, seed=seed, off=(name,))
+        t = s.tenant()
+        try:
+            s.play(t, lambda index, phase: self.run_ok(t))
+            for minutes in (1, 2):
+                s.enter(t, T2 + minutes * MINUTE_MS)
+                self.run_ok(t)
+            self.assertEffects(s, t, off=name)
+            status = json.loads(self.run_ok(t, "status", "--json").stdout)
+            self.assertEqual(status["failed"], [])
+            self.assertEqual(status["in_doubt"], [])
+            self.assertEqual({c["name"]: c["state"] for c in status["capabilities"]},
+                             dict({"list": "absent"}, **{
+                                 n: "absent" if n == name else "present"
+                                 for n in STORY_CAPABILITIES}))
+            self.assertEqual([r for r in self.outbox(t) if r["state"] != "done"], [])
+            self.assertRegex(self.run_ok(t, "status").stdout,
+                             r"(?m)^  %s +absent +off: %s$" % (name, re.escape(FEATURES[name])))
+            check = self.run_ok(t, "check")
+            self.assertIn("note    Crosschq capability %s: not offered by this Crosschq API, "
+                          "off: %s (" % (name, FEATURES[name]), check.stdout)
+            for other in set(STORY_CAPABILITIES) - {name}:
+                self.assertIn("ok      Crosschq capability %s: present: %s ("
+                              % (other, FEATURES[other]), check.stdout)
+        finally:
+            t.__exit__(None, None, None)
+
+    def test_hire_off_no_hire_sync_to_crosschq(self):
+        self.check_off("hire", 51)
+
+    def test_hired_field_off_no_hire_from_crosschq(self):
+        self.check_off("hired_field", 52)
+
+    def test_cancel_off_no_cancel_on_archive(self):
+        self.check_off("cancel", 53)
+
+    def test_prospects_off_no_prospect_export(self):
+        self.check_off("prospects", 54)
+
+
+class PollingTest(WritebackCase):
+    """The safety net: with every Crosschq webhook lost and no list capability, open requests
+    are read by id, at most poll_open_per_run (20) per run and each at most once per
+    poll_open_minutes, oldest check first; every completion is seen within
+    ceil(open requests / 20) runs."""
+
+    def test_completions_seen_by_reading_open_requests_when_webhooks_are_lost(self):
+        s = Scenario({"prompted": 30, "still_open": 5}, prospects=0, prospects_known=0,
+                     seed=47, webhooks=False)
+        t = s.tenant({"crosschq": {"poll_open_minutes": 1}})
+        try:
+            self.run_ok(t)
+            s.learn(t)
+            # a quiet run a minute later: the capabilities are probed with a request now,
+            # and 20 of the 35 requests, never read yet, are read (nothing has changed)
+            s.enter(t, T0 + MINUTE_MS)
+            self.run_ok(t)
+            s.enter(t, T1)
+            s.apply_events(t)
+            self.assertEqual(t.crosschq.pending_webhooks(), [])
+            lost = collections.Counter(w["request_id"]
+                                       for w in t.crosschq.state()["webhook"]["lost"])
+            self.assertEqual(lost, collections.Counter(
+                {c.request: 2 if c.completes else 1 for c in s.candidates}),
+                "a webhook per create and per completion, all lost")
+            completed = {c.request for c in s.completed()}
+            for number, at in enumerate((T1, T1 + MINUTE_MS)):
+                s.enter(t, at)
+                mark = len(t.crosschq.log())
+                self.run_ok(t)
+                read = [e["path"].split("/")[3] for e in t.crosschq.log()[mark:]
+                        if e["method"] == "GET" and e["path"].startswith(REQUESTS_PATH)]
+                self.assertEqual(len(read), 20, "run %d reads poll_open_per_run" % number)
+                self.assertEqual(len(set(read)), 20)
+                if number == 0:
+                    seen = completed & set(read)
+                    self.assertEqual(sorted(r["key"] for r in self.outbox(t)
+                                            if r["key"].startswith("note:")),
+                                     sorted("note:" + r for r in seen))
+            # within two runs every one of the 35 was read since the completions
+            self.assertEqual(sorted(r["key"] for r in self.outbox(t)
+                                    if r["key"].startswith(("link:", "note:"))),
+                             sorted(["link:" + r for r in completed]
+                                    + ["note:" + r for r in completed]))
+            # and nothing more happens until the prompts are due
+            before = self.snapshot(t)
+            s.enter(t, T1 + 2 * MINUTE_MS)
+            self.run_ok(t)
+            self.assertEqual(self.snapshot(t), before)
+            s.enter(t, T2)
+            self.run_ok(t)
+            self.assertEffects(s, t)
         finally:
             t.__exit__(None, None, None)
 
