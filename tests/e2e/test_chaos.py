@@ -418,7 +418,9 @@ class SpoolChaosTest(ChaosCase):
             with self.subTest("spool", kills=history, seed=CHAOS_SEED):
                 self.assertEqual(self.spool(t, "new"), [])
                 self.assertEqual(self.spool(t, "tmp"), [])
-                self.assertEqual(self.spool(t, "done"), sorted(name for name, _, _ in deliveries))
+                # (Crosschq's webhooks, cq-*, are handed in by settle() as well)
+                self.assertEqual([n for n in self.spool(t, "done") if not n.startswith("cq-")],
+                                 sorted(name for name, _, _ in deliveries))
             with self.subTest("answers once", kills=history, seed=CHAOS_SEED):
                 db = t.db()
                 try:
