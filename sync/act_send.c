@@ -82,6 +82,7 @@ enum step act_classify(enum remote_status s, int maybe_sent)
 	case REMOTE_DOWN:
 		return maybe_sent ? STEP_IN_DOUBT : STEP_STOP_DOWN;
 	case REMOTE_AUTH:
+	case REMOTE_REDIRECTED:
 		return STEP_STOP_AUTH;
 	case REMOTE_BAD:
 		return maybe_sent ? STEP_IN_DOUBT : STEP_RETRY;
@@ -217,6 +218,30 @@ static enum step add_note(struct sync_ctx *ctx, yajl_val p, char *result, size_t
 	return step;
 }
 
+static int on_archived(void *p, const struct lever_opportunity *o)
+{
+	return store_opportunity_archived(p, o);
+}
+
+/* The archive call's answer is not expanded (owner, applications are ids):
+ * store only what it really says (archived, reason, updatedAt). */
+static void store_archive_answer(struct sync_ctx *ctx, const struct http_response *resp)
+{
+	struct store store;
+	store_init(&store, ctx->db, ctx->run_id);
+	struct page_info page;
+	char err[256] = "";
+	if (db_begin(ctx->db) == 0) {
+		if (parse_opportunity_page(resp->body.data ? resp->body.data : "", resp->body.len, on_archived, &store,
+					   &page, err, sizeof err) ||
+		    db_commit(ctx->db)) {
+			log_warn("Lever archive answer not stored: %s", err);
+			db_rollback(ctx->db);
+		}
+	}
+	store_free(&store);
+}
+
 static enum step archive_hired(struct sync_ctx *ctx, yajl_val p, char *err, size_t elen)
 {
 	struct http_response resp;
@@ -224,10 +249,8 @@ static enum step archive_hired(struct sync_ctx *ctx, yajl_val p, char *err, size
 	enum remote_status s = lever_archive(&ctx->lever, act_field(p, "opportunity_id"), act_field(p, "reason_id"),
 					     ctx->cfg->perform_as, &resp, err, elen);
 	enum step step = act_classify(s, 0);
-	if (step == STEP_DONE) {
-		char id[ID_MAX];
-		act_store_answer(ctx, &resp, id, sizeof id, NULL, NULL);
-	}
+	if (step == STEP_DONE)
+		store_archive_answer(ctx, &resp);
 	http_response_free(&resp);
 	return step;
 }

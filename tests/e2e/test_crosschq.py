@@ -156,6 +156,8 @@ class CrosschqTest(base.TriggerTestCase):
         ids = s.candidates(4)
         t = s.tenant({"prospects": {"export_existing": "yes"}})
         try:
+            # creating opportunities for prospects needs a Lever user to act as
+            t.write_conf({"lever": {"perform_as": t.lever.state()["users"][0]["id"]}})
             entries = move(t, ids)
             self.run_ok(t)
             requests = request_of_opportunity(t)
