@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <openssl/sha.h>
 
 #define HEADER_LINE_MAX 78   /* RFC 5322 2.1.1: lines SHOULD be at most 78 characters */
 #define ENCODED_WORD_MAX 75  /* RFC 2047 2: an encoded-word is at most 75 characters */
@@ -194,6 +195,20 @@ static int header_words(struct header *h, const char *s)
 			return -1;
 		if (!s[n])
 			return 0;
+		s += n + 1;
+	}
+}
+
+/* 1 when s folds as plain words: no word too long for a line of its own, and
+ * no run of spaces (kept as such, it would not fold). */
+static int words_fit(const char *s)
+{
+	for (;;) {
+		size_t n = strcspn(s, " ");
+		if (n > HEADER_LINE_MAX - 8 || (s[n] == ' ' && s[n + 1] == ' '))
+			return 0;
+		if (!s[n])
+			return 1;
 		s += n + 1;
 	}
 }
@@ -457,10 +472,11 @@ static void prompt_text_free(struct prompt_text *t)
  * always gives the same id (a prompt sent again keeps its Message-ID).
  * Replaces *id; 0, or -1 when memory ran out.
  */
+#define MESSAGE_ID_MAX 250
 static int message_id_encode(char **id)
 {
 	const char *in = *id, *at = strrchr(in, '@');
-	char *out = malloc(3 * strlen(in) + 1);
+	char *out = malloc(3 * strlen(in) + 2 * SHA256_DIGEST_LENGTH + 32);
 	if (!out)
 		return -1;
 	size_t o = 0;
@@ -477,6 +493,15 @@ static int message_id_encode(char **id)
 		}
 	}
 	out[o] = '\0';
+	if (o > MESSAGE_ID_MAX) {
+		/* a header line stays under RFC 5322's 998: a long id becomes its
+		 * SHA-256, still the same for the same input */
+		unsigned char md[SHA256_DIGEST_LENGTH];
+		SHA256((const unsigned char *)in, strlen(in), md);
+		for (size_t i = 0; i < sizeof md; i++)
+			snprintf(out + 2 * i, 3, "%02x", md[i]);
+		strcpy(out + 2 * sizeof md, "@refsync.invalid");
+	}
 	free(*id);
 	*id = out;
 	return 0;
@@ -518,7 +543,9 @@ static int compose_headers(struct buf *m, const struct prompt_text *t, int64_t d
 		return -1;
 	if (header_begin(&h, m, "Subject") || header_token(&h, "Was", 3))
 		return -1;
-	if (header_plain(candidate) ? header_words(&h, candidate) : header_encoded(&h, candidate, strlen(candidate)))
+	/* plain words when they fold within 78 characters; else encoded-words, which do */
+	if (header_plain(candidate) && words_fit(candidate) ? header_words(&h, candidate)
+							    : header_encoded(&h, candidate, strlen(candidate)))
 		return -1;
 	if (header_token(&h, "hired?", 6) || header_end(&h))
 		return -1;
