@@ -18,20 +18,16 @@
 	"EXISTS (SELECT 1 FROM lever_opportunities o WHERE o.id = cq_requests.opportunity_id AND "         \
 	"(o.deleted_at IS NOT NULL OR o.anonymized = 1))"
 
+/* Bind v, or NULL when it is NULL or empty (Crosschq sends "" for nothing). */
 static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
 {
-	if (v && *v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
+	db_bind_text(st, i, v && *v ? v : NULL);
 }
 
+/* Bind a time, or NULL when it is 0 (absent). */
 static void bind_ms_or_null(sqlite3_stmt *st, int i, int64_t v)
 {
-	if (v > 0)
-		sqlite3_bind_int64(st, i, v);
-	else
-		sqlite3_bind_null(st, i);
+	db_bind_int64_or_null(st, i, v, v <= 0);
 }
 
 static int step_done(sqlite3_stmt *st)
