@@ -310,9 +310,10 @@ class HireFactTest(wb.WritebackCase):
             requests = {r["id"]: r for r in t.crosschq.state()["requests"]}
             for c in s.candidates:
                 self.assertIs(requests[c.request]["hired"], True, c.request)
-            # the latest fact, refsync's record: hired, seen in Lever
-            self.assertEqual({k: v[:2] for k, v in hire_records(t).items()}, {
-                answered_first.request: (1, "ats"), hired_first.request: (1, "ats")})
+            # the latest fact, refsync's record: hired, seen in Lever, at the archive's time
+            self.assertEqual(hire_records(t), {
+                answered_first.request: (1, "ats", T2 + 3 * HOUR_MS),
+                hired_first.request: (1, "ats", T2 + 2 * HOUR_MS)})
         finally:
             t.__exit__(None, None, None)
 
