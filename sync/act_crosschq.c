@@ -52,6 +52,16 @@ enum step act_cq_create(struct sync_ctx *ctx, const struct action *a, char *resu
 	return STEP_DONE;
 }
 
+/* The time a stored action's "hired_at" names (epoch ms as text: the archive or
+ * the answer), or fallback when it is absent or not a time. */
+static int64_t payload_ms(yajl_val p, const char *name, int64_t fallback)
+{
+	const char *text = act_field(p, name);
+	char *end = NULL;
+	long long ms = text && *text ? strtoll(text, &end, 10) : -1;
+	return ms > 0 && end && *end == '\0' ? (int64_t)ms : fallback;
+}
+
 enum step act_cq_set_hired(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err, size_t elen)
 {
 	const char *rid = act_field(p, "request_id"), *hired = act_field(p, "hired"), *source = act_field(p, "source");
@@ -66,7 +76,8 @@ enum step act_cq_set_hired(struct sync_ctx *ctx, yajl_val p, char *result, size_
 	http_response_free(&resp);
 	if (step == STEP_DONE) {
 		if (db_begin(ctx->db) == 0)
-			in_tx(ctx->db, cq_store_hired(ctx->db, rid, h, source ? source : "ats", now_ms()));
+			in_tx(ctx->db, cq_store_hired(ctx->db, rid, h, source ? source : "ats",
+						      payload_ms(p, "hired_at", now_ms())));
 		snprintf(result, rlen, "%s", rid);
 	}
 	return step;

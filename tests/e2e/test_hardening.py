@@ -1,7 +1,12 @@
 """End-to-end: issue 16, defects 1, 2, 3, 4, 5 and 10 (privacy and secrets).
 
 Each test plays the defect's story against the fakes, on the clocks of test_writeback.py
-(Scenario: T0 first run, T1 requests complete, T2 prompts due), and asserts the exact outcome:
+(Scenario: T0 first run, T1 requests complete, T2 prompts due), and asserts the exact outcome.
+Crosschq follows crosschq-api.md (issue 15): the first run makes each candidate's request
+(Scenario.learn finds them), request states reach refsync through Crosschq's webhooks
+(Scenario.deliver, before each run), and the section-2 capabilities the story uses are on in
+the fake (Scenario.tenant). A hire goes to Crosschq as PATCH {"hired": true|false}; where and
+when refsync saw it is refsync's own record (cq_requests.hired_source, hired_at).
 
 * an erased candidate (deleted, anonymized) with actions in doubt, failed and planned: no
   crash, nothing sent for it, every other action sent, `retry` refuses its actions;
@@ -30,7 +35,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import test_writeback as wb  # noqa: E402
-from test_writeback import HOUR_MS, MINUTE_MS, T0, T1, T2, Scenario  # noqa: E402
+from test_writeback import HOUR_MS, MINUTE_MS, T0, T1, T2, Scenario, request_path  # noqa: E402
 
 EX_OK = 0
 EX_USAGE = 64
@@ -47,6 +52,23 @@ def answer(t, link, choice, at):
     t.now_ms = at
     return t.run_hook(env={"REQUEST_METHOD": "POST", "PATH_INFO": "/answer", "QUERY_STRING": query,
                            "CONTENT_TYPE": "application/x-www-form-urlencoded"}, body=body)
+
+
+def hire_records(t):
+    """{request id: (hired, hired_source, hired_at)} of refsync's record of hires."""
+    db = t.db()
+    try:
+        return {r[0]: tuple(r[1:]) for r in db.execute(
+            "SELECT id, hired, hired_source, hired_at FROM cq_requests "
+            "WHERE hired IS NOT NULL")}
+    finally:
+        db.close()
+
+
+def hire_patches(t):
+    """[(path, body)] of the PATCHes Crosschq accepted, in order."""
+    return [(e["path"], e["body"]) for e in t.crosschq.log()
+            if e["method"] == "PATCH" and wb.is_2xx(e)]
 
 
 def lever_writes_to(t, opportunity_id, since=0):
@@ -68,13 +90,16 @@ class ErasureTest(wb.WritebackCase):
 
     def test_deleted_and_anonymized_candidates_with_unfinished_actions(self):
         s = Scenario({"prompted": 3}, prospects=0, prospects_known=0, seed=1601)
-        # the first request (by id) is the first one acted on: its note is lost in doubt
-        deleted, anonymized, other = sorted(s.candidates, key=lambda c: c.request)
         t = s.tenant()
         try:
             self.run_ok(t)
+            s.learn(t)
+            creates_done = len(t.crosschq.log())
+            # the first request (by id) is the first one acted on: its note is lost in doubt
+            deleted, anonymized, other = sorted(s.candidates, key=lambda c: c.request)
             s.enter(t, T1)
             s.apply_events(t)
+            s.deliver(t)
             notes_path = "/v1/opportunities/%s/notes" % deleted.opp
             t.lever.faults({"rate_reset": 1.0, "reset_phase": "after", "only_paths": [notes_path]})
             self.run_ok(t, expect=EX_TEMPFAIL)
@@ -96,12 +121,14 @@ class ErasureTest(wb.WritebackCase):
             t.lever.mutate([{"op": "delete", "id": deleted.opp},
                             {"op": "anonymize", "id": anonymized.opp}])
             mark = len(t.lever.log())
+            s.deliver(t)
             result = self.run_ok(t)
             self.assertNotIn("AddressSanitizer", result.stderr)
             with self.subTest("nothing sent for the erased candidates"):
                 self.assertEqual(lever_writes_to(t, deleted.opp, mark), [])
                 self.assertEqual(lever_writes_to(t, anonymized.opp, mark), [])
-                self.assertEqual(wb.writes(t.crosschq.log()), [])
+                # nothing but the first run's creates, ever
+                self.assertEqual(wb.writes(t.crosschq.log()[creates_done:]), [])
             with self.subTest("every other action sent"):
                 self.assertEqual(sorted(lever_writes_to(t, other.opp, mark)),
                                  [("POST", "/v1/opportunities/%s/addLinks" % other.opp),
@@ -145,6 +172,7 @@ class ErasureTest(wb.WritebackCase):
             self.assertIn("not retried", retry.stderr)
             before = self.snapshot(t)
             s.enter(t, T1 + 2 * MINUTE_MS)
+            s.deliver(t)
             self.run_ok(t)
             self.assertEqual(self.snapshot(t), before)
             self.assertEqual({k: self.rows(t)[k]["state"] for k in erased_keys},
@@ -160,12 +188,14 @@ class ErasureTest(wb.WritebackCase):
         # version): that row fails with a clear message, in doubt or planned, and
         # every other action is still sent
         s = Scenario({"prompted": 3}, prospects=0, prospects_known=0, seed=1608)
-        damaged, in_doubt, other = sorted(s.candidates, key=lambda c: c.request)
         t = s.tenant()
         try:
             self.run_ok(t)
+            s.learn(t)
+            damaged, in_doubt, other = sorted(s.candidates, key=lambda c: c.request)
             s.enter(t, T1)
             s.apply_events(t)
+            s.deliver(t)
             # decide only: every action planned, nothing sent
             self.run_ok(t, expect=wb.SIGKILLED, env={"REFSYNC_TEST_CRASH_AT": "after-decide"})
             db = t.db()
@@ -189,7 +219,8 @@ class ErasureTest(wb.WritebackCase):
             self.assertEqual({k: r["state"] for k, r in rows.items()
                               if k not in ("link:%s" % damaged.request,
                                            "note:%s" % in_doubt.request)},
-                             {"note:%s" % damaged.request: "done",
+                             {damaged.key: "done", in_doubt.key: "done", other.key: "done",
+                              "note:%s" % damaged.request: "done",
                               "link:%s" % in_doubt.request: "done",
                               "link:%s" % other.request: "done",
                               "note:%s" % other.request: "done"})
@@ -254,31 +285,35 @@ class HireFactTest(wb.WritebackCase):
             # candidate 2: hired in Lever first
             s.enter(t, T2 + 2 * HOUR_MS)
             t.lever.mutate([{"op": "archive", "id": hired_first.opp, "reason": wb.HIRED}])
+            s.deliver(t)
             self.run_ok(t)
+            # what refsync records of the answer (Crosschq is told only "hired": false)
+            self.assertEqual(hire_records(t)[answered_first.request], (0, "owner_answer", None))
             # ... then hired in Lever after all; and a stale "not hired" click for candidate 2
             s.enter(t, T2 + 3 * HOUR_MS)
             t.lever.mutate([{"op": "archive", "id": answered_first.opp, "reason": wb.HIRED}])
             result = answer(t, links[hired_first.request], "not_hired", T2 + 3 * HOUR_MS)
             self.assertEqual(result.status, 200, result)
-            s.enter(t, T2 + 4 * HOUR_MS)
-            self.run_ok(t)
-            s.enter(t, T2 + 5 * HOUR_MS)
-            self.run_ok(t)
+            # Crosschq's webhooks of the PATCHes (the hired field shows false, then true)
+            # come back too: neither undoes a hire
+            for hours in (4, 5):
+                s.enter(t, T2 + hours * HOUR_MS)
+                s.deliver(t)
+                self.run_ok(t)
 
             patches = {}
-            for e in t.crosschq.log():
-                if e["method"] == "PATCH" and wb.is_2xx(e):
-                    patches.setdefault(e["path"].split("/")[4], []).append(e["body"])
+            for path, body in hire_patches(t):
+                patches.setdefault(path, []).append(body)
             self.assertEqual(patches, {
-                answered_first.request: [
-                    {"hired": False, "hired_at": None, "hired_source": "owner_answer"},
-                    {"hired": True, "hired_at": wb.iso(T2 + 3 * HOUR_MS), "hired_source": "ats"}],
-                hired_first.request: [
-                    {"hired": True, "hired_at": wb.iso(T2 + 2 * HOUR_MS), "hired_source": "ats"}]})
+                request_path(answered_first.request): [{"hired": False}, {"hired": True}],
+                request_path(hired_first.request): [{"hired": True}]})
             requests = {r["id"]: r for r in t.crosschq.state()["requests"]}
             for c in s.candidates:
-                self.assertEqual((requests[c.request]["hired"],
-                                  requests[c.request]["hired_source"]), (True, "ats"), c.request)
+                self.assertIs(requests[c.request]["hired"], True, c.request)
+            # the latest fact, refsync's record: hired, seen in Lever, at the archive's time
+            self.assertEqual(hire_records(t), {
+                answered_first.request: (1, "ats", T2 + 3 * HOUR_MS),
+                hired_first.request: (1, "ats", T2 + 2 * HOUR_MS)})
         finally:
             t.__exit__(None, None, None)
 
@@ -289,22 +324,25 @@ class LongReportUrlTest(wb.WritebackCase):
     def test_long_report_url_with_lost_note_answer_one_note(self):
         s = Scenario({"prompted": 1}, prospects=0, prospects_known=0, seed=1604)
         [c] = s.candidates
-        url = "https://app.crosschq.com/report/%s?view=full&token=" % c.request
-        url += "x" * (1500 - len(url))
-        self.assertEqual(len(url), 1500)
         notes_path = "/v1/opportunities/%s/notes" % c.opp
         t = s.tenant()
         try:
             self.run_ok(t)
+            s.learn(t)
+            url = "https://app.crosschq.com/report/%s?view=full&token=" % c.request
+            url += "x" * (1500 - len(url))
+            self.assertEqual(len(url), 1500)
             s.enter(t, T1)
             t.crosschq.mutate([{"op": "complete", "id": c.request, "at": T1, "report_url": url}])
+            # the create's webhook and the completion's, with the long URL
+            self.assertEqual(s.deliver(t), 2)
             t.lever.faults({"rate_reset": 1.0, "reset_phase": "after", "only_paths": [notes_path]})
             self.run_ok(t, expect=EX_TEMPFAIL)
             t.lever.faults({})
-            s.enter(t, T1 + MINUTE_MS)
-            self.run_ok(t)
-            s.enter(t, T1 + 2 * MINUTE_MS)
-            self.run_ok(t)
+            for minutes in (1, 2):
+                s.enter(t, T1 + minutes * MINUTE_MS)
+                s.deliver(t)
+                self.run_ok(t)
             posts = [e for e in t.lever.log() if e["method"] == "POST" and e["path"] == notes_path]
             self.assertEqual(len(posts), 1, [e["status"] for e in posts])
             notes = t.lever.state()["notes"][c.opp]
@@ -319,7 +357,9 @@ class LongReportUrlTest(wb.WritebackCase):
             finally:
                 db.close()
             self.assertEqual(stored, url)
-            self.assertEqual([r["state"] for r in self.outbox(t)], ["done", "done"])
+            self.assertEqual(sorted((r["key"], r["state"]) for r in self.outbox(t)),
+                             sorted([(c.key, "done"), ("link:" + c.request, "done"),
+                                     ("note:" + c.request, "done")]))
         finally:
             t.__exit__(None, None, None)
 
@@ -370,11 +410,12 @@ class ParkTest(wb.WritebackCase):
             self.assertEqual(check.returncode, EX_CONFIG, wb.output_of(check))
             self.assertIn("answer_url", check.stdout + check.stderr)
             self.assertNotIn("\n0 problems", "\n" + check.stdout)
-            for at, events in ((T0, None), (T1, s.apply_events)):
-                s.enter(t, at)
-                if events:
-                    events(t)
-                self.run_ok(t)
+            self.run_ok(t)
+            s.learn(t)
+            s.enter(t, T1)
+            s.apply_events(t)
+            s.deliver(t)
+            self.run_ok(t)
             s.enter(t, T2)
             result = self.run_ok(t, expect=EX_CONFIG)
             self.assertIn("parked", result.stderr)
@@ -382,9 +423,8 @@ class ParkTest(wb.WritebackCase):
             s.enter(t, T2 + HOUR_MS)
             t.lever.mutate([{"op": "archive", "id": later.opp, "reason": wb.HIRED}])
             self.run_ok(t, expect=EX_CONFIG)
-            patches = [(e["path"], e["body"]["hired_source"]) for e in t.crosschq.log()
-                       if e["method"] == "PATCH" and wb.is_2xx(e)]
-            self.assertEqual(patches, [("/api/v2/requests/%s/" % later.request, "ats")])
+            self.assertEqual(hire_patches(t), [(request_path(later.request), {"hired": True})])
+            self.assertEqual(hire_records(t), {later.request: (1, "ats", T2 + HOUR_MS)})
             self.assertEqual(t.mail_envelopes(), [])
             rows = {r["key"]: r for r in self.outbox(t)}
             self.assertEqual(rows["prompt:%s" % prompted.request]["state"], "planned")
@@ -396,6 +436,7 @@ class ParkTest(wb.WritebackCase):
             t.write_conf({"followup": {"answer_url":
                                        "http://127.0.0.1/cgi-bin/refsync-hook/answer"}})
             s.enter(t, T2 + 2 * HOUR_MS)
+            s.deliver(t)
             self.run_ok(t)
             self.assertEqual([m[3] for m in wb.prompt_mails(t)], [prompted.request])
             self.assertNotIn("Parked", self.run_ok(t, "status").stdout)
@@ -413,11 +454,12 @@ class ParkSecretTest(wb.WritebackCase):
         t = s.tenant()
         try:
             secret = t.conf["followup"]["answer_secret_file"]
-            for at, events in ((T0, None), (T1, s.apply_events)):
-                s.enter(t, at)
-                if events:
-                    events(t)
-                self.run_ok(t)
+            self.run_ok(t)
+            s.learn(t)
+            s.enter(t, T1)
+            s.apply_events(t)
+            s.deliver(t)
+            self.run_ok(t)
             os.chmod(secret, 0o644)      # refused: readable by others
             s.enter(t, T2)
             first = self.run_ok(t, expect=EX_CONFIG)
@@ -425,9 +467,8 @@ class ParkSecretTest(wb.WritebackCase):
             s.enter(t, T2 + MINUTE_MS)
             t.lever.mutate([{"op": "archive", "id": later.opp, "reason": wb.HIRED}])
             self.run_ok(t, expect=EX_CONFIG)
-            self.assertEqual([(e["path"], e["body"]["hired_source"]) for e in t.crosschq.log()
-                              if e["method"] == "PATCH" and wb.is_2xx(e)],
-                             [("/api/v2/requests/%s/" % later.request, "ats")])
+            self.assertEqual(hire_patches(t), [(request_path(later.request), {"hired": True})])
+            self.assertEqual(hire_records(t), {later.request: (1, "ats", T2 + MINUTE_MS)})
             self.assertIn("1 mail.followup action parked", first.stderr)
             self.assertEqual(t.mail_envelopes(), [])
             check = t.run("check")
@@ -435,6 +476,7 @@ class ParkSecretTest(wb.WritebackCase):
             self.assertIn("answer.secret", check.stdout + check.stderr)
             os.chmod(secret, 0o600)
             s.enter(t, T2 + HOUR_MS)
+            s.deliver(t)
             self.run_ok(t)
             self.assertEqual([m[3] for m in wb.prompt_mails(t)], [prompted.request])
         finally:
