@@ -292,6 +292,12 @@ enum step act_cq_lookup_state(struct sync_ctx *ctx, const struct action *a, yajl
 		/* without the hired field, a read cannot tell: setting a state again is harmless */
 		happened = capability_get(ctx->db, CAP_HIRED_FIELD) == CAP_PRESENT && want &&
 			   hired == (strcmp(want, "true") == 0);
+		/* it was refsync's own PATCH: its source and time, not "crosschq" */
+		const char *source = act_field(p, "source");
+		if (happened && db_begin(ctx->db) == 0 &&
+		    in_tx(ctx->db, cq_store_hired(ctx->db, rid, hired, source ? source : "ats",
+						  payload_ms(p, "hired_at", now_ms()))))
+			return STEP_DB_ERROR;
 	}
 	if (happened)
 		snprintf(result, rlen, "%s", rid);

@@ -199,18 +199,32 @@ static int header_words(struct header *h, const char *s)
 	}
 }
 
-/* 1 when s folds as plain words: no word too long for a line of its own, and
- * no run of spaces (kept as such, it would not fold). */
-static int words_fit(const char *s)
+/*
+ * 1 when the Subject "Was <s> hired?" folds as plain words within
+ * HEADER_LINE_MAX (the layout header_token makes: a word too long for a line
+ * of its own, or a long run of spaces, does not fold), else 0.
+ */
+static int subject_words_fit(const char *s)
 {
-	for (;;) {
+	size_t col = strlen("Subject: Was");
+	int has_token = 1;
+	for (int last = 0; !last;) {
 		size_t n = strcspn(s, " ");
-		if (n > HEADER_LINE_MAX - 8 || (s[n] == ' ' && s[n + 1] == ' '))
-			return 0;
-		if (!s[n])
-			return 1;
-		s += n + 1;
+		last = s[n] == '\0';
+		for (int pass = 0; pass < 1 + last; pass++) {
+			size_t len = pass ? strlen(" hired?") - 1 : n;
+			if (len > 0 && has_token && col + 1 + len > HEADER_LINE_MAX) {
+				col = 0;
+				has_token = 0;
+			}
+			col += 1 + len;
+			has_token |= len > 0;
+			if (col > HEADER_LINE_MAX)
+				return 0;
+		}
+		s += n + !last;
 	}
+	return 1;
 }
 
 /* Base64 (RFC 4648, padded) of n bytes at in into out (4 * ceil(n / 3) + 1 bytes). */
@@ -544,7 +558,7 @@ static int compose_headers(struct buf *m, const struct prompt_text *t, int64_t d
 	if (header_begin(&h, m, "Subject") || header_token(&h, "Was", 3))
 		return -1;
 	/* plain words when they fold within 78 characters; else encoded-words, which do */
-	if (header_plain(candidate) && words_fit(candidate) ? header_words(&h, candidate)
+	if (header_plain(candidate) && subject_words_fit(candidate) ? header_words(&h, candidate)
 							    : header_encoded(&h, candidate, strlen(candidate)))
 		return -1;
 	if (header_token(&h, "hired?", 6) || header_end(&h))
