@@ -71,6 +71,18 @@ void lever_opportunities_path(struct buf *p, enum lever_window w, int64_t since_
 	add_offset(p, token);
 }
 
+void lever_opportunities_range_path(struct buf *p, int64_t created_start, int64_t created_end,
+				    int64_t updated_start, int64_t updated_end, const char *token)
+{
+	buf_printf(p, "/opportunities?confidentiality=all&" OPPORTUNITY_EXPAND "&limit=%d", PAGE_LIMIT);
+	const char *names[4] = { "created_at_start", "created_at_end", "updated_at_start", "updated_at_end" };
+	int64_t values[4] = { created_start, created_end, updated_start, updated_end };
+	for (int i = 0; i < 4; i++)
+		if (values[i] != LEVER_NO_BOUND)
+			buf_printf(p, "&%s=%lld", names[i], (long long)values[i]);
+	add_offset(p, token);
+}
+
 enum remote_status lever_fetch_opportunities(struct http_client *lv, enum lever_window w, int64_t since_ms,
 					     int64_t until_ms, const char *token, struct http_response *resp,
 					     char *err, size_t n)

@@ -26,10 +26,6 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-/* Time slices a backfill lists at once: enough to keep Lever's rate budget
- * busy when each answer takes a few hundred milliseconds. */
-#define DEFAULT_BACKFILL_SLICES 16
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -38,7 +34,7 @@ static void usage(FILE *f)
 		"Connects Lever (ATS) with Crosschq (reference checks). Commands:\n"
 		"  run [--dry-run] [--full]   pull both systems, take in webhooks, decide, act\n"
 		"  backfill --since DATE [--until DATE] [--slices N] [--dry-run]\n"
-		"                             re-pull a window of Lever opportunities, N time slices\n"
+		"                             re-pull a window of Lever opportunities, cut into up to N slices\n"
 		"                             at once (default 16, 1 = sequential; resumable)\n"
 		"  plan                       print the actions the stored state implies; sends nothing\n"
 		"  status [--json]            last runs, outbox, holds, cursors, spool backlog\n"
@@ -358,8 +354,6 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		o.backfill = 1;
-		if (!o.slices)
-			o.slices = DEFAULT_BACKFILL_SLICES;
 	}
 
 	struct config cfg;

@@ -28,11 +28,13 @@ int pull_lever_users(struct sync_ctx *ctx);
 /* Opportunities changed since the cursor (full listing on the first run or with full). */
 int pull_lever_opportunities(struct sync_ctx *ctx, int full);
 /*
- * Opportunities updated or created in [since, until] (backfill). The window
- * is cut into `slices` time slices listed concurrently with one shared rate
- * budget (slices = 1: one sequential listing). Each slice has its own cursor
- * (backfill.<sweep>.<n>), so an interrupted backfill of the same window and
- * slices resumes where each slice stopped.
+ * Opportunities created in [since, until], and those created before it and
+ * updated in it (backfill; since 0: everything created up to until, a new
+ * install's first run). Listed as a few listings at once with one shared
+ * rate budget, cut where the data is dense into up to `slices` slices
+ * (0: the default; 1: one sequential listing per set). See backfill.c. An
+ * interrupted backfill of the same window and slices resumes where each
+ * listing stopped (cursors backfill.*).
  */
 int pull_lever_window(struct sync_ctx *ctx, int64_t since, int64_t until, int slices);
 /* Deleted opportunities since the cursor: personal data erased. */
