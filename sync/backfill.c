@@ -18,9 +18,13 @@
  * wanted are running is cut again the same way. Each cut costs the page that
  * revealed the density (its records are listed again by the parts).
  *
- * Which chain sends next: the one that seems to have most left. The root's
- * sample is reused for that: the share of the sample's records inside a
- * slice that the slice has listed so far estimates how far it is.
+ * Which chain sends next: roots and first pages first, then the chain with
+ * the fewest pages so far (taking turns), so that the slices, of about equal
+ * size, end together and enough chains run until the end.
+ *
+ * The other reads of a run (stages, archive reasons, postings and deleted
+ * opportunities since their cursors) go out in the same stream of requests,
+ * so that their round trips hide behind the listings'.
  *
  * Every listing has its cursor row (backfill.c, backfill.u for the roots,
  * backfill.c.N, backfill.u.N for the slices; pages = 0 means not started),
@@ -47,24 +51,21 @@
 
 enum set { SET_CREATED, SET_UPDATED };
 enum chain_state { CH_IDLE, CH_QUEUED, CH_DONE };
+enum chain_kind { CK_OPPORTUNITIES, CK_STAGES, CK_REASONS, CK_POSTINGS, CK_DELETED };
 
-/* One listing: a chain of pages over [lo, hi] on its set's time key. */
+/* One listing: a chain of pages over [lo, hi] (for opportunities, on its set's time key). */
 struct chain {
 	char name[48];
+	enum chain_kind kind;
 	enum set set;
 	int root;
 	int64_t lo, hi;
 	char token[TOKEN_MAX];
 	enum chain_state state;
 	int restarts, tries;
+	int cut; /* cut into slices after its first page */
 	long pages, items;
-	int samples, seen; /* root samples inside [lo, hi], and how many of them this chain listed */
 	struct http_async xfer;
-};
-
-struct sample {
-	int64_t key;
-	char id[ID_MAX];
 };
 
 struct backfill {
@@ -74,14 +75,12 @@ struct backfill {
 	struct chain **chains;
 	size_t n, cap;
 	int next_child[2];
-	struct sample roots[2][SAMPLE_MAX]; /* the roots' first pages, sorted by id */
-	int n_roots[2];
 	struct chain *current;              /* the chain whose page is being stored */
-	struct sample page[SAMPLE_MAX];     /* that page's records */
+	int64_t page[SAMPLE_MAX];           /* that page's records' time keys */
 	int n_page;
 	struct http_multi m;
 	struct store store;
-	long records, pages;
+	long records, pages, deleted;
 };
 
 static const char set_letter[2] = { 'c', 'u' };
@@ -106,44 +105,20 @@ static struct chain *chain_add(struct backfill *b, enum set set, int root, int64
 	return c;
 }
 
-static int cmp_sample_id(const void *x, const void *y)
+static int cmp_key(const void *x, const void *y)
 {
-	return strcmp(((const struct sample *)x)->id, ((const struct sample *)y)->id);
-}
-
-static int cmp_sample_key(const void *x, const void *y)
-{
-	int64_t a = ((const struct sample *)x)->key, c = ((const struct sample *)y)->key;
+	int64_t a = *(const int64_t *)x, c = *(const int64_t *)y;
 	return a < c ? -1 : a > c;
 }
 
-/* Count the root samples of c's set that fall in [c->lo, c->hi]. */
-static void count_samples(const struct backfill *b, struct chain *c)
-{
-	c->samples = 0;
-	for (int i = 0; i < b->n_roots[c->set]; i++)
-		if (b->roots[c->set][i].key >= c->lo && b->roots[c->set][i].key <= c->hi)
-			c->samples++;
-}
-
-/* page_ctx observer: note each stored record's key and id. */
+/* page_ctx observer: note each stored record's time key. */
 static void observe(void *arg, const struct lever_opportunity *o)
 {
 	struct backfill *b = arg;
 	struct chain *c = b->current;
-	int64_t key = c->set == SET_CREATED ? o->created_at : o->updated_at;
-	if (b->n_page < SAMPLE_MAX) {
-		b->page[b->n_page].key = key;
-		strlcpy_(b->page[b->n_page].id, o->id, ID_MAX);
-		b->n_page++;
-	}
+	if (b->n_page < SAMPLE_MAX)
+		b->page[b->n_page++] = c->set == SET_CREATED ? o->created_at : o->updated_at;
 	c->items++;
-	if (!c->root && c->samples > 0) {
-		struct sample probe;
-		strlcpy_(probe.id, o->id, ID_MAX);
-		if (bsearch(&probe, b->roots[c->set], (size_t)b->n_roots[c->set], sizeof probe, cmp_sample_id))
-			c->seen++;
-	}
 }
 
 /* Queue the next page of c. */
@@ -152,7 +127,15 @@ static void chain_fetch(struct backfill *b, struct chain *c)
 	struct buf p;
 	buf_init(&p, 8192);
 	int64_t lo = c->lo > 0 ? c->lo : LEVER_NO_BOUND;
-	if (c->set == SET_CREATED)
+	if (c->kind == CK_STAGES)
+		buf_appendz(&p, lever_stages_path());
+	else if (c->kind == CK_REASONS)
+		buf_appendz(&p, lever_archive_reasons_path());
+	else if (c->kind == CK_POSTINGS)
+		lever_postings_path(&p, c->lo, c->token);
+	else if (c->kind == CK_DELETED)
+		lever_deleted_path(&p, c->lo, c->hi, c->token);
+	else if (c->set == SET_CREATED)
 		lever_opportunities_range_path(&p, lo, c->hi, LEVER_NO_BOUND, LEVER_NO_BOUND, c->token);
 	else
 		lever_opportunities_range_path(&p, LEVER_NO_BOUND, b->since - 1, lo, c->hi, c->token);
@@ -163,16 +146,15 @@ static void chain_fetch(struct backfill *b, struct chain *c)
 }
 
 /* How much a chain seems to have left (higher: send it first). */
-static double remaining(const struct backfill *b, const struct chain *c)
+static double remaining(const struct chain *c)
 {
-	if (c->root || c->pages == 0)
-		return 1e18; /* first pages decide the cuts and finish the small slices */
-	if (b->n_roots[c->set] == 0)
-		return -(double)c->pages; /* nothing to estimate from: take turns */
-	double f = (c->seen + 0.5) / (c->samples + 1.0);
-	if (f > 1)
-		f = 1;
-	return c->items / f - c->items;
+	if (c->root)
+		return 3e18; /* their first pages decide the cuts */
+	if (c->kind != CK_OPPORTUNITIES)
+		return 2e18; /* a few requests, sent while the roots' answers are on their way */
+	if (c->pages == 0)
+		return 1e18; /* first pages finish the small slices */
+	return -(double)c->pages; /* take turns */
 }
 
 /* Keep WAITING_TARGET transfers waiting for the rate budget, best first. Returns how many chains are queued. */
@@ -193,7 +175,7 @@ static int fill(struct backfill *b)
 			struct chain *c = b->chains[i];
 			if (c->state != CH_IDLE)
 				continue;
-			double r = remaining(b, c);
+			double r = remaining(c);
 			if (!best || r > best_r) {
 				best = c;
 				best_r = r;
@@ -212,7 +194,7 @@ static int active_chains(const struct backfill *b)
 {
 	int n = 0;
 	for (size_t i = 0; i < b->n; i++)
-		n += b->chains[i]->state != CH_DONE;
+		n += b->chains[i]->state != CH_DONE && b->chains[i]->kind == CK_OPPORTUNITIES;
 	return n;
 }
 
@@ -242,38 +224,32 @@ static int chain_split(struct backfill *b, struct chain *c, int parts)
 {
 	if (parts < 2 || b->n_page < 2)
 		return 0;
-	struct sample keys[SAMPLE_MAX];
+	int64_t keys[SAMPLE_MAX];
 	memcpy(keys, b->page, (size_t)b->n_page * sizeof *keys);
-	qsort(keys, (size_t)b->n_page, sizeof *keys, cmp_sample_key);
+	qsort(keys, (size_t)b->n_page, sizeof *keys, cmp_key);
 	int64_t bounds[SAMPLE_MAX + 1];
 	int nb = 0;
 	bounds[nb++] = c->lo;
 	for (int j = 1; j < parts; j++) {
-		int64_t q = keys[(size_t)j * (size_t)b->n_page / (size_t)parts].key;
+		int64_t q = keys[(size_t)j * (size_t)b->n_page / (size_t)parts];
 		if (q > bounds[nb - 1] && q <= c->hi)
 			bounds[nb++] = q;
 	}
 	if (nb < 2)
 		return 0;
-	if (c->root) {
-		/* the root's page is the sample every slice of this set is measured against */
-		memcpy(b->roots[c->set], b->page, (size_t)b->n_page * sizeof *b->page);
-		b->n_roots[c->set] = b->n_page;
-		qsort(b->roots[c->set], (size_t)b->n_page, sizeof *b->page, cmp_sample_id);
-	}
 	sqlite3 *db = b->ctx->db;
 	if (db_begin(db) || cursor_write(db, c->name, c->lo, c->hi, NULL))
 		goto fail;
 	for (int j = 0; j < nb; j++) {
 		int64_t lo = bounds[j], hi = j + 1 < nb ? bounds[j + 1] - 1 : c->hi;
 		struct chain *part = chain_add(b, c->set, 0, lo, hi, b->next_child[c->set]++);
-		count_samples(b, part);
 		if (cursor_plan(db, part->name, lo, hi))
 			goto fail;
 	}
 	if (db_commit(db))
 		goto fail;
 	c->state = CH_DONE;
+	c->cut = 1;
 	log_debug("%s: first page full; cut into %d slices", c->name, nb);
 	return 1;
 fail:
@@ -281,21 +257,44 @@ fail:
 	return -1;
 }
 
+/* Store the answer of a read that is not a listing of opportunities. 0, 1 or a negated exit code. */
+static int other_store(struct backfill *b, struct chain *c)
+{
+	if (c->kind == CK_STAGES || c->kind == CK_REASONS) {
+		int r = store_simple(b->ctx, &c->xfer.resp, c->kind == CK_STAGES ? LS_STAGE : LS_ARCHIVE_REASON,
+				     c->kind == CK_STAGES ? "stages" : "archive reasons");
+		c->state = CH_DONE;
+		return r == EXIT_OK ? 0 : -r;
+	}
+	struct page_ctx pc = { .ctx = b->ctx, .store = &b->store, .seen_at = b->ctx->started_at };
+	int more = 0;
+	long records = 0;
+	int r = store_page(b->ctx, c->name, c->kind == CK_POSTINGS ? K_POSTINGS : K_DELETED, &c->xfer.resp, &pc, c->lo,
+			   c->hi, c->token, sizeof c->token, &c->tries, &more, &records, "will retry at the next run");
+	if (r != 0)
+		return r;
+	b->ctx->pulled += records;
+	if (c->kind == CK_DELETED)
+		b->deleted += records;
+	c->state = more ? CH_IDLE : CH_DONE;
+	return 0;
+}
+
 /* Store the page c received. 0 stored, 1 fetch again, or a negated exit code. */
 static int chain_store(struct backfill *b, struct chain *c)
 {
+	if (c->kind != CK_OPPORTUNITIES)
+		return other_store(b, c);
 	struct page_ctx pc = { .ctx = b->ctx, .store = &b->store, .seen_at = b->ctx->started_at,
 			       .observe = observe, .observe_arg = b };
 	b->current = c;
 	b->n_page = 0;
 	long items = c->items;
-	int seen = c->seen;
 	int more = 0;
 	int r = store_page(b->ctx, c->name, K_OPPORTUNITIES, &c->xfer.resp, &pc, c->lo, c->hi, c->token,
 			   sizeof c->token, &c->tries, &more, &b->records, "run the backfill again to resume");
 	if (r != 0) {
 		c->items = items; /* the page was rolled back */
-		c->seen = seen;
 		return r;
 	}
 	c->pages++;
@@ -358,6 +357,45 @@ static int plan_chains(struct backfill *b)
 	return 0;
 }
 
+/* Add the run's other Lever reads: stages, archive reasons, and the postings
+ * and deleted listings from their cursors (as pull.c lists them). -1 on a database error. */
+static int plan_reads(struct backfill *b)
+{
+	struct chain *c = chain_add(b, SET_CREATED, 0, 0, 0, 0);
+	c->kind = CK_STAGES;
+	c = chain_add(b, SET_CREATED, 0, 0, 0, 0);
+	c->kind = CK_REASONS;
+	static const char *const names[2] = { "lever.postings", "lever.deleted" };
+	int64_t overlap = (int64_t)b->ctx->cfg->overlap_minutes * 60000;
+	for (int i = 0; i < 2; i++) {
+		struct cursor cur;
+		if (cursor_read(b->ctx->db, names[i], &cur))
+			return -1;
+		c = chain_add(b, SET_CREATED, 0, cur.exists && cur.until > 0 ? cur.until - overlap : 0,
+			      b->ctx->started_at, 0);
+		c->kind = i == 0 ? CK_POSTINGS : CK_DELETED;
+		strlcpy_(c->name, names[i], sizeof c->name);
+		if (cur.exists && cur.token[0]) {
+			/* an interrupted listing resumes */
+			c->lo = cur.since;
+			c->hi = cur.until;
+			strlcpy_(c->token, cur.token, sizeof c->token);
+		}
+	}
+	return 0;
+}
+
+/* The listings of opportunities that ran (the cut roots left out). */
+static int count_slices(const struct backfill *b)
+{
+	int n = 0;
+	for (size_t i = 0; i < b->n; i++) {
+		const struct chain *c = b->chains[i];
+		n += c->kind == CK_OPPORTUNITIES && !c->cut;
+	}
+	return n;
+}
+
 int backfill_window(struct sync_ctx *ctx, int64_t since, int64_t until, int slices, long *records)
 {
 	struct backfill b;
@@ -369,7 +407,7 @@ int backfill_window(struct sync_ctx *ctx, int64_t since, int64_t until, int slic
 	int result = EXIT_OK;
 	http_multi_init(&b.m, &ctx->lever);
 	store_init(&b.store, ctx->db, ctx->run_id);
-	if (plan_chains(&b)) {
+	if (plan_chains(&b) || plan_reads(&b)) {
 		result = db_failure(ctx, "reading the backfill's cursors");
 		goto out;
 	}
@@ -407,7 +445,14 @@ int backfill_window(struct sync_ctx *ctx, int64_t since, int64_t until, int slic
 	}
 	if (tty && b.pages)
 		fputc('\n', stderr);
-	log_info("backfill: %ld opportunity records in %ld pages, %zu listings", b.records, b.pages, b.n);
+	for (size_t i = 0; i < b.n; i++) {
+		const struct chain *c = b.chains[i];
+		if (c->kind == CK_OPPORTUNITIES)
+			log_debug("%s: %ld pages, %ld records", c->name, c->pages, c->items);
+	}
+	if (b.deleted)
+		log_info("%ld deleted opportunities: personal data erased", b.deleted);
+	log_info("backfill: %ld opportunity records in %ld pages, %d slices", b.records, b.pages, count_slices(&b));
 out:
 	http_multi_free(&b.m);
 	for (size_t i = 0; i < b.n; i++) {

@@ -30,11 +30,21 @@ static enum remote_status get(struct http_client *lv, struct buf *path, struct h
 	return s;
 }
 
+const char *lever_stages_path(void)
+{
+	return "/stages";
+}
+
+const char *lever_archive_reasons_path(void)
+{
+	return "/archive_reasons";
+}
+
 enum remote_status lever_fetch_stages(struct http_client *lv, struct http_response *resp, char *err, size_t n)
 {
 	struct buf p;
 	buf_init(&p, 4096);
-	buf_appendz(&p, "/stages");
+	buf_appendz(&p, lever_stages_path());
 	return get(lv, &p, resp, err, n);
 }
 
@@ -43,8 +53,16 @@ enum remote_status lever_fetch_archive_reasons(struct http_client *lv, struct ht
 {
 	struct buf p;
 	buf_init(&p, 4096);
-	buf_appendz(&p, "/archive_reasons");
+	buf_appendz(&p, lever_archive_reasons_path());
 	return get(lv, &p, resp, err, n);
+}
+
+void lever_postings_path(struct buf *p, int64_t since_ms, const char *token)
+{
+	buf_printf(p, "/postings?confidentiality=all&limit=%d", PAGE_LIMIT);
+	if (since_ms > 0)
+		buf_printf(p, "&updated_at_start=%lld", (long long)since_ms);
+	add_offset(p, token);
 }
 
 enum remote_status lever_fetch_postings(struct http_client *lv, int64_t since_ms, const char *token,
@@ -52,10 +70,7 @@ enum remote_status lever_fetch_postings(struct http_client *lv, int64_t since_ms
 {
 	struct buf p;
 	buf_init(&p, 4096);
-	buf_printf(&p, "/postings?confidentiality=all&limit=%d", PAGE_LIMIT);
-	if (since_ms > 0)
-		buf_printf(&p, "&updated_at_start=%lld", (long long)since_ms);
-	add_offset(&p, token);
+	lever_postings_path(&p, since_ms, token);
 	return get(lv, &p, resp, err, n);
 }
 
@@ -93,17 +108,22 @@ enum remote_status lever_fetch_opportunities(struct http_client *lv, enum lever_
 	return get(lv, &p, resp, err, n);
 }
 
+void lever_deleted_path(struct buf *p, int64_t since_ms, int64_t until_ms, const char *token)
+{
+	buf_printf(p, "/opportunities/deleted?limit=%d", PAGE_LIMIT);
+	if (since_ms > 0)
+		buf_printf(p, "&deleted_at_start=%lld", (long long)since_ms);
+	if (until_ms > 0)
+		buf_printf(p, "&deleted_at_end=%lld", (long long)until_ms);
+	add_offset(p, token);
+}
+
 enum remote_status lever_fetch_deleted(struct http_client *lv, int64_t since_ms, int64_t until_ms,
 				       const char *token, struct http_response *resp, char *err, size_t n)
 {
 	struct buf p;
 	buf_init(&p, 4096);
-	buf_printf(&p, "/opportunities/deleted?limit=%d", PAGE_LIMIT);
-	if (since_ms > 0)
-		buf_printf(&p, "&deleted_at_start=%lld", (long long)since_ms);
-	if (until_ms > 0)
-		buf_printf(&p, "&deleted_at_end=%lld", (long long)until_ms);
-	add_offset(&p, token);
+	lever_deleted_path(&p, since_ms, until_ms, token);
 	return get(lv, &p, resp, err, n);
 }
 

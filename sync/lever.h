@@ -13,6 +13,11 @@
 /* Which time filter a listing of opportunities uses. */
 enum lever_window { LEVER_ALL, LEVER_UPDATED, LEVER_CREATED };
 
+/* The paths of the reads, for concurrent fetching (http_multi). Static strings. */
+const char *lever_stages_path(void);
+const char *lever_archive_reasons_path(void);
+void lever_postings_path(struct buf *path, int64_t since_ms, const char *token);
+void lever_deleted_path(struct buf *path, int64_t since_ms, int64_t until_ms, const char *token);
 enum remote_status lever_fetch_stages(struct http_client *lv, struct http_response *resp, char *err, size_t n);
 enum remote_status lever_fetch_archive_reasons(struct http_client *lv, struct http_response *resp, char *err,
 					       size_t n);

@@ -184,14 +184,9 @@ struct run_options {
 /* The steps of run and backfill. */
 static int sync_steps(struct sync_ctx *ctx, const struct run_options *o)
 {
-	int r = pull_lever_reference(ctx);
-	if (r == EXIT_OK)
-		r = o->backfill ? pull_lever_window(ctx, o->since, o->until, o->slices)
-				: pull_lever_opportunities(ctx, o->full);
+	int r = o->backfill ? pull_lever_window(ctx, o->since, o->until, o->slices) : pull_lever(ctx, o->full);
 	if (r == EXIT_OK)
 		r = pull_lever_users(ctx);
-	if (r == EXIT_OK)
-		r = pull_lever_deleted(ctx);
 	if (r == EXIT_OK && !o->dry_run)
 		r = ingest_spool(ctx);
 	if (r == EXIT_OK)

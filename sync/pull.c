@@ -342,8 +342,8 @@ static int on_user(void *p, const struct lever_simple *u)
  * Store a small, unpaged answer (stages, archive reasons, one user) in one
  * transaction. Returns EXIT_OK or an exit code.
  */
-static int store_simple(struct sync_ctx *ctx, const struct http_response *resp, enum lever_simple_kind kind,
-			const char *what)
+int store_simple(struct sync_ctx *ctx, const struct http_response *resp, enum lever_simple_kind kind,
+		 const char *what)
 {
 	static const simple_fn fns[] = { [LS_STAGE] = on_stage, [LS_ARCHIVE_REASON] = on_reason,
 					 [LS_USER] = on_user };
@@ -468,15 +468,30 @@ int pull_lever_opportunities(struct sync_ctx *ctx, int full)
 	struct cursor cur;
 	if (cursor_read(ctx->db, "lever.opportunities", &cur))
 		return db_failure(ctx, "reading a cursor");
-	/* a new install's first run: everything created so far (records with
-	 * updatedAt null included), partitioned like a backfill */
-	if (!cur.exists)
-		return pull_lever_window(ctx, 0, ctx->started_at, 0);
 	int64_t overlap = (int64_t)ctx->cfg->overlap_minutes * 60000;
-	int64_t since = cur.until > 0 ? cur.until - overlap : 0;
+	/* --full, or an interrupted first run of an older version: everything
+	 * (records with updatedAt null included) */
+	int64_t since = cur.exists && cur.until > 0 ? cur.until - overlap : 0;
 	if (since < 0)
 		since = 1;
 	return run_listing(ctx, "lever.opportunities", K_OPPORTUNITIES, since, ctx->started_at, NULL);
+}
+
+int pull_lever(struct sync_ctx *ctx, int full)
+{
+	struct cursor cur;
+	if (cursor_read(ctx->db, "lever.opportunities", &cur))
+		return db_failure(ctx, "reading a cursor");
+	/* a new install's first run: everything created so far, partitioned
+	 * like a backfill (see backfill.c) */
+	if (!full && !cur.exists)
+		return pull_lever_window(ctx, 0, ctx->started_at, 0);
+	int r = pull_lever_reference(ctx);
+	if (r == EXIT_OK)
+		r = pull_lever_opportunities(ctx, full);
+	if (r == EXIT_OK)
+		r = pull_lever_deleted(ctx);
+	return r;
 }
 
 int pull_lever_deleted(struct sync_ctx *ctx)

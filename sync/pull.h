@@ -19,6 +19,11 @@
 
 #include "context.h"
 
+/* Everything a run reads from Lever but the users: pull_lever_reference,
+ * pull_lever_opportunities and pull_lever_deleted, or, on a new install's
+ * first run (no opportunity cursor yet, full 0), pull_lever_window over
+ * everything created so far. */
+int pull_lever(struct sync_ctx *ctx, int full);
 /* Stages, archive reasons, postings changed since the cursor. */
 int pull_lever_reference(struct sync_ctx *ctx);
 /* Users that postings name (owner, hiring manager) and that no listing has
@@ -34,7 +39,8 @@ int pull_lever_opportunities(struct sync_ctx *ctx, int full);
  * rate budget, cut where the data is dense into up to `slices` slices
  * (0: the default; 1: one sequential listing per set). See backfill.c. An
  * interrupted backfill of the same window and slices resumes where each
- * listing stopped (cursors backfill.*).
+ * listing stopped (cursors backfill.*). The stages, archive reasons,
+ * postings and deleted opportunities are read in the same stream.
  */
 int pull_lever_window(struct sync_ctx *ctx, int64_t since, int64_t until, int slices);
 /* Deleted opportunities since the cursor: personal data erased. */

@@ -49,6 +49,11 @@ int store_page(struct sync_ctx *ctx, const char *name, enum listing_kind k, cons
 	       struct page_ctx *pc, int64_t since, int64_t until, char *token, size_t token_len, int *tries,
 	       int *more, long *records, const char *resume_hint);
 
+/* Store a small, unpaged answer (stages, archive reasons, one user) in one
+ * transaction. EXIT_OK or an exit code. */
+int store_simple(struct sync_ctx *ctx, const struct http_response *resp, enum lever_simple_kind kind,
+		 const char *what);
+
 /* Partitioned pull of the opportunities of [since, until] (backfill.c);
  * since <= 0: everything created up to until (a new install's first run). */
 int backfill_window(struct sync_ctx *ctx, int64_t since, int64_t until, int slices, long *records);
