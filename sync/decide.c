@@ -389,6 +389,130 @@ static int live_since(struct sync_ctx *ctx, int64_t *out)
 	return 0;
 }
 
+/* Continue a 64-bit FNV-1a hash over n bytes. */
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	for (size_t i = 0; i < n; i++) {
+		h ^= c[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/*
+ * What the verdicts depend on besides the stored objects: the config file
+ * (trigger stage, default template, templates...), the trigger stage's id
+ * and live_since. A change makes decide read every trigger-stage entry.
+ */
+static void inputs_fingerprint(struct sync_ctx *ctx, const char *stage_id, int64_t since, char *out, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL;
+	h = fnv1a(h, stage_id, strlen(stage_id) + 1);
+	h = fnv1a(h, &since, sizeof since);
+	FILE *f = ctx->cfg->path ? fopen(ctx->cfg->path, "rb") : NULL;
+	if (f) {
+		char chunk[4096];
+		size_t got;
+		while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+			h = fnv1a(h, chunk, got);
+		fclose(f);
+	} else {
+		h = fnv1a(h, &ctx->started_at, sizeof ctx->started_at); /* unreadable: never the same */
+	}
+	snprintf(out, n, "%016llx", (unsigned long long)h);
+}
+
+/* The Crosschq templates (a few rows) as a fingerprint: held triggers are
+ * looked at again when they change. 0 or -1. */
+static int templates_fingerprint(sqlite3 *db, char *out, size_t n)
+{
+	sqlite3_stmt *st = db_prepare(db, "SELECT id, ats_tag, is_default, hiring_manager_name, hiring_manager_email "
+					  "FROM cq_templates ORDER BY id");
+	if (!st)
+		return -1;
+	uint64_t h = 14695981039346656037ULL;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int i = 0; i < 5; i++) {
+			const unsigned char *v = sqlite3_column_text(st, i);
+			h = fnv1a(h, v ? (const char *)v : "\x01", (v ? strlen((const char *)v) : 1) + 1);
+		}
+	}
+	sqlite3_finalize(st);
+	snprintf(out, n, "%016llx", (unsigned long long)h);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Set key to value unless it holds it already. 0 or -1. */
+static int setting_update(sqlite3 *db, const char *key, const char *have, const char *value)
+{
+	return have && strcmp(have, value) == 0 ? 0 : db_setting_set(db, key, value);
+}
+
+/* Every trigger-stage entry since live_since that is not queued. */
+#define ALL_ENTRIES                                                                                              \
+	"SELECT e.opportunity_id, e.entered_at, t.state, t.reason FROM stage_entries e "                          \
+	"LEFT JOIN triggers t ON t.opportunity_id = e.opportunity_id AND t.entered_at = e.entered_at "            \
+	"WHERE e.stage_id = ?1 AND e.entered_at >= ?2 AND (t.state IS NULL OR t.state <> 'queued') "              \
+	"ORDER BY e.entered_at, e.opportunity_id"
+/* The same, of the opportunities the store marked since the last decide,
+ * and (when ?3) the held ones. */
+#define CHANGED_ENTRIES                                                                                          \
+	"SELECT e.opportunity_id, e.entered_at, t.state, t.reason FROM decide_dirty d "                           \
+	"JOIN lever_opportunities o ON o.id = d.opportunity_id "                                                  \
+	"JOIN stage_entries e ON e.opportunity_seq = o.rowid AND e.stage_id = ?1 AND e.entered_at >= ?2 "         \
+	"LEFT JOIN triggers t ON t.opportunity_id = e.opportunity_id AND t.entered_at = e.entered_at "            \
+	"WHERE t.state IS NULL OR t.state <> 'queued' "                                                           \
+	"UNION "                                                                                                  \
+	"SELECT t.opportunity_id, t.entered_at, t.state, t.reason FROM triggers t "                               \
+	"WHERE ?3 AND t.state = 'held' AND t.entered_at >= ?2 AND EXISTS (SELECT 1 FROM lever_opportunities o "   \
+	"JOIN stage_entries e ON e.opportunity_seq = o.rowid AND e.stage_id = ?1 AND e.entered_at = t.entered_at " \
+	"WHERE o.id = t.opportunity_id) "                                                                         \
+	"ORDER BY 2, 1"
+
+/*
+ * Which entries to look at: all of them when the inputs changed (or on the
+ * first decide), else those of the opportunities stored since the last
+ * decide, and the held ones when a template, posting or user changed. The
+ * marks are consumed (in the transaction of the decisions). Returns the
+ * prepared query (bound), or NULL on a database error.
+ */
+static sqlite3_stmt *changed_entries(struct sync_ctx *ctx, const char *stage_id, int64_t since)
+{
+	char inputs[32], templates[32];
+	inputs_fingerprint(ctx, stage_id, since, inputs, sizeof inputs);
+	if (templates_fingerprint(ctx->db, templates, sizeof templates))
+		return NULL;
+	char *have_inputs = db_setting_get(ctx->db, "decide.inputs");
+	char *have_templates = db_setting_get(ctx->db, "decide.templates");
+	char *have_stage = db_setting_get(ctx->db, "decide.trigger_stage");
+	char *recheck = db_setting_get(ctx->db, "decide.recheck_held");
+	int all = !have_inputs || strcmp(have_inputs, inputs) != 0;
+	int held = all || recheck || !have_templates || strcmp(have_templates, templates) != 0;
+	sqlite3_stmt *st = db_prepare(ctx->db, all ? ALL_ENTRIES : CHANGED_ENTRIES);
+	if (st) {
+		sqlite3_bind_text(st, 1, stage_id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, since);
+		if (!all)
+			sqlite3_bind_int(st, 3, held);
+	}
+	int failed = !st || setting_update(ctx->db, "decide.inputs", have_inputs, inputs) ||
+		     setting_update(ctx->db, "decide.templates", have_templates, templates) ||
+		     setting_update(ctx->db, "decide.trigger_stage", have_stage, stage_id) ||
+		     (recheck && db_exec(ctx->db, "DELETE FROM settings WHERE key = 'decide.recheck_held'"));
+	log_debug("decide: %s entries%s", all ? "all trigger-stage" : "changed", held ? " and the held ones" : "");
+	free(have_inputs);
+	free(have_templates);
+	free(have_stage);
+	free(recheck);
+	if (failed) {
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
 static int decide_triggers(struct sync_ctx *ctx)
 {
 	char *stage_id = decide_trigger_stage_id(ctx->db, ctx->cfg->trigger_stage);
@@ -413,17 +537,11 @@ static int decide_triggers(struct sync_ctx *ctx)
 		free(stage_id);
 		return EXIT_SOFTWARE;
 	}
-	sqlite3_stmt *st = db_prepare(ctx->db,
-		"SELECT e.opportunity_id, e.entered_at, t.state, t.reason FROM stage_entries e "
-		"LEFT JOIN triggers t ON t.opportunity_id = e.opportunity_id AND t.entered_at = e.entered_at "
-		"WHERE e.stage_id = ? AND e.entered_at >= ? AND (t.state IS NULL OR t.state <> 'queued') "
-		"ORDER BY e.entered_at, e.opportunity_id");
+	sqlite3_stmt *st = changed_entries(ctx, stage_id, since);
 	if (!st) {
 		free(stage_id);
 		return EXIT_SOFTWARE;
 	}
-	sqlite3_bind_text(st, 1, stage_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, since);
 	/* collect first: evaluating writes to the tables being read */
 	size_t n = 0, cap = 0;
 	struct candidate *list = NULL;
@@ -445,6 +563,8 @@ static int decide_triggers(struct sync_ctx *ctx)
 	sqlite3_finalize(st);
 	free(stage_id);
 	int result = rc == SQLITE_DONE ? EXIT_OK : EXIT_SOFTWARE;
+	if (result == EXIT_OK && db_exec(ctx->db, "DELETE FROM decide_dirty"))
+		result = EXIT_SOFTWARE;
 	for (size_t i = 0; i < n; i++) {
 		if (result == EXIT_OK && evaluate_entry(ctx, &list[i]))
 			result = EXIT_SOFTWARE;

@@ -80,6 +80,8 @@ static const char *const sql[ST_COUNT] = {
 		"email=excluded.email, phone=excluded.phone, job_title=excluded.job_title, tags=excluded.tags, "
 		"source=excluded.source, created_at=excluded.created_at, updated_at=excluded.updated_at, "
 		"ats_id=excluded.ats_id, ats_exported_at=excluded.ats_exported_at",
+	[ST_DIRTY] = "INSERT OR IGNORE INTO decide_dirty(opportunity_id) VALUES (?)",
+	[ST_HELD_RECHECK] = "INSERT OR IGNORE INTO settings(key, value) VALUES ('decide.recheck_held', '1')",
 	[ST_OPP_IS_PRIVATE] = "SELECT 1 FROM lever_opportunities WHERE id = ? AND (deleted_at IS NOT NULL OR "
 			      "anonymized = 1)",
 };
@@ -168,6 +170,40 @@ static int erase_requests(struct store *s, const char *opportunity_id)
 	return 0;
 }
 
+/* Mark an opportunity for decide to look at again. 0 or -1. */
+static int mark_dirty(struct store *s, const char *id)
+{
+	sqlite3_stmt *st = stmt(s, ST_DIRTY);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	return done(st);
+}
+
+/* A posting or a user changed: held triggers (no template, no requester)
+ * must be looked at again at the next decide. 0 or -1. */
+static int recheck_held(struct store *s)
+{
+	return done(stmt(s, ST_HELD_RECHECK));
+}
+
+/* Does o enter the trigger stage decide last used? (Unknown before the first decide: then decide reads everything.) */
+static int enters_trigger_stage(struct store *s, const struct lever_opportunity *o)
+{
+	if (!s->trigger_loaded) {
+		s->trigger_loaded = 1;
+		char *v = db_setting_get(s->db, "decide.trigger_stage");
+		strlcpy_(s->trigger_stage, v ? v : "", sizeof s->trigger_stage);
+		free(v);
+	}
+	if (!s->trigger_stage[0])
+		return 0;
+	for (size_t i = 0; i < o->n_changes; i++)
+		if (strcmp(o->changes[i].stage_id, s->trigger_stage) == 0)
+			return 1;
+	return 0;
+}
+
 int store_opportunity(struct store *s, const struct lever_opportunity *o)
 {
 	int private = o->anonymized || o->deleted_at > 0;
@@ -235,9 +271,11 @@ int store_opportunity(struct store *s, const struct lever_opportunity *o)
 			bind_opt(st, 2, o->owner_name);
 			bind_opt(st, 3, o->owner_email);
 		}
-		if (done(st))
+		if (done(st) || (expanded && sqlite3_changes(s->db) > 0 && recheck_held(s)))
 			return -1;
 	}
+	if ((private || enters_trigger_stage(s, o)) && mark_dirty(s, o->id))
+		return -1;
 	if (private && erase_requests(s, o->id))
 		return -1;
 	return 0;
@@ -277,6 +315,8 @@ int store_deleted_opportunity(struct store *s, const char *id, int64_t deleted_a
 	if (done(st))
 		return -1;
 	if (!known) {
+		if (mark_dirty(s, id))
+			return -1;
 		char subject[ID_MAX + 16];
 		snprintf(subject, sizeof subject, "opportunity:%s", id);
 		if (audit_append(s->db, s->run_id, "privacy.erased", subject,
@@ -303,7 +343,7 @@ int store_posting(struct store *s, const struct lever_posting *p)
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
-	if (done(st) || put_tags(s, "posting", p->id, p->tags, p->n_tags))
+	if (done(st) || put_tags(s, "posting", p->id, p->tags, p->n_tags) || recheck_held(s))
 		return -1;
 	const char *users[2] = { p->owner_id, p->hiring_manager_id };
 	for (int i = 0; i < 2; i++) {
@@ -349,7 +389,9 @@ int store_user(struct store *s, const struct lever_simple *user)
 	sqlite3_bind_text(st, 1, user->id, -1, SQLITE_STATIC);
 	bind_opt(st, 2, user->text);
 	bind_opt(st, 3, user->email);
-	return done(st);
+	if (done(st))
+		return -1;
+	return sqlite3_changes(s->db) > 0 ? recheck_held(s) : 0;
 }
 
 int store_template(struct store *s, const struct cq_template *t, int64_t seen_at)
