@@ -11,3 +11,7 @@ CREATE TABLE decide_dirty (
 -- Held triggers are looked at again on every run (a tag or template added
 -- later releases them); `refsync status` counts them.
 CREATE INDEX triggers_state ON triggers(state);
+
+-- The follow-up prompt looks at the requests whose waiting time ended since
+-- the last decide.
+CREATE INDEX cq_requests_completed ON cq_requests(completed_at);

@@ -469,13 +469,18 @@ int pull_lever_window(struct sync_ctx *ctx, int64_t since, int64_t until, int sl
 {
 	if (slices < 1)
 		slices = DEFAULT_SLICES;
-	/* a backfill of another window or shape starts afresh; a new install's
-	 * interrupted first pull (since 0) resumes with the end it chose */
+	/* a backfill of another window or shape starts afresh; one without an
+	 * end (until 0: now) resumes an interrupted one from the same start with
+	 * the end that one chose */
 	char *have = db_setting_get(ctx->db, "backfill.window");
-	long long have_until = 0;
+	long long have_since = 0, have_until = 0;
 	int have_slices = 0;
-	if (since <= 0 && have && sscanf(have, "0..%lld/%d", &have_until, &have_slices) == 2 && have_slices == slices)
-		until = (int64_t)have_until;
+	if (until <= 0) {
+		until = ctx->started_at;
+		if (have && sscanf(have, "%lld..%lld/%d", &have_since, &have_until, &have_slices) == 3 &&
+		    have_since == since && have_slices == slices)
+			until = (int64_t)have_until;
+	}
 	char want[96];
 	snprintf(want, sizeof want, "%lld..%lld/%d", (long long)since, (long long)until, slices);
 	int resume = have && strcmp(have, want) == 0;

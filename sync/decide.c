@@ -478,7 +478,8 @@ static int setting_update(sqlite3 *db, const char *key, const char *have, const 
  * marks are consumed (in the transaction of the decisions). Returns the
  * prepared query (bound), or NULL on a database error.
  */
-static sqlite3_stmt *changed_entries(struct sync_ctx *ctx, const char *stage_id, int64_t since)
+static sqlite3_stmt *changed_entries(struct sync_ctx *ctx, const char *stage_id, int64_t since,
+				     struct decide_scope *scope)
 {
 	char inputs[32], templates[32];
 	inputs_fingerprint(ctx, stage_id, since, inputs, sizeof inputs);
@@ -490,6 +491,8 @@ static sqlite3_stmt *changed_entries(struct sync_ctx *ctx, const char *stage_id,
 	char *recheck = db_setting_get(ctx->db, "decide.recheck_held");
 	int all = !have_inputs || strcmp(have_inputs, inputs) != 0;
 	int held = all || recheck || !have_templates || strcmp(have_templates, templates) != 0;
+	scope->all = all;
+	scope->held = held;
 	sqlite3_stmt *st = db_prepare(ctx->db, all ? ALL_ENTRIES : CHANGED_ENTRIES);
 	if (st) {
 		sqlite3_bind_text(st, 1, stage_id, -1, SQLITE_TRANSIENT);
@@ -513,7 +516,7 @@ static sqlite3_stmt *changed_entries(struct sync_ctx *ctx, const char *stage_id,
 	return st;
 }
 
-static int decide_triggers(struct sync_ctx *ctx)
+static int decide_triggers(struct sync_ctx *ctx, struct decide_scope *scope)
 {
 	char *stage_id = decide_trigger_stage_id(ctx->db, ctx->cfg->trigger_stage);
 	if (!stage_id) {
@@ -537,7 +540,7 @@ static int decide_triggers(struct sync_ctx *ctx)
 		free(stage_id);
 		return EXIT_SOFTWARE;
 	}
-	sqlite3_stmt *st = changed_entries(ctx, stage_id, since);
+	sqlite3_stmt *st = changed_entries(ctx, stage_id, since, scope);
 	if (!st) {
 		free(stage_id);
 		return EXIT_SOFTWARE;
@@ -563,8 +566,6 @@ static int decide_triggers(struct sync_ctx *ctx)
 	sqlite3_finalize(st);
 	free(stage_id);
 	int result = rc == SQLITE_DONE ? EXIT_OK : EXIT_SOFTWARE;
-	if (result == EXIT_OK && db_exec(ctx->db, "DELETE FROM decide_dirty"))
-		result = EXIT_SOFTWARE;
 	for (size_t i = 0; i < n; i++) {
 		if (result == EXIT_OK && evaluate_entry(ctx, &list[i]))
 			result = EXIT_SOFTWARE;
@@ -580,9 +581,13 @@ int decide(struct sync_ctx *ctx, int keep_open)
 		snprintf(ctx->error, sizeof ctx->error, "cannot start deciding: %s", sqlite3_errmsg(ctx->db));
 		return EXIT_TEMPFAIL;
 	}
-	int r = decide_triggers(ctx);
+	struct decide_scope scope = { 1, 1 };
+	int r = decide_triggers(ctx, &scope);
 	if (r == EXIT_OK)
-		r = decide_writeback(ctx);
+		r = decide_writeback(ctx, &scope);
+	/* the marks are consumed with the decisions they led to */
+	if (r == EXIT_OK && db_exec(ctx->db, "DELETE FROM decide_dirty"))
+		r = EXIT_SOFTWARE;
 	if (r != EXIT_OK) {
 		if (!ctx->error[0])
 			snprintf(ctx->error, sizeof ctx->error, "database error while deciding: %s",

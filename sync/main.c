@@ -342,9 +342,8 @@ int main(int argc, char **argv)
 			log_err("backfill needs --since DATE");
 			return EXIT_USAGE;
 		}
-		if (!o.until)
-			o.until = now_ms();
-		if (o.until <= o.since) {
+		/* no --until: now, or the end of the interrupted backfill it resumes (pull.h) */
+		if ((o.until ? o.until : now_ms()) <= o.since) {
 			log_err("backfill: --until must be after --since");
 			return EXIT_USAGE;
 		}

@@ -485,7 +485,7 @@ int pull_lever(struct sync_ctx *ctx, int full)
 	/* a new install's first run: everything created so far, partitioned
 	 * like a backfill (see backfill.c) */
 	if (!full && !cur.exists)
-		return pull_lever_window(ctx, 0, ctx->started_at, 0);
+		return pull_lever_window(ctx, 0, 0, 0);
 	int r = pull_lever_reference(ctx);
 	if (r == EXIT_OK)
 		r = pull_lever_opportunities(ctx, full);

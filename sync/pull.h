@@ -35,7 +35,8 @@ int pull_lever_opportunities(struct sync_ctx *ctx, int full);
 /*
  * Opportunities created in [since, until], and those created before it and
  * updated in it (backfill; since 0: everything created up to until, a new
- * install's first run). Listed as a few listings at once with one shared
+ * install's first run; until 0: now, or, when a backfill from the same since
+ * was interrupted, its end, so that it resumes). Listed as a few listings at once with one shared
  * rate budget, cut where the data is dense into up to `slices` slices
  * (0: the default; 1: one sequential listing per set). See backfill.c. An
  * interrupted backfill of the same window and slices resumes where each

@@ -81,6 +81,7 @@ static const char *const sql[ST_COUNT] = {
 		"source=excluded.source, created_at=excluded.created_at, updated_at=excluded.updated_at, "
 		"ats_id=excluded.ats_id, ats_exported_at=excluded.ats_exported_at",
 	[ST_DIRTY] = "INSERT OR IGNORE INTO decide_dirty(opportunity_id) VALUES (?)",
+	[ST_HAS_REQUEST] = "SELECT 1 FROM cq_requests WHERE opportunity_id = ?",
 	[ST_HELD_RECHECK] = "INSERT OR IGNORE INTO settings(key, value) VALUES ('decide.recheck_held', '1')",
 	[ST_OPP_IS_PRIVATE] = "SELECT 1 FROM lever_opportunities WHERE id = ? AND (deleted_at IS NOT NULL OR "
 			      "anonymized = 1)",
@@ -187,6 +188,21 @@ static int recheck_held(struct store *s)
 	return done(stmt(s, ST_HELD_RECHECK));
 }
 
+/* Has a Crosschq request been made for this opportunity? (Only asked once decide has run.) */
+static int has_request(struct store *s, const char *id)
+{
+	if (!s->trigger_stage[0])
+		return 0;
+	sqlite3_stmt *st = stmt(s, ST_HAS_REQUEST);
+	if (!st)
+		return 0;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return found;
+}
+
 /* Does o enter the trigger stage decide last used? (Unknown before the first decide: then decide reads everything.) */
 static int enters_trigger_stage(struct store *s, const struct lever_opportunity *o)
 {
@@ -274,7 +290,7 @@ int store_opportunity(struct store *s, const struct lever_opportunity *o)
 		if (done(st) || (expanded && sqlite3_changes(s->db) > 0 && recheck_held(s)))
 			return -1;
 	}
-	if ((private || enters_trigger_stage(s, o)) && mark_dirty(s, o->id))
+	if ((private || enters_trigger_stage(s, o) || has_request(s, o->id)) && mark_dirty(s, o->id))
 		return -1;
 	if (private && erase_requests(s, o->id))
 		return -1;
@@ -469,7 +485,10 @@ int store_request(struct store *s, const struct cq_request *r)
 		sqlite3_bind_int(st, 12, r->hired);
 	bind_ms(st, 13, r->hired_at);
 	bind_opt(st, 14, r->hired_source);
-	return done(st);
+	if (done(st))
+		return -1;
+	/* the write-back rules look at the requests of marked opportunities */
+	return ours ? mark_dirty(s, opp) : 0;
 }
 
 int store_prospect(struct store *s, const struct cq_prospect *p)
