@@ -10,6 +10,7 @@
  */
 #include "decide.h"
 #include "decide_internal.h"
+#include "decide_sql.h"
 #include "audit.h"
 #include "crosschq.h"
 #include "db.h"
@@ -85,16 +86,7 @@ static void candidate_free(struct candidate *c)
 
 static int load_candidate(sqlite3 *db, struct candidate *c)
 {
-	sqlite3_stmt *st = db_prepare(db,
-		"SELECT o.name, o.email, o.phone, o.url, o.posting_id, p.text, ou.name, ou.email, "
-		"pu.name, pu.email, hu.name, hu.email, o.archived_at IS NOT NULL, o.anonymized, "
-		"o.deleted_at IS NOT NULL "
-		"FROM lever_opportunities o "
-		"LEFT JOIN lever_postings p ON p.id = o.posting_id "
-		"LEFT JOIN lever_users ou ON ou.id = o.owner_id "
-		"LEFT JOIN lever_users pu ON pu.id = p.owner_id "
-		"LEFT JOIN lever_users hu ON hu.id = p.hiring_manager_id "
-		"WHERE o.id = ?");
+	sqlite3_stmt *st = db_prepare(db, DECIDE_CANDIDATE_SQL);
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
@@ -136,11 +128,7 @@ struct template_choice {
 static int match_tags(sqlite3 *db, const char *owner_kind, const char *owner_id, struct template_choice *out,
 		      char *matched_ids, size_t matched_len)
 {
-	sqlite3_stmt *st = db_prepare(db,
-		"SELECT t.id, t.ats_tag, g.tag, t.hiring_manager_name, t.hiring_manager_email "
-		"FROM lever_tags g JOIN cq_templates t ON lower(t.ats_tag) = lower(g.tag) "
-		"WHERE g.owner_kind = ? AND g.owner_id = ? AND t.ats_tag IS NOT NULL AND t.ats_tag <> '' "
-		"ORDER BY t.id");
+	sqlite3_stmt *st = db_prepare(db, DECIDE_MATCH_TAGS_SQL);
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, owner_kind, -1, SQLITE_STATIC);
@@ -450,26 +438,6 @@ static int setting_update(sqlite3 *db, const char *key, const char *have, const 
 	return have && strcmp(have, value) == 0 ? 0 : db_setting_set(db, key, value);
 }
 
-/* Every trigger-stage entry since live_since that is not queued. */
-#define ALL_ENTRIES                                                                                              \
-	"SELECT e.opportunity_id, e.entered_at, t.state, t.reason FROM stage_entries e "                          \
-	"LEFT JOIN triggers t ON t.opportunity_id = e.opportunity_id AND t.entered_at = e.entered_at "            \
-	"WHERE e.stage_id = ?1 AND e.entered_at >= ?2 AND (t.state IS NULL OR t.state <> 'queued') "              \
-	"ORDER BY e.entered_at, e.opportunity_id"
-/* The same, of the opportunities the store marked since the last decide,
- * and (when ?3) the held ones. */
-#define CHANGED_ENTRIES                                                                                          \
-	"SELECT e.opportunity_id, e.entered_at, t.state, t.reason FROM decide_dirty d "                           \
-	"JOIN lever_opportunities o ON o.id = d.opportunity_id "                                                  \
-	"JOIN stage_entries e ON e.opportunity_seq = o.rowid AND e.stage_id = ?1 AND e.entered_at >= ?2 "         \
-	"LEFT JOIN triggers t ON t.opportunity_id = e.opportunity_id AND t.entered_at = e.entered_at "            \
-	"WHERE t.state IS NULL OR t.state <> 'queued' "                                                           \
-	"UNION "                                                                                                  \
-	"SELECT t.opportunity_id, t.entered_at, t.state, t.reason FROM triggers t "                               \
-	"WHERE ?3 AND t.state = 'held' AND t.entered_at >= ?2 AND EXISTS (SELECT 1 FROM lever_opportunities o "   \
-	"JOIN stage_entries e ON e.opportunity_seq = o.rowid AND e.stage_id = ?1 AND e.entered_at = t.entered_at " \
-	"WHERE o.id = t.opportunity_id) "                                                                         \
-	"ORDER BY 2, 1"
 
 /*
  * Which entries to look at: all of them when the inputs changed (or on the
@@ -493,7 +461,7 @@ static sqlite3_stmt *changed_entries(struct sync_ctx *ctx, const char *stage_id,
 	int held = all || recheck || !have_templates || strcmp(have_templates, templates) != 0;
 	scope->all = all;
 	scope->held = held;
-	sqlite3_stmt *st = db_prepare(ctx->db, all ? ALL_ENTRIES : CHANGED_ENTRIES);
+	sqlite3_stmt *st = db_prepare(ctx->db, all ? DECIDE_ALL_ENTRIES_SQL : DECIDE_CHANGED_ENTRIES_SQL);
 	if (st) {
 		sqlite3_bind_text(st, 1, stage_id, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st, 2, since);

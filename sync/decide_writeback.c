@@ -34,16 +34,19 @@
 /* What this decide looks at (set by decide_writeback for its rules). */
 static struct decide_scope scope;
 
-/* The requests a rule reads: all of them, or those of the opportunities
- * marked since the last decide (decide_dirty; the store marks a request's
- * opportunity when it stores the request); with `recent`, also those
- * completed after ?9. */
-#define ALL_REQUESTS "FROM cq_requests r "
+/* The requests a rule reads (each rule is written over ALL_REQUESTS): all
+ * of them, or those of the opportunities marked since the last decide
+ * (decide_dirty; the store marks a request's opportunity when a request
+ * changes); with `recent`, also those completed after ?9. CROSS JOIN keeps
+ * the marks the outer loop: without statistics SQLite would rather scan
+ * lever_opportunities. */
+#define ALL_REQUESTS "FROM cq_requests r JOIN lever_opportunities o "
 #define CHANGED_REQUESTS                                                                                         \
-	"FROM (SELECT r0.* FROM decide_dirty d JOIN cq_requests r0 ON r0.opportunity_id = d.opportunity_id) r "
+	"FROM decide_dirty d CROSS JOIN cq_requests r ON r.opportunity_id = d.opportunity_id "                    \
+	"CROSS JOIN lever_opportunities o "
 #define CHANGED_OR_RECENT_REQUESTS                                                                               \
-	"FROM (SELECT r0.* FROM decide_dirty d JOIN cq_requests r0 ON r0.opportunity_id = d.opportunity_id "     \
-	"UNION SELECT r1.* FROM cq_requests r1 WHERE r1.completed_at > ?9) r "
+	"FROM (SELECT r0.* FROM decide_dirty d CROSS JOIN cq_requests r0 ON r0.opportunity_id = d.opportunity_id " \
+	"UNION SELECT r1.* FROM cq_requests r1 WHERE r1.completed_at > ?9) r CROSS JOIN lever_opportunities o "
 
 /* Prepare a rule's query (written over ALL_REQUESTS) for this decide's scope. NULL on error. */
 static sqlite3_stmt *prepare_rule(struct sync_ctx *ctx, const char *sql, int all, int recent)

@@ -72,7 +72,15 @@ static const char *const sql[ST_COUNT] = {
 		"candidate_email=excluded.candidate_email, created_at=excluded.created_at, "
 		"updated_at=excluded.updated_at, completed_at=excluded.completed_at, "
 		"report_url=excluded.report_url, hired=excluded.hired, hired_at=excluded.hired_at, "
-		"hired_source=excluded.hired_source",
+		"hired_source=excluded.hired_source "
+		/* a request listed again unchanged is not written (nor marked for decide) */
+		"WHERE external_id IS NOT excluded.external_id OR opportunity_id IS NOT excluded.opportunity_id OR "
+		"template_id IS NOT excluded.template_id OR status IS NOT excluded.status OR "
+		"candidate_name IS NOT excluded.candidate_name OR candidate_email IS NOT excluded.candidate_email OR "
+		"created_at IS NOT excluded.created_at OR updated_at IS NOT excluded.updated_at OR "
+		"completed_at IS NOT excluded.completed_at OR report_url IS NOT excluded.report_url OR "
+		"hired IS NOT excluded.hired OR hired_at IS NOT excluded.hired_at OR "
+		"hired_source IS NOT excluded.hired_source",
 	[ST_PROSPECT_UPSERT] =
 		"INSERT INTO cq_prospects(id, first_name, last_name, email, phone, job_title, tags, source, "
 		"created_at, updated_at, ats_id, ats_exported_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
@@ -488,7 +496,7 @@ int store_request(struct store *s, const struct cq_request *r)
 	if (done(st))
 		return -1;
 	/* the write-back rules look at the requests of marked opportunities */
-	return ours ? mark_dirty(s, opp) : 0;
+	return ours && sqlite3_changes(s->db) > 0 ? mark_dirty(s, opp) : 0;
 }
 
 int store_prospect(struct store *s, const struct cq_prospect *p)

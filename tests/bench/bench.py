@@ -42,6 +42,7 @@ from harness import gen_tenant  # noqa: E402
 
 FLOOR_SRC = os.path.join(HERE, "floor.c")
 FLOOR_BIN = os.path.join(REPO, "build", "bench", "floor")
+DECIDE_SQL = os.path.join(REPO, "sync", "decide_sql.h")   # floor.c runs decide's own queries
 
 SIZES = {
     # rate: backfill under latency and a rate limit; local: the no-latency backfill, the
@@ -52,6 +53,8 @@ SIZES = {
 }
 LATENCY_MS = 300            # every Lever answer waits this long (fault delay_ms)
 RATE = 10                   # Lever's limit (fault rate_limit_rps) and refsync's pacing
+RATE_BURST = 20             # the fake's token bucket (rate_limit_burst), as Lever documents
+DENSE_SHARE = 0.6           # the skewed tenant: this share created in one month
 NO_LIMIT_RPS = 1000         # refsync's largest requests_per_second: pacing never waits
 IN_TRIGGER = 0.01           # share of the local tenant in the trigger stage
 TENANT_SEED = 8080
@@ -60,7 +63,7 @@ EXPORT_BEST_OF = 3
 EX_USAGE = 64
 TIMEOUT_S = 3600
 SUMMARY = re.compile(r"Lever (\d+) requests, Crosschq (\d+) requests")
-SLICES_USED = re.compile(r"stored in (\d+) slices?")
+SLICES_USED = re.compile(r"pages, (\d+) slices?")
 
 # targets of issue 8 (printed beside the ratios; never turned into a failure)
 TARGET_PARTITIONED = 1.15
@@ -177,7 +180,8 @@ def ratio_text(value):
 
 def build_floor():
     """Compile tests/bench/floor.c into build/bench/floor when it is missing or older."""
-    if os.path.exists(FLOOR_BIN) and os.path.getmtime(FLOOR_BIN) >= os.path.getmtime(FLOOR_SRC):
+    newest = max(os.path.getmtime(FLOOR_SRC), os.path.getmtime(DECIDE_SQL))
+    if os.path.exists(FLOOR_BIN) and os.path.getmtime(FLOOR_BIN) >= newest:
         return
     os.makedirs(os.path.dirname(FLOOR_BIN), exist_ok=True)
     flags = subprocess.run(["pkg-config", "--cflags", "--libs", "yajl", "sqlite3"],
@@ -210,14 +214,6 @@ def opportunity_rows(t):
                           ).fetchone()[0]
     finally:
         db.close()
-
-
-def slices_supported():
-    """Does this refsync take --slices? (A rejected option is a usage error, exit 64,
-    found before any config is read.)"""
-    probe = measure([harness.binary("refsync"), "-c", "/nonexistent/refsync-bench.conf",
-                     "backfill", "--since", "2020-01-01", "--slices", "2"], timeout=30)
-    return probe.returncode != EX_USAGE
 
 
 def history_start(builder):
@@ -284,84 +280,83 @@ def verdict(ok):
 
 # ---------------------------------------------------------------- 1. backfill under a rate limit
 
+def fixed_reads(builder):
+    """The Lever reads besides the opportunity listings that no pull can do without:
+    stages, archive reasons, the postings and deleted listings (a page per 100), and the
+    users that postings name but no listed opportunity brings expanded (its owner)."""
+    lever = builder.lever
+    owners = {o.get("owner") for o in lever["opportunities"]}
+    named = set()
+    for posting in lever["postings"]:
+        for field in ("owner", "hiringManager"):
+            if posting.get(field):
+                named.add(posting[field])
+    unknown = len(named - owners)
+    return (2 + max(1, -(-len(lever["postings"]) // 100)) + max(1, -(-len(lever["deleted"]) // 100))
+            + unknown)
+
+
 def bench_rate(report, n, slices=None, since=None):
-    """Sequential (--slices 1) and partitioned (refsync's default slices, or --slices N)."""
-    label = "backfill %s, %d ms, %d/s" % (count(n), LATENCY_MS, RATE)
-    print("\n[1] %s: generating the tenant" % label, flush=True)
-    builder = gen_tenant.generate(n, seed=TENANT_SEED)
-    since = since or history_start(builder)
-    partitioned_ok = slices_supported()
-    modes = [("sequential", ["--slices", "1"] if partitioned_ok else [])]
-    if partitioned_ok:
-        modes.append(("partitioned", ["--slices", str(slices)] if slices else []))
-    results = {}
-    with harness.Tenant(builder, start_timeout=300) as t:
-        t.write_conf({"lever": {"requests_per_second": RATE}})
-        for mode, extra in modes:
-            t.write_conf({"sync": {"database": t.path("state", "rate-%s.db" % mode)}})
-            # a new plan refills the fake's token bucket: both modes start alike
-            t.lever.faults({"delay_ms": LATENCY_MS, "rate_limit_rps": RATE})
-            t.lever.reset_log()
-            t.crosschq.reset_log()
-            print("  %s: refsync backfill --since %s %s" % (mode, since, " ".join(extra)),
-                  flush=True)
-            r = refsync(t, "backfill", "--since", since, *extra)
-            if r.returncode == EX_USAGE and mode == "partitioned":
-                partitioned_ok = False
-                break
-            if r.returncode != 0:
-                report.error("%s, %s" % (label, mode), r.describe_failure())
-                continue
-            log = t.lever.log()
-            stored = opportunity_rows(t)
-            used = SLICES_USED.findall(r.stderr)
-            results[mode] = {
-                "other": sum(1 for e in log if e["path"] != "/v1/opportunities"),
-                "wall": r.wall, "requests": len(log), "useful": len(useful(log)),
-                "throttled": len(log) - len(useful(log)),
-                "pages": sum(1 for e in log if e["path"] == "/v1/opportunities"),
-                "stored": stored, "slices": int(used[-1]) if used else None}
-            report.note("%s: %.1f s wall, %.2f s CPU, %s Lever requests (%s opportunity pages, "
-                        "%s others, %s answered 429), %s slice(s), %s opportunities stored%s" % (
-                            mode, r.wall, r.cpu, count(len(log)),
-                            count(results[mode]["pages"]), count(results[mode]["other"]),
-                            count(results[mode]["throttled"]),
-                            results[mode]["slices"] or "?", count(stored),
-                            "" if stored == n else " (INCOMPLETE: expected %s)" % count(n)))
-        t.lever.faults({})
-    # The floor: the Lever requests that list both sweeps plus the fixed reads, as counted
-    # in the fake's log of the sequential run (it has no per-slice partial pages), at the
-    # limit's pace.
-    base = results.get("sequential") or results.get("partitioned")
-    if not base:
-        return
-    floor_s = base["useful"] / float(RATE)
-    floor_text = "%.1f s = %s req ÷ %d/s" % (floor_s, count(base["useful"]), RATE)
-    if "sequential" in results:
-        s = results["sequential"]
-        report.row("%s, sequential (%s)" % (label, "--slices 1" if partitioned_ok else
-                                            "no --slices"),
-                   "%.1f s wall" % s["wall"], floor_text, s["wall"] / floor_s,
-                   "one chain ≈ %.0f× (latency ÷ 100 ms)" % (LATENCY_MS / 100.0), "info")
-    if "partitioned" in results:
-        p = results["partitioned"]
-        ratio = p["wall"] / floor_s
-        report.row("%s, partitioned (%s slices)" % (label, p["slices"] or slices or "default"),
-                   "%.1f s wall" % p["wall"], floor_text, ratio,
-                   "≤ %.2f×" % TARGET_PARTITIONED,
-                   verdict(ratio <= TARGET_PARTITIONED and p["stored"] == n))
-        if p["useful"] != base["useful"]:
-            report.note("partitioned: %s useful Lever requests against the sequential %s "
-                        "(against its own count the ratio would be %.2f×)" % (
-                            count(p["useful"]), count(base["useful"]),
-                            p["wall"] / (p["useful"] / float(RATE))))
-    elif not partitioned_ok:
-        report.row("%s, partitioned" % label, "not available (--slices rejected)", "", None,
-                   "≤ %.2f×" % TARGET_PARTITIONED, "n/a")
-    report.note("floor: the sequential run's Lever requests (both sweeps, stages, archive "
-                "reasons, postings, users, deleted), counted in the fake's log, ÷ %d/s; "
-                "latency and limit are on Lever only; the \"others\" are made one at a time, "
-                "so each costs the full %d ms" % (RATE, LATENCY_MS))
+    """Backfills (and a new install's first run) under latency and a rate limit, each
+    against the true floor: (⌈N/100⌉ listing pages + the fixed reads) ÷ the rate."""
+    label = "backfill %s, %d ms, %d/s (burst %d)" % (count(n), LATENCY_MS, RATE, RATE_BURST)
+    print("\n[1] %s: generating the tenants" % label, flush=True)
+    even = gen_tenant.generate(n, seed=TENANT_SEED)
+    skewed = gen_tenant.generate(n, seed=TENANT_SEED, dense=DENSE_SHARE)
+    extra = ["--slices", str(slices)] if slices else []
+    cases = [
+        (even, "--since %s (month of the oldest opportunity)" % (since or history_start(even)),
+         ["backfill", "--since", since or history_start(even)] + extra),
+        (even, "--since 2000-01-01", ["backfill", "--since", "2000-01-01"] + extra),
+        (even, "first run of a new install", ["run"]),
+        (skewed, "skewed (%d%% created in one month), --since %s" % (
+            DENSE_SHARE * 100, since or history_start(skewed)),
+         ["backfill", "--since", since or history_start(skewed)] + extra),
+    ]
+    for builder in (even, skewed):
+        mine = [c for c in cases if c[0] is builder]
+        with harness.Tenant(builder, start_timeout=300) as t:
+            t.write_conf({"lever": {"requests_per_second": RATE}})
+            floor_requests = int(math.ceil(n / 100.0)) + fixed_reads(builder)
+            floor_s = floor_requests / float(RATE)
+            floor_text = "%.1f s = (⌈N/100⌉ %d + fixed %d) ÷ %d/s" % (
+                floor_s, int(math.ceil(n / 100.0)), fixed_reads(builder), RATE)
+            for index, (_, name, args) in enumerate(mine):
+                t.write_conf({"sync": {"database": t.path("state", "rate-%d.db" % index)}})
+                # a new plan refills the fake's token bucket: every case starts alike
+                t.lever.faults({"delay_ms": LATENCY_MS, "rate_limit_rps": RATE,
+                                "rate_limit_burst": RATE_BURST})
+                t.lever.reset_log()
+                t.crosschq.reset_log()
+                print("  refsync %s" % " ".join(args), flush=True)
+                r = refsync(t, *args)
+                if r.returncode != 0:
+                    report.error("%s, %s" % (label, name), r.describe_failure())
+                    continue
+                log = t.lever.log()
+                stored = opportunity_rows(t)
+                pages = sum(1 for e in log if e["path"] == "/v1/opportunities")
+                throttled = len(log) - len(useful(log))
+                used = SLICES_USED.findall(r.stderr)
+                report.note("%s: %.1f s wall, %.2f s CPU, %s Lever requests (%s opportunity "
+                            "pages, %s others, %s answered 429), %s slices, %s opportunities "
+                            "stored%s" % (
+                                name, r.wall, r.cpu, count(len(log)), count(pages),
+                                count(len(log) - pages), count(throttled),
+                                used[-1] if used else "?", count(stored),
+                                "" if stored == n else " (INCOMPLETE: expected %s)" % count(n)))
+                if stored != n:
+                    report.error("%s, %s" % (label, name), "stored %s of %s opportunities" % (
+                        count(stored), count(n)))
+                    continue
+                ratio = r.wall / floor_s
+                report.row("%s, %s" % (label, name), "%.1f s wall (%s req)" % (
+                    r.wall, count(len(useful(log)))), floor_text, ratio,
+                    "≤ %.2f×" % TARGET_PARTITIONED, verdict(ratio <= TARGET_PARTITIONED))
+            t.lever.faults({})
+    report.note("floor: ⌈N/100⌉ listing pages + the fixed reads (stages, archive reasons, "
+                "postings, deleted, users named only by postings), at the limit's pace; "
+                "latency and limit are on Lever only")
 
 
 # -------------------------------------------------------- 2-4. local cost, deciding, economy
@@ -381,7 +376,19 @@ def listing_queries(log):
     return queries
 
 
-def save_pages(t, queries, directory):
+def minimum_queries(log):
+    """The listings a complete pull of the window cannot do without: each set of the window
+    listed whole, once (refsync's roots: the first listing of each set, before any cut)."""
+    queries = listing_queries(log)
+    roots = []
+    for query in queries:
+        kind = "updated" if "updated_at_start" in query else "created"
+        if kind not in [k for k, _ in roots]:
+            roots.append((kind, query))
+    return [q for _, q in roots]
+
+
+def save_pages(t, queries, directory, skip_empty=False):
     """Fetch every page of each listing, as refsync did, into directory (one file each)."""
     os.makedirs(directory, exist_ok=True)
     conn = http.client.HTTPConnection("127.0.0.1", t.lever.port, timeout=120)
@@ -405,6 +412,12 @@ def save_pages(t, queries, directory):
                 with open(os.path.join(directory, "%06d.json" % index), "wb") as handle:
                     handle.write(body)
                 page = json.loads(body)
+                if skip_empty and not token and not page.get("data") and not page.get("hasNext"):
+                    # an empty set (nothing created before the window): no page at all
+                    os.unlink(os.path.join(directory, "%06d.json" % index))
+                    index -= 1
+                    total -= len(body)
+                    break
                 token = page.get("next") if page.get("hasNext") else None
                 if not token:
                     break
@@ -457,9 +470,9 @@ def bench_local(report, n, k, m, since=None, profile=False):
         log = t.lever.log()
         stored = opportunity_rows(t)
         pages_dir = t.path("bench-pages")
-        queries = listing_queries(log)
+        queries = minimum_queries(log)
         listed = sum(1 for e in log if e["path"] == "/v1/opportunities")
-        n_pages, n_bytes = save_pages(t, queries, pages_dir)
+        n_pages, n_bytes = save_pages(t, queries, pages_dir, skip_empty=True)
         floor, floor_run = floor_json("pages", pages_dir, t.path("state", "floor.db"))
         shutil.rmtree(pages_dir, ignore_errors=True)
         report.note("refsync: %.2f s CPU (%.2f user, %.2f system), %.1f s wall, peak %.1f MiB, "
@@ -467,7 +480,7 @@ def bench_local(report, n, k, m, since=None, profile=False):
                         r.cpu, r.user, r.system, r.wall, mib(r.maxrss_kib), count(len(log)),
                         count(listed), count(stored),
                         "" if stored == n else " — INCOMPLETE, expected %s" % count(n)))
-        report.note("floor: the same %s listings fetched again, %s pages, %.1f MB, %s values, "
+        report.note("floor: the window's %s set(s) listed whole once, %s pages, %.1f MB, %s values, "
                     "%s upserts (%s distinct): yajl %.2f s + SQLite %.2f s = %.2f s CPU, "
                     "peak %.1f MiB" % (
                         count(len(queries)), count(n_pages), n_bytes / 1e6,
@@ -476,8 +489,9 @@ def bench_local(report, n, k, m, since=None, profile=False):
                         floor["upsert_cpu_s"], floor["floor_cpu_s"],
                         mib(floor_run.maxrss_kib)))
         if n_pages != listed:
-            report.note("refsync fetched %s opportunity pages, the floor %s (retries or "
-                        "refetched pages)" % (count(listed), count(n_pages)))
+            report.note("refsync fetched %s opportunity pages, the floor %s (the cut roots' "
+                        "first pages, the slices' last pages, an empty second set)" % (
+                            count(listed), count(n_pages)))
         ratio = r.cpu / floor["floor_cpu_s"] if floor["floor_cpu_s"] > 0 else None
         report.row("%s, CPU" % label, "%.2f s CPU" % r.cpu,
                    "%.2f s (yajl %.2f + SQLite %.2f)" % (
