@@ -74,7 +74,8 @@ static int apply_field(const struct field_spec *specs, void *rec, const char *pa
 		       const char *text, size_t len)
 {
 	for (const struct field_spec *f = specs; f->path; f++) {
-		if (strcmp(f->path, path) != 0)
+		/* most paths of an expanded record match no spec: the first byte tells */
+		if (f->path[0] != path[0] || strcmp(f->path, path) != 0)
 			continue;
 		char *p = (char *)rec + f->offset;
 		switch (f->kind) {

@@ -533,7 +533,7 @@ def bench_decide(report, t, builder, n, database):
                 "look at, %s actions planned (rolled back)" % (
                     r.cpu, r.user, r.system, r.wall, count(floor["entries"]), count(planned)))
     report.note("deciding floor: the trigger query, then each candidate and its posting's "
-                "template matches read with the queries of sync/decide.c: %.3f s CPU" %
+                "template matches read with deciding's own queries (sync/decide_sql.h): %.3f s CPU" %
                 floor["floor_cpu_s"])
     ratio = r.cpu / floor["floor_cpu_s"] if floor["floor_cpu_s"] > 0 else None
     report.row("%s (%s in the trigger stage)" % (label, count(floor["entries"])),
