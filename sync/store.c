@@ -251,6 +251,7 @@ int store_opportunity(struct store *s, const struct lever_opportunity *o)
 	bind_ms(st, 15, o->updated_at);
 	sqlite3_bind_int64(st, 16, now_ms());
 	/* RETURNING gives the row's rowid; no row when the opportunity was deleted */
+	sqlite3_int64 last_insert = sqlite3_last_insert_rowid(s->db);
 	int rc = sqlite3_step(st);
 	int64_t seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	while (rc == SQLITE_ROW)
@@ -263,12 +264,17 @@ int store_opportunity(struct store *s, const struct lever_opportunity *o)
 	}
 	if (seq == 0)
 		return 0; /* deleted in Lever: nothing more of it is kept */
-
-	st = stmt(s, ST_OPP_TAGS_DELETE);
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, o->id, -1, SQLITE_STATIC);
-	if (done(st) || put_tags(s, "opportunity", o->id, o->tags, o->n_tags))
+	/* a new row (the upsert inserted: the last insert rowid moved to it) has no tags to replace */
+	sqlite3_int64 inserted = sqlite3_last_insert_rowid(s->db);
+	if (!(inserted != last_insert && inserted == seq)) {
+		st = stmt(s, ST_OPP_TAGS_DELETE);
+		if (!st)
+			return -1;
+		sqlite3_bind_text(st, 1, o->id, -1, SQLITE_STATIC);
+		if (done(st))
+			return -1;
+	}
+	if (put_tags(s, "opportunity", o->id, o->tags, o->n_tags))
 		return -1;
 
 	for (size_t i = 0; i < o->n_changes; i++) {
