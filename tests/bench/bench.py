@@ -7,7 +7,7 @@
 Every line compares a number with a floor measured in the same run on the same machine
 (tests/bench/README.md says what each floor is). --quick (the default when
 REFSYNC_BENCH_QUICK=1) uses smaller tenants and finishes in under a minute; the full run
-takes about four minutes on 2 cores. The binaries are sync/refsync and
+takes about three minutes on 2 cores. The binaries are sync/refsync and
 export/refsync-export (or $REFSYNC_BIN_DIR, as for the end-to-end tests); the floor
 program tests/bench/floor.c is built into build/bench/. Exit status: 0 when every
 benchmark could be measured (targets missed are reported, not failed), 1 when one could
