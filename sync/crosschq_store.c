@@ -30,6 +30,35 @@ static void bind_ms_or_null(sqlite3_stmt *st, int i, int64_t v)
 	db_bind_int64_or_null(st, i, v, v <= 0);
 }
 
+/* Mark the opportunity of request_id for the next decide (decide_dirty), when
+ * the request is linked to one. 0 or -1. */
+static int mark_opportunity(sqlite3 *db, const char *request_id)
+{
+	sqlite3_stmt *st = db_prepare(db, "INSERT OR IGNORE INTO decide_dirty(opportunity_id) SELECT opportunity_id "
+					  "FROM cq_requests WHERE id = ? AND opportunity_id IS NOT NULL");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, request_id, -1, SQLITE_TRANSIENT);
+	int rc = db_step_done(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* What the rules read of a request, as one text (to tell whether a read changed it). */
+static char *rule_facts(sqlite3 *db, const char *request_id)
+{
+	sqlite3_stmt *st = db_prepare(db, "SELECT status || '|' || COALESCE(hired, '') || '|' || COALESCE(report_url, "
+					  "'') || '|' || COALESCE(completed_at, '') FROM cq_requests WHERE id = ?");
+	char *facts = NULL;
+	if (st) {
+		sqlite3_bind_text(st, 1, request_id, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			facts = db_column_strdup(st, 0);
+		sqlite3_finalize(st);
+	}
+	return facts;
+}
+
 static int step_done(sqlite3_stmt *st)
 {
 	int rc = st ? db_step_done(st) : SQLITE_ERROR;
@@ -90,7 +119,17 @@ int cq_store_request(sqlite3 *db, const struct cq_request *r, int64_t checked_at
 		sqlite3_bind_int(st, 13, r->hired);
 	sqlite3_bind_int64(st, 14, r->updated_at ? r->updated_at : checked_at);
 	sqlite3_bind_int64(st, 15, checked_at);
-	return step_done(st);
+	char *before = rule_facts(db, r->id);
+	if (step_done(st)) {
+		free(before);
+		return -1;
+	}
+	/* a request read again unchanged leaves deciding nothing to look at */
+	char *after = rule_facts(db, r->id);
+	int changed = !before || !after || strcmp(before, after) != 0;
+	free(before);
+	free(after);
+	return changed ? mark_opportunity(db, r->id) : 0;
 }
 
 int cq_store_link(sqlite3 *db, const char *request_id, const char *key, const char *body, int64_t created_at)
@@ -119,7 +158,7 @@ int cq_store_link(sqlite3 *db, const char *request_id, const char *key, const ch
 	}
 	free(email);
 	free(position);
-	return step_done(st);
+	return step_done(st) || mark_opportunity(db, request_id);
 }
 
 int cq_store_gone(sqlite3 *db, int64_t run_id, const char *request_id, int64_t at)
@@ -134,6 +173,8 @@ int cq_store_gone(sqlite3 *db, int64_t run_id, const char *request_id, int64_t a
 		return -1;
 	if (sqlite3_changes(db) == 0)
 		return 0;
+	if (mark_opportunity(db, request_id))
+		return -1;
 	char subject[ID_MAX + 16];
 	snprintf(subject, sizeof subject, "request:%s", request_id);
 	return audit_append(db, run_id, "request.gone", subject,
@@ -150,7 +191,7 @@ int cq_store_hired(sqlite3 *db, const char *request_id, int hired, const char *s
 	sqlite3_bind_int(st, 2, hired);
 	sqlite3_bind_int64(st, 3, at);
 	sqlite3_bind_text(st, 4, source, -1, SQLITE_TRANSIENT);
-	return step_done(st);
+	return step_done(st) || mark_opportunity(db, request_id);
 }
 
 int cq_store_cancelled(sqlite3 *db, const char *request_id, int64_t at)
@@ -161,7 +202,7 @@ int cq_store_cancelled(sqlite3 *db, const char *request_id, int64_t at)
 		return -1;
 	sqlite3_bind_text(st, 1, request_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, at);
-	return step_done(st);
+	return step_done(st) || mark_opportunity(db, request_id);
 }
 
 int cq_store_prospect(sqlite3 *db, const struct cq_prospect *p)

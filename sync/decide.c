@@ -10,6 +10,7 @@
  */
 #include "decide.h"
 #include "decide_internal.h"
+#include "decide_sql.h"
 #include "audit.h"
 #include "crosschq.h"
 #include "db.h"
@@ -85,16 +86,7 @@ static void candidate_free(struct candidate *c)
 
 static int load_candidate(sqlite3 *db, struct candidate *c)
 {
-	sqlite3_stmt *st = db_prepare(db,
-		"SELECT o.name, o.email, o.phone, o.url, o.posting_id, p.text, ou.name, ou.email, "
-		"pu.name, pu.email, hu.name, hu.email, o.archived_at IS NOT NULL, o.anonymized, "
-		"o.deleted_at IS NOT NULL "
-		"FROM lever_opportunities o "
-		"LEFT JOIN lever_postings p ON p.id = o.posting_id "
-		"LEFT JOIN lever_users ou ON ou.id = o.owner_id "
-		"LEFT JOIN lever_users pu ON pu.id = p.owner_id "
-		"LEFT JOIN lever_users hu ON hu.id = p.hiring_manager_id "
-		"WHERE o.id = ?");
+	sqlite3_stmt *st = db_prepare(db, DECIDE_CANDIDATE_SQL);
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
@@ -136,7 +128,7 @@ struct template_choice {
 static int match_tags(sqlite3 *db, const struct config *cfg, const char *owner_kind, const char *owner_id,
 		      struct template_choice *out, char *names, size_t names_len)
 {
-	sqlite3_stmt *st = db_prepare(db, "SELECT tag FROM lever_tags WHERE owner_kind = ? AND owner_id = ? ORDER BY tag");
+	sqlite3_stmt *st = db_prepare(db, DECIDE_MATCH_TAGS_SQL);
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, owner_kind, -1, SQLITE_STATIC);
@@ -384,7 +376,114 @@ static int live_since(struct sync_ctx *ctx, int64_t *out)
 	return 0;
 }
 
-static int decide_triggers(struct sync_ctx *ctx)
+/* Continue a 64-bit FNV-1a hash over n bytes. */
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	for (size_t i = 0; i < n; i++) {
+		h ^= c[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/*
+ * What the verdicts depend on besides the stored objects: the config file
+ * (trigger stage, default template, templates...), the trigger stage's id
+ * and live_since. A change makes decide read every trigger-stage entry.
+ */
+static void inputs_fingerprint(struct sync_ctx *ctx, const char *stage_id, int64_t since, char *out, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL;
+	h = fnv1a(h, stage_id, strlen(stage_id) + 1);
+	h = fnv1a(h, &since, sizeof since);
+	FILE *f = ctx->cfg->path ? fopen(ctx->cfg->path, "rb") : NULL;
+	if (f) {
+		char chunk[4096];
+		size_t got;
+		while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+			h = fnv1a(h, chunk, got);
+		fclose(f);
+	} else {
+		h = fnv1a(h, &ctx->started_at, sizeof ctx->started_at); /* unreadable: never the same */
+	}
+	snprintf(out, n, "%016llx", (unsigned long long)h);
+}
+
+/* The Crosschq capabilities (capability.c) as a fingerprint: when one turns
+ * on or off, the write-back rules look at every request again. 0 or -1. */
+static int capabilities_fingerprint(sqlite3 *db, char *out, size_t n)
+{
+	sqlite3_stmt *st = db_prepare(db, "SELECT name, state FROM capabilities ORDER BY name");
+	if (!st)
+		return -1;
+	uint64_t h = 14695981039346656037ULL;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int i = 0; i < 2; i++) {
+			const unsigned char *v = sqlite3_column_text(st, i);
+			h = fnv1a(h, v ? (const char *)v : "\x01", (v ? strlen((const char *)v) : 1) + 1);
+		}
+	}
+	sqlite3_finalize(st);
+	snprintf(out, n, "%016llx", (unsigned long long)h);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Set key to value unless it holds it already. 0 or -1. */
+static int setting_update(sqlite3 *db, const char *key, const char *have, const char *value)
+{
+	return have && strcmp(have, value) == 0 ? 0 : db_setting_set(db, key, value);
+}
+
+
+/*
+ * Which entries to look at: all of them when the inputs changed (or on the
+ * first decide), else those of the opportunities stored since the last
+ * decide, and the held ones when a template, posting or user changed. The
+ * marks are consumed (in the transaction of the decisions). Returns the
+ * prepared query (bound), or NULL on a database error.
+ */
+static sqlite3_stmt *changed_entries(struct sync_ctx *ctx, const char *stage_id, int64_t since,
+				     struct decide_scope *scope)
+{
+	char inputs[32], caps[32];
+	inputs_fingerprint(ctx, stage_id, since, inputs, sizeof inputs);
+	if (capabilities_fingerprint(ctx->db, caps, sizeof caps))
+		return NULL;
+	char *have_inputs = db_setting_get(ctx->db, "decide.inputs");
+	char *have_caps = db_setting_get(ctx->db, "decide.capabilities");
+	char *have_stage = db_setting_get(ctx->db, "decide.trigger_stage");
+	char *recheck = db_setting_get(ctx->db, "decide.recheck_held");
+	/* the config (its templates included) or a capability changed: everything */
+	int all = !have_inputs || strcmp(have_inputs, inputs) != 0 || !have_caps || strcmp(have_caps, caps) != 0;
+	int held = all || recheck;
+	scope->all = all;
+	scope->held = held;
+	sqlite3_stmt *st = db_prepare(ctx->db, all ? DECIDE_ALL_ENTRIES_SQL : DECIDE_CHANGED_ENTRIES_SQL);
+	if (st) {
+		sqlite3_bind_text(st, 1, stage_id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, since);
+		if (!all)
+			sqlite3_bind_int(st, 3, held);
+	}
+	int failed = !st || setting_update(ctx->db, "decide.inputs", have_inputs, inputs) ||
+		     setting_update(ctx->db, "decide.capabilities", have_caps, caps) ||
+		     setting_update(ctx->db, "decide.trigger_stage", have_stage, stage_id) ||
+		     (recheck && db_exec(ctx->db, "DELETE FROM settings WHERE key = 'decide.recheck_held'"));
+	log_debug("decide: %s entries%s", all ? "all trigger-stage" : "changed", held ? " and the held ones" : "");
+	free(have_inputs);
+	free(have_caps);
+	free(have_stage);
+	free(recheck);
+	if (failed) {
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+static int decide_triggers(struct sync_ctx *ctx, struct decide_scope *scope)
 {
 	char *stage_id = decide_trigger_stage_id(ctx->db, ctx->cfg->trigger_stage);
 	if (!stage_id) {
@@ -408,17 +507,11 @@ static int decide_triggers(struct sync_ctx *ctx)
 		free(stage_id);
 		return EXIT_SOFTWARE;
 	}
-	sqlite3_stmt *st = db_prepare(ctx->db,
-		"SELECT e.opportunity_id, e.entered_at, t.state, t.reason FROM stage_entries e "
-		"LEFT JOIN triggers t ON t.opportunity_id = e.opportunity_id AND t.entered_at = e.entered_at "
-		"WHERE e.stage_id = ? AND e.entered_at >= ? AND (t.state IS NULL OR t.state <> 'queued') "
-		"ORDER BY e.entered_at, e.opportunity_id");
+	sqlite3_stmt *st = changed_entries(ctx, stage_id, since, scope);
 	if (!st) {
 		free(stage_id);
 		return EXIT_SOFTWARE;
 	}
-	sqlite3_bind_text(st, 1, stage_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, since);
 	/* collect first: evaluating writes to the tables being read */
 	size_t n = 0, cap = 0;
 	struct candidate *list = NULL;
@@ -458,9 +551,13 @@ int decide(struct sync_ctx *ctx, int keep_open)
 		log_err("%s", ctx->error);
 		return db_last_busy() ? EXIT_TEMPFAIL : EXIT_SOFTWARE;
 	}
-	int r = decide_triggers(ctx);
+	struct decide_scope scope = { 1, 1 };
+	int r = decide_triggers(ctx, &scope);
 	if (r == EXIT_OK)
-		r = decide_writeback(ctx);
+		r = decide_writeback(ctx, &scope);
+	/* the marks are consumed with the decisions they led to */
+	if (r == EXIT_OK && db_exec(ctx->db, "DELETE FROM decide_dirty"))
+		r = EXIT_SOFTWARE;
 	if (r != EXIT_OK) {
 		if (r == EXIT_SOFTWARE) {
 			/* the rules write their own message only for what is not the database's */

@@ -16,7 +16,17 @@
 int decide_plan_action(struct sync_ctx *ctx, const char *key, const char *kind, const char *subject,
 		       const char *payload, const char *reason);
 
-/* The write-back rules. EXIT_OK or an exit code with ctx->error set. */
-int decide_writeback(struct sync_ctx *ctx);
+/* What deciding looks at this time (decide.c, "changed since the last decide"). */
+struct decide_scope {
+	int all;  /* everything: the first decide, or the config or trigger stage changed */
+	int held; /* the held triggers and the time-based prompt over every request too:
+		   * a template, posting or user changed */
+};
+
+/* The write-back rules: over every request when scope->all, else over the
+ * requests of the opportunities marked in decide_dirty (and, for the
+ * follow-up prompt, those whose waiting time ended since the last decide).
+ * EXIT_OK or an exit code with ctx->error set. */
+int decide_writeback(struct sync_ctx *ctx, const struct decide_scope *scope);
 
 #endif

@@ -32,6 +32,40 @@
 
 #define DAY_MS 86400000LL
 
+/* What this decide looks at (set by decide_writeback for its rules). */
+static struct decide_scope scope;
+
+/* The requests a rule reads (each rule is written over ALL_REQUESTS): all
+ * of them, or those of the opportunities marked since the last decide
+ * (decide_dirty; the store marks a request's opportunity when a request
+ * changes); with `recent`, also those completed after ?9. CROSS JOIN keeps
+ * the marks the outer loop: without statistics SQLite would rather scan
+ * lever_opportunities. */
+#define ALL_REQUESTS "FROM cq_requests r JOIN lever_opportunities o "
+#define CHANGED_REQUESTS                                                                                         \
+	"FROM decide_dirty d CROSS JOIN cq_requests r ON r.opportunity_id = d.opportunity_id "                    \
+	"CROSS JOIN lever_opportunities o "
+#define CHANGED_OR_RECENT_REQUESTS                                                                               \
+	"FROM (SELECT r0.* FROM decide_dirty d CROSS JOIN cq_requests r0 ON r0.opportunity_id = d.opportunity_id " \
+	"UNION SELECT r1.* FROM cq_requests r1 WHERE r1.completed_at > ?9) r CROSS JOIN lever_opportunities o "
+
+/* Prepare a rule's query (written over ALL_REQUESTS) for this decide's scope. NULL on error. */
+static sqlite3_stmt *prepare_rule(struct sync_ctx *ctx, const char *sql, int all, int recent)
+{
+	const char *at = strstr(sql, ALL_REQUESTS);
+	if (all || !at)
+		return db_prepare(ctx->db, sql);
+	const char *source = recent ? CHANGED_OR_RECENT_REQUESTS : CHANGED_REQUESTS;
+	size_t head = (size_t)(at - sql);
+	char *text = xmalloc(strlen(sql) + strlen(source) + 1);
+	memcpy(text, sql, head);
+	strcpy(text + head, source);
+	strcat(text, at + strlen(ALL_REQUESTS));
+	sqlite3_stmt *st = db_prepare(ctx->db, text);
+	free(text);
+	return st;
+}
+
 /* A JSON object of string values from NULL-terminated key, value pairs
  * (a NULL value is written as null). malloc'd. */
 static char *payload(const char *key, ...)
@@ -84,11 +118,12 @@ static int plan(struct sync_ctx *ctx, const char *key_prefix, const char *key_id
 /* Report link and note for every completed request. */
 static int rule_report(struct sync_ctx *ctx)
 {
-	sqlite3_stmt *st = db_prepare(ctx->db,
+	sqlite3_stmt *st = prepare_rule(ctx,
 		"SELECT r.id, r.opportunity_id, r.report_url FROM cq_requests r "
 		"JOIN lever_opportunities o ON o.id = r.opportunity_id "
 		"WHERE r.status = 'completed' AND r.report_url IS NOT NULL AND r.report_url <> '' "
-		"AND " ALIVE " AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'note:' || r.id) ORDER BY r.id");
+		"AND " ALIVE " AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'note:' || r.id) ORDER BY r.id",
+		scope.all, 0);
 	int rc = st ? 0 : -1;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		const char *rid = col(st, 0), *oid = col(st, 1), *url = col(st, 2);
@@ -114,7 +149,7 @@ static int rule_hired_in_lever(struct sync_ctx *ctx)
 {
 	if (capability_get(ctx->db, CAP_HIRE) != CAP_PRESENT)
 		return 0; /* Crosschq offers no way to be told (capability.h) */
-	sqlite3_stmt *st = db_prepare(ctx->db,
+	sqlite3_stmt *st = prepare_rule(ctx,
 		"SELECT r.id, r.opportunity_id, o.archived_at FROM cq_requests r "
 		"JOIN lever_opportunities o ON o.id = r.opportunity_id "
 		"JOIN lever_archive_reasons a ON a.id = o.archive_reason_id "
@@ -122,7 +157,7 @@ static int rule_hired_in_lever(struct sync_ctx *ctx)
 		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'hired:' || r.id) "
 		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'answer:' || r.id AND x.state <> 'failed' "
 		"AND json_valid(x.payload) AND json_extract(x.payload, '$.hired') = 'true') "
-		"ORDER BY r.id");
+		"ORDER BY r.id", scope.all, 0);
 	int rc = st ? 0 : -1;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		char at[24];
@@ -168,13 +203,13 @@ static int plan_archive_hired(struct sync_ctx *ctx, const char *oid, const char 
 /* Hired in Crosschq: archive in Lever with the hired reason. */
 static int rule_hired_in_crosschq(struct sync_ctx *ctx)
 {
-	sqlite3_stmt *st = db_prepare(ctx->db,
+	sqlite3_stmt *st = prepare_rule(ctx,
 		"SELECT DISTINCT r.opportunity_id FROM cq_requests r "
 		"JOIN lever_opportunities o ON o.id = r.opportunity_id "
 		"WHERE r.hired = 1 AND COALESCE(r.hired_source, '') <> 'ats' AND " ALIVE " "
 		"AND NOT " LEVER_SHOWS_HIRED " "
 		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'archive-hired:' || r.opportunity_id) "
-		"ORDER BY r.opportunity_id");
+		"ORDER BY r.opportunity_id", scope.all, 0);
 	int rc = st ? 0 : -1;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
 		rc = plan_archive_hired(ctx, col(st, 0), "marked hired in Crosschq; Lever does not show the hire");
@@ -224,13 +259,13 @@ static int rule_cancel(struct sync_ctx *ctx)
 {
 	if (!ctx->cfg->cancel_on_archive || capability_get(ctx->db, CAP_CANCEL) != CAP_PRESENT)
 		return 0;
-	sqlite3_stmt *st = db_prepare(ctx->db,
+	sqlite3_stmt *st = prepare_rule(ctx,
 		"SELECT r.id, r.opportunity_id FROM cq_requests r "
 		"JOIN lever_opportunities o ON o.id = r.opportunity_id "
 		"WHERE r.status = 'open' AND o.archived_at IS NOT NULL AND NOT " LEVER_SHOWS_HIRED " "
 		"AND " ALIVE " "
 		"AND COALESCE(r.hired, 0) = 0 "
-		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'cancel:' || r.id) ORDER BY r.id");
+		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'cancel:' || r.id) ORDER BY r.id", scope.all, 0);
 	int rc = st ? 0 : -1;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
 		rc = plan(ctx, "cancel", col(st, 0), "cq.cancel_request", "opportunity", col(st, 1),
@@ -255,19 +290,30 @@ static void from_domain(const char *from, char *out, size_t n)
 /* The follow-up prompt: after_days after completion, neither hired nor archived. */
 static int rule_prompt(struct sync_ctx *ctx)
 {
-	sqlite3_stmt *st = db_prepare(ctx->db,
+	/* time-based: the requests whose waiting time ended since the last
+	 * decide (by an index on completed_at), and those that changed */
+	int64_t bound = ctx->started_at - (int64_t)ctx->cfg->after_days * DAY_MS;
+	char *from = db_setting_get(ctx->db, "decide.prompt_through");
+	int64_t prompt_from = from ? strtoll(from, NULL, 10) : 0;
+	int all = scope.all || scope.held || prompt_from <= 0;
+	sqlite3_stmt *st = prepare_rule(ctx,
 		"SELECT r.id, r.opportunity_id, r.report_url, o.name, p.text, u.name, u.email FROM cq_requests r "
 		"JOIN lever_opportunities o ON o.id = r.opportunity_id "
 		"LEFT JOIN lever_postings p ON p.id = o.posting_id "
 		"JOIN lever_users u ON u.id = o.owner_id "
-		"WHERE r.status = 'completed' AND r.completed_at IS NOT NULL AND r.completed_at <= ? "
+		"WHERE r.status = 'completed' AND r.completed_at IS NOT NULL AND r.completed_at <= ?1 "
 		"AND COALESCE(r.hired, 0) = 0 AND o.archived_at IS NULL AND o.deleted_at IS NULL "
 		"AND o.anonymized = 0 AND u.email IS NOT NULL AND u.email <> '' "
 		"AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.request_id = r.id) "
-		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'prompt:' || r.id) ORDER BY r.id");
-	if (!st)
+		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'prompt:' || r.id) ORDER BY r.id",
+		all, 1);
+	if (!st) {
+		free(from);
 		return -1;
-	sqlite3_bind_int64(st, 1, ctx->started_at - (int64_t)ctx->cfg->after_days * DAY_MS);
+	}
+	sqlite3_bind_int64(st, 1, bound);
+	if (!all)
+		sqlite3_bind_int64(st, 9, prompt_from);
 	char domain[256];
 	from_domain(ctx->cfg->from, domain, sizeof domain);
 	int rc = 0;
@@ -285,6 +331,11 @@ static int rule_prompt(struct sync_ctx *ctx)
 			  reason);
 	}
 	sqlite3_finalize(st);
+	char through[24];
+	ms_text(bound, through, sizeof through);
+	if (rc == 0 && (!from || strcmp(from, through) != 0) && db_setting_set(ctx->db, "decide.prompt_through", through))
+		rc = -1;
+	free(from);
 	return rc;
 }
 
@@ -348,8 +399,9 @@ static int rule_prospects(struct sync_ctx *ctx)
 	return rc;
 }
 
-int decide_writeback(struct sync_ctx *ctx)
+int decide_writeback(struct sync_ctx *ctx, const struct decide_scope *sc)
 {
+	scope = *sc;
 	int (*rules[])(struct sync_ctx *) = { rule_report, rule_hired_in_lever, rule_answers, rule_hired_in_crosschq,
 					      rule_cancel, rule_prompt, rule_prospects };
 	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {

@@ -38,11 +38,21 @@ static enum remote_status get(struct http_client *lv, struct buf *path, struct h
 	return lever_offset_status(s, resp);
 }
 
+const char *lever_stages_path(void)
+{
+	return "/stages";
+}
+
+const char *lever_archive_reasons_path(void)
+{
+	return "/archive_reasons";
+}
+
 enum remote_status lever_fetch_stages(struct http_client *lv, struct http_response *resp, char *err, size_t n)
 {
 	struct buf p;
 	buf_init(&p, 4096);
-	buf_appendz(&p, "/stages");
+	buf_appendz(&p, lever_stages_path());
 	return get(lv, &p, resp, err, n);
 }
 
@@ -51,8 +61,19 @@ enum remote_status lever_fetch_archive_reasons(struct http_client *lv, struct ht
 {
 	struct buf p;
 	buf_init(&p, 4096);
-	buf_appendz(&p, "/archive_reasons");
+	buf_appendz(&p, lever_archive_reasons_path());
 	return get(lv, &p, resp, err, n);
+}
+
+void lever_postings_path(struct buf *p, int64_t since_ms, const char *token)
+{
+	/* DOCS: updated_at_* may be combined only with confidentiality: no limit, no offset */
+	if (since_ms > 0) {
+		buf_printf(p, "/postings?confidentiality=all&updated_at_start=%lld", (long long)since_ms);
+		return;
+	}
+	buf_printf(p, "/postings?confidentiality=all&limit=%d", PAGE_LIMIT);
+	add_offset(p, token);
 }
 
 enum remote_status lever_fetch_postings(struct http_client *lv, int64_t since_ms, const char *token,
@@ -60,13 +81,7 @@ enum remote_status lever_fetch_postings(struct http_client *lv, int64_t since_ms
 {
 	struct buf p;
 	buf_init(&p, 4096);
-	/* DOCS: updated_at_* may be combined only with confidentiality: no limit, no offset */
-	if (since_ms > 0) {
-		buf_printf(&p, "/postings?confidentiality=all&updated_at_start=%lld", (long long)since_ms);
-	} else {
-		buf_printf(&p, "/postings?confidentiality=all&limit=%d", PAGE_LIMIT);
-		add_offset(&p, token);
-	}
+	lever_postings_path(&p, since_ms, token);
 	return get(lv, &p, resp, err, n);
 }
 
@@ -82,6 +97,18 @@ void lever_opportunities_path(struct buf *p, enum lever_window w, int64_t since_
 	add_offset(p, token);
 }
 
+void lever_opportunities_range_path(struct buf *p, int64_t created_start, int64_t created_end,
+				    int64_t updated_start, int64_t updated_end, const char *token)
+{
+	buf_printf(p, "/opportunities?confidentiality=all&" OPPORTUNITY_EXPAND "&limit=%d", PAGE_LIMIT);
+	const char *names[4] = { "created_at_start", "created_at_end", "updated_at_start", "updated_at_end" };
+	int64_t values[4] = { created_start, created_end, updated_start, updated_end };
+	for (int i = 0; i < 4; i++)
+		if (values[i] != LEVER_NO_BOUND)
+			buf_printf(p, "&%s=%lld", names[i], (long long)values[i]);
+	add_offset(p, token);
+}
+
 enum remote_status lever_fetch_opportunities(struct http_client *lv, enum lever_window w, int64_t since_ms,
 					     int64_t until_ms, const char *token, struct http_response *resp,
 					     char *err, size_t n)
@@ -92,18 +119,23 @@ enum remote_status lever_fetch_opportunities(struct http_client *lv, enum lever_
 	return get(lv, &p, resp, err, n);
 }
 
+void lever_deleted_path(struct buf *p, int64_t since_ms, int64_t until_ms, const char *token)
+{
+	/* filtered like the other lists: without it confidential deletions are never seen */
+	buf_printf(p, "/opportunities/deleted?confidentiality=all&limit=%d", PAGE_LIMIT);
+	if (since_ms > 0)
+		buf_printf(p, "&deleted_at_start=%lld", (long long)since_ms);
+	if (until_ms > 0)
+		buf_printf(p, "&deleted_at_end=%lld", (long long)until_ms);
+	add_offset(p, token);
+}
+
 enum remote_status lever_fetch_deleted(struct http_client *lv, int64_t since_ms, int64_t until_ms,
 				       const char *token, struct http_response *resp, char *err, size_t n)
 {
 	struct buf p;
 	buf_init(&p, 4096);
-	/* filtered like the other lists: without it confidential deletions are never seen */
-	buf_printf(&p, "/opportunities/deleted?confidentiality=all&limit=%d", PAGE_LIMIT);
-	if (since_ms > 0)
-		buf_printf(&p, "&deleted_at_start=%lld", (long long)since_ms);
-	if (until_ms > 0)
-		buf_printf(&p, "&deleted_at_end=%lld", (long long)until_ms);
-	add_offset(&p, token);
+	lever_deleted_path(&p, since_ms, until_ms, token);
 	return get(lv, &p, resp, err, n);
 }
 

@@ -16,6 +16,11 @@ enum lever_window { LEVER_ALL, LEVER_UPDATED, LEVER_CREATED };
 /* s, or REMOTE_BAD_OFFSET when resp is Lever's "Invalid offset token" refusal (whatever its status). */
 enum remote_status lever_offset_status(enum remote_status s, const struct http_response *resp);
 
+/* The paths of the reads, for concurrent fetching (http_multi). Static strings. */
+const char *lever_stages_path(void);
+const char *lever_archive_reasons_path(void);
+void lever_postings_path(struct buf *path, int64_t since_ms, const char *token);
+void lever_deleted_path(struct buf *path, int64_t since_ms, int64_t until_ms, const char *token);
 enum remote_status lever_fetch_stages(struct http_client *lv, struct http_response *resp, char *err, size_t n);
 enum remote_status lever_fetch_archive_reasons(struct http_client *lv, struct http_response *resp, char *err,
 					       size_t n);
@@ -30,6 +35,11 @@ enum remote_status lever_fetch_opportunities(struct http_client *lv, enum lever_
 /* The path (and query) of that listing, for concurrent fetching (http_multi). */
 void lever_opportunities_path(struct buf *path, enum lever_window w, int64_t since_ms, int64_t until_ms,
 			      const char *token);
+/* The path of a listing filtered by creation and update time together (Lever
+ * ANDs the filters; bounds in ms, inclusive; LEVER_NO_BOUND leaves one out). */
+#define LEVER_NO_BOUND INT64_MIN
+void lever_opportunities_range_path(struct buf *path, int64_t created_start, int64_t created_end,
+				    int64_t updated_start, int64_t updated_end, const char *token);
 enum remote_status lever_fetch_deleted(struct http_client *lv, int64_t since_ms, int64_t until_ms,
 				       const char *token, struct http_response *resp, char *err, size_t n);
 enum remote_status lever_fetch_opportunity(struct http_client *lv, const char *id, struct http_response *resp,

@@ -29,10 +29,6 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-/* Time slices a backfill lists at once: enough to keep Lever's rate budget
- * busy when each answer takes a few hundred milliseconds. */
-#define DEFAULT_BACKFILL_SLICES 16
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -41,7 +37,7 @@ static void usage(FILE *f)
 		"Connects Lever (ATS) with Crosschq (reference checks). Commands:\n"
 		"  run [--dry-run] [--full]   pull both systems, take in webhooks, decide, act\n"
 		"  backfill --since DATE [--until DATE] [--slices N] [--dry-run]\n"
-		"                             re-pull a window of Lever opportunities, N time slices\n"
+		"                             re-pull a window of Lever opportunities, cut into up to N slices\n"
 		"                             at once (default 16, 1 = sequential; resumable)\n"
 		"  plan                       print the actions the stored state implies; sends nothing\n"
 		"  status [--json]            last runs, outbox, holds, cursors, spool backlog\n"
@@ -209,14 +205,9 @@ struct run_options {
 /* The steps of run and backfill. */
 static int sync_steps(struct sync_ctx *ctx, const struct run_options *o)
 {
-	int r = pull_lever_reference(ctx);
-	if (r == EXIT_OK)
-		r = o->backfill ? pull_lever_window(ctx, o->since, o->until, o->slices)
-				: pull_lever_opportunities(ctx, o->full);
+	int r = o->backfill ? pull_lever_window(ctx, o->since, o->until, o->slices) : pull_lever(ctx, o->full);
 	if (r == EXIT_OK)
 		r = pull_lever_users(ctx);
-	if (r == EXIT_OK)
-		r = pull_lever_deleted(ctx);
 	if (r == EXIT_OK && !o->dry_run)
 		r = ingest_spool(ctx);
 	if (r == EXIT_OK)
@@ -390,15 +381,12 @@ int main(int argc, char **argv)
 			log_err("backfill needs --since DATE");
 			return EXIT_USAGE;
 		}
-		if (!o.until)
-			o.until = now_ms();
-		if (o.until <= o.since) {
+		/* no --until: now, or the end of the interrupted backfill it resumes (pull.h) */
+		if ((o.until ? o.until : now_ms()) <= o.since) {
 			log_err("backfill: --until must be after --since");
 			return EXIT_USAGE;
 		}
 		o.backfill = 1;
-		if (!o.slices)
-			o.slices = DEFAULT_BACKFILL_SLICES;
 	}
 
 	struct config cfg;

@@ -18,19 +18,6 @@
 #define PARSE_TRIES 3
 #define OFFSET_RESTARTS 3
 
-enum listing_kind {
-	K_POSTINGS, K_OPPORTUNITIES, K_OPPORTUNITIES_UPDATED, K_OPPORTUNITIES_CREATED, K_DELETED
-};
-
-struct page_ctx {
-	struct sync_ctx *ctx;
-	struct store *store;
-	int64_t max_updated;    /* the newest updatedAt (deletedAt) seen: the remote's clock */
-	int db_failed;
-	/* backfill by creation time: records updated inside [skip_from, skip_to]
-	 * are stored by the sweep by update time; skip them here */
-	int64_t skip_from, skip_to;
-};
 
 /* Map a remote failure to the run's exit code, keeping the first message. */
 int pull_remote_failure(struct sync_ctx *ctx, enum remote_status s, const char *err)
@@ -63,12 +50,12 @@ static int on_opportunity(void *p, const struct lever_opportunity *o)
 	struct page_ctx *pc = p;
 	if (o->updated_at > pc->max_updated)
 		pc->max_updated = o->updated_at;
-	if (pc->skip_to && o->updated_at >= pc->skip_from && o->updated_at <= pc->skip_to)
-		return 0;
 	if (store_opportunity(pc->store, o)) {
 		pc->db_failed = 1;
 		return -1;
 	}
+	if (pc->observe)
+		pc->observe(pc->observe_arg, o);
 	return 0;
 }
 
@@ -133,16 +120,10 @@ static int parse(enum listing_kind k, const struct http_response *resp, struct p
 	return -1;
 }
 
-struct cursor {
-	int exists;
-	int64_t since, until;
-	char token[TOKEN_MAX];
-};
-
-static int cursor_read(sqlite3 *db, const char *name, struct cursor *c)
+int cursor_read(sqlite3 *db, const char *name, struct cursor *c)
 {
 	memset(c, 0, sizeof *c);
-	sqlite3_stmt *st = db_prepare(db, "SELECT since, until, token FROM cursors WHERE name = ?");
+	sqlite3_stmt *st = db_prepare(db, "SELECT since, until, token, pages FROM cursors WHERE name = ?");
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -154,12 +135,13 @@ static int cursor_read(sqlite3 *db, const char *name, struct cursor *c)
 		const char *t = (const char *)sqlite3_column_text(st, 2);
 		if (t)
 			strlcpy_(c->token, t, sizeof c->token);
+		c->pages = (long)sqlite3_column_int64(st, 3);
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
-static int cursor_write(sqlite3 *db, const char *name, int64_t since, int64_t until, const char *token)
+int cursor_write(sqlite3 *db, const char *name, int64_t since, int64_t until, const char *token)
 {
 	sqlite3_stmt *st = db_prepare(db,
 		"INSERT INTO cursors(name, since, until, token, pages, updated_at) VALUES (?1, ?2, ?3, ?4, 1, ?5) "
@@ -185,9 +167,9 @@ static int cursor_write(sqlite3 *db, const char *name, int64_t since, int64_t un
  * ends (Lever's lists are not ordered). Returns 0 stored, 1 unusable (fetch it again; *tries
  * counts up to PARSE_TRIES), or a negated exit code with ctx->error set.
  */
-static int store_page(struct sync_ctx *ctx, const char *name, enum listing_kind k, const struct http_response *resp,
-		      struct page_ctx *pc, int64_t since, int64_t until, char *token, size_t token_len, int *tries,
-		      int *more, long *records, const char *resume_hint)
+int store_page(struct sync_ctx *ctx, const char *name, enum listing_kind k, const struct http_response *resp,
+	       struct page_ctx *pc, int64_t since, int64_t until, char *token, size_t token_len, int *tries, int *more,
+	       long *records, const char *resume_hint)
 {
 	char err[1024];
 	struct page_info page;
@@ -307,7 +289,7 @@ static int run_listing(struct sync_ctx *ctx, const char *name, enum listing_kind
 			result = pull_remote_failure(ctx, s, err);
 			break;
 		}
-		struct page_ctx pc = { ctx, &store, max_updated, 0, 0, 0 };
+		struct page_ctx pc = { .ctx = ctx, .store = &store, .max_updated = max_updated };
 		int more = 0;
 		int r = store_page(ctx, name, k, &resp, &pc, since, until, token, sizeof token, &tries, &more, &records,
 				   "will retry at the next run");
@@ -394,169 +376,20 @@ int pull_lever_opportunities(struct sync_ctx *ctx, int full)
 	return run_listing(ctx, "lever.opportunities", K_OPPORTUNITIES, since, ctx->started_at, NULL);
 }
 
-/* One time slice of a backfill sweep: a chain of pages. */
-struct slice {
-	char name[64];
-	enum lever_window w;
-	int64_t since, until;                   /* this slice */
-	int64_t backfill_since, backfill_until; /* the whole window */
-	char token[TOKEN_MAX];
-	int done, restarts, tries;
-	struct http_async xfer;
-};
-
-static void slice_fetch(struct http_multi *m, struct slice *sl)
+int pull_lever(struct sync_ctx *ctx, int full)
 {
-	struct buf p;
-	buf_init(&p, 8192);
-	lever_opportunities_path(&p, sl->w, sl->since, sl->until, sl->token);
-	sl->xfer.user = sl;
-	http_multi_get(m, &sl->xfer, p.data);
-	buf_free(&p);
-}
-
-/* Store one page of a slice. 0 stored, 1 unusable (fetch again), or an exit code (< 0 negated). */
-static int slice_store(struct sync_ctx *ctx, struct store *store, struct slice *sl, long *records)
-{
-	struct page_ctx pc = { ctx, store, 0, 0, 0, 0 };
-	if (sl->w == LEVER_CREATED) {
-		pc.skip_from = sl->backfill_since;
-		pc.skip_to = sl->backfill_until;
-	}
-	int more = 0;
-	int r = store_page(ctx, sl->name, K_OPPORTUNITIES_UPDATED, &sl->xfer.resp, &pc, sl->since, sl->until, sl->token,
-			   sizeof sl->token, &sl->tries, &more, records, "run the backfill again to resume");
-	if (r == 0 && !more)
-		sl->done = 1;
-	return r;
-}
-
-/*
- * Both sweeps over the window (by update time, and by creation time, which
- * also finds the records whose updatedAt is null: they never match
- * updated_at filters), each in n time slices, all listed at once.
- */
-static int backfill_slices(struct sync_ctx *ctx, int64_t since, int64_t until, int per_sweep, long *records)
-{
-	int n = 2 * per_sweep;
-	struct slice *slices = xcalloc((size_t)n, sizeof *slices);
-	int64_t width = (until - since + 1) / per_sweep;
-	int result = EXIT_OK;
-	struct http_multi m;
-	http_multi_init(&m, &ctx->lever);
-	struct store store;
-	store_init(&store, ctx->db, ctx->run_id);
-	int active = 0;
-	for (int k = 0; k < n; k++) {
-		struct slice *sl = &slices[k];
-		int i = k % per_sweep;
-		sl->w = k < per_sweep ? LEVER_UPDATED : LEVER_CREATED;
-		snprintf(sl->name, sizeof sl->name, "backfill.%s.%d", sl->w == LEVER_UPDATED ? "updated" : "created", i);
-		sl->since = since + (int64_t)i * width;
-		sl->until = i == per_sweep - 1 ? until : since + (int64_t)(i + 1) * width - 1;
-		sl->backfill_since = since;
-		sl->backfill_until = until;
-		struct cursor cur;
-		if (cursor_read(ctx->db, sl->name, &cur)) {
-			result = pull_db_failure(ctx, "reading a cursor");
-			goto out;
-		}
-		if (cur.exists && cur.since == sl->since && cur.until == sl->until) {
-			if (cur.token[0]) {
-				strlcpy_(sl->token, cur.token, sizeof sl->token);
-			} else {
-				sl->done = 1; /* finished by the interrupted backfill this one resumes */
-				continue;
-			}
-		}
-		slice_fetch(&m, sl);
-		active++;
-	}
-	long pages = 0;
-	int tty = ctx->progress && isatty(2);
-	while (active > 0) {
-		struct http_async *a = http_multi_next(&m);
-		if (!a)
-			break;
-		struct slice *sl = a->user;
-		char err[1024];
-		enum remote_status s = lever_offset_status(http_async_status(&ctx->lever, a, err, sizeof err), &a->resp);
-		if (s == REMOTE_BAD_OFFSET && sl->token[0] && sl->restarts < OFFSET_RESTARTS) {
-			log_warn("%s: Lever refused the stored offset token; restarting this slice", sl->name);
-			sl->token[0] = '\0';
-			sl->restarts++;
-			slice_fetch(&m, sl);
-			continue;
-		}
-		if (s != REMOTE_OK) {
-			result = pull_remote_failure(ctx, s, err);
-			break; /* the other slices keep their cursors: the next backfill resumes */
-		}
-		int r = slice_store(ctx, &store, sl, records);
-		if (r < 0) {
-			result = -r;
-			break;
-		}
-		pages += r == 0;
-		if (tty)
-			fprintf(stderr, "\rbackfill: %ld pages, %ld opportunity records, %d of %d slices running", pages,
-				*records, active, n);
-		if (sl->done)
-			active--;
-		else
-			slice_fetch(&m, sl);
-	}
-	if (tty && pages)
-		fputc('\n', stderr);
-out:
-	http_multi_free(&m);
-	for (int i = 0; i < n; i++)
-		http_async_free(&slices[i].xfer);
-	free(slices);
-	store_free(&store);
-	return result;
-}
-
-int pull_lever_window(struct sync_ctx *ctx, int64_t since, int64_t until, int slices)
-{
-	if (slices < 1)
-		slices = 1;
-	if (until - since + 1 < slices)
-		slices = 1;
-	/* a backfill of another window or shape starts afresh */
-	char want[96];
-	snprintf(want, sizeof want, "%lld..%lld/%d", (long long)since, (long long)until, slices);
-	char *have = db_setting_get(ctx->db, "backfill.window");
-	int resume = have && strcmp(have, want) == 0;
-	free(have);
-	if (!resume) {
-		if (db_begin(ctx->db) || db_exec(ctx->db, "DELETE FROM cursors WHERE name LIKE 'backfill.%'") ||
-		    db_setting_set(ctx->db, "backfill.window", want) || db_commit(ctx->db)) {
-			db_rollback(ctx->db);
-			return pull_db_failure(ctx, "starting a backfill");
-		}
-	} else {
-		log_info("resuming the interrupted backfill of this window");
-	}
-	long records = 0;
-	int r = backfill_slices(ctx, since, until, slices, &records);
-	ctx->pulled += records;
-	if (r == EXIT_OK) {
-		/* finished: the next backfill of this window is a new one; and when
-		 * no incremental listing has run yet (a new install), the next run
-		 * goes on from the backfill's end instead of listing everything */
-		struct cursor cur;
-		if (cursor_read(ctx->db, "lever.opportunities", &cur))
-			return pull_db_failure(ctx, "reading a cursor");
-		int hand_over = !cur.exists || (!cur.token[0] && cur.until < until && until >= ctx->started_at - 60000);
-		if (db_begin(ctx->db) || db_exec(ctx->db, "DELETE FROM settings WHERE key = 'backfill.window'") ||
-		    (hand_over && cursor_write(ctx->db, "lever.opportunities", since, until, NULL)) ||
-		    db_commit(ctx->db)) {
-			db_rollback(ctx->db);
-			return pull_db_failure(ctx, "finishing a backfill");
-		}
-		log_info("backfill: %ld opportunity records stored in %d slice%s", records, slices, slices == 1 ? "" : "s");
-	}
+	struct cursor cur;
+	if (cursor_read(ctx->db, "lever.opportunities", &cur))
+		return pull_db_failure(ctx, "reading a cursor");
+	/* a new install's first run: everything created so far, partitioned
+	 * like a backfill (see backfill.c) */
+	if (!full && !cur.exists)
+		return pull_lever_window(ctx, 0, 0, 0);
+	int r = pull_lever_reference(ctx);
+	if (r == EXIT_OK)
+		r = pull_lever_opportunities(ctx, full);
+	if (r == EXIT_OK)
+		r = pull_lever_deleted(ctx);
 	return r;
 }
 

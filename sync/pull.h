@@ -19,6 +19,11 @@
 
 #include "context.h"
 
+/* Everything a run reads from Lever but the users: pull_lever_reference,
+ * pull_lever_opportunities and pull_lever_deleted, or, on a new install's
+ * first run (no opportunity cursor yet, full 0), pull_lever_window over
+ * everything created so far. */
+int pull_lever(struct sync_ctx *ctx, int full);
 /* Stages, archive reasons, postings changed since the cursor. */
 int pull_lever_reference(struct sync_ctx *ctx);
 /* Users that postings name (owner, hiring manager) and that no listing has
@@ -28,11 +33,15 @@ int pull_lever_users(struct sync_ctx *ctx);
 /* Opportunities changed since the cursor (full listing on the first run or with full). */
 int pull_lever_opportunities(struct sync_ctx *ctx, int full);
 /*
- * Opportunities updated or created in [since, until] (backfill). The window
- * is cut into `slices` time slices listed concurrently with one shared rate
- * budget (slices = 1: one sequential listing). Each slice has its own cursor
- * (backfill.<sweep>.<n>), so an interrupted backfill of the same window and
- * slices resumes where each slice stopped.
+ * Opportunities created in [since, until], and those created before it and
+ * updated in it (backfill; since 0: everything created up to until, a new
+ * install's first run; until 0: now, or, when a backfill from the same since
+ * was interrupted, its end, so that it resumes). Listed as a few listings at once with one shared
+ * rate budget, cut where the data is dense into up to `slices` slices
+ * (0: the default; 1: one sequential listing per set). See backfill.c. An
+ * interrupted backfill of the same window and slices resumes where each
+ * listing stopped (cursors backfill.*). The stages, archive reasons,
+ * postings and deleted opportunities are read in the same stream.
  */
 int pull_lever_window(struct sync_ctx *ctx, int64_t since, int64_t until, int slices);
 /* Deleted opportunities since the cursor: personal data erased. */

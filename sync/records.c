@@ -107,7 +107,8 @@ static int apply_field(const struct field_spec *specs, void *rec, const char *pa
 {
 	int matched = 0;
 	for (const struct field_spec *f = specs; f->path; f++) {
-		if (strcmp(f->path, path) != 0)
+		/* most paths of an expanded record match no spec: the first byte tells */
+		if (f->path[0] != path[0] || strcmp(f->path, path) != 0)
 			continue;
 		matched = 1;
 		char *p = (char *)rec + f->offset;

@@ -47,6 +47,9 @@ static const char *const sql[ST_COUNT] = {
 	[ST_ERASE_OPP] = "UPDATE lever_opportunities SET name = NULL, email = NULL, phone = NULL, links = NULL, "
 			 "deleted_at = COALESCE(deleted_at, ?2) WHERE id = ?1",
 	[ST_DELETED_STUB] = "INSERT OR IGNORE INTO lever_opportunities(id, deleted_at, pulled_at) VALUES (?,?,?)",
+	[ST_DIRTY] = "INSERT OR IGNORE INTO decide_dirty(opportunity_id) VALUES (?)",
+	[ST_HAS_REQUEST] = "SELECT 1 FROM cq_requests WHERE opportunity_id = ?",
+	[ST_HELD_RECHECK] = "INSERT OR IGNORE INTO settings(key, value) VALUES ('decide.recheck_held', '1')",
 	[ST_OPP_IS_PRIVATE] = "SELECT 1 FROM lever_opportunities WHERE id = ? AND (deleted_at IS NOT NULL OR "
 			      "anonymized = 1)",
 };
@@ -129,6 +132,55 @@ int store_opportunity_archived(struct store *s, const struct lever_opportunity *
 	return rc;
 }
 
+/* Mark an opportunity for decide to look at again. 0 or -1. */
+static int mark_dirty(struct store *s, const char *id)
+{
+	sqlite3_stmt *st = stmt(s, ST_DIRTY);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	return done(st);
+}
+
+/* A posting or a user changed: held triggers (no template, no requester)
+ * must be looked at again at the next decide. 0 or -1. */
+static int recheck_held(struct store *s)
+{
+	return done(stmt(s, ST_HELD_RECHECK));
+}
+
+/* Has a Crosschq request been made for this opportunity? (Only asked once decide has run.) */
+static int has_request(struct store *s, const char *id)
+{
+	if (!s->trigger_stage[0])
+		return 0;
+	sqlite3_stmt *st = stmt(s, ST_HAS_REQUEST);
+	if (!st)
+		return 0;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return found;
+}
+
+/* Does o enter the trigger stage decide last used? (Unknown before the first decide: then decide reads everything.) */
+static int enters_trigger_stage(struct store *s, const struct lever_opportunity *o)
+{
+	if (!s->trigger_loaded) {
+		s->trigger_loaded = 1;
+		char *v = db_setting_get(s->db, "decide.trigger_stage");
+		strlcpy_(s->trigger_stage, v ? v : "", sizeof s->trigger_stage);
+		free(v);
+	}
+	if (!s->trigger_stage[0])
+		return 0;
+	for (size_t i = 0; i < o->n_changes; i++)
+		if (strcmp(o->changes[i].stage_id, s->trigger_stage) == 0)
+			return 1;
+	return 0;
+}
+
 int store_opportunity(struct store *s, const struct lever_opportunity *o)
 {
 	int private = o->anonymized || o->deleted_at > 0;
@@ -164,6 +216,7 @@ int store_opportunity(struct store *s, const struct lever_opportunity *o)
 	bind_ms(st, 15, o->updated_at);
 	sqlite3_bind_int64(st, 16, now_ms());
 	/* RETURNING gives the row's rowid; no row when the opportunity was deleted */
+	sqlite3_int64 last_insert = sqlite3_last_insert_rowid(s->db);
 	int rc = sqlite3_step(st);
 	int64_t seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	while (rc == SQLITE_ROW)
@@ -177,12 +230,17 @@ int store_opportunity(struct store *s, const struct lever_opportunity *o)
 	}
 	if (seq == 0)
 		return 0; /* deleted in Lever: nothing more of it is kept */
-
-	st = stmt(s, ST_OPP_TAGS_DELETE);
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, o->id, -1, SQLITE_STATIC);
-	if (done(st) || put_tags(s, "opportunity", o->id, o->tags, o->n_tags))
+	/* a new row (the upsert inserted: the last insert rowid moved to it) has no tags to replace */
+	sqlite3_int64 inserted = sqlite3_last_insert_rowid(s->db);
+	if (!(inserted != last_insert && inserted == seq)) {
+		st = stmt(s, ST_OPP_TAGS_DELETE);
+		if (!st)
+			return -1;
+		sqlite3_bind_text(st, 1, o->id, -1, SQLITE_STATIC);
+		if (done(st))
+			return -1;
+	}
+	if (put_tags(s, "opportunity", o->id, o->tags, o->n_tags))
 		return -1;
 
 	for (size_t i = 0; i < o->n_changes; i++) {
@@ -209,9 +267,11 @@ int store_opportunity(struct store *s, const struct lever_opportunity *o)
 			bind_opt(st, 2, o->owner_name);
 			bind_opt(st, 3, o->owner_email);
 		}
-		if (done(st))
+		if (done(st) || (expanded && sqlite3_changes(s->db) > 0 && recheck_held(s)))
 			return -1;
 	}
+	if ((private || enters_trigger_stage(s, o) || has_request(s, o->id)) && mark_dirty(s, o->id))
+		return -1;
 	if (private && !was_private && store_erase_actions(s, o->id))
 		return -1;
 	return 0;
@@ -251,6 +311,8 @@ int store_deleted_opportunity(struct store *s, const char *id, int64_t deleted_a
 	if (done(st))
 		return -1;
 	if (!known) {
+		if (mark_dirty(s, id))
+			return -1;
 		char subject[ID_MAX + 16];
 		snprintf(subject, sizeof subject, "opportunity:%s", id);
 		if (audit_append(s->db, s->run_id, "privacy.erased", subject,
@@ -277,7 +339,7 @@ int store_posting(struct store *s, const struct lever_posting *p)
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
-	if (done(st) || put_tags(s, "posting", p->id, p->tags, p->n_tags))
+	if (done(st) || put_tags(s, "posting", p->id, p->tags, p->n_tags) || recheck_held(s))
 		return -1;
 	const char *users[2] = { p->owner_id, p->hiring_manager_id };
 	for (int i = 0; i < 2; i++) {
@@ -323,7 +385,9 @@ int store_user(struct store *s, const struct lever_simple *user)
 	sqlite3_bind_text(st, 1, user->id, -1, SQLITE_STATIC);
 	bind_opt(st, 2, user->text);
 	bind_opt(st, 3, user->email);
-	return done(st);
+	if (done(st))
+		return -1;
+	return sqlite3_changes(s->db) > 0 ? recheck_held(s) : 0;
 }
 
 int store_parse_external_id(const char *external_id, char *opportunity, int64_t *entered_at)

@@ -15,13 +15,18 @@
 enum store_stmt {
 	ST_OPP_UPSERT, ST_OPP_TAGS_DELETE, ST_TAG_INSERT, ST_ENTRY_INSERT, ST_USER_UPSERT,
 	ST_USER_UPSERT_KEEP, ST_POSTING_UPSERT, ST_POSTING_TAGS_DELETE, ST_STAGE_UPSERT, ST_REASON_UPSERT,
-	ST_ERASE_OPP, ST_DELETED_STUB, ST_OPP_IS_PRIVATE, ST_COUNT
+	ST_ERASE_OPP, ST_DELETED_STUB, ST_OPP_IS_PRIVATE, ST_DIRTY, ST_HELD_RECHECK, ST_HAS_REQUEST, ST_COUNT
 };
 
 struct store {
 	sqlite3 *db;
 	int64_t run_id;
 	sqlite3_stmt *st[ST_COUNT];
+	/* the trigger stage decide last used (settings decide.trigger_stage),
+	 * read on first use: an opportunity stored with an entry into it is
+	 * marked for decide (decide_dirty) */
+	int trigger_loaded;
+	char trigger_stage[64];
 };
 
 void store_init(struct store *s, sqlite3 *db, int64_t run_id);

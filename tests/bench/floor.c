@@ -21,7 +21,7 @@
  *       trigger stage's entries at or after SINCE_MS that are not queued
  *       yet, then for each one the candidate (with posting and users) and
  *       the templates its posting's tags match (the queries of
- *       sync/decide.c, read only, nothing written).
+ *       sync/decide_sql.h, as decide.c runs them, read only, nothing written).
  *
  *   floor run OUT -- PROGRAM ARGS...
  *       Run PROGRAM and write its own rusage (wait4) to OUT as JSON; exits
@@ -46,6 +46,8 @@
 #include <unistd.h>
 
 #include <sqlite3.h>
+
+#include "../../sync/decide_sql.h"
 #include <yajl/yajl_parse.h>
 
 static double cpu_now(void)
@@ -448,26 +450,10 @@ static int floor_decide(const char *db_path, const char *stage_id, long long sin
 	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
 		die(db_path, sqlite3_errmsg(db));
 	exec_or_die(db, "BEGIN");
-	sqlite3_stmt *entries = prepare_or_die(db,
-		"SELECT e.opportunity_id, e.entered_at, t.state, t.reason FROM stage_entries e "
-		"LEFT JOIN triggers t ON t.opportunity_id = e.opportunity_id AND t.entered_at = e.entered_at "
-		"WHERE e.stage_id = ? AND e.entered_at >= ? AND (t.state IS NULL OR t.state <> 'queued') "
-		"ORDER BY e.entered_at, e.opportunity_id");
-	sqlite3_stmt *candidate = prepare_or_die(db,
-		"SELECT o.name, o.email, o.phone, o.url, o.posting_id, p.text, ou.name, ou.email, "
-		"pu.name, pu.email, hu.name, hu.email, o.archived_at IS NOT NULL, o.anonymized, "
-		"o.deleted_at IS NOT NULL "
-		"FROM lever_opportunities o "
-		"LEFT JOIN lever_postings p ON p.id = o.posting_id "
-		"LEFT JOIN lever_users ou ON ou.id = o.owner_id "
-		"LEFT JOIN lever_users pu ON pu.id = p.owner_id "
-		"LEFT JOIN lever_users hu ON hu.id = p.hiring_manager_id "
-		"WHERE o.id = ?");
-	sqlite3_stmt *templates = prepare_or_die(db,
-		"SELECT t.id, t.ats_tag, g.tag, t.hiring_manager_name, t.hiring_manager_email "
-		"FROM lever_tags g JOIN cq_templates t ON lower(t.ats_tag) = lower(g.tag) "
-		"WHERE g.owner_kind = ? AND g.owner_id = ? AND t.ats_tag IS NOT NULL AND t.ats_tag <> '' "
-		"ORDER BY t.id");
+	/* deciding's own queries (sync/decide_sql.h), not copies */
+	sqlite3_stmt *entries = prepare_or_die(db, DECIDE_ALL_ENTRIES_SQL);
+	sqlite3_stmt *candidate = prepare_or_die(db, DECIDE_CANDIDATE_SQL);
+	sqlite3_stmt *templates = prepare_or_die(db, DECIDE_MATCH_TAGS_SQL);
 	sqlite3_bind_text(entries, 1, stage_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(entries, 2, since);
 	char **ids = NULL;

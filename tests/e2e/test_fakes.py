@@ -164,6 +164,17 @@ class LeverFakeTest(FakeTestCase):
         self.assertIn(target["id"], exact)
         self.assertTrue(all(o["updatedAt"] == target["updatedAt"] for o in opps
                             if o["id"] in exact))
+        # created_at_* and updated_at_* together: both hold (Lever ANDs its filters)
+        created = sorted(o["createdAt"] for o in opps)
+        middle = created[len(created) // 2]
+        both, _ = self.all_pages({"confidentiality": "all", "created_at_end": middle - 1,
+                                  "updated_at_start": middle, "updated_at_end": 2 ** 50})
+        expected_both = [o["id"] for o in opps if o["createdAt"] <= middle - 1
+                         and o["updatedAt"] is not None and o["updatedAt"] >= middle]
+        self.assertTrue(expected_both)
+        self.assertEqual(sorted(both), sorted(expected_both))
+        since, _ = self.all_pages({"confidentiality": "all", "created_at_start": middle})
+        self.assertEqual(sorted(since), sorted(o["id"] for o in opps if o["createdAt"] >= middle))
         for tag in ("Engineering", "engineering"):
             tagged, _ = self.all_pages({"confidentiality": "all", "tag": tag})
             self.assertEqual(sorted(tagged), sorted(o["id"] for o in opps if tag in o["tags"]))

@@ -350,6 +350,186 @@ class FaultyLeverTest(unittest.TestCase):
         self.assertEqual(got, expected)
 
 
+DAY_MS = gen_tenant.DAY_MS
+
+
+def listings(log):
+    """The opportunity listings of a request log: {query without offset: pages}, in order."""
+    found = {}
+    for e in log:
+        if e["path"] != OPPORTUNITIES_PATH or e["status"] != 200:
+            continue
+        key = tuple(sorted((k, tuple(v)) for k, v in e["query"].items() if k != "offset"))
+        found[key] = found.get(key, 0) + 1
+    return found
+
+
+def bounds(query, name):
+    """(start, end) of the created_at or updated_at filter of a listing key (None: open)."""
+    q = dict(query)
+    start, end = q.get(name + "_start"), q.get(name + "_end")
+    return (int(start[0]) if start else None, int(end[0]) if end else None)
+
+
+def stored_ids(t):
+    db = t.db()
+    try:
+        return sorted(r[0] for r in db.execute("SELECT id FROM lever_opportunities"))
+    finally:
+        db.close()
+
+
+class PartitionedPullTest(unittest.TestCase):
+    """Issue 17: a window is listed as two disjoint sets (created in it; created before it
+    and updated in it), cut where the data is dense, resumable after a crash; a new
+    install's first run is pulled the same way."""
+
+    def check_partition(self, log, since_ms, until_ms, n_expected):
+        """The listings' filters: each created-set listing a created_at range, the final
+        ones tiling [since, until] without overlap; each updated-set listing created before
+        since and an updated_at range inside the window, tiling it; and about one page per
+        100 opportunities. Returns the final created-set ranges."""
+        found = listings(log)
+        created, updated = [], []
+        for query, pages in found.items():
+            names = {k for k, _ in query}
+            self.assertIn("created_at_end", names, query)
+            if "updated_at_start" in names or "updated_at_end" in names:
+                self.assertEqual(bounds(query, "created_at"), (None, since_ms - 1), query)
+                updated.append((bounds(query, "updated_at"), pages))
+            else:
+                created.append((bounds(query, "created_at"), pages))
+        finals = {}
+        for ranges, what in ((created, "created"), (updated, "updated")):
+            if not ranges:
+                continue
+            lo = since_ms if since_ms > 0 else -1
+            spans = [((r[0] if r[0] is not None else -1, r[1]), pages) for r, pages in ranges]
+            # a listing cut after its first page contains the listings it was cut into
+            cut = [(r, p) for r, p in spans if any(o != r and o[0] >= r[0] and o[1] <= r[1]
+                                                   for o, _ in spans)]
+            final = sorted(r for r, p in spans if (r, p) not in cut)
+            for r, p in cut:
+                self.assertEqual(p, 1, "a cut listing listed more than its first page: %s" % (r,))
+            self.assertEqual(final[0][0], lo, (what, final))
+            self.assertEqual(final[-1][1], until_ms, (what, final))
+            for (a, b), (c, d) in zip(final, final[1:]):
+                self.assertEqual(c, b + 1, "%s slices overlap or leave a gap: %s" % (what, final))
+            finals[what] = final
+        pages = sum(found.values())
+        self.assertLessEqual(pages, -(-n_expected // 100) + len(found),
+                             "%d listing pages for %d opportunities in %d listings" % (
+                                 pages, n_expected, len(found)))
+        return finals.get("created", [])
+
+    def until_of(self, log):
+        first = next(e for e in log if e["path"] == OPPORTUNITIES_PATH)
+        return int(first["query"]["created_at_end"][0])
+
+    def test_window_lists_two_disjoint_sets_once(self):
+        # a window in the middle of the tenant's history: some opportunities were created
+        # in it, some before it and updated in it, some (null updatedAt included) neither
+        b = gen_tenant.generate(1500, seed=41, null_updated=0.1, postings=20)
+        since = "2025-06-01"
+        with harness.Tenant(b) as t:
+            result = t.run("backfill", "--since", since)
+            self.assertEqual(result.returncode, 0, output_of(result))
+            log = lever_requests(t)
+            since_ms = int(next(e for e in log if e["path"] == OPPORTUNITIES_PATH)
+                           ["query"]["created_at_start"][0])
+            until_ms = self.until_of(log)
+            opps = b.lever["opportunities"]
+            expected = sorted(o["id"] for o in opps if since_ms <= o["createdAt"] <= until_ms
+                              or (o["createdAt"] < since_ms and o["updatedAt"] is not None
+                                  and since_ms <= o["updatedAt"] <= until_ms))
+            nulls = [o["id"] for o in opps if o["updatedAt"] is None
+                     and o["createdAt"] >= since_ms]
+            self.assertTrue(nulls)
+            self.assertGreater(len(expected), 300)
+            self.assertLess(len(expected), len(opps))
+            self.assertEqual(stored_ids(t), expected)
+            self.check_partition(log, since_ms, until_ms, len(expected))
+
+    def test_skewed_tenant_since_2000_is_cut_where_the_data_is(self):
+        # 60% of the opportunities created in one month; a window of 26 years
+        b = gen_tenant.generate(3000, seed=42, dense=0.6, postings=20)
+        with harness.Tenant(b) as t:
+            result = t.run("backfill", "--since", "2000-01-01", "--slices", "8")
+            self.assertEqual(result.returncode, 0, output_of(result))
+            log = lever_requests(t)
+            since_ms = int(next(e for e in log if e["path"] == OPPORTUNITIES_PATH)
+                           ["query"]["created_at_start"][0])
+            until_ms = self.until_of(log)
+            self.assertEqual(stored_ids(t), sorted(o["id"] for o in b.lever["opportunities"]))
+            parts = self.check_partition(log, since_ms, until_ms, 3000)
+            self.assertGreaterEqual(len(parts), 8)
+            dense_from = b.base_ms - gen_tenant.DENSE_MONTH_DAYS_AGO * DAY_MS
+            dense_to = dense_from + 30 * DAY_MS
+            in_dense = [p for p in parts if p[0] <= dense_to and p[1] >= dense_from]
+            self.assertGreaterEqual(len(in_dense), 4, parts)
+            # nothing was created before 2000: the second set is one empty page
+            updated = [q for q in listings(log) if "updated_at_start" in dict(q)]
+            self.assertEqual([listings(log)[q] for q in updated], [1])
+
+    def test_new_install_first_run_is_partitioned_and_complete(self):
+        b = gen_tenant.generate(1200, seed=43, null_updated=0.1, postings=20)
+        with harness.Tenant(b) as t:
+            result = t.run("run")
+            self.assertEqual(result.returncode, 0, output_of(result))
+            log = lever_requests(t)
+            until_ms = self.until_of(log)
+            for query in listings(log):
+                # one set only: created up to now (updatedAt null included)
+                self.assertNotIn("updated_at_start", dict(query))
+            parts = self.check_partition(log, 0, until_ms, 1200)
+            self.assertGreaterEqual(len(parts), 8)
+            self.assertEqual(stored_ids(t), sorted(o["id"] for o in b.lever["opportunities"]))
+            # the next run goes on from there, by update time
+            t.lever.reset_log()
+            result = t.run("run")
+            self.assertEqual(result.returncode, 0, output_of(result))
+            again = [e for e in lever_requests(t) if e["path"] == OPPORTUNITIES_PATH]
+            self.assertEqual(len(again), 1)
+            self.assertIn("updated_at_start", again[0]["query"])
+
+    def test_backfill_resumes_each_slice_after_a_crash(self):
+        b = gen_tenant.generate(2500, seed=44, null_updated=0.1, postings=20)
+        with harness.Tenant(b) as clean:
+            result = clean.run("backfill", "--since", "2020-01-01")
+            self.assertEqual(result.returncode, 0, output_of(result))
+            db = clean.db()
+            try:
+                expected = canonical_dump(db)
+            finally:
+                db.close()
+            full_pages = sum(listings(lever_requests(clean)).values())
+        self.assertEqual(len(expected["lever_opportunities"]), 2500)
+        for crash in ("after-page:1", "after-page:2", "after-page:9", "after-page:20"):
+            with self.subTest(crash=crash), harness.Tenant(b) as t:
+                killed = t.run("backfill", "--since", "2020-01-01",
+                               env={"REFSYNC_TEST_CRASH_AT": crash})
+                self.assertEqual(killed.returncode, -9, output_of(killed))
+                self.assertIn("REFSYNC_TEST_CRASH_AT=%s reached" % crash, killed.stderr)
+                before = sum(listings(lever_requests(t)).values())
+                t.lever.reset_log()
+                result = t.run("backfill", "--since", "2020-01-01")
+                self.assertEqual(result.returncode, 0, output_of(result))
+                self.assertIn("resuming the interrupted backfill", result.stderr)
+                db = t.db()
+                try:
+                    got = canonical_dump(db)
+                    left = db.execute("SELECT count(*) FROM cursors WHERE name LIKE "
+                                      "'backfill.%'").fetchone()[0]
+                finally:
+                    db.close()
+                self.assertEqual(got, expected)
+                self.assertEqual(left, 0)
+                # what was stored before the crash is not listed again (a slice in
+                # flight loses at most its page, a cut root its first page)
+                after = sum(listings(lever_requests(t)).values())
+                self.assertLessEqual(after + before, full_pages + 12, (before, after))
+
+
 def quiet_tenant():
     """40 opportunities and no Crosschq requests: a run has nothing to send."""
     return gen_tenant.generate(40, seed=3, postings=6)

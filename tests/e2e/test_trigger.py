@@ -587,6 +587,52 @@ class TriggerRulesTest(TriggerTestCase):
         finally:
             t.__exit__(None, None, None)
 
+    def test_held_until_a_matching_template_appears_in_the_config(self):
+        # issue 17: deciding reads what changed since the last decide; a template added to
+        # the config (nothing changed in Lever) must still release a held trigger
+        s = Scenario(seed=26)
+        no_match = s.candidate("operations")
+        t = s.tenant()
+        try:
+            entries = move(t, [no_match])
+            self.run_ok(t)
+            # an hour later: the listings' overlap holds nothing of the seed any more, so
+            # that nothing in Lever is listed again when the template appears
+            t.now_ms = now_ms() + 3600 * 1000
+            self.run_ok(t)
+            self.run_ok(t)
+            self.assertEqual(self.hold_of(t, no_match)[0], "held")
+            self.assertEqual(request_posts(t), [])
+            t.write_conf({"template operations": harness.template_section("operations",
+                                                                          "account-executive")})
+            self.run_ok(t)
+            self.run_ok(t)
+            posts = request_posts(t)
+            self.assertEqual(posted_opportunities(t, posts), [no_match])
+            self.assertEqual(posts[0]["body"]["jobrole"], "account-executive")
+            self.assertExactlyOnce(t, [key(no_match, entries[no_match])])
+        finally:
+            t.__exit__(None, None, None)
+
+    def test_a_changed_trigger_stage_is_read_whole(self):
+        # issue 17: an entry stored before the trigger stage was changed in the config,
+        # its opportunity unchanged since, is found when the stage becomes the trigger
+        s = Scenario(seed=27)
+        first, second = s.candidate(), s.candidate("sales")
+        t = s.tenant()
+        try:
+            entries = move(t, [first])
+            offered = move(t, [second], stage="Offer")
+            self.run_ok(t)
+            self.run_ok(t)
+            self.assertEqual(posted_opportunities(t), [first])
+            t.write_conf({"lever": {"trigger_stage": "Offer"}})
+            self.run_ok(t)
+            self.assertEqual(posted_opportunities(t), [first, second])
+            self.assertExactlyOnce(t, [key(first, entries[first]), key(second, offered[second])])
+        finally:
+            t.__exit__(None, None, None)
+
     def test_archived_anonymized_and_emailless_are_skipped(self):
         s = Scenario(seed=25)
         archived, anonymized, sendable = s.candidate(), s.candidate(), s.candidate()

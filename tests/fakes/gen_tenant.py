@@ -18,6 +18,7 @@ import time
 import unicodedata
 
 DAY_MS = 86400 * 1000
+DENSE_MONTH_DAYS_AGO = 400   # generate(dense=...): where the dense month starts
 DEFAULT_BASE_MS = calendar.timegm((2026, 11, 1, 0, 0, 0)) * 1000
 STANDARD_STAGES = ("New lead", "Reached out", "Responded", "New applicant", "Recruiter screen",
                    "Phone interview", "On-site interview", "{trigger}", "Offer")
@@ -322,8 +323,11 @@ class TenantBuilder:
 def generate(opportunities, seed=1, confidential=0.33, archived=0.1, hired=0.03,
              null_updated=0.05, legacy_archived=0.02, in_trigger=0.0,
              trigger_stage="Reference Check", entered_at=None, postings=50,
-             prospects=0, deleted=0, base_ms=DEFAULT_BASE_MS):
-    """A random tenant, identical for identical arguments. Returns a TenantBuilder."""
+             prospects=0, deleted=0, base_ms=DEFAULT_BASE_MS, dense=0.0):
+    """A random tenant, identical for identical arguments. Returns a TenantBuilder.
+
+    dense: the share of the opportunities created within one month (the 30 days from
+    DENSE_MONTH_DAYS_AGO days before base_ms); the others spread over three years."""
     b = TenantBuilder(seed, base_ms, trigger_stage)
     rng = b.rng
     entered_at = base_ms if entered_at is None else entered_at
@@ -361,6 +365,8 @@ def generate(opportunities, seed=1, confidential=0.33, archived=0.1, hired=0.03,
         if rng.random() < 0.02:
             email = ""
         created = base_ms - rng.randrange(3 * 365 * DAY_MS)
+        if dense and rng.random() < dense:
+            created = base_ms - DENSE_MONTH_DAYS_AGO * DAY_MS + rng.randrange(30 * DAY_MS)
         roll = rng.random()
         if roll < in_trigger:
             final, fate = trigger_index, "trigger"
@@ -527,6 +533,8 @@ def main(argv=None):
     parser.add_argument("--postings", type=int, default=50)
     parser.add_argument("--prospects", type=int, default=0)
     parser.add_argument("--deleted", type=int, default=0)
+    parser.add_argument("--dense", type=float, default=0.0,
+                        help="share of the opportunities created in one month")
     parser.add_argument("--base-ms", type=int, default=DEFAULT_BASE_MS,
                         help="the generated tenant's 'now' (default 2026-11-01T00:00:00Z)")
     args = parser.parse_args(argv)
@@ -538,7 +546,7 @@ def main(argv=None):
         builder = generate(args.opportunities, args.seed, args.confidential, args.archived,
                            args.hired, args.null_updated, args.legacy_archived, args.in_trigger,
                            args.trigger_stage, args.entered_at, args.postings,
-                           args.prospects, args.deleted, args.base_ms)
+                           args.prospects, args.deleted, args.base_ms, args.dense)
     builder.write(args.out, indent=1 if args.sandbox else None)
     return 0
 
