@@ -507,9 +507,22 @@ int pull_lever_window(struct sync_ctx *ctx, int64_t since, int64_t until, int sl
 	if (cursor_read(ctx->db, "lever.opportunities", &cur))
 		return pull_db_failure(ctx, "reading a cursor");
 	int hand_over = !cur.exists || (!cur.token[0] && cur.until < until && until >= ctx->started_at - 60000);
+	/* the incremental listing goes on from Lever's clock (the newest updatedAt
+	 * stored), not ours: a host ahead of Lever would leave a gap */
+	int64_t end = 0;
+	if (hand_over) {
+		sqlite3_stmt *st = db_prepare(ctx->db, "SELECT max(updated_at) FROM lever_opportunities");
+		if (!st)
+			return pull_db_failure(ctx, "finishing a backfill");
+		if (sqlite3_step(st) == SQLITE_ROW)
+			end = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		if (end > until)
+			end = until;
+	}
 	if (db_begin(ctx->db) || db_exec(ctx->db, "DELETE FROM settings WHERE key = 'backfill.window'") ||
 	    db_exec(ctx->db, "DELETE FROM cursors WHERE name LIKE 'backfill.%'") ||
-	    (hand_over && cursor_write(ctx->db, "lever.opportunities", since, until, NULL)) || db_commit(ctx->db)) {
+	    (hand_over && cursor_write(ctx->db, "lever.opportunities", since, end, NULL)) || db_commit(ctx->db)) {
 		db_rollback(ctx->db);
 		return pull_db_failure(ctx, "finishing a backfill");
 	}

@@ -233,15 +233,16 @@ class LeverBehaviourTest(unittest.TestCase):
         seed = gen_tenant.generate(250, seed=5, confidential=0.3, archived=0.1, hired=0.03,
                                    null_updated=0.05, legacy_archived=0.03, postings=20)
         with harness.Tenant(seed) as t:
-            # postings (1 page), then the first opportunity page: killed with a token stored
-            crashed = t.run("run", env={"REFSYNC_TEST_CRASH_AT": "after-page:2"})
+            # postings (1 page), then the first opportunity page of the sequential listing
+            # (--full: a new install's first run is partitioned): killed with a token stored
+            crashed = t.run("run", "--full", env={"REFSYNC_TEST_CRASH_AT": "after-page:2"})
             self.assertNotEqual(crashed.returncode, EX_OK)
-            token = t.db().execute("SELECT token FROM cursors WHERE name = 'lever.opportunities'"
-                                   ).fetchone()[0]
+            token = t.db().execute("SELECT token FROM cursors WHERE name = "
+                                   "'lever.opportunities.full'").fetchone()[0]
             self.assertTrue(token)
             lever_options(t, {"offset_error_status": 422})
             t.lever.faults({"invalid_offset_once": True})
-            result = t.run("run")
+            result = t.run("run", "--full")
             self.assertEqual(result.returncode, EX_OK, result.stderr)
             self.assertIn("refused the stored offset token", result.stderr)
             stored = {r[0] for r in t.db().execute("SELECT id FROM lever_opportunities")}
