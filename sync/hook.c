@@ -97,6 +97,18 @@ int hook_spool_put_seen(const struct config *cfg, const char *name, const struct
 	return 0;
 }
 
+void hook_queue(const struct config *cfg, const char *name, const struct buf *record, const char *what,
+		const char *id, struct hook_response *resp)
+{
+	int already;
+	if (hook_spool_put(cfg, name, record, &already, resp))
+		return;
+	if (already)
+		hook_reply_text(resp, 200, "already queued: %s", name);
+	else
+		hook_reply_text(resp, 200, "accepted: %s (%s %s)", name, what, id);
+}
+
 int hook_content_type_is(const char *ct, const char *want)
 {
 	size_t n = strlen(want);

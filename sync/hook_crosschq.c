@@ -232,18 +232,9 @@ void hook_crosschq(const struct config *cfg, const struct hook_request *req, str
 				SPOOL_MAX_FILE);
 		goto out;
 	}
-	int already;
-	if (hook_spool_put(cfg, name, &record, &already, resp))
-		goto out;
-	if (already)
-		hook_reply_text(resp, 200, "already queued: %s", name);
-	else
-		hook_reply_text(resp, 200, "accepted: %s (request %s)", name, id);
+	hook_queue(cfg, name, &record, "request", id, resp);
 out:
-	if (secret) {
-		OPENSSL_cleanse(secret, strlen(secret));
-		free(secret);
-	}
+	secret_free(secret);
 	yajl_tree_free(tree);
 	buf_free(&record);
 }

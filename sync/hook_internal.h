@@ -39,6 +39,13 @@ int hook_spool_put_seen(const struct config *cfg, const char *name, const struct
 			struct hook_response *resp);
 
 /*
+ * Queue record as name (hook_spool_put) and answer 200 "accepted: <name>
+ * (<what> <id>)", or "already queued: <name>" for a redelivery.
+ */
+void hook_queue(const struct config *cfg, const char *name, const struct buf *record, const char *what,
+		const char *id, struct hook_response *resp);
+
+/*
  * 1 when the CGI CONTENT_TYPE ct is the media type want (case-insensitive,
  * parameters such as "; charset=utf-8" allowed), else 0.
  */

@@ -183,7 +183,6 @@ void hook_lever(const struct config *cfg, const struct hook_request *req, const 
 		goto out;
 	}
 	char hash[33], name[SPOOL_NAME_MAX + 1];
-	int already;
 	hook_sha256_hex32(token, hash);
 	snprintf(name, sizeof name, "wh-%s-%s.json", route, hash);
 	if (data->u.object.len == 0) {
@@ -224,17 +223,9 @@ void hook_lever(const struct config *cfg, const struct hook_request *req, const 
 		hook_server_error(resp, "spool record too large");
 		goto out;
 	}
-	if (hook_spool_put(cfg, name, &record, &already, resp))
-		goto out;
-	if (already)
-		hook_reply_text(resp, 200, "already queued: %s", name);
-	else
-		hook_reply_text(resp, 200, "accepted: %s (opportunity %s)", name, opportunity_id);
+	hook_queue(cfg, name, &record, "opportunity", opportunity_id, resp);
 out:
-	if (secret) {
-		OPENSSL_cleanse(secret, strlen(secret));
-		free(secret);
-	}
+	secret_free(secret);
 	yajl_tree_free(tree);
 	buf_free(&record);
 }
