@@ -396,7 +396,7 @@ static int count_slices(const struct backfill *b)
 	return n;
 }
 
-int backfill_window(struct sync_ctx *ctx, int64_t since, int64_t until, int slices, long *records)
+int backfill_window(struct sync_ctx *ctx, int64_t since, int64_t until, int slices, long *records, int64_t *lever_now)
 {
 	struct backfill b;
 	memset(&b, 0, sizeof b);
@@ -420,6 +420,8 @@ int backfill_window(struct sync_ctx *ctx, int64_t since, int64_t until, int slic
 		char err[1024];
 		/* Lever's "Invalid offset token", whatever its status */
 		enum remote_status s = lever_offset_status(http_async_status(&ctx->lever, a, err, sizeof err), &a->resp);
+		if (s == REMOTE_OK && !*lever_now)
+			*lever_now = a->resp.date_ms; /* Lever's clock, as the backfill began */
 		if (s == REMOTE_BAD_OFFSET && c->token[0] && c->restarts < OFFSET_RESTARTS) {
 			log_warn("%s: Lever refused the stored offset token; restarting this slice", c->name);
 			c->token[0] = '\0';
@@ -496,7 +498,8 @@ int pull_lever_window(struct sync_ctx *ctx, int64_t since, int64_t until, int sl
 		log_info("resuming the interrupted backfill of this window");
 	}
 	long records = 0;
-	int r = backfill_window(ctx, since, until, slices, &records);
+	int64_t lever_now = 0;
+	int r = backfill_window(ctx, since, until, slices, &records, &lever_now);
 	ctx->pulled += records;
 	if (r != EXIT_OK)
 		return r;
@@ -507,10 +510,11 @@ int pull_lever_window(struct sync_ctx *ctx, int64_t since, int64_t until, int sl
 	if (cursor_read(ctx->db, "lever.opportunities", &cur))
 		return pull_db_failure(ctx, "reading a cursor");
 	int hand_over = !cur.exists || (!cur.token[0] && cur.until < until && until >= ctx->started_at - 60000);
-	/* the incremental listing goes on from Lever's clock (the newest updatedAt
-	 * stored), not ours: a host ahead of Lever would leave a gap */
-	int64_t end = 0;
-	if (hand_over) {
+	/* the incremental listing goes on from Lever's clock (the Date of the
+	 * backfill's first answer, else the newest updatedAt stored), not ours: a
+	 * host ahead of Lever would leave a gap */
+	int64_t end = lever_now > 0 ? (lever_now < until ? lever_now : until) : 0;
+	if (hand_over && !end) {
 		sqlite3_stmt *st = db_prepare(ctx->db, "SELECT max(updated_at) FROM lever_opportunities");
 		if (!st)
 			return pull_db_failure(ctx, "finishing a backfill");

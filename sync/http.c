@@ -72,11 +72,19 @@ size_t http_on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
 		/* a new response (e.g. after 100 Continue): forget old headers */
 		t->retry_after[0] = t->ratelimit_reset[0] = '\0';
-		if (t->resp)
+		if (t->resp) {
 			t->resp->allow[0] = '\0';
+			t->resp->date_ms = 0;
+		}
 	}
-	if (t->resp)
+	if (t->resp) {
+		char date[64] = "";
 		http_header_value(ptr, n, "Allow", t->resp->allow, sizeof t->resp->allow);
+		http_header_value(ptr, n, "Date", date, sizeof date);
+		time_t when = date[0] ? curl_getdate(date, NULL) : (time_t)-1;
+		if (when > 0)
+			t->resp->date_ms = (int64_t)when * 1000;
+	}
 	http_header_value(ptr, n, "Retry-After", t->retry_after, sizeof t->retry_after);
 	http_header_value(ptr, n, "X-RateLimit-Reset", t->ratelimit_reset, sizeof t->ratelimit_reset);
 	return n;
@@ -155,6 +163,7 @@ void http_response_init(struct http_response *r)
 	r->retry_after_ms = -1;
 	r->maybe_sent = 0;
 	r->allow[0] = '\0';
+	r->date_ms = 0;
 }
 
 void http_response_free(struct http_response *r)

@@ -51,6 +51,7 @@ struct http_response {
 	int64_t retry_after_ms; /* from the last retryable answer, -1 when none */
 	int maybe_sent;         /* HTTP_UNAVAILABLE after the request may have reached the server */
 	char allow[128];        /* the Allow header of the final answer (OPTIONS probes), or "" */
+	int64_t date_ms;        /* its Date header: the server's clock (epoch ms, whole seconds), 0 when none */
 };
 
 /*

@@ -228,15 +228,20 @@ static void cursor_forget_token(sqlite3 *db, const char *name)
 }
 
 /*
- * Close a finished Lever window: its cursor's end becomes the newest
- * updatedAt (deletedAt) Lever returned, on Lever's clock, so that the next
- * window (that minus the overlap) loses nothing to a skew of the local
- * clock. When nothing came back, the next window starts where this one did.
+ * Close a finished Lever window on Lever's clock, so that the next window
+ * (its end minus the overlap) loses nothing to a skew of the local clock:
+ * the end is Lever's time when the listing began (the Date of its first
+ * answer, at most the window's until); without one, the newest updatedAt (deletedAt) Lever returned; when
+ * nothing came back either, the next window starts where this one did.
  */
-static int close_window(struct sync_ctx *ctx, const char *name, int64_t since, int64_t max_seen)
+static int close_window(struct sync_ctx *ctx, const char *name, int64_t since, int64_t until, int64_t lever_now,
+			int64_t max_seen)
 {
 	int64_t overlap = (int64_t)ctx->cfg->overlap_minutes * 60000;
-	int64_t end = max_seen > 0 ? max_seen : since > 0 ? since + overlap : 0;
+	/* never past the window's own end: a local clock behind Lever's must not leave a gap either */
+	if (lever_now > 0 && until > 0 && lever_now > until)
+		lever_now = until;
+	int64_t end = lever_now > 0 ? lever_now : max_seen > 0 ? max_seen : since > 0 ? since + overlap : 0;
 	if (db_begin(ctx->db) || cursor_write(ctx->db, name, since, end, NULL) || db_commit(ctx->db)) {
 		int r = pull_db_failure(ctx, "saving a cursor");
 		db_rollback(ctx->db);
@@ -265,7 +270,7 @@ static int run_listing(struct sync_ctx *ctx, const char *name, enum listing_kind
 	char err[1024];
 	int result = EXIT_OK, restarts = 0, tries = 0, full_postings = 0;
 	long pages = 0, records = 0;
-	int64_t max_updated = 0;
+	int64_t max_updated = 0, lever_now = 0;
 	int tty = ctx->progress && isatty(2);
 	for (;;) {
 		enum remote_status s = fetch(ctx, k, since, until, token, &resp, err, sizeof err);
@@ -289,6 +294,8 @@ static int run_listing(struct sync_ctx *ctx, const char *name, enum listing_kind
 			result = pull_remote_failure(ctx, s, err);
 			break;
 		}
+		if (!lever_now)
+			lever_now = resp.date_ms;
 		struct page_ctx pc = { .ctx = ctx, .store = &store, .max_updated = max_updated };
 		int more = 0;
 		int r = store_page(ctx, name, k, &resp, &pc, since, until, token, sizeof token, &tries, &more, &records,
@@ -313,7 +320,7 @@ static int run_listing(struct sync_ctx *ctx, const char *name, enum listing_kind
 		}
 		if (!more) {
 			if (k == K_POSTINGS || k == K_OPPORTUNITIES || k == K_DELETED)
-				result = close_window(ctx, name, since, max_updated);
+				result = close_window(ctx, name, since, until, lever_now, max_updated);
 			break;
 		}
 	}

@@ -59,7 +59,9 @@ int store_page(struct sync_ctx *ctx, const char *name, enum listing_kind k, cons
 	       int *more, long *records, const char *resume_hint);
 
 /* Partitioned pull of the opportunities of [since, until] (backfill.c);
- * since <= 0: everything created up to until (a new install's first run). */
-int backfill_window(struct sync_ctx *ctx, int64_t since, int64_t until, int slices, long *records);
+ * since <= 0: everything created up to until (a new install's first run).
+ * *lever_now gets Lever's time as it began (a Date header), 0 when unknown. */
+int backfill_window(struct sync_ctx *ctx, int64_t since, int64_t until, int slices, long *records,
+		    int64_t *lever_now);
 
 #endif

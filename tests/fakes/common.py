@@ -389,6 +389,12 @@ class FakeHandler(BaseHTTPRequestHandler):
     server_version = "refsync-fake/1"
     timeout = 300
 
+    def date_time_string(self, timestamp=None):
+        """The Date header on the fake's clock (Lever and Crosschq send their own time)."""
+        if timestamp is None:
+            timestamp = self.server.clock.now_ms() / 1000.0
+        return super().date_time_string(timestamp)
+
     def log_message(self, fmt, *args):
         """Quiet: the JSON request log is the record."""
 
