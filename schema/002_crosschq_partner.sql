@@ -21,9 +21,10 @@ ALTER TABLE cq_requests ADD COLUMN progress INTEGER;
 ALTER TABLE cq_requests ADD COLUMN job_position TEXT;
 ALTER TABLE cq_requests ADD COLUMN status_updated_at INTEGER;
 ALTER TABLE cq_requests ADD COLUMN checked_at INTEGER;
-UPDATE cq_requests SET status_word = status,
+UPDATE cq_requests SET status_word = status, checked_at = 0,
     status = CASE WHEN status IN ('sent', 'in_progress') THEN 'open' ELSE status END;
-CREATE INDEX cq_requests_poll ON cq_requests(status, checked_at);
+-- the requests of ours to read again, oldest check first (crosschq_store.c)
+CREATE INDEX cq_requests_poll ON cq_requests(status, checked_at) WHERE external_id IS NOT NULL;
 CREATE INDEX cq_requests_email ON cq_requests(lower(candidate_email)) WHERE external_id IS NULL;
 
 ALTER TABLE outbox ADD COLUMN send_started_at INTEGER;
