@@ -738,7 +738,7 @@ def bench_webhook(report, t, builder, n):
         raise BenchError("refsync run exited %d: %s" % (started["process"].returncode,
                                                         err.decode()[-1000:]))
     creates = [e for e in t.crosschq.log() if e["method"] == "POST"
-               and e["path"].rstrip("/").endswith("/requests")]
+               and e["path"] == "/partners/reference-request/"]
     if len(creates) != 1:
         raise BenchError("%d Crosschq creates after the webhook" % len(creates))
     latency = creates[0]["t"] - answered
