@@ -344,6 +344,12 @@ int act(struct sync_ctx *ctx)
 			result = EXIT_SOFTWARE;
 		if (result == EXIT_OK && !skip) {
 			char res[512] = "", err[2048] = "";
+			/* 0. the wait for the remote's pace comes before the claim: a run killed
+			 *    while waiting leaves the action planned, not in doubt */
+			if (strncmp(a->kind, "cq.", 3) == 0)
+				http_pace_wait(&ctx->crosschq);
+			else if (strncmp(a->kind, "lever.", 6) == 0)
+				http_pace_wait(&ctx->lever);
 			/* 1. committed as sending before the call */
 			if (db_begin(ctx->db) == 0) {
 				sqlite3_stmt *st = db_prepare(ctx->db, "UPDATE outbox SET state = 'sending', attempts = "

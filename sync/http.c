@@ -239,6 +239,13 @@ int64_t http_pace_interval(const struct http_client *c)
 	return (int64_t)(1000.0 / c->rps) + 1;
 }
 
+void http_pace_wait(struct http_client *c)
+{
+	int64_t now = monotonic_ms();
+	if (c->next_slot_ms > now)
+		sleep_ms(c->next_slot_ms - now);
+}
+
 static void pace(struct http_client *c)
 {
 	int64_t interval = http_pace_interval(c);

@@ -63,6 +63,10 @@ struct http_response {
 int http_client_init(struct http_client *c, const char *name, const char *base_url,
 		     enum http_auth auth, const char *secret, double rps, char *err, size_t errlen);
 void http_client_free(struct http_client *c);
+/* Wait until c may make its next request, without taking the slot: a caller
+ * that records "sending" before a call waits first, so that nothing but the
+ * call itself lies between the record and the request. */
+void http_pace_wait(struct http_client *c);
 
 void http_response_init(struct http_response *r);
 void http_response_free(struct http_response *r);

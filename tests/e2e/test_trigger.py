@@ -422,6 +422,37 @@ class CrashTest(TriggerTestCase):
         finally:
             t.__exit__(None, None, None)
 
+    def test_kill_while_waiting_for_the_pace_leaves_the_create_planned(self):
+        # Crosschq paced at one request a second: the run is killed 0.3 s after the first
+        # POST, while it waits for the second's slot. That wait comes before the create is
+        # claimed, so the second create was never marked sending: the next run sends it,
+        # exit 0, no operator needed (killed after the claim it would wait in doubt)
+        s = Scenario(seed=14)
+        ids = s.candidates(2)
+        t = s.tenant({"crosschq": {"requests_per_second": 1}})
+        try:
+            self.run_ok(t)
+            entries = move(t, ids)
+            t.crosschq.reset_log()
+            process = subprocess.Popen(
+                [harness.binary("refsync"), "-c", t.conf_path, "run"], env=t.env(),
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=t.dir)
+            deadline = time.monotonic() + 30
+            while not request_posts(t) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.assertEqual(len(request_posts(t)), 1)
+            time.sleep(0.3)
+            process.kill()
+            _, err = process.communicate(timeout=60)
+            self.assertEqual(process.returncode, SIGKILLED, err.decode("utf-8", "replace"))
+            self.assertEqual(len(request_posts(t)), 1)
+            result = t.run("run")
+            self.assertEqual(result.returncode, 0, output_of(result))
+            self.assertNotIn("in doubt", result.stderr, output_of(result))
+            self.assertExactlyOnce(t, [key(i, at) for i, at in entries.items()])
+        finally:
+            t.__exit__(None, None, None)
+
     def test_random_kills(self):
         s = Scenario(seed=13)
         ids = s.candidates(N)
