@@ -144,7 +144,7 @@ int cq_store_link(sqlite3 *db, const char *request_id, const char *key, const ch
 	sqlite3_stmt *st = db_prepare(db,
 		"INSERT INTO cq_requests(id, external_id, opportunity_id, template_id, status, candidate_email, "
 		"job_position, created_at, checked_at) VALUES (?1, ?2, ?3, (SELECT template_id FROM triggers WHERE "
-		"opportunity_id = ?3 AND entered_at = ?4), 'open', ?5, ?6, ?7, COALESCE(?7, 0)) "
+		"opportunity_id = ?3 AND entered_at = ?4), 'open', ?5, ?6, ?7, 0) "
 		"ON CONFLICT(id) DO UPDATE SET external_id = excluded.external_id, "
 		"opportunity_id = excluded.opportunity_id, template_id = COALESCE(excluded.template_id, template_id)");
 	if (st) {
