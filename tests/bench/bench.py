@@ -637,11 +637,16 @@ def quiet_runs(t):
     """A settling run, then QUIET_RUNS runs with nothing new: their CPU seconds (start to
     exit) and the pread64 calls of one more. refsync's clock is an hour ahead
     (REFSYNC_TEST_NOW), so that the listings' overlap (a few minutes before the last run)
-    no longer holds the benchmark's own recent changes: nothing has changed for an hour."""
+    no longer holds the benchmark's own recent changes: nothing has changed for an hour.
+    The fakes' clocks move with it: refsync ends a window at Lever's own time (its Date)."""
     t.now_ms = now_ms() + 3600 * 1000
     try:
+        t.lever.clock(t.now_ms)
+        t.crosschq.clock(t.now_ms)
         return quiet_runs_now(t)
     finally:
+        t.lever.clock(None)
+        t.crosschq.clock(None)
         t.now_ms = None
 
 
