@@ -225,7 +225,8 @@ int check_all(const struct config *cfg)
 	}
 	check_features(&c, cfg);
 	check_smtp(&c, cfg);
-	check_database(&c, cfg);
+	if (check_state(&c, cfg) == 0)
+		check_database(&c, cfg);
 	http_global_cleanup();
 	printf("%d problem%s\n", c.problems, c.problems == 1 ? "" : "s");
 	if (c.problems == 0)

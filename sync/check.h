@@ -12,4 +12,13 @@
 /* Returns 0 when all is well, EXIT_CONFIG when something is wrong, EXIT_TEMPFAIL when a remote is down. */
 int check_all(const struct config *cfg);
 
+/*
+ * Before a command takes the lock: the state directory (the directory of
+ * database) exists, is a directory, and is writable by this user, as are the
+ * database and its -wal and -shm files; run as root, it is owned by root.
+ * Returns 0, or the exit status (EXIT_CANTCREAT; EXIT_NOPERM for root on
+ * another user's directory) with the message and its fix in err.
+ */
+int state_dir_ready(const char *database, char *err, size_t errlen);
+
 #endif

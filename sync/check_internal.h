@@ -1,6 +1,7 @@
 /*
  * check_internal.h - what the parts of `refsync check` share (check.c:
- * config, secrets, Lever, SMTP; check_crosschq.c: Crosschq). Not for other
+ * config, secrets, Lever, SMTP; check_crosschq.c: Crosschq; check_state.c:
+ * the state directory). Not for other
  * modules.
  */
 #ifndef REFSYNC_CHECK_INTERNAL_H
@@ -27,5 +28,12 @@ int check_call_ok(struct checker *c, enum remote_status s, const char *err);
  * the database exists).
  */
 void check_crosschq(struct checker *c, const struct config *cfg, const char *key);
+
+/*
+ * The state directory and the database files in it: a problem line for each
+ * thing wrong, with its fix. Returns -1 when the directory is missing or not
+ * a directory (nothing in it can be looked at), else 0.
+ */
+int check_state(struct checker *c, const struct config *cfg);
 
 #endif

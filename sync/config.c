@@ -396,7 +396,13 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	struct parse_state st = { .cfg = cfg, .err = err, .errlen = errlen };
 	FILE *f = fopen(path, "r");
 	if (!f) {
-		snprintf(err, errlen, "%s: cannot read the config file: %s", path, strerror(errno));
+		char user[64];
+		if (errno == EACCES)
+			snprintf(err, errlen, "cannot read %s as user %s: %s; it must be readable by group refsync: "
+				 "chgrp refsync %s (mode 0640; the directories above it searchable)", path,
+				 user_name((unsigned)geteuid(), user, sizeof user), strerror(EACCES), path);
+		else
+			snprintf(err, errlen, "%s: cannot read the config file: %s", path, strerror(errno));
 		config_free(cfg);
 		return -1;
 	}

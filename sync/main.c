@@ -57,7 +57,9 @@ static void usage(FILE *f)
 		"  -V, --version       the version\n"
 		"\n"
 		"Exit codes: 0 done; 1 some actions failed (kept, retried next run); 64 usage;\n"
-		"70 internal error; 75 try again later (another run, remote down, database busy);\n"
+		"70 internal error; 73 the state directory is missing or not writable;\n"
+		"75 try again later (another run, remote down, database busy);\n"
+		"77 run as root on a state directory another user owns;\n"
 		"78 configuration or credential error. See refsync(1).\n",
 		CONFIG_DEFAULT_PATH);
 }
@@ -71,11 +73,6 @@ static int take_lock(const char *database, char *err, size_t errlen)
 		snprintf(path, sizeof path, "%.*s/refsync.lock", (int)(slash - database), database);
 	else
 		snprintf(path, sizeof path, "refsync.lock");
-	if (slash) {
-		char dir[4096];
-		snprintf(dir, sizeof dir, "%.*s", (int)(slash - database), database);
-		mkdir(dir, 0700);
-	}
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: cannot open the lock file: %s", path, strerror(errno));
@@ -415,6 +412,11 @@ int main(int argc, char **argv)
 	ctx.started_at = now_ms();
 	ctx.started_mono = monotonic_ms();
 	int code = EXIT_OK, lock_fd = -1;
+	code = state_dir_ready(cfg.database, err, sizeof err);
+	if (code != EXIT_OK) {
+		log_err("%s", err);
+		goto out;
+	}
 	lock_fd = take_lock(cfg.database, err, sizeof err);
 	if (lock_fd < 0) {
 		log_err("%s", err);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,17 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+/* The name of user uid, or its number. */
+char *user_name(unsigned uid, char *out, size_t outlen)
+{
+	struct passwd *pw = getpwuid((uid_t)uid);
+	if (pw && pw->pw_name)
+		snprintf(out, outlen, "%s", pw->pw_name);
+	else
+		snprintf(out, outlen, "%u", uid);
+	return out;
+}
 
 int64_t now_ms(void)
 {

@@ -18,8 +18,12 @@ enum {
 	EXIT_SOFTWARE = 70,      /* internal error (database corrupt, out of memory) */
 	EXIT_CANTCREAT = 73,     /* cannot write an output file */
 	EXIT_TEMPFAIL = 75,      /* could not run now (lock held, remote down): retry later */
+	EXIT_NOPERM = 77,        /* run as root on a state directory another user owns */
 	EXIT_CONFIG = 78         /* configuration or credential error */
 };
+
+/* The name of user uid (or its number when it has no name) into out; returns out. */
+char *user_name(unsigned uid, char *out, size_t outlen);
 
 /* Current time in epoch milliseconds, or REFSYNC_TEST_NOW when set. */
 int64_t now_ms(void);
