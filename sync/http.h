@@ -173,6 +173,7 @@ struct http_sink {
 	int too_large;
 	char retry_after[64], ratelimit_reset[64];
 	char location[2048];    /* a redirect to follow */
+	char errbuf[CURL_ERROR_SIZE]; /* libcurl's detail of a failed transfer (CURLOPT_ERRORBUFFER) */
 };
 
 struct http_async {

