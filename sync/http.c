@@ -369,6 +369,11 @@ int http_judge_attempt(struct http_client *c, CURL *h, const char *method, const
 		snprintf(err, errlen, "%s %s %s: timed out (no data for %ld s, or no complete answer within %ld s)",
 			 c->name, method, url, c->low_speed_time_s, c->total_timeout_s);
 		retry = idempotent;
+	} else if (rc != CURLE_OK && http_transport_is_setup_error(rc)) {
+		/* waiting will not make a certificate trusted or a name resolve */
+		http_describe_transport(c, method, path, rc, sink->errbuf, err, errlen);
+		*result = HTTP_SETUP_ERROR;
+		return 1;
 	} else if (rc != CURLE_OK) {
 		http_describe_transport(c, method, path, rc, sink->errbuf, err, errlen);
 		retry = idempotent || surely_not_sent(rc);
@@ -514,6 +519,8 @@ enum remote_status remote_classify(struct http_client *c, const char *method, co
 		return REMOTE_BAD;
 	if (r == HTTP_REDIRECT_REFUSED)
 		return REMOTE_REDIRECTED;
+	if (r == HTTP_SETUP_ERROR)
+		return REMOTE_SETUP;
 	long s = resp->status;
 	if (s >= 200 && s < 300)
 		return REMOTE_OK;
@@ -556,6 +563,9 @@ const char *remote_config_hint(enum remote_status s)
 		       "the key has no confidential access (the key itself was accepted); grant it, then run 'refsync check'";
 	case REMOTE_REDIRECTED:
 		return "if the service moved, set its url in the config; run 'refsync check'";
+	case REMOTE_SETUP:
+		return "not retried: check the url in the config, the host's name and its certificate (the system's "
+		       "trusted CAs), then run 'refsync check'";
 	default:
 		return NULL;
 	}
@@ -564,7 +574,8 @@ const char *remote_config_hint(enum remote_status s)
 const char *remote_status_name(enum remote_status s)
 {
 	static const char *names[] = { "ok",	   "unavailable",    "unauthorized", "not found", "conflict",
-				       "rejected", "invalid offset", "bad response", "forbidden", "redirected" };
+				       "rejected", "invalid offset", "bad response", "forbidden", "redirected",
+				       "cannot be reached as set up" };
 	return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
 }
 

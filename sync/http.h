@@ -42,7 +42,8 @@ enum http_result {
 	HTTP_RESPONSE = 0,      /* a final response: look at status (2xx, 3xx, or a non-retryable 4xx) */
 	HTTP_UNAVAILABLE = -1,  /* gave up after retries: network trouble or 429/5xx persisted */
 	HTTP_BAD_RESPONSE = -2, /* the response broke a limit (too large) */
-	HTTP_REDIRECT_REFUSED = -3 /* a redirect to another origin (or too many): not followed, err says */
+	HTTP_REDIRECT_REFUSED = -3, /* a redirect to another origin (or too many): not followed, err says */
+	HTTP_SETUP_ERROR = -4   /* a failure that waiting will not heal (certificate refused, unknown host): not retried */
 };
 
 struct http_response {
@@ -137,7 +138,8 @@ enum remote_status {
 	REMOTE_BAD_OFFSET,      /* Lever: "Invalid offset token": restart the listing */
 	REMOTE_BAD,             /* a response we cannot use (too large, malformed) */
 	REMOTE_FORBIDDEN,       /* 403: no permission for this endpoint, or confidential data without access */
-	REMOTE_REDIRECTED       /* a redirect not followed (to another origin): a config error */
+	REMOTE_REDIRECTED,      /* a redirect not followed (to another origin): a config error */
+	REMOTE_SETUP            /* cannot be reached as set up (certificate refused, unknown host): a config error */
 };
 
 /*

@@ -1,6 +1,7 @@
 /*
  * http_error.c - the words of an HTTP failure: a remote's error answer as
- * one line, a transport failure with the URL and libcurl's own detail.
+ * one line, a transport failure with the URL and libcurl's own detail, and
+ * which transport failures are the set-up's fault rather than the network's.
  */
 #include "http.h"
 #include "http_internal.h"
@@ -126,6 +127,30 @@ void http_shown_url(const struct http_client *c, const char *path, char *out, si
 	curl_free(upath);
 	curl_url_cleanup(u);
 	free(url);
+}
+
+/* See http_internal.h. */
+int http_transport_is_setup_error(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 /* See http_internal.h. */

@@ -40,6 +40,13 @@ void http_path_without_query(const char *path, char *out, size_t outlen);
 void http_shown_url(const struct http_client *c, const char *path, char *out, size_t outlen);
 
 /*
+ * Whether a transport error is the set-up's fault and will not heal by
+ * waiting: a certificate that does not verify, a host name that does not
+ * resolve, a URL libcurl cannot use. Those fail at the first attempt.
+ */
+int http_transport_is_setup_error(CURLcode rc);
+
+/*
  * Describe a transport failure as "<Name> <METHOD> <url>: <curl's text>
  * (curl error N): <libcurl's detail>" into err; detail is the transfer's
  * CURLOPT_ERRORBUFFER (may be "" or NULL).

@@ -72,6 +72,30 @@ def closed_port():
 
 class OutageTest(unittest.TestCase):
 
+    def test_untrusted_certificate_is_config_at_the_first_attempt(self):
+        with harness.Tenant() as t:
+            server = TLSServer(t.path())
+            try:
+                t.write_conf({"lever": {"url": "https://127.0.0.1:%d/v1" % server.port}})
+                result = t.run("run", timeout=120)
+            finally:
+                server.close()
+            self.assertEqual(result.returncode, EX_CONFIG, result.stderr)
+            # each request of the run (the pull asks for a few pages at once) was tried once:
+            # one connection each, no retry
+            sent = int(re.search(r"Lever (\d+) requests", result.stderr).group(1))
+            self.assertEqual(server.connections, sent, result.stderr)
+            self.assertLessEqual(sent, 4)
+            self.assertNotIn("retrying", result.stderr)
+            # the method, the URL (scheme, host, port, path: no query), curl's name and its detail
+            self.assertRegex(result.stderr,
+                             r"Lever GET https://127\.0\.0\.1:%d/v1/[a-z/]+: SSL peer certificate or SSH "
+                             r"remote key was not OK \(curl error 60\): [^\n]*certificate" % server.port)
+            self.assertNotIn("?", result.stderr.split("Lever GET ")[1].split(":")[1])
+            self.assertIn("check the url in the config, the host's name and its certificate", result.stderr)
+            runs = [tuple(r) for r in t.db().execute("SELECT command, exit_code FROM runs ORDER BY id")]
+            self.assertEqual(runs, [("run", EX_CONFIG)])
+
     def test_refused_connection_names_the_url_and_stays_transient(self):
         with harness.Tenant() as t:
             port = closed_port()
