@@ -92,6 +92,21 @@ static int take_lock(const char *database, char *err, size_t errlen)
 	return fd;
 }
 
+/* The exit code of a database that cannot be used, with the error already
+ * logged: busy (another writer) is 75, a database or directory this user
+ * cannot write or open is 73 with a hint, anything else is 70. */
+static int db_failure_code(int busy, const char *database)
+{
+	if (busy)
+		return EXIT_TEMPFAIL;
+	if (db_last_cantwrite()) {
+		log_err("%s: refsync cannot write the database or its directory: both must belong to the user "
+			"refsync runs as (e.g. chown -R refsync:refsync the state directory); not retried", database);
+		return EXIT_CANTCREAT;
+	}
+	return EXIT_SOFTWARE;
+}
+
 static int64_t run_begin(struct sync_ctx *ctx, const char *command)
 {
 	if (db_begin(ctx->db))
@@ -424,15 +439,15 @@ int main(int argc, char **argv)
 	int busy = 0;
 	if (db_open(cfg.database, DB_READWRITE, &ctx.db, &busy, err, sizeof err)) {
 		log_err("%s", err);
-		code = busy ? EXIT_TEMPFAIL : EXIT_SOFTWARE;
+		code = db_failure_code(busy, cfg.database);
 		goto out;
 	}
 	if (is_retry) {
 		int unknown = 0;
 		int n = act_requeue_failed(ctx.db, argv + optind, argc - optind, &unknown);
 		if (n < 0) {
-			log_err("%s: %s", cfg.database, sqlite3_errmsg(ctx.db));
-			code = EXIT_TEMPFAIL;
+			log_err("%s: %s", cfg.database, db_last_error());
+			code = db_failure_code(db_last_busy(), cfg.database);
 		} else {
 			printf("%d action%s put back to planned; the next run sends %s\n", n, n == 1 ? "" : "s",
 			       n == 1 ? "it" : "them");
@@ -463,7 +478,7 @@ int main(int argc, char **argv)
 		int busy_now = db_last_busy();
 		log_err("%s: cannot record the run: %s%s", cfg.database, db_last_error(),
 			db_last_corrupt() ? " (the database is corrupt: restore it from a backup)" : "");
-		code = busy_now ? EXIT_TEMPFAIL : EXIT_SOFTWARE;
+		code = db_failure_code(busy_now, cfg.database);
 		goto out;
 	}
 	code = open_remotes(&ctx);

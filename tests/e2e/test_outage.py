@@ -108,5 +108,64 @@ class OutageTest(unittest.TestCase):
                              r"\(curl error 7\): Failed to connect to 127\.0\.0\.1 port %d" % (port, port))
 
 
+def give_to(uid, top):
+    """chown -R uid:uid top."""
+    os.chown(top, uid, uid)
+    for root, dirs, files in os.walk(top):
+        for name in dirs + files:
+            os.chown(os.path.join(root, name), uid, uid)
+
+
+NOBODY = 65534
+
+
+class DatabaseTest(unittest.TestCase):
+
+    def run_as_nobody(self, t, *args):
+        """refsync as an unprivileged user (root writes anything), or the test is skipped."""
+        if os.getuid() == 0:
+            argv = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups"]
+        else:
+            argv = []
+        return subprocess.run(argv + [harness.binary("refsync"), "-c", t.conf_path] + list(args),
+                              env=t.env(), capture_output=True, text=True, timeout=120)
+
+    def test_read_only_database_is_73_not_75(self):
+        with harness.Tenant() as t:
+            self.assertEqual(t.run("run").returncode, EX_OK)
+            if os.getuid() == 0:
+                give_to(NOBODY, t.path())
+            db = t.path("state", "refsync.db")
+            os.chmod(db, 0o444)
+            result = self.run_as_nobody(t, "run")
+            self.assertEqual(result.returncode, EX_CANTCREAT, result.stderr)
+            self.assertIn("attempt to write a readonly database", result.stderr)
+            self.assertIn("%s: refsync cannot write the database or its directory: both must belong to the "
+                          "user refsync runs as" % db, result.stderr)
+            # writable again (SQLite gave its -wal and -shm the database's mode): the next run goes ahead
+            for name in os.listdir(t.path("state")):
+                if name.startswith("refsync.db"):
+                    os.chmod(t.path("state", name), 0o644)
+            again = self.run_as_nobody(t, "run")
+            self.assertEqual(again.returncode, EX_OK, again.stderr)
+
+    def test_database_path_that_cannot_be_opened_is_73(self):
+        with harness.Tenant() as t:
+            os.makedirs(t.path("state", "refsync.db"))
+            result = t.run("run")
+            self.assertEqual(result.returncode, EX_CANTCREAT, result.stderr)
+            self.assertIn("%s: cannot open the database: unable to open database file" % t.path("state", "refsync.db"),
+                          result.stderr)
+
+    def test_not_a_database_is_still_70(self):
+        with harness.Tenant() as t:
+            os.makedirs(t.path("state"), exist_ok=True)
+            with open(t.path("state", "refsync.db"), "wb") as handle:
+                handle.write(b"this is not an SQLite database, it is a text file" * 100)
+            result = t.run("run")
+            self.assertEqual(result.returncode, EX_SOFTWARE, result.stderr)
+            self.assertNotIn("cannot write the database", result.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
