@@ -421,6 +421,7 @@ int http_judge_attempt(struct http_client *c, CURL *h, const char *method, const
 		 * did not act (429, 503, refused connections): so it did not */
 		*result = HTTP_UNAVAILABLE;
 		log_mask_secrets(err);
+		snprintf(c->last_failure, sizeof c->last_failure, "%s", err);
 		return 1;
 	}
 	c->waited_ms += *wait;

@@ -35,6 +35,7 @@ struct http_client {
 	/* counters for the run record and benchmarks */
 	long requests;          /* attempts sent, retries included */
 	long retries;
+	char last_failure[1024]; /* the message of the last request given up as unavailable, "" when none */
 };
 
 /* The outcome of http_request. */
@@ -121,6 +122,9 @@ int64_t http_parse_retry_after(const char *value, int64_t now_epoch_ms);
  * wait in ms. Returns -1 when unparsable.
  */
 int64_t http_parse_ratelimit_reset(const char *value, int64_t now_epoch_ms);
+
+/* The host of c's base URL (no port, user or path) into out; "" when it has none. */
+void http_client_host(const struct http_client *c, char *out, size_t outlen);
 
 /* Global libcurl set-up and tear-down (once per process). */
 void http_global_init(void);

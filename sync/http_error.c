@@ -171,3 +171,16 @@ void http_describe_transport(const struct http_client *c, const char *method, co
 		 (int)rc, d[0] ? ": " : "", d);
 	log_mask_secrets(err);
 }
+
+/* See http.h. */
+void http_client_host(const struct http_client *c, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	CURLU *u = curl_url();
+	char *host = NULL;
+	if (u && curl_url_set(u, CURLUPART_URL, c->base_url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+		snprintf(out, outlen, "%s", host);
+	curl_free(host);
+	curl_url_cleanup(u);
+}

@@ -14,6 +14,7 @@
 #include "decide.h"
 #include "ingest.h"
 #include "log.h"
+#include "outage.h"
 #include "pull.h"
 #include "status.h"
 #include "util.h"
@@ -484,6 +485,8 @@ int main(int argc, char **argv)
 	code = open_remotes(&ctx);
 	if (code == EXIT_OK)
 		code = sync_steps(&ctx, &o);
+	if (!o.dry_run)
+		code = outage_judge(&ctx, code);
 	code = run_end(&ctx, o.dry_run ? (is_run ? "run --dry-run" : "backfill --dry-run") : cmd, code);
 out:
 	if (ctx.have_lever)

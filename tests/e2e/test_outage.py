@@ -107,6 +107,58 @@ class OutageTest(unittest.TestCase):
                              r"Lever GET http://127\.0\.0\.1:%d/v1/[a-z/]+: Couldn't connect to server "
                              r"\(curl error 7\): Failed to connect to 127\.0\.0\.1 port %d" % (port, port))
 
+    def test_refusals_that_last_turn_into_69_with_a_warning_until_a_run_succeeds(self):
+        minute = 60000
+        with harness.Tenant() as t:
+            base = t.lever.now_ms()
+            t.now_ms = base
+            self.assertEqual(t.run("run").returncode, EX_OK)
+            port = closed_port()
+            good_url = t.conf["lever"]["url"]
+            t.write_conf({"lever": {"url": "http://127.0.0.1:%d/v1" % port},
+                          "sync": {"remote_wait_seconds": "1", "outage_alert_minutes": "60"}})
+            refused = (r"Lever GET http://127\.0\.0\.1:%d/v1/[a-z_/]+: Couldn't connect to server "
+                       r"\(curl error 7\): Failed to connect to 127\.0\.0\.1 port %d" % (port, port))
+
+            def run_at(minutes):
+                t.now_ms = base + minutes * minute
+                return t.run("run", timeout=120)
+
+            # failing runs for 1 to 59 minutes: transient, no warning
+            for at in (1, 31, 60):
+                result = run_at(at)
+                self.assertEqual(result.returncode, EX_TEMPFAIL, (at, result.stderr))
+                self.assertNotIn("warning", result.stderr)
+                self.assertRegex(result.stderr, refused)
+            # 61 minutes since the first failing run began: 69, with the warning
+            result = run_at(62)
+            self.assertEqual(result.returncode, EX_UNAVAILABLE, result.stderr)
+            self.assertRegex(result.stderr,
+                             r"refsync: warning: Lever \(127\.0\.0\.1\) unreachable for 61 minutes: " + refused +
+                             r"[^\n]*; exit 69 until a run succeeds \(\[sync\] outage_alert_minutes = 60\)\n")
+            # and it stays failing while the outage lasts
+            result = run_at(90)
+            self.assertEqual(result.returncode, EX_UNAVAILABLE, result.stderr)
+            self.assertIn("refsync: warning: Lever (127.0.0.1) unreachable for 89 minutes: ", result.stderr)
+            # Lever back: 0; the next failure is transient again
+            t.write_conf({"lever": {"url": good_url}})
+            self.assertEqual(run_at(95).returncode, EX_OK)
+            t.write_conf({"lever": {"url": "http://127.0.0.1:%d/v1" % port}})
+            result = run_at(100)
+            self.assertEqual(result.returncode, EX_TEMPFAIL, result.stderr)
+            self.assertNotIn("warning", result.stderr)
+            result = run_at(161)
+            self.assertEqual(result.returncode, EX_UNAVAILABLE, result.stderr)
+            self.assertIn("unreachable for 61 minutes", result.stderr)
+            # 0 turns the alert off
+            t.write_conf({"sync": {"outage_alert_minutes": "0"}})
+            result = run_at(300)
+            self.assertEqual(result.returncode, EX_TEMPFAIL, result.stderr)
+            self.assertNotIn("warning", result.stderr)
+            runs = [r[0] for r in t.db().execute("SELECT exit_code FROM runs ORDER BY id")]
+            self.assertEqual(runs, [EX_OK, EX_TEMPFAIL, EX_TEMPFAIL, EX_TEMPFAIL, EX_UNAVAILABLE, EX_UNAVAILABLE,
+                                    EX_OK, EX_TEMPFAIL, EX_UNAVAILABLE, EX_TEMPFAIL])
+
 
 def give_to(uid, top):
     """chown -R uid:uid top."""
