@@ -17,6 +17,7 @@ import threading
 import unittest
 
 import harness
+from test_trigger import Scenario, created_requests, move  # noqa: E402
 
 EX_OK, EX_SOFTWARE, EX_CANTCREAT, EX_TEMPFAIL, EX_CONFIG = 0, 70, 73, 75, 78
 EX_UNAVAILABLE = 69
@@ -95,6 +96,55 @@ class OutageTest(unittest.TestCase):
             self.assertIn("check the url in the config, the host's name and its certificate", result.stderr)
             runs = [tuple(r) for r in t.db().execute("SELECT command, exit_code FROM runs ORDER BY id")]
             self.assertEqual(runs, [("run", EX_CONFIG)])
+
+    def test_untrusted_crosschq_certificate_is_config_too(self):
+        # three candidates entered the trigger stage: their Crosschq creates meet the certificate
+        scenario = Scenario(seed=28)
+        ids = scenario.candidates(3)
+        t = scenario.tenant()
+        try:
+            move(t, ids)
+            server = TLSServer(t.path())
+            try:
+                t.write_conf({"crosschq": {"url": "https://127.0.0.1:%d" % server.port}})
+                result = t.run("run", timeout=120)
+            finally:
+                server.close()
+            self.assertEqual(result.returncode, EX_CONFIG, result.stderr)
+            self.assertNotIn("retrying", result.stderr)
+            self.assertRegex(result.stderr,
+                             r"Crosschq [A-Z]+ https://127\.0\.0\.1:%d/[^ ]*: SSL peer certificate or SSH "
+                             r"remote key was not OK \(curl error 60\): [^\n]*certificate" % server.port)
+            # nothing was sent: the creates wait, planned, for the fixed configuration
+            states = {r[0] for r in t.db().execute("SELECT state FROM outbox")}
+            self.assertEqual(states, {"planned"})
+            self.assertEqual(created_requests(t), [])
+        finally:
+            t.__exit__(None, None, None)
+
+    def test_untrusted_crosschq_certificate_while_reading_requests_is_config(self):
+        # the requests exist; the next run reads them from a Crosschq whose certificate fails
+        scenario = Scenario(seed=29)
+        ids = scenario.candidates(2)
+        t = scenario.tenant()
+        try:
+            move(t, ids)
+            self.assertEqual(t.run("run").returncode, EX_OK)
+            self.assertEqual(len(created_requests(t)), 2)
+            server = TLSServer(t.path())
+            try:
+                t.write_conf({"crosschq": {"url": "https://127.0.0.1:%d" % server.port}})
+                result = t.run("run", timeout=120)
+            finally:
+                server.close()
+            self.assertEqual(result.returncode, EX_CONFIG, result.stderr)
+            self.assertNotIn("retrying", result.stderr)
+            self.assertRegex(result.stderr,
+                             r"refsync: error: Crosschq GET https://127\.0\.0\.1:%d/[^ ]*: SSL peer certificate "
+                             r"or SSH remote key was not OK \(curl error 60\): [^\n]*certificate[^\n]*: not "
+                             r"retried: check the url in the config" % server.port)
+        finally:
+            t.__exit__(None, None, None)
 
     def test_refused_connection_names_the_url_and_stays_transient(self):
         with harness.Tenant() as t:
