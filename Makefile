@@ -209,7 +209,7 @@ FUZZ_SRC_escape := export/escape.c sync/answer_link.c sync/util.c sync/log.c
 FUZZ_SRC_hook_cgi := $(FUZZ_SRC_hook)
 FUZZ_SRC_spool := sync/ingest_record.c sync/spool.c sync/util.c sync/log.c
 FUZZ_SRC_mail := sync/mail.c sync/mail_compose.c sync/mail_header.c sync/mail_address.c sync/util.c sync/log.c
-FUZZ_SRC_http_headers := sync/http.c $(CONFIG_SRC) sync/util.c sync/log.c
+FUZZ_SRC_http_headers := sync/http.c sync/http_error.c $(CONFIG_SRC) sync/util.c sync/log.c
 FUZZ_SRC_iso8601 := sync/util.c sync/log.c
 # refsync-hook logs a line per request: its run closes the target's stdout
 # and stderr (libFuzzer keeps its own output and the sanitizer reports)

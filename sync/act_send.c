@@ -83,6 +83,7 @@ enum step act_classify(enum remote_status s, int maybe_sent)
 		return maybe_sent ? STEP_IN_DOUBT : STEP_STOP_DOWN;
 	case REMOTE_AUTH:
 	case REMOTE_REDIRECTED:
+	case REMOTE_SETUP:
 		return STEP_STOP_AUTH;
 	case REMOTE_BAD:
 		return maybe_sent ? STEP_IN_DOUBT : STEP_RETRY;

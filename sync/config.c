@@ -264,6 +264,11 @@ static int on_key(void *user, const char *section, const char *key, const char *
 			set_err(st, line, section, key, "expected seconds from 0 to 86400, got '%s'", value);
 		else
 			c->remote_wait_seconds = (int)n;
+	} else if (IS("sync", "outage_alert_minutes")) {
+		if (parse_int(value, 0, 525600, &n))
+			set_err(st, line, section, key, "expected minutes from 0 to 525600, got '%s'", value);
+		else
+			c->outage_alert_minutes = (int)n;
 	} else if (IS("lever", "url")) {
 		replace(&c->lever_url, value);
 		st->line_lever_url = line;
@@ -379,6 +384,7 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	cfg->http_timeout_seconds = 120;
 	cfg->http_stall_seconds = 30;
 	cfg->remote_wait_seconds = 600;
+	cfg->outage_alert_minutes = 60;
 	cfg->lever_url = xstrdup("https://api.lever.co/v1");
 	cfg->trigger_stage = xstrdup("Reference Check");
 	cfg->hired_reason = xstrdup("Hired");

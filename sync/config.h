@@ -72,6 +72,7 @@ struct config {
 	int http_timeout_seconds;   /* one HTTP exchange, whole */
 	int http_stall_seconds;     /* abort a transfer that moves no byte this long */
 	int remote_wait_seconds;    /* the most one run waits (Retry-After, backoff) on one remote */
+	int outage_alert_minutes;   /* failing runs (75) this long turn into 69; 0: never */
 
 	/* [lever] */
 	char *lever_url;            /* without trailing slash */

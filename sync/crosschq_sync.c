@@ -126,9 +126,15 @@ static int cursor_put(sqlite3 *db, const char *name, int64_t since, const char *
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* A Crosschq failure of this step: logged; EXIT_CONFIG for a refused key, else EXIT_OK (the run goes on). */
+/* A Crosschq failure of this step: logged; EXIT_CONFIG for a refused key or
+ * a Crosschq that cannot be reached as set up, else EXIT_OK (the run goes on). */
 static int remote_trouble(struct sync_ctx *ctx, enum remote_status s, const char *err)
 {
+	if (s == REMOTE_SETUP) {
+		snprintf(ctx->error, sizeof ctx->error, "%s: %s", err, remote_config_hint(s));
+		log_err("%s", ctx->error);
+		return EXIT_CONFIG;
+	}
 	if (s == REMOTE_AUTH) {
 		snprintf(ctx->error, sizeof ctx->error, "%s: Crosschq refused the API key ([crosschq] api_key_file, "
 			 "auth_scheme)", err);

@@ -39,6 +39,11 @@ int db_schema_latest(void)
 }
 
 /* Create the directory holding path when missing (one level), mode 0700. */
+/* The last database error: its statement and SQLite's message, kept at the
+ * point of failure (a later rollback resets sqlite3_errmsg to "not an error"). */
+static char last_error[1024];
+static int last_code;
+
 static int ensure_parent_dir(const char *path, char *err, size_t errlen)
 {
 	const char *slash = strrchr(path, '/');
@@ -132,8 +137,11 @@ int db_open(const char *path, enum db_open_mode mode, sqlite3 **out, int *busy, 
 		busy = &dummy_busy;
 	*busy = 0;
 	*out = NULL;
-	if (mode == DB_READWRITE && ensure_parent_dir(path, err, errlen))
+	last_code = 0;
+	if (mode == DB_READWRITE && ensure_parent_dir(path, err, errlen)) {
+		last_code = SQLITE_CANTOPEN;
 		return -1;
+	}
 	if (mode == DB_READONLY && access(path, R_OK) != 0) {
 		snprintf(err, errlen, "%s: cannot open the database: %s", path, strerror(errno));
 		return -1;
@@ -143,6 +151,7 @@ int db_open(const char *path, enum db_open_mode mode, sqlite3 **out, int *busy, 
 	flags |= SQLITE_OPEN_NOMUTEX;
 	int rc = sqlite3_open_v2(path, &db, flags, NULL);
 	if (rc != SQLITE_OK) {
+		last_code = rc & 0xff;
 		snprintf(err, errlen, "%s: cannot open the database: %s", path,
 			 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 		sqlite3_close(db);
@@ -159,6 +168,7 @@ int db_open(const char *path, enum db_open_mode mode, sqlite3 **out, int *busy, 
 				  "PRAGMA cache_size=-8192; PRAGMA wal_autocheckpoint=4000;",
 				  NULL, NULL, &msg);
 		if (rc != SQLITE_OK) {
+			last_code = rc & 0xff;
 			*busy = rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
 			snprintf(err, errlen, "%s: cannot set up the database: %s", path,
 				 msg ? msg : sqlite3_errmsg(db));
@@ -167,6 +177,7 @@ int db_open(const char *path, enum db_open_mode mode, sqlite3 **out, int *busy, 
 			return -1;
 		}
 		if (apply_migrations(db, path, busy, err, errlen)) {
+			last_code = sqlite3_errcode(db) & 0xff;
 			sqlite3_close(db);
 			return -1;
 		}
@@ -200,10 +211,6 @@ void db_close(sqlite3 *db)
 		sqlite3_close_v2(db);
 }
 
-/* The last database error: its statement and SQLite's message, kept at the
- * point of failure (a later rollback resets sqlite3_errmsg to "not an error"). */
-static char last_error[1024];
-static int last_code;
 
 void db_note_error(sqlite3 *db, const char *sql, int rc, const char *msg)
 {
@@ -221,6 +228,12 @@ const char *db_last_error(void)
 int db_last_busy(void)
 {
 	return last_code == SQLITE_BUSY || last_code == SQLITE_LOCKED;
+}
+
+int db_last_cantwrite(void)
+{
+	return last_code == SQLITE_READONLY || last_code == SQLITE_CANTOPEN || last_code == SQLITE_PERM ||
+	       last_code == SQLITE_AUTH;
 }
 
 int db_last_corrupt(void)

@@ -79,6 +79,10 @@ int db_setting_set(sqlite3 *db, const char *key, const char *value);
 const char *db_last_error(void);
 /* Whether that error was corruption (SQLITE_CORRUPT or SQLITE_NOTADB). */
 int db_last_corrupt(void);
+/* Whether that error (or db_open's last failure) was the database or its
+ * directory not being writable or openable by this user (SQLITE_READONLY,
+ * CANTOPEN, PERM, AUTH): the environment's fault, not the data's. */
+int db_last_cantwrite(void);
 /* Whether that error was another writer holding the database (SQLITE_BUSY/LOCKED). */
 int db_last_busy(void);
 /* Record a failure of sql (rc; msg, or sqlite3_errmsg(db) when NULL). */

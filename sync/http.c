@@ -282,93 +282,6 @@ static int surely_not_sent(CURLcode rc)
 	       rc == CURLE_COULDNT_RESOLVE_PROXY;
 }
 
-static void path_without_query(const char *path, char *out, size_t outlen)
-{
-	size_t n = strcspn(path, "?");
-	if (n >= outlen)
-		n = outlen - 1;
-	memcpy(out, path, n);
-	out[n] = '\0';
-}
-
-/* Append the text of v (strings, numbers; objects as "key: value; ...")
- * to out, within n bytes. */
-static void render_json(yajl_val v, char *out, size_t n, int depth)
-{
-	size_t used = strlen(out);
-	if (!v || used + 1 >= n || depth > 8)
-		return;
-	if (YAJL_IS_STRING(v) || YAJL_IS_NUMBER(v)) {
-		snprintf(out + used, n - used, "%s", YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : YAJL_GET_NUMBER(v));
-	} else if (YAJL_IS_ARRAY(v)) {
-		for (size_t i = 0; i < v->u.array.len; i++) {
-			if (i)
-				strncat(out, " ", n - strlen(out) - 1);
-			render_json(v->u.array.values[i], out, n, depth + 1);
-		}
-	} else if (YAJL_IS_OBJECT(v)) {
-		for (size_t i = 0; i < v->u.object.len; i++) {
-			used = strlen(out);
-			snprintf(out + used, n - used, "%s%s: ", i ? "; " : "", v->u.object.keys[i]);
-			render_json(v->u.object.values[i], out, n, depth + 1);
-		}
-	}
-}
-
-/* Crosschq's {"errors": ...} (any shape, crosschq-api.md) as one line. */
-static void describe_errors(yajl_val v, char *out, size_t n)
-{
-	const char *errors_path[] = { "errors", NULL };
-	yajl_val e = yajl_tree_get(v, errors_path, yajl_t_any);
-	if (!e)
-		return;
-	out[0] = '\0';
-	render_json(e, out, n, 0);
-	for (char *p = out; *p; p++)
-		if ((unsigned char)*p < 32)
-			*p = ' ';
-}
-
-void http_describe_error(const struct http_client *c, const char *method, const char *path,
-			 const struct http_response *resp, char *err, size_t errlen)
-{
-	char p[256];
-	path_without_query(path, p, sizeof p);
-	char remote[512] = "";
-	if (resp->body.len > 0) {
-		char ebuf[64];
-		yajl_val v = yajl_tree_parse(resp->body.data, ebuf, sizeof ebuf);
-		if (v && YAJL_IS_OBJECT(v)) {
-			const char *code_path[] = { "code", NULL }, *msg_path[] = { "message", NULL },
-				   *detail_path[] = { "detail", NULL };
-			yajl_val code = yajl_tree_get(v, code_path, yajl_t_string);
-			yajl_val msg = yajl_tree_get(v, msg_path, yajl_t_string);
-			yajl_val detail = yajl_tree_get(v, detail_path, yajl_t_string);
-			if (code && msg)
-				snprintf(remote, sizeof remote, "%s: %s", YAJL_GET_STRING(code), YAJL_GET_STRING(msg));
-			else if (msg)
-				snprintf(remote, sizeof remote, "%s", YAJL_GET_STRING(msg));
-			else if (detail)
-				snprintf(remote, sizeof remote, "%s", YAJL_GET_STRING(detail));
-			else
-				describe_errors(v, remote, sizeof remote);
-		}
-		yajl_tree_free(v);
-		if (!remote[0]) {
-			/* not the documented error shape: show the start, printable only */
-			size_t j = 0;
-			for (size_t i = 0; i < resp->body.len && j < 120; i++) {
-				unsigned char ch = (unsigned char)resp->body.data[i];
-				remote[j++] = (ch >= 32 && ch < 127) ? (char)ch : ' ';
-			}
-			remote[j] = '\0';
-		}
-	}
-	snprintf(err, errlen, "%s %s %s: HTTP %ld%s%s", c->name, method, p, resp->status, remote[0] ? " " : "",
-		 remote);
-	log_mask_secrets(err);
-}
-
 /* Whether url has the origin (scheme, host, port) of the client's base URL. */
 static int same_origin(const struct http_client *c, const char *url)
 {
@@ -442,7 +355,7 @@ int http_judge_attempt(struct http_client *c, CURL *h, const char *method, const
 {
 	struct http_response *resp = sink->resp;
 	char shown[256];
-	path_without_query(path, shown, sizeof shown);
+	http_path_without_query(path, shown, sizeof shown);
 	int retry = 0;
 	*wait = -1;
 	if (sink->too_large) {
@@ -451,11 +364,18 @@ int http_judge_attempt(struct http_client *c, CURL *h, const char *method, const
 		return 1;
 	}
 	if (rc == CURLE_OPERATION_TIMEDOUT) {
+		char url[768];
+		http_shown_url(c, path, url, sizeof url);
 		snprintf(err, errlen, "%s %s %s: timed out (no data for %ld s, or no complete answer within %ld s)",
-			 c->name, method, shown, c->low_speed_time_s, c->total_timeout_s);
+			 c->name, method, url, c->low_speed_time_s, c->total_timeout_s);
 		retry = idempotent;
+	} else if (rc != CURLE_OK && http_transport_is_setup_error(rc)) {
+		/* waiting will not make a certificate trusted or a name resolve */
+		http_describe_transport(c, method, path, rc, sink->errbuf, err, errlen);
+		*result = HTTP_SETUP_ERROR;
+		return 1;
 	} else if (rc != CURLE_OK) {
-		snprintf(err, errlen, "%s %s %s: %s", c->name, method, shown, curl_easy_strerror(rc));
+		http_describe_transport(c, method, path, rc, sink->errbuf, err, errlen);
 		retry = idempotent || surely_not_sent(rc);
 	} else {
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
@@ -501,6 +421,7 @@ int http_judge_attempt(struct http_client *c, CURL *h, const char *method, const
 		 * did not act (429, 503, refused connections): so it did not */
 		*result = HTTP_UNAVAILABLE;
 		log_mask_secrets(err);
+		snprintf(c->last_failure, sizeof c->last_failure, "%s", err);
 		return 1;
 	}
 	c->waited_ms += *wait;
@@ -558,6 +479,7 @@ enum http_result http_request(struct http_client *c, const char *method, const c
 		resp->retry_after_ms = -1;
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
 		curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
+		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t.errbuf);
 		pace(c);
 		c->requests++;
 		CURLcode rc = curl_easy_perform(h);
@@ -581,6 +503,8 @@ enum http_result http_request(struct http_client *c, const char *method, const c
 		if (c->next_slot_ms < now)
 			c->next_slot_ms = now;
 	}
+	/* t (and its error buffer) is gone: libcurl must not write there */
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
 	curl_slist_free_all(extra);
 	free(url);
 	log_mask_secrets(err);
@@ -596,6 +520,8 @@ enum remote_status remote_classify(struct http_client *c, const char *method, co
 		return REMOTE_BAD;
 	if (r == HTTP_REDIRECT_REFUSED)
 		return REMOTE_REDIRECTED;
+	if (r == HTTP_SETUP_ERROR)
+		return REMOTE_SETUP;
 	long s = resp->status;
 	if (s >= 200 && s < 300)
 		return REMOTE_OK;
@@ -638,6 +564,9 @@ const char *remote_config_hint(enum remote_status s)
 		       "the key has no confidential access (the key itself was accepted); grant it, then run 'refsync check'";
 	case REMOTE_REDIRECTED:
 		return "if the service moved, set its url in the config; run 'refsync check'";
+	case REMOTE_SETUP:
+		return "not retried: check the url in the config, the host's name and its certificate (the system's "
+		       "trusted CAs), then run 'refsync check'";
 	default:
 		return NULL;
 	}
@@ -646,7 +575,8 @@ const char *remote_config_hint(enum remote_status s)
 const char *remote_status_name(enum remote_status s)
 {
 	static const char *names[] = { "ok",	   "unavailable",    "unauthorized", "not found", "conflict",
-				       "rejected", "invalid offset", "bad response", "forbidden", "redirected" };
+				       "rejected", "invalid offset", "bad response", "forbidden", "redirected",
+				       "cannot be reached as set up" };
 	return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
 }
 

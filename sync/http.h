@@ -35,6 +35,7 @@ struct http_client {
 	/* counters for the run record and benchmarks */
 	long requests;          /* attempts sent, retries included */
 	long retries;
+	char last_failure[1024]; /* the message of the last request given up as unavailable, "" when none */
 };
 
 /* The outcome of http_request. */
@@ -42,7 +43,8 @@ enum http_result {
 	HTTP_RESPONSE = 0,      /* a final response: look at status (2xx, 3xx, or a non-retryable 4xx) */
 	HTTP_UNAVAILABLE = -1,  /* gave up after retries: network trouble or 429/5xx persisted */
 	HTTP_BAD_RESPONSE = -2, /* the response broke a limit (too large) */
-	HTTP_REDIRECT_REFUSED = -3 /* a redirect to another origin (or too many): not followed, err says */
+	HTTP_REDIRECT_REFUSED = -3, /* a redirect to another origin (or too many): not followed, err says */
+	HTTP_SETUP_ERROR = -4   /* a failure that waiting will not heal (certificate refused, unknown host): not retried */
 };
 
 struct http_response {
@@ -121,6 +123,9 @@ int64_t http_parse_retry_after(const char *value, int64_t now_epoch_ms);
  */
 int64_t http_parse_ratelimit_reset(const char *value, int64_t now_epoch_ms);
 
+/* The host of c's base URL (no port, user or path) into out; "" when it has none. */
+void http_client_host(const struct http_client *c, char *out, size_t outlen);
+
 /* Global libcurl set-up and tear-down (once per process). */
 void http_global_init(void);
 void http_global_cleanup(void);
@@ -137,7 +142,8 @@ enum remote_status {
 	REMOTE_BAD_OFFSET,      /* Lever: "Invalid offset token": restart the listing */
 	REMOTE_BAD,             /* a response we cannot use (too large, malformed) */
 	REMOTE_FORBIDDEN,       /* 403: no permission for this endpoint, or confidential data without access */
-	REMOTE_REDIRECTED       /* a redirect not followed (to another origin): a config error */
+	REMOTE_REDIRECTED,      /* a redirect not followed (to another origin): a config error */
+	REMOTE_SETUP            /* cannot be reached as set up (certificate refused, unknown host): a config error */
 };
 
 /*
@@ -173,6 +179,7 @@ struct http_sink {
 	int too_large;
 	char retry_after[64], ratelimit_reset[64];
 	char location[2048];    /* a redirect to follow */
+	char errbuf[CURL_ERROR_SIZE]; /* libcurl's detail of a failed transfer (CURLOPT_ERRORBUFFER) */
 };
 
 struct http_async {

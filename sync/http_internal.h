@@ -30,4 +30,28 @@ int http_judge_attempt(struct http_client *c, CURL *h, const char *method, const
 		       CURLcode rc, struct http_sink *sink, int attempt, int redirects, enum http_result *result,
 		       int64_t *wait, char *err, size_t errlen);
 
+/* Copy path without its query string (it may hold an email address) into out. */
+void http_path_without_query(const char *path, char *out, size_t outlen);
+
+/*
+ * The URL of base_url + path as shown in messages: scheme, host, port and
+ * path only (no user, password or query), into out.
+ */
+void http_shown_url(const struct http_client *c, const char *path, char *out, size_t outlen);
+
+/*
+ * Whether a transport error is the set-up's fault and will not heal by
+ * waiting: a certificate that does not verify, a host name that does not
+ * resolve, a URL libcurl cannot use. Those fail at the first attempt.
+ */
+int http_transport_is_setup_error(CURLcode rc);
+
+/*
+ * Describe a transport failure as "<Name> <METHOD> <url>: <curl's text>
+ * (curl error N): <libcurl's detail>" into err; detail is the transfer's
+ * CURLOPT_ERRORBUFFER (may be "" or NULL).
+ */
+void http_describe_transport(const struct http_client *c, const char *method, const char *path, CURLcode rc,
+			     const char *detail, char *err, size_t errlen);
+
 #endif

@@ -91,6 +91,7 @@ static void async_start(struct http_multi *m, struct http_async *a)
 	curl_easy_setopt(a->easy, CURLOPT_WRITEDATA, &a->sink);
 	curl_easy_setopt(a->easy, CURLOPT_HEADERFUNCTION, http_on_header);
 	curl_easy_setopt(a->easy, CURLOPT_HEADERDATA, &a->sink);
+	curl_easy_setopt(a->easy, CURLOPT_ERRORBUFFER, a->sink.errbuf);
 	buf_reset(&a->resp.body);
 	a->resp.status = 0;
 	a->resp.retry_after_ms = -1;

@@ -14,6 +14,7 @@
 #include "decide.h"
 #include "ingest.h"
 #include "log.h"
+#include "outage.h"
 #include "pull.h"
 #include "status.h"
 #include "util.h"
@@ -57,7 +58,8 @@ static void usage(FILE *f)
 		"  -V, --version       the version\n"
 		"\n"
 		"Exit codes: 0 done; 1 some actions failed (kept, retried next run); 64 usage;\n"
-		"70 internal error; 73 the state directory is missing or not writable;\n"
+		"69 a remote has been failing for [sync] outage_alert_minutes; 70 internal error;\n"
+		"73 the state directory or database is missing or not writable;\n"
 		"75 try again later (another run, remote down, database busy);\n"
 		"77 run as root on a state directory another user owns;\n"
 		"78 configuration or credential error. See refsync(1).\n",
@@ -87,6 +89,21 @@ static int take_lock(const char *database, char *err, size_t errlen)
 		return busy ? -1 : -2;
 	}
 	return fd;
+}
+
+/* The exit code of a database that cannot be used, with the error already
+ * logged: busy (another writer) is 75, a database or directory this user
+ * cannot write or open is 73 with a hint, anything else is 70. */
+static int db_failure_code(int busy, const char *database)
+{
+	if (busy)
+		return EXIT_TEMPFAIL;
+	if (db_last_cantwrite()) {
+		log_err("%s: refsync cannot write the database or its directory: both must belong to the user "
+			"refsync runs as (e.g. chown -R refsync:refsync the state directory); not retried", database);
+		return EXIT_CANTCREAT;
+	}
+	return EXIT_SOFTWARE;
 }
 
 static int64_t run_begin(struct sync_ctx *ctx, const char *command)
@@ -426,15 +443,15 @@ int main(int argc, char **argv)
 	int busy = 0;
 	if (db_open(cfg.database, DB_READWRITE, &ctx.db, &busy, err, sizeof err)) {
 		log_err("%s", err);
-		code = busy ? EXIT_TEMPFAIL : EXIT_SOFTWARE;
+		code = db_failure_code(busy, cfg.database);
 		goto out;
 	}
 	if (is_retry) {
 		int unknown = 0;
 		int n = act_requeue_failed(ctx.db, argv + optind, argc - optind, &unknown);
 		if (n < 0) {
-			log_err("%s: %s", cfg.database, sqlite3_errmsg(ctx.db));
-			code = EXIT_TEMPFAIL;
+			log_err("%s: %s", cfg.database, db_last_error());
+			code = db_failure_code(db_last_busy(), cfg.database);
 		} else {
 			printf("%d action%s put back to planned; the next run sends %s\n", n, n == 1 ? "" : "s",
 			       n == 1 ? "it" : "them");
@@ -465,12 +482,14 @@ int main(int argc, char **argv)
 		int busy_now = db_last_busy();
 		log_err("%s: cannot record the run: %s%s", cfg.database, db_last_error(),
 			db_last_corrupt() ? " (the database is corrupt: restore it from a backup)" : "");
-		code = busy_now ? EXIT_TEMPFAIL : EXIT_SOFTWARE;
+		code = db_failure_code(busy_now, cfg.database);
 		goto out;
 	}
 	code = open_remotes(&ctx);
 	if (code == EXIT_OK)
 		code = sync_steps(&ctx, &o);
+	if (!o.dry_run)
+		code = outage_judge(&ctx, code);
 	code = run_end(&ctx, o.dry_run ? (is_run ? "run --dry-run" : "backfill --dry-run") : cmd, code);
 out:
 	if (ctx.have_lever)

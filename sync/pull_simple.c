@@ -110,7 +110,7 @@ int pull_lever_users(struct sync_ctx *ctx)
 		const char *id = a->user;
 		char err[1024];
 		enum remote_status s = http_async_status(&ctx->lever, a, err, sizeof err);
-		if (s == REMOTE_DOWN || s == REMOTE_BAD || s == REMOTE_AUTH) {
+		if (s == REMOTE_DOWN || s == REMOTE_BAD || s == REMOTE_AUTH || s == REMOTE_SETUP) {
 			result = pull_remote_failure(ctx, s, err);
 		} else if (s != REMOTE_OK) {
 			/* gone or refused: remember that we asked, so that we do not ask every run */
