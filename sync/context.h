@@ -26,6 +26,7 @@ struct sync_ctx {
 	/* counters for the run record */
 	long pulled, decided, done, failed, held;
 	long awaiting;                /* Crosschq creates in doubt, without evidence yet */
+	int crosschq_unread;          /* Crosschq was down while its states were read: the run ends 75 */
 	char error[2048];             /* the first fatal error of the run */
 };
 

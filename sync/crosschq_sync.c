@@ -127,7 +127,8 @@ static int cursor_put(sqlite3 *db, const char *name, int64_t since, const char *
 }
 
 /* A Crosschq failure of this step: logged; EXIT_CONFIG for a refused key or
- * a Crosschq that cannot be reached as set up, else EXIT_OK (the run goes on). */
+ * a Crosschq that cannot be reached as set up, else EXIT_OK (the run goes on;
+ * when Crosschq was down, the run ends 75 after the rest of its work). */
 static int remote_trouble(struct sync_ctx *ctx, enum remote_status s, const char *err)
 {
 	if (s == REMOTE_SETUP) {
@@ -142,6 +143,11 @@ static int remote_trouble(struct sync_ctx *ctx, enum remote_status s, const char
 		return EXIT_CONFIG;
 	}
 	log_warn("%s; Crosschq request states are read again next run", err);
+	if (s == REMOTE_DOWN && !ctx->crosschq_unread) {
+		ctx->crosschq_unread = 1;
+		if (!ctx->error[0])
+			snprintf(ctx->error, sizeof ctx->error, "%s", err);
+	}
 	return EXIT_OK;
 }
 

@@ -251,6 +251,11 @@ static int sync_steps(struct sync_ctx *ctx, const struct run_options *o)
 		if (r != EXIT_OK || ctx->decided == before)
 			break;
 	}
+	if (r == EXIT_OK && final == EXIT_OK && ctx->crosschq_unread) {
+		/* everything else is done; Crosschq's states wait: not a success to the timer */
+		log_notice("Crosschq was unreachable while its request states were read: exit 75 (try again later)");
+		return EXIT_TEMPFAIL;
+	}
 	return r != EXIT_OK ? r : final;
 }
 

@@ -210,6 +210,41 @@ class OutageTest(unittest.TestCase):
                                     EX_OK, EX_TEMPFAIL, EX_UNAVAILABLE, EX_TEMPFAIL])
 
 
+class CrosschqReadsTest(unittest.TestCase):
+
+    def test_crosschq_down_while_reading_requests_is_75_then_69_until_it_answers(self):
+        # the requests exist and are due for a read; Crosschq answers 503 to everything. The
+        # run does all the rest, but it must not look like success: 75, and 69 once it lasts
+        minute = 60000
+        scenario = Scenario(seed=31)
+        ids = scenario.candidates(2)
+        t = scenario.tenant()
+        try:
+            base = t.lever.now_ms()
+            t.now_ms = base
+            move(t, ids)
+            self.assertEqual(t.run("run").returncode, EX_OK)
+            self.assertEqual(len(created_requests(t)), 2)
+            t.write_conf({"sync": {"remote_wait_seconds": "1", "outage_alert_minutes": "60"}})
+            t.crosschq.faults({"rate_503": 1.0, "retry_after": "0"})
+            t.now_ms = base + 1 * minute
+            result = t.run("run", timeout=120)
+            self.assertEqual(result.returncode, EX_TEMPFAIL, result.stderr)
+            self.assertRegex(result.stderr, r"Crosschq GET /partners/reference-request/[^ ]+: HTTP 503")
+            self.assertIn("Crosschq request states are read again next run", result.stderr)
+            t.now_ms = base + 62 * minute
+            result = t.run("run", timeout=120)
+            self.assertEqual(result.returncode, EX_UNAVAILABLE, result.stderr)
+            self.assertRegex(result.stderr, r"refsync: warning: Crosschq \(127\.0\.0\.1\) unreachable for 61 "
+                                            r"minutes: [^\n]*HTTP 503[^\n]*; exit 69 until a run succeeds")
+            t.crosschq.faults({})
+            t.now_ms = base + 63 * minute
+            result = t.run("run", timeout=120)
+            self.assertEqual(result.returncode, EX_OK, result.stderr)
+        finally:
+            t.__exit__(None, None, None)
+
+
 def give_to(uid, top):
     """chown -R uid:uid top."""
     os.chown(top, uid, uid)
