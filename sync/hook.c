@@ -190,6 +190,21 @@ yajl_val hook_parse_json(const char *body, size_t len)
 	return tree;
 }
 
+/* See hook_internal.h. */
+yajl_val hook_body_object(const struct hook_request *req, struct hook_response *resp, const char *expected)
+{
+	if (req->body_unreadable) {
+		hook_reply_text(resp, 400, "the body does not match its Content-Length");
+		return NULL;
+	}
+	yajl_val tree = hook_parse_json(req->body ? req->body : "", req->body ? req->body_len : 0);
+	if (tree && YAJL_IS_OBJECT(tree))
+		return tree;
+	yajl_tree_free(tree);
+	hook_reply_text(resp, 400, "malformed JSON: expected one JSON object%s", expected);
+	return NULL;
+}
+
 /*
  * The value of key in object obj. Returns 1 and *out when present once,
  * 0 when absent (or obj is not an object), -1 when the key is repeated

@@ -205,15 +205,9 @@ void hook_crosschq(const struct config *cfg, const struct hook_request *req, str
 		hook_reply_text(resp, 413, "body larger than %d bytes", HOOK_BODY_MAX);
 		goto out;
 	}
-	if (req->body_unreadable) {
-		hook_reply_text(resp, 400, "the body does not match its Content-Length");
+	tree = hook_body_object(req, resp, " (a Crosschq Request)");
+	if (!tree)
 		goto out;
-	}
-	tree = hook_parse_json(req->body ? req->body : "", req->body ? req->body_len : 0);
-	if (!tree || !YAJL_IS_OBJECT(tree)) {
-		hook_reply_text(resp, 400, "malformed JSON: expected one JSON object (a Crosschq Request)");
-		goto out;
-	}
 	if (hook_object_string(tree, "id", &id) != 1) {
 		hook_reply_text(resp, 400, "missing or invalid \"id\": expected the Request's id as a string");
 		goto out;

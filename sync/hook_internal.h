@@ -68,6 +68,14 @@ void hook_sha256_hex32_n(const void *data, size_t len, char out[33]);
 yajl_val hook_parse_json(const char *body, size_t len);
 
 /*
+ * The request's body as one JSON object (hook_parse_json), or NULL after a
+ * 400 reply that says why: a body that does not match its Content-Length, or
+ * not one JSON object (expected: text after "expected one JSON object", such
+ * as " (a Crosschq Request)", or ""). The tree is the caller's: yajl_tree_free.
+ */
+yajl_val hook_body_object(const struct hook_request *req, struct hook_response *resp, const char *expected);
+
+/*
  * The value of key in object obj. Returns 1 and *out when present once,
  * 0 when absent (or obj is not an object), -1 when the key is repeated.
  */

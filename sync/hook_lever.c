@@ -130,15 +130,9 @@ void hook_lever(const struct config *cfg, const struct hook_request *req, const 
 		hook_reply_text(resp, 415, "content type must be application/json");
 		goto out;
 	}
-	if (req->body_unreadable) {
-		hook_reply_text(resp, 400, "the body does not match its Content-Length");
+	tree = hook_body_object(req, resp, "");
+	if (!tree)
 		goto out;
-	}
-	tree = hook_parse_json(req->body ? req->body : "", req->body ? req->body_len : 0);
-	if (!tree || !YAJL_IS_OBJECT(tree)) {
-		hook_reply_text(resp, 400, "malformed JSON: expected one JSON object");
-		goto out;
-	}
 	if (hook_object_string(tree, "token", &token) != 1 || token[0] == '\0' || strlen(token) > TOKEN_MAX) {
 		hook_reply_text(resp, 400, "missing or invalid \"token\"");
 		goto out;
