@@ -137,8 +137,7 @@ static int apply_step(struct sync_ctx *ctx, const struct action *a, enum step st
 		/* it stays 'sending' (in doubt) with the reason: the next run looks it up */
 		if (record(ctx, a, "sending", NULL, err, 0))
 			return EXIT_SOFTWARE;
-		if (!ctx->error[0])
-			snprintf(ctx->error, sizeof ctx->error, "%s", err);
+		ctx_note_error(ctx, err);
 		log_err("%s %s: %s; the outcome is unknown: the next run looks it up before sending anything",
 			a->kind, a->key, err);
 		return EXIT_TEMPFAIL;
@@ -146,8 +145,7 @@ static int apply_step(struct sync_ctx *ctx, const struct action *a, enum step st
 	case STEP_STOP_AUTH:
 		if (record(ctx, a, "planned", NULL, err, now))
 			return EXIT_SOFTWARE;
-		if (!ctx->error[0])
-			snprintf(ctx->error, sizeof ctx->error, "%s", err);
+		ctx_note_error(ctx, err);
 		if (step == STEP_STOP_AUTH) {
 			log_err("%s; refused credentials or settings: run 'refsync check'", err);
 			return EXIT_CONFIG;
@@ -304,8 +302,7 @@ static int resolve_in_doubt(struct sync_ctx *ctx)
 			default:
 				/* cannot look it up now: it stays in doubt, nothing is sent */
 				log_err("%s; %s %s stays in doubt until it can be looked up", err, a->kind, a->key);
-				if (!ctx->error[0])
-					snprintf(ctx->error, sizeof ctx->error, "%s", err);
+				ctx_note_error(ctx, err);
 				result = step == STEP_DB_ERROR ? EXIT_SOFTWARE : EXIT_TEMPFAIL;
 			}
 		}

@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct sync_ctx {
 	struct config *cfg;
@@ -29,5 +30,12 @@ struct sync_ctx {
 	int crosschq_unread;          /* Crosschq was down while its states were read: the run ends 75 */
 	char error[2048];             /* the first fatal error of the run */
 };
+
+/* Keep msg as the run's error unless an earlier one is kept (the first counts). */
+static inline void ctx_note_error(struct sync_ctx *ctx, const char *msg)
+{
+	if (!ctx->error[0])
+		snprintf(ctx->error, sizeof ctx->error, "%s", msg);
+}
 
 #endif

@@ -143,10 +143,9 @@ static int remote_trouble(struct sync_ctx *ctx, enum remote_status s, const char
 		return EXIT_CONFIG;
 	}
 	log_warn("%s; Crosschq request states are read again next run", err);
-	if (s == REMOTE_DOWN && !ctx->crosschq_unread) {
+	if (s == REMOTE_DOWN) {
 		ctx->crosschq_unread = 1;
-		if (!ctx->error[0])
-			snprintf(ctx->error, sizeof ctx->error, "%s", err);
+		ctx_note_error(ctx, err);
 	}
 	return EXIT_OK;
 }
