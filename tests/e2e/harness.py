@@ -10,6 +10,7 @@ needs only the fakes, so the fakes' own tests run without any C code.
 Set REFSYNC_KEEP=1 (or keep_dir=True) to keep the temporary directory for debugging.
 """
 
+import atexit
 import base64
 import email
 import email.policy
@@ -58,6 +59,25 @@ def binary(name):
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         raise AssertionError("%s not found or not executable at %s: build it with `make` "
                              "(or point REFSYNC_BIN_DIR at the binaries)" % (name, path))
+    return path
+
+
+_SHARED_BIN_DIR = None
+
+
+def shared_binary(name):
+    """A copy of binary(name) that any user can run: tests that drop to user nobody need
+    it, and the checkout may sit below a directory only root can enter (mktemp -d is 0700).
+    The copy lives in a 0755 directory made once per test process, removed at exit."""
+    global _SHARED_BIN_DIR
+    if _SHARED_BIN_DIR is None:
+        _SHARED_BIN_DIR = tempfile.mkdtemp(prefix="refsync-bin-")
+        os.chmod(_SHARED_BIN_DIR, 0o755)
+        atexit.register(shutil.rmtree, _SHARED_BIN_DIR, True)
+    path = os.path.join(_SHARED_BIN_DIR, name)
+    if not os.path.exists(path):
+        shutil.copy2(binary(name), path)
+        os.chmod(path, 0o755)
     return path
 
 

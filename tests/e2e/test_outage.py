@@ -264,7 +264,7 @@ class DatabaseTest(unittest.TestCase):
             argv = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups"]
         else:
             argv = []
-        return subprocess.run(argv + [harness.binary("refsync"), "-c", t.conf_path] + list(args),
+        return subprocess.run(argv + [harness.shared_binary("refsync"), "-c", t.conf_path] + list(args),
                               env=t.env(), capture_output=True, text=True, timeout=120)
 
     def test_read_only_database_is_73_not_75(self):

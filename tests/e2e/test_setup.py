@@ -41,7 +41,7 @@ def as_nobody():
 
 def run_as_nobody(t, *args, conf=None):
     """`refsync -c CONF args...` as user nobody; CompletedProcess (text)."""
-    return subprocess.run([harness.binary("refsync"), "-c", conf or t.conf_path] + list(args),
+    return subprocess.run([harness.shared_binary("refsync"), "-c", conf or t.conf_path] + list(args),
                           env=t.env(), capture_output=True, text=True, timeout=120,
                           cwd="/", preexec_fn=as_nobody)
 
