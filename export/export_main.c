@@ -62,13 +62,14 @@ static const char usage_text[] =
 	"Exit: 0 done (chain intact), 64 usage, 65 chain broken, 70 database error,\n"
 	"73 cannot write the output, 78 config error. See refsync-export(1).\n";
 
-/* Report a command-line mistake. Returns EXIT_USAGE. */
+/* Report a command-line mistake ("refsync-export: what" and "Try
+ * 'refsync-export --help'."). Returns EXIT_USAGE. */
 static int usage_error(const char *what, const char *arg)
 {
 	if (arg)
-		log_err("%s: %s (try --help)", what, arg);
+		log_usage_error("%s '%s'", what, arg);
 	else
-		log_err("%s (try --help)", what);
+		log_usage_error("%s", what);
 	return EXIT_USAGE;
 }
 
@@ -76,8 +77,8 @@ static int usage_error(const char *what, const char *arg)
 static int parse_time_option(const char *name, const char *value, int64_t *ms)
 {
 	if (parse_iso8601(value, ms) != 0) {
-		log_err("%s: '%s' is not an ISO 8601 time such as 2026-01-31 or 2026-01-31T12:00:00Z (try --help)",
-			name, value);
+		log_usage_error("%s: '%s' is not an ISO 8601 time such as 2026-01-31 or 2026-01-31T12:00:00Z", name,
+				value);
 		return EXIT_USAGE;
 	}
 	return 0;
@@ -147,11 +148,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 			fputs(usage_text, stdout);
 			return fflush(stdout) == 0 ? EXIT_OK : EXIT_CANTCREAT;
 		case 'V':
-			printf("refsync-export (refsync) %s\n", REFSYNC_VERSION);
+			printf("refsync %s\n", REFSYNC_VERSION);
 			return fflush(stdout) == 0 ? EXIT_OK : EXIT_CANTCREAT;
 		case ':':
-			return usage_error("this option needs a value", argv[optind - 1]);
+			return usage_error("this option needs a value:", argv[optind - 1]);
 		default:
+			if (optopt) {
+				char opt[3] = { '-', (char)optopt, '\0' };
+				return usage_error("unknown option", opt);
+			}
 			return usage_error("unknown option", argv[optind - 1]);
 		}
 	}
@@ -267,7 +272,7 @@ int main(int argc, char **argv)
 	if (code >= 0)
 		return code;
 	if (config_load(config_locate(o.config), &cfg, err, sizeof err)) {
-		log_err("%s", err);
+		config_log_errors(err);
 		return EXIT_CONFIG;
 	}
 	if (db_open(cfg.database, DB_READONLY, &db, NULL, err, sizeof err)) {

@@ -445,6 +445,29 @@ int act_requeue_failed(sqlite3 *db, char *const *keys, int n_keys, int *unknown)
 	sqlite3_stmt *upd = db_prepare(db, "UPDATE outbox SET state = 'planned', next_attempt_at = 0, updated_at = ? "
 					   "WHERE id = ?");
 	int count = 0, ok = sel && upd;
+	/* a key that names no failed action: say so, and put nothing back */
+	for (int i = 0; ok && i < n_keys; i++) {
+		sqlite3_bind_text(sel, 1, keys[i], -1, SQLITE_STATIC);
+		int rc = sqlite3_step(sel);
+		if (rc == SQLITE_ROW && sqlite3_column_int(sel, 4)) {
+			fprintf(stderr, "refsync: %s is not retried: the candidate was deleted or anonymized in "
+				"Lever and its data erased; it is never sent\n", keys[i]);
+			(*unknown)++;
+		} else if (rc == SQLITE_DONE) {
+			fprintf(stderr, "refsync: no failed action has the key %s (refsync status lists the failed "
+				"actions)\n", keys[i]);
+			(*unknown)++;
+		} else if (rc != SQLITE_ROW) {
+			ok = 0;
+		}
+		sqlite3_reset(sel);
+	}
+	if (ok && *unknown) {
+		sqlite3_finalize(sel);
+		sqlite3_finalize(upd);
+		db_rollback(db);
+		return 0;
+	}
 	for (int i = 0; ok && i < (n_keys ? n_keys : 1); i++) {
 		if (n_keys)
 			sqlite3_bind_text(sel, 1, keys[i], -1, SQLITE_STATIC);

@@ -35,7 +35,8 @@ void act_print_pending(struct sync_ctx *ctx);
  * given keys), once the operator has fixed what made the remote refuse
  * them. Each is audited. Returns the number re-queued, or -1 on a database
  * error; *unknown counts keys that name no failed action, or one settled
- * by privacy erasure (never retried: its candidate is gone).
+ * by privacy erasure (never retried: its candidate is gone), each said on
+ * stderr: then nothing is re-queued and it returns 0.
  */
 int act_requeue_failed(sqlite3 *db, char *const *keys, int n_keys, int *unknown);
 

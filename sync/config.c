@@ -113,35 +113,34 @@ int config_url_allowed(const char *url)
 
 struct parse_state {
 	struct config *cfg;
-	char *err;
-	size_t errlen;
+	struct config_errors errors;
 	int failed;
 	/* lines where keys were set, for validation messages */
 	int line_database, line_lever_url, line_crosschq_url, line_smtp_url, line_answer_url;
 	int line_trigger_stage;
 	FILE *file;
-	int line;       /* the line inih is at */
+	int line;        /* the line inih is at */
+	int after_key;   /* config_check_line's state */
 	char *seen_keys; /* "\nsection\x1fkey\n..." of the keys set so far */
 };
 
 static void set_err(struct parse_state *st, int line, const char *section, const char *key,
 		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* Add one problem of [section] key (at line, when known). */
 static void set_err(struct parse_state *st, int line, const char *section, const char *key,
 		    const char *fmt, ...)
 {
-	if (st->failed)
-		return;
 	st->failed = 1;
-	char what[512];
+	char what[768];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof what, fmt, ap);
 	va_end(ap);
 	if (line > 0)
-		snprintf(st->err, st->errlen, "%s:%d: [%s] %s: %s", st->cfg->path, line, section, key, what);
+		config_error_add(&st->errors, "%s:%d: [%s] %s: %s", st->cfg->path, line, section, key, what);
 	else
-		snprintf(st->err, st->errlen, "%s: [%s] %s: %s", st->cfg->path, section, key, what);
+		config_error_add(&st->errors, "%s: [%s] %s: %s", st->cfg->path, section, key, what);
 }
 
 static void replace(char **slot, const char *value)
@@ -186,9 +185,9 @@ static char *read_line(char *str, int num, void *stream)
 		 * comment is harmless, anything else is named */
 		const char *first = r + strspn(r, " \t");
 		int comment = *first == '#' || *first == ';';
-		if (!comment && !st->failed) {
-			snprintf(st->err, st->errlen, "%s:%d: line longer than %d characters (the longest a "
-				 "config line may be)", st->cfg->path, st->line, num - 2);
+		if (!comment) {
+			config_error_add(&st->errors, "%s:%d: line longer than %d characters (the longest a "
+					 "config line may be)", st->cfg->path, st->line, num - 2);
 			st->failed = 1;
 		}
 		int c;
@@ -198,8 +197,31 @@ static char *read_line(char *str, int num, void *stream)
 			str[0] = '\0';
 		else
 			strcpy(str, "#\n");
+		return r;
 	}
+	int before = st->errors.count;
+	config_check_line(&st->errors, st->cfg->path, st->line, r, &st->after_key);
+	if (st->errors.count != before)
+		st->failed = 1;
 	return r;
+}
+
+/* A key that no section has, or not this one: say which was meant. */
+static void unknown_key(struct parse_state *st, int line, const char *section, const char *key)
+{
+	const char *meant = config_suggest_key(section, key);
+	char homes[128];
+	int n_homes = config_sections_of_key(key, homes, sizeof homes);
+	if (!*section && n_homes)
+		set_err(st, line, section, key, "before any [section]: it belongs in %s", homes);
+	else if (!*section)
+		set_err(st, line, section, key, "before any [section] (see refsync.conf(5))");
+	else if (meant)
+		set_err(st, line, section, key, "unknown key (did you mean %s?)", meant);
+	else if (n_homes)
+		set_err(st, line, section, key, "unknown key in [%s]: it belongs in %s", section, homes);
+	else
+		set_err(st, line, section, key, "unknown key (see refsync.conf(5))");
 }
 
 /* inih handler: one key. Returns 1 to go on (errors are kept in st). */
@@ -207,6 +229,9 @@ static int on_key(void *user, const char *section, const char *key, const char *
 {
 	struct parse_state *st = user;
 	int line = st->line;
+	/* an unknown section is reported once, at its header (config_check_line) */
+	if (*section && !config_section_known(section))
+		return 1;
 	/* inih reports an indented line as a continuation of the key above, and
 	 * a repeated key again: both would silently replace a value */
 	char seen[160];
@@ -354,7 +379,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		set_err(st, line, section, key, "templates live in [template NAME] sections now: mark one of them "
 			"default = yes (see refsync.conf(5), TEMPLATES)");
 	} else {
-		set_err(st, line, section, key, "unknown key (see refsync.conf(5))");
+		unknown_key(st, line, section, key);
 	}
 #undef IS
 	return 1;
@@ -399,7 +424,8 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	cfg->smtp_url = xstrdup("smtp://localhost:25");
 	cfg->from = xstrdup("Reference checks <refsync@localhost>");
 
-	struct parse_state st = { .cfg = cfg, .err = err, .errlen = errlen };
+	struct parse_state st = { .cfg = cfg };
+	config_errors_init(&st.errors, err, errlen);
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		char user[64];
@@ -416,40 +442,44 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	int r = ini_parse_stream(read_line, &st, on_key, &st);
 	fclose(f);
 	free(st.seen_keys);
-	if (r > 0 && !st.failed) {
-		snprintf(err, errlen, "%s:%d: not a valid INI line (expected [section] or key = value)", path, r);
+	if (r > 0) {
+		/* inih names its first bad line; config_check_line has named every
+		 * one it could tell, so this adds it only when it had not */
+		char at[64];
+		snprintf(at, sizeof at, ":%d: ", r);
+		if (!st.failed || !strstr(err, at))
+			config_error_add(&st.errors, "%s:%d: not a valid INI line (expected [section] or key = value)",
+					 path, r);
 		st.failed = 1;
-	} else if (r < 0 && !st.failed) {
-		snprintf(err, errlen, "%s: cannot parse the config file (out of memory)", path);
+	} else if (r < 0) {
+		config_error_add(&st.errors, "%s: cannot parse the config file (out of memory)", path);
 		st.failed = 1;
 	}
-	if (!st.failed && str_empty(cfg->database))
+	if (str_empty(cfg->database))
 		set_err(&st, 0, "sync", "database", "required: the path of the SQLite database");
-	if (!st.failed && str_empty(cfg->lever_url))
+	if (str_empty(cfg->lever_url))
 		set_err(&st, st.line_lever_url, "lever", "url", "must not be empty");
-	if (!st.failed && str_empty(cfg->crosschq_url))
+	if (str_empty(cfg->crosschq_url))
 		set_err(&st, st.line_crosschq_url, "crosschq", "url", "must not be empty");
 	/* keys with a default that an empty value would take away */
-	if (!st.failed && str_empty(cfg->hired_reason))
+	if (str_empty(cfg->hired_reason))
 		set_err(&st, 0, "lever", "hired_reason", "must not be empty: the name of a hired-type archive reason");
-	if (!st.failed && str_empty(cfg->smtp_url))
+	if (str_empty(cfg->smtp_url))
 		set_err(&st, 0, "followup", "smtp_url", "must not be empty: an smtp:// or smtps:// URL");
-	if (!st.failed && str_empty(cfg->from))
+	if (str_empty(cfg->from))
 		set_err(&st, 0, "followup", "from", "must not be empty: the sender of the follow-up email");
-	if (!st.failed && str_empty(cfg->trigger_stage))
+	if (str_empty(cfg->trigger_stage))
 		set_err(&st, st.line_trigger_stage, "lever", "trigger_stage", "must name the Lever stage that starts a reference check");
-	if (!st.failed) {
-		check_url(&st, cfg->lever_url, st.line_lever_url, "lever", "url");
-		check_url(&st, cfg->crosschq_url, st.line_crosschq_url, "crosschq", "url");
-		if (cfg->answer_url)
-			check_url(&st, cfg->answer_url, st.line_answer_url, "followup", "answer_url");
-	}
-	if (!st.failed && cfg->smtp_url && strncasecmp(cfg->smtp_url, "smtp://", 7) != 0 &&
+	check_url(&st, cfg->lever_url, st.line_lever_url, "lever", "url");
+	check_url(&st, cfg->crosschq_url, st.line_crosschq_url, "crosschq", "url");
+	check_url(&st, cfg->answer_url, st.line_answer_url, "followup", "answer_url");
+	if (cfg->smtp_url && strncasecmp(cfg->smtp_url, "smtp://", 7) != 0 &&
 	    strncasecmp(cfg->smtp_url, "smtps://", 8) != 0)
 		set_err(&st, st.line_smtp_url, "followup", "smtp_url",
 			"'%s' is not an smtp:// or smtps:// URL", cfg->smtp_url);
-	if (!st.failed && config_templates_validate(cfg, err, errlen))
+	if (config_templates_validate(cfg, &st.errors))
 		st.failed = 1;
+	config_errors_finish(&st.errors, path);
 	if (st.failed) {
 		config_free(cfg);
 		return -1;

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define CONFIG_DEFAULT_PATH "/etc/refsync/refsync.conf"
-#define CONFIG_ERR_MAX 1024
+#define CONFIG_ERR_MAX 8192
 
 /* The relationships a Crosschq survey asks references of (config_params). */
 enum cq_relationship { REL_MANAGERS, REL_EMPLOYEES, REL_PEERS, REL_BUSINESS, REL_SOCIAL, REL_COUNT };
@@ -121,10 +121,15 @@ const char *config_locate(const char *explicit_path);
 
 /*
  * Read and validate the file at path into cfg (zeroed first; defaults
- * applied). Returns 0, or -1 with a one-line message in err (file, line,
- * key, what is wrong). On failure cfg is freed.
+ * applied). Returns 0, or -1 with every problem in err, one line each
+ * (file, line, key, what is wrong; a misspelt key or section names the one
+ * meant), joined by '\n' (CONFIG_ERR_MAX holds the usual cases; the last
+ * line says how many more when err is too short). On failure cfg is freed.
  */
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+
+/* Log each line of a config_load error as its own error line. */
+void config_log_errors(const char *err);
 
 void config_free(struct config *cfg);
 

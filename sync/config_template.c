@@ -223,15 +223,20 @@ int config_template_key(struct config *c, const char *section, const char *key, 
 			return -1;
 		}
 	} else {
-		snprintf(what, n, "unknown key (see refsync.conf(5), TEMPLATES)");
+		const char *meant = config_suggest_key(section, key);
+		if (meant)
+			snprintf(what, n, "unknown key (did you mean %s?)", meant);
+		else
+			snprintf(what, n, "unknown key (see refsync.conf(5), TEMPLATES)");
 		return -1;
 	}
 	return 0;
 }
 
-int config_templates_validate(const struct config *c, char *err, size_t errlen)
+int config_templates_validate(const struct config *c, struct config_errors *e)
 {
 	const struct template_cfg *dflt = NULL;
+	int bad = 0;
 	for (size_t i = 0; i < c->n_templates; i++) {
 		const struct template_cfg *t = &c->templates[i];
 		const char *problem = NULL, *key = "";
@@ -258,20 +263,20 @@ int config_templates_validate(const struct config *c, char *err, size_t errlen)
 			key = "managers";
 			problem = "no references asked: give managers, employees, peers, business or social (or "
 				  "any_relationship = yes with references = N)";
-		} else if (t->is_default && dflt) {
-			key = "default";
-			snprintf(err, errlen, "%s:%d: [template %s] default: template %s is the default already: at most "
-				 "one template may have default = yes", c->path, t->line, t->name, dflt->name);
-			return -1;
 		}
 		if (problem) {
-			snprintf(err, errlen, "%s:%d: [template %s] %s: %s", c->path, t->line, t->name, key, problem);
-			return -1;
+			config_error_add(e, "%s:%d: [template %s] %s: %s", c->path, t->line, t->name, key, problem);
+			bad = 1;
 		}
-		if (t->is_default)
+		if (t->is_default && dflt) {
+			config_error_add(e, "%s:%d: [template %s] default: template %s is the default already: at most "
+					 "one template may have default = yes", c->path, t->line, t->name, dflt->name);
+			bad = 1;
+		} else if (t->is_default) {
 			dflt = t;
+		}
 	}
-	return 0;
+	return bad ? -1 : 0;
 }
 
 void config_templates_free(struct config *c)

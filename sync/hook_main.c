@@ -15,7 +15,8 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: refsync-hook\n"
+	"usage: refsync-hook                (run by a web server, as CGI)\n"
+	"       refsync-hook --help | --version\n"
 	"\n"
 	"refsync-hook is a CGI program: a web server runs it for each request, with\n"
 	"the request in the CGI environment (REQUEST_METHOD, PATH_INFO, CONTENT_TYPE,\n"
@@ -49,12 +50,24 @@ int main(int argc, char **argv)
 	 * no core dump of it */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	log_init("refsync-hook", LOG_INFO);
-	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(usage, stdout);
 		return EXIT_OK;
 	}
-	if (argc > 1 || !getenv("REQUEST_METHOD")) {
-		fputs(usage, stderr);
+	if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
+		printf("refsync %s\n", REFSYNC_VERSION);
+		return EXIT_OK;
+	}
+	if (argc > 1) {
+		if (argv[1][0] == '-')
+			log_usage_error("unknown option '%s'", argv[1]);
+		else
+			log_usage_error("unexpected argument '%s': the request comes from the CGI environment", argv[1]);
+		return EXIT_USAGE;
+	}
+	if (!getenv("REQUEST_METHOD")) {
+		log_usage_error("REQUEST_METHOD is not set: refsync-hook is a CGI program that a web server runs "
+				"(see refsync-hook(8))");
 		return EXIT_USAGE;
 	}
 
@@ -72,7 +85,7 @@ int main(int argc, char **argv)
 	if (config_load(config_locate(NULL), &cfg, err, sizeof err) == 0)
 		have_config = 1;
 	else
-		log_err("%s", err);
+		config_log_errors(err);
 
 	hook_handle(have_config ? &cfg : NULL, &req, &resp);
 

@@ -109,3 +109,16 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		fprintf(stderr, "%s: %s%s\n", log_prog, tag, line);
 	}
 }
+
+void log_usage_error(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	for (char *p = line; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	fprintf(stderr, "%s: %s\nTry '%s --help'.\n", log_prog, line, log_prog);
+}

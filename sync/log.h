@@ -29,6 +29,13 @@ void log_forget_secrets(void);
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * A mistake on the command line, the same way in every program: "PROG: what"
+ * and "Try 'PROG --help'." on stderr (never the journal's prefixes: a
+ * person typed it). The caller exits 64.
+ */
+void log_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #define log_err(...)    log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...)   log_msg(LOG_WARN, __VA_ARGS__)
 #define log_notice(...) log_msg(LOG_NOTICE, __VA_ARGS__)

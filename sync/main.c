@@ -17,6 +17,7 @@
 #include "outage.h"
 #include "pull.h"
 #include "status.h"
+#include "usage.h"
 #include "util.h"
 
 #include <errno.h>
@@ -29,42 +30,6 @@
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <unistd.h>
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: refsync [-c FILE] [-v | -q] COMMAND [OPTIONS]\n"
-		"\n"
-		"Connects Lever (ATS) with Crosschq (reference checks). Commands:\n"
-		"  run [--dry-run] [--full]   pull both systems, take in webhooks, decide, act\n"
-		"  backfill --since DATE [--until DATE] [--slices N] [--dry-run]\n"
-		"                             re-pull a window of Lever opportunities, cut into up to N slices\n"
-		"                             at once (default 16, 1 = sequential; resumable)\n"
-		"  plan                       print the actions the stored state implies; sends nothing\n"
-		"  status [--json]            last runs, outbox, holds, cursors, spool backlog\n"
-		"  retry (--failed | KEY...)  put failed actions back to planned, once their cause\n"
-		"                             is fixed; the next run sends them\n"
-		"  resolve KEY (--sent REQUEST_ID | --not-sent)\n"
-		"                             settle a Crosschq create left in doubt: it made that\n"
-		"                             request, or it was not sent (the next run sends it)\n"
-		"  check                      validate config, credentials, stage, reason, templates,\n"
-		"                             Crosschq capabilities, SMTP\n"
-		"\n"
-		"Options:\n"
-		"  -c, --config FILE   config file (default: $REFSYNC_CONFIG, then %s)\n"
-		"  -v, --verbose       more detail in the log\n"
-		"  -q, --quiet         errors and warnings only\n"
-		"  -h, --help          this text\n"
-		"  -V, --version       the version\n"
-		"\n"
-		"Exit codes: 0 done; 1 some actions failed (kept, retried next run); 64 usage;\n"
-		"69 a remote has been failing for [sync] outage_alert_minutes; 70 internal error;\n"
-		"73 the state directory or database is missing or not writable;\n"
-		"75 try again later (another run, remote down, database busy);\n"
-		"77 run as root on a state directory another user owns;\n"
-		"78 configuration or credential error. See refsync(1).\n",
-		CONFIG_DEFAULT_PATH);
-}
 
 /* Take the run lock beside the database. Returns the fd, -1 busy, -2 error. */
 static int take_lock(const char *database, char *err, size_t errlen)
@@ -262,7 +227,8 @@ static int sync_steps(struct sync_ctx *ctx, const struct run_options *o)
 static int parse_date_arg(const char *opt, const char *v, int64_t *out)
 {
 	if (parse_iso8601(v, out)) {
-		log_err("%s '%s': expected an ISO 8601 date or time such as 2026-01-31 or 2026-01-31T12:00:00Z", opt, v);
+		log_usage_error("%s '%s': expected an ISO 8601 date or time such as 2026-01-31 or 2026-01-31T12:00:00Z",
+				opt, v);
 		return -1;
 	}
 	return 0;
@@ -282,7 +248,8 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },      { NULL, 0, NULL, 0 }
 	};
 	int ch;
-	while ((ch = getopt_long(argc, argv, "+c:vqhV", global, NULL)) != -1) {
+	opterr = 0; /* the mistakes are said here, one way */
+	while ((ch = getopt_long(argc, argv, "+:c:vqhV", global, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			config_path = optarg;
@@ -294,19 +261,30 @@ int main(int argc, char **argv)
 			verbosity = LOG_WARN;
 			break;
 		case 'h':
-			usage(stdout);
+			usage_print(stdout);
 			return EXIT_OK;
 		case 'V':
 			printf("refsync %s\n", REFSYNC_VERSION);
 			return EXIT_OK;
+		case ':':
+			log_usage_error("option '%s' needs a value", argv[optind - 1]);
+			return EXIT_USAGE;
 		default:
-			usage(stderr);
+			if (optopt)
+				log_usage_error("unknown option '-%c'", optopt);
+			else
+				log_usage_error("unknown option '%s'", argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}
 	log_set_verbosity(verbosity);
 	if (optind >= argc) {
-		usage(stderr);
+		log_usage_error("no command given (run, backfill, plan, status, retry, resolve or check)");
+		return EXIT_USAGE;
+	}
+	if (!usage_is_command(argv[optind])) {
+		log_usage_error("unknown command '%s' (run, backfill, plan, status, retry, resolve or check)",
+				argv[optind]);
 		return EXIT_USAGE;
 	}
 	struct run_options o = { .command = argv[optind], .slices = 0 };
@@ -323,7 +301,7 @@ int main(int argc, char **argv)
 	};
 	int have_since = 0, all_failed = 0, not_sent = 0;
 	const char *sent_id = NULL;
-	while ((ch = getopt_long(argc, argv, "", cmd_opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":", cmd_opts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 			o.dry_run = 1;
@@ -356,17 +334,23 @@ int main(int argc, char **argv)
 			char *end;
 			long v = strtol(optarg, &end, 10);
 			if (*end || v < 1 || v > 64) {
-				log_err("--slices '%s': expected a whole number from 1 to 64", optarg);
+				log_usage_error("--slices '%s': expected a whole number from 1 to 64", optarg);
 				return EXIT_USAGE;
 			}
 			o.slices = (int)v;
 			break;
 		}
 		case 'h':
-			usage(stdout);
+			usage_print_command(o.command, stdout);
 			return EXIT_OK;
+		case ':':
+			log_usage_error("%s: option '%s' needs a value", o.command, argv[optind - 1]);
+			return EXIT_USAGE;
 		default:
-			usage(stderr);
+			if (optopt)
+				log_usage_error("%s: unknown option '-%c'", o.command, optopt);
+			else
+				log_usage_error("%s: unknown option '%s'", o.command, argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}
@@ -375,34 +359,32 @@ int main(int argc, char **argv)
 	int is_plan = strcmp(cmd, "plan") == 0, is_status = strcmp(cmd, "status") == 0;
 	int is_check = strcmp(cmd, "check") == 0, is_retry = strcmp(cmd, "retry") == 0;
 	int is_resolve = strcmp(cmd, "resolve") == 0;
-	if (!is_run && !is_backfill && !is_plan && !is_status && !is_check && !is_retry && !is_resolve) {
-		log_err("unknown command '%s'", cmd);
-		usage(stderr);
-		return EXIT_USAGE;
-	}
 	if ((optind < argc && !is_retry && !is_resolve) || ((sent_id || not_sent) && !is_resolve) ||
 	    (all_failed && !is_retry) || (o.full && !is_run) || (o.dry_run && !is_run && !is_backfill) ||
 	    ((have_since || o.until || o.slices) && !is_backfill) || (json && !is_status)) {
-		log_err("option not valid for '%s' (see refsync --help)", cmd);
+		if (optind < argc && !is_retry && !is_resolve)
+			log_usage_error("%s takes no argument '%s'", cmd, argv[optind]);
+		else
+			log_usage_error("option not valid for '%s'", cmd);
 		return EXIT_USAGE;
 	}
 	if (is_retry && (all_failed == (optind < argc))) {
-		log_err("retry takes --failed, or the keys of failed actions (refsync status lists them)");
+		log_usage_error("retry takes --failed, or the keys of failed actions (refsync status lists them)");
 		return EXIT_USAGE;
 	}
 	if (is_resolve && (argc - optind != 1 || !sent_id == !not_sent)) {
-		log_err("resolve takes one action key and --sent REQUEST_ID or --not-sent (refsync status lists the "
-			"actions in doubt)");
+		log_usage_error("resolve takes one action key and --sent REQUEST_ID or --not-sent (refsync status lists "
+				"the actions in doubt)");
 		return EXIT_USAGE;
 	}
 	if (is_backfill) {
 		if (!have_since) {
-			log_err("backfill needs --since DATE");
+			log_usage_error("backfill needs --since DATE");
 			return EXIT_USAGE;
 		}
 		/* no --until: now, or the end of the interrupted backfill it resumes (pull.h) */
 		if ((o.until ? o.until : now_ms()) <= o.since) {
-			log_err("backfill: --until must be after --since");
+			log_usage_error("backfill: --until must be after --since");
 			return EXIT_USAGE;
 		}
 		o.backfill = 1;
@@ -411,7 +393,7 @@ int main(int argc, char **argv)
 	struct config cfg;
 	char err[8192];
 	if (config_load(config_locate(config_path), &cfg, err, sizeof err)) {
-		log_err("%s", err);
+		config_log_errors(err);
 		return EXIT_CONFIG;
 	}
 	if (is_check) {
@@ -434,6 +416,20 @@ int main(int argc, char **argv)
 	ctx.started_at = now_ms();
 	ctx.started_mono = monotonic_ms();
 	int code = EXIT_OK, lock_fd = -1;
+	if (is_retry && access(cfg.database, F_OK) != 0 && errno == ENOENT) {
+		/* no run yet: nothing failed, and retry does not make the database */
+		if (all_failed) {
+			printf("0 actions put back to planned: there has been no run yet (%s does not exist)\n",
+			       cfg.database);
+		} else {
+			for (int i = optind; i < argc; i++)
+				fprintf(stderr, "refsync: no failed action has the key %s\n", argv[i]);
+			log_err("retry: there has been no run yet (%s does not exist): nothing was put back",
+				cfg.database);
+			code = EXIT_USAGE;
+		}
+		goto out;
+	}
 	code = state_dir_ready(cfg.database, err, sizeof err);
 	if (code != EXIT_OK) {
 		log_err("%s", err);
@@ -457,10 +453,14 @@ int main(int argc, char **argv)
 		if (n < 0) {
 			log_err("%s: %s", cfg.database, db_last_error());
 			code = db_failure_code(db_last_busy(), cfg.database);
+		} else if (unknown) {
+			log_err("retry: %d key%s named no failed action: nothing was put back", unknown,
+				unknown == 1 ? "" : "s");
+			code = EXIT_USAGE;
 		} else {
 			printf("%d action%s put back to planned; the next run sends %s\n", n, n == 1 ? "" : "s",
 			       n == 1 ? "it" : "them");
-			code = unknown ? EXIT_USAGE : EXIT_OK;
+			code = EXIT_OK;
 		}
 		goto out;
 	}

@@ -10,8 +10,10 @@
 #include "spool.h"
 #include "util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <yajl/yajl_gen.h>
 
 static void gen_key(yajl_gen g, const char *k)
@@ -161,11 +163,45 @@ static void print_crosschq(sqlite3 *db)
 	sqlite3_finalize(st);
 }
 
+/* Before the first run there is no database: say so, and what to do. Exit 0. */
+static int status_no_run_yet(const struct config *cfg, int json)
+{
+	static const char hint[] = "check the set-up with 'refsync check', then start a run: 'refsync run' "
+				   "(or 'refsync run --dry-run' to see what it would do first), or the timer: "
+				   "systemctl enable --now refsync.timer";
+	if (json) {
+		yajl_gen g = yajl_gen_alloc(NULL);
+		yajl_gen_config(g, yajl_gen_beautify, 1);
+		yajl_gen_map_open(g);
+		gen_key(g, "no_run_yet");
+		yajl_gen_bool(g, 1);
+		gen_key(g, "database");
+		json_gen_str(g, cfg->database);
+		gen_key(g, "hint");
+		json_gen_str(g, hint);
+		gen_key(g, "runs");
+		yajl_gen_array_open(g);
+		yajl_gen_array_close(g);
+		yajl_gen_map_close(g);
+		const unsigned char *buf;
+		size_t len;
+		yajl_gen_get_buf(g, &buf, &len);
+		fwrite(buf, 1, len, stdout);
+		yajl_gen_free(g);
+	} else {
+		printf("No run yet: the database %s does not exist (the first run creates it).\n", cfg->database);
+		printf("Next: %s.\n", hint);
+	}
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_SOFTWARE;
+}
+
 int status_print(const struct config *cfg, int json)
 {
 	sqlite3 *db;
 	char err[1024];
 	int busy = 0;
+	if (access(cfg->database, F_OK) != 0 && errno == ENOENT)
+		return status_no_run_yet(cfg, json);
 	if (db_open(cfg->database, DB_READONLY, &db, &busy, err, sizeof err)) {
 		log_err("%s (has refsync run yet?)", err);
 		return busy ? EXIT_TEMPFAIL : EXIT_SOFTWARE;

@@ -14,8 +14,8 @@
  *
  * Checked: on success the values obey what config.h and refsync.conf(5)
  * promise (required keys set, URLs allowed and without a trailing slash,
- * numbers in range, a spool); on failure the message is one line that
- * names the file.
+ * numbers in range, a spool); on failure the message is one line per problem,
+ * each naming the file.
  */
 #include "config.h"
 #include "fuzz.h"
@@ -187,8 +187,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		config_free(&c);
 	} else {
 		FUZZ_CHECK(memchr(err, '\0', sizeof err) != NULL);
-		FUZZ_CHECK(strncmp(err, conf_path, strlen(conf_path)) == 0);
-		FUZZ_CHECK(strchr(err, '\n') == NULL);
+		/* one problem a line, each naming the file */
+		for (const char *line = err; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+			FUZZ_CHECK(strncmp(line, conf_path, strlen(conf_path)) == 0);
 		/* config_load frees what it had read */
 		FUZZ_CHECK(c.path == NULL && c.database == NULL);
 	}

@@ -429,32 +429,84 @@ static void test_error_unknown_keys(void **state)
 	struct fixture *f = *state;
 	const char *what = "unknown key (see refsync.conf(5))";
 	/* the value (here what someone took for the key itself) is not echoed */
-	char err[CONFIG_ERR_MAX];
+	char err[CONFIG_ERR_MAX], want[CONFIG_ERR_MAX];
 	assert_int_equal(load(f, MINIMAL "[lever]\napi_key = lvr-very-secret-key\n", err, sizeof err), -1);
 	assert_null(strstr(err, "lvr-very-secret-key"));
 	expect_error(f, MINIMAL "[lever]\napi_key = lvr-very-secret-key\n", 4, "lever", "api_key", what);
-	expect_error(f, MINIMAL "[sync]\nurl = https://api.lever.co/v1\n", 4, "sync", "url", what);
-	expect_error(f, MINIMAL "[mail]\nsmtp_url = smtp://x\n", 4, "mail", "smtp_url", what);
-	expect_error(f, MINIMAL "Database = /x\n", 3, "sync", "Database", what);
+	expect_error(f, MINIMAL "[lever]\nflavour = mint\n", 4, "lever", "flavour", what);
+	/* a key of another section says where it belongs */
+	expect_error(f, MINIMAL "[sync]\nurl = https://api.lever.co/v1\n", 4, "sync", "url",
+		     "unknown key in [sync]: it belongs in [lever] or [crosschq]");
+	expect_error(f, "database = /x\n[lever]\nurl = https://api.lever.co/v1\n" MINIMAL, 1, "", "database",
+		     "before any [section]: it belongs in [sync]");
+	/* a misspelt key names the one meant (edit distance) */
+	expect_error(f, MINIMAL "Database = /x\n", 3, "sync", "Database", "unknown key (did you mean database?)");
+	expect_error(f, MINIMAL "[lever]\ntrigger_stag = Reference Check\n", 4, "lever", "trigger_stag",
+		     "unknown key (did you mean trigger_stage?)");
+	expect_error(f, MINIMAL "[followup]\nsmpt_url = smtp://x\n", 4, "followup", "smpt_url",
+		     "unknown key (did you mean smtp_url?)");
+	/* an unknown section is named once, at its header, with the one meant when close */
+	assert_int_equal(load(f, MINIMAL "[mail]\nsmtp_url = smtp://x\nfrom = a@b\n", err, sizeof err), -1);
+	snprintf(want, sizeof want, "%s:3: [mail]: unknown section (the sections are [sync], [lever], [crosschq], "
+		 "[followup], [prospects] and [template NAME]; see refsync.conf(5))", f->conf);
+	assert_string_equal(err, want);
+	assert_int_equal(load(f, MINIMAL "[levr]\n[templates eng]\n", err, sizeof err), -1);
+	snprintf(want, sizeof want, "%s:3: [levr]: unknown section (did you mean [lever]?)\n"
+		 "%s:4: [templates eng]: unknown section (did you mean [template eng]?)", f->conf, f->conf);
+	assert_string_equal(err, want);
 }
 
-static void test_error_first_one_wins(void **state)
+/* Every problem of the file is reported, in one go, one line each. */
+static void test_error_every_one_reported(void **state)
 {
 	struct fixture *f = *state;
-	expect_error(f, MINIMAL "overlap_minutes = many\n[lever]\nrequests_per_second = 0\nbogus = 1\n", 3, "sync",
-		     "overlap_minutes", "expected minutes from 0 to 1440, got 'many'");
+	char err[CONFIG_ERR_MAX], want[CONFIG_ERR_MAX];
+	assert_int_equal(load(f, MINIMAL "overlap_minutes = many\n[lever]\nrequests_per_second = 0\nbogus = 1\n", err,
+			      sizeof err), -1);
+	snprintf(want, sizeof want,
+		 "%s:3: [sync] overlap_minutes: expected minutes from 0 to 1440, got 'many'\n"
+		 "%s:5: [lever] requests_per_second: expected a number above 0 and at most 1000, got '0'\n"
+		 "%s:6: [lever] bogus: unknown key (see refsync.conf(5))",
+		 f->conf, f->conf, f->conf);
+	assert_string_equal(err, want);
+	/* and the checks after the parse too */
+	assert_int_equal(load(f, "[lever]\nurl = http://api.lever.co/v1\nwhat\n", err, sizeof err), -1);
+	snprintf(want, sizeof want,
+		 "%s:3: not a valid INI line (expected [section] or key = value)\n"
+		 "%s: [sync] database: required: the path of the SQLite database\n"
+		 "%s:2: [lever] url: 'http://api.lever.co/v1' is not allowed: use https:// (plain http:// only to a "
+		 "loopback address)",
+		 f->conf, f->conf, f->conf);
+	assert_string_equal(err, want);
+	/* more than err holds: the last line says how many more */
+	char text[8192] = MINIMAL "[lever]\n";
+	for (int i = 0; i < 200; i++)
+		snprintf(text + strlen(text), sizeof text - strlen(text), "bogus_key_number_%d = 1\n", i);
+	char small[512];
+	assert_int_equal(load(f, text, small, sizeof small), -1);
+	const char *last = strrchr(small, '\n');
+	assert_non_null(last);
+	assert_non_null(strstr(last, " more problems not shown"));
+	assert_true(strlen(small) < sizeof small);
 }
 
 static void test_error_not_ini(void **state)
 {
 	struct fixture *f = *state;
 	char err[CONFIG_ERR_MAX], want[CONFIG_ERR_MAX];
-	assert_int_equal(load(f, MINIMAL "\nthis line has no equals sign\n", err, sizeof err), -1);
-	snprintf(want, sizeof want, "%s:4: not a valid INI line (expected [section] or key = value)", f->conf);
+	assert_int_equal(load(f, MINIMAL "\nthis line has no equals sign\nnor this one\n", err, sizeof err), -1);
+	snprintf(want, sizeof want, "%s:4: not a valid INI line (expected [section] or key = value)\n"
+		 "%s:5: not a valid INI line (expected [section] or key = value)", f->conf, f->conf);
 	assert_string_equal(err, want);
 	assert_null(f->cfg.path);
 	assert_int_equal(load(f, "[sync\n", err, sizeof err), -1);
-	snprintf(want, sizeof want, "%s:1: not a valid INI line (expected [section] or key = value)", f->conf);
+	snprintf(want, sizeof want, "%s:1: not a valid INI line (expected [section] or key = value)\n"
+		 "%s: [sync] database: required: the path of the SQLite database", f->conf, f->conf);
+	assert_string_equal(err, want);
+	/* an indented line after a key is its continuation (inih), not a syntax error */
+	assert_int_equal(load(f, MINIMAL "  more\n", err, sizeof err), -1);
+	snprintf(want, sizeof want, "%s:3: [sync] database: given twice (or continued by an indented line): write "
+		 "each key once, at the start of a line", f->conf);
 	assert_string_equal(err, want);
 }
 
@@ -511,8 +563,9 @@ static void test_long_line(void **state)
 	assert_int_equal(load(f, text, err, sizeof err), -1);
 	/* Debian's inih reads lines of at most 200 bytes: a longer one is named,
 	 * with its own line number, instead of being cut and misread */
-	snprintf(want, sizeof want, "%s:4: line longer than 198 characters (the longest a config line may be)",
-		 f->conf);
+	snprintf(want, sizeof want, "%s:4: line longer than 198 characters (the longest a config line may be)\n"
+		 "%s:6: [lever] requests_per_second: expected a number above 0 and at most 1000, got '0'",
+		 f->conf, f->conf);
 	assert_string_equal(err, want);
 	/* a long comment is fine, and lines after it keep their numbers */
 	snprintf(text, sizeof text, MINIMAL "[lever]\n# %s\nrequests_per_second = 0\n", url);
@@ -980,7 +1033,7 @@ int main(void)
 		cmocka_unit_test(test_parse_bool),
 		T(test_error_trigger_since),
 		T(test_error_unknown_keys),
-		T(test_error_first_one_wins),
+		T(test_error_every_one_reported),
 		T(test_error_not_ini),
 		T(test_error_urls),
 		T(test_loopback_http_allowed),
