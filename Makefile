@@ -5,7 +5,7 @@
 #                   builds, run every test; ends with "N passed, N failed"
 #   make demo       start the fakes with a sandbox tenant, sync, export
 #   make bench      benchmarks (ratios measured in one run)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (make uninstall: the same)
 #
 # CFLAGS, CPPFLAGS and LDFLAGS are the user's: this file only adds to them.
 
@@ -15,7 +15,9 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
 LIBEXECDIR ?= $(PREFIX)/lib/refsync
-MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+DOCDIR ?= $(DATADIR)/doc/refsync
 SYSCONFDIR ?= /etc
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 CFLAGS ?= -O2 -g
@@ -139,42 +141,64 @@ bench: deps
 	$(PYTHON) tests/bench/bench.py
 
 # --- install ----------------------------------------------------------------
-# Units get their paths filled in. The config holds no secret: it is installed
-# root:refsync 0640 (group refsync when that group exists), and never replaces an
-# existing one.
+# Units get their paths filled in, and so do the man pages: they are written
+# for the default PREFIX (/usr/local) and SYSCONFDIR (/etc), and each such
+# path becomes the directory variable's value. The config holds no secret: it
+# is installed root:refsync 0640 (group refsync when that group exists), and
+# never replaces an existing one.
+MAN_PAGES := $(wildcard sync/*.[158] export/*.[158])
+UNITS := $(wildcard systemd/*.service systemd/*.timer systemd/*.path)
+DOCS := README.md CHANGELOG.md LICENSE
+MAN_SED = -e 's|/usr/local/share/doc/refsync|$(DOCDIR)|g' -e 's|/usr/local/share/refsync|$(DATADIR)/refsync|g' \
+	-e 's|/usr/local/lib/refsync|$(LIBEXECDIR)|g' -e 's|/usr/local/bin|$(BINDIR)|g' \
+	-e 's|/etc/refsync|$(SYSCONFDIR)/refsync|g' -e 's|^\.Os.*|.Os refsync $(VERSION)|'
+
 install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMDUNITDIR) \
-		$(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(SYSCONFDIR)/refsync
+		$(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(SYSCONFDIR)/refsync \
+		$(DESTDIR)$(DATADIR)/refsync $(DESTDIR)$(DOCDIR)
 	$(INSTALL) -m 0755 sync/refsync export/refsync-export $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 0755 sync/refsync-hook $(DESTDIR)$(LIBEXECDIR)/
-	for m in $(wildcard sync/*.1 export/*.1); do $(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/ || exit 1; done
-	for m in $(wildcard sync/*.5 export/*.5); do $(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/ || exit 1; done
-	for m in $(wildcard sync/*.8 export/*.8); do $(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/ || exit 1; done
-	for u in $(wildcard systemd/*.service systemd/*.timer systemd/*.path); do \
+	for m in $(MAN_PAGES); do n=$${m##*/}; \
+		sed $(MAN_SED) $$m > $(DESTDIR)$(MANDIR)/man$${n##*.}/$$n && \
+		chmod 0644 $(DESTDIR)$(MANDIR)/man$${n##*.}/$$n || exit 1; done
+	for u in $(UNITS); do \
 		sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 			-e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' $$u > $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} && \
 		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} || exit 1; done
 	$(INSTALL) -m 0644 systemd/refsync.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/refsync.conf
+	$(INSTALL) -m 0644 schema/audit.xsd $(DESTDIR)$(DATADIR)/refsync/audit.xsd
+	$(INSTALL) -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 0644 systemd/README.md $(DESTDIR)$(DOCDIR)/README.systemd.md
+	$(INSTALL) -m 0644 sync/refsync.conf.example $(DESTDIR)$(DOCDIR)/refsync.conf.example
 	if [ ! -e $(DESTDIR)$(SYSCONFDIR)/refsync/refsync.conf ]; then \
 		$(INSTALL) -m 0640 sync/refsync.conf.example $(DESTDIR)$(SYSCONFDIR)/refsync/refsync.conf && \
 		if [ -z "$(DESTDIR)" ] && getent group refsync >/dev/null 2>&1; then \
 			chgrp refsync $(SYSCONFDIR)/refsync/refsync.conf; fi; \
 	fi
 
-# An edited config and the secrets stay; the config is removed only when it
-# is still the installed example.
+# Removes everything install put. The config goes only when it is still the
+# installed example; a changed one, the secrets (*.credentials/), other
+# tenants' configs and the state (/var/lib/refsync, /var/lib/refsync-reports)
+# stay, and are named.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/refsync $(DESTDIR)$(BINDIR)/refsync-export \
 		$(DESTDIR)$(LIBEXECDIR)/refsync-hook
-	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard sync/*.1 export/*.1))) \
-		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard sync/*.5 export/*.5))) \
-		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard sync/*.8 export/*.8)))
-	rm -f $(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(notdir $(wildcard systemd/*.service systemd/*.timer systemd/*.path)))
-	rm -f $(DESTDIR)$(PREFIX)/lib/sysusers.d/refsync.conf
+	rm -f $(foreach m,$(notdir $(MAN_PAGES)),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(m))
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(notdir $(UNITS)))
+	rm -f $(DESTDIR)$(PREFIX)/lib/sysusers.d/refsync.conf $(DESTDIR)$(DATADIR)/refsync/audit.xsd
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(DOCS) README.systemd.md refsync.conf.example)
 	if cmp -s sync/refsync.conf.example $(DESTDIR)$(SYSCONFDIR)/refsync/refsync.conf; then \
 		rm -f $(DESTDIR)$(SYSCONFDIR)/refsync/refsync.conf; fi
-	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)/refsync 2>/dev/null
+	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR)/refsync $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/refsync 2>/dev/null
+	@for f in $(DESTDIR)$(SYSCONFDIR)/refsync/*; do [ -e "$$f" ] || continue; \
+		case $$f in *.credentials) what="secrets";; *.conf) what="a config changed since install (or another tenant's)";; \
+		*) what="not installed by make install";; esac; \
+		echo "make uninstall: kept $$f ($$what); remove it by hand when it is no longer needed"; done
+	@for d in /var/lib/refsync /var/lib/refsync-reports; do [ -z "$(DESTDIR)" ] && [ -d $$d ] && \
+		echo "make uninstall: kept $$d (the database, spool and reports)"; done; true
 
 clean:
 	rm -rf build sync/refsync sync/refsync-hook export/refsync-export

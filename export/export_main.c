@@ -47,7 +47,7 @@ static const char usage_text[] =
 	"Export the refsync audit trail, requests or runs, or verify the audit chain.\n"
 	"\n"
 	"  -c, --config FILE   config file (default: $REFSYNC_CONFIG, else " CONFIG_DEFAULT_PATH ")\n"
-	"      --format FMT    xml (validates against schema/audit.xsd), csv (RFC 4180,\n"
+	"      --format FMT    xml (valid against audit.xsd, see refsync-export(1)), csv (RFC 4180,\n"
 	"                      formulas neutralized) or html (a static report of everything\n"
 	"                      in the window)\n"
 	"      --kind KIND     events (default), requests (with holds) or runs; xml and csv\n"
