@@ -129,7 +129,7 @@ static void print_crosschq(sqlite3 *db)
 			       sqlite3_column_type(st, 5) == SQLITE_NULL ? "" : (const char *)sqlite3_column_text(st, 5));
 	}
 	sqlite3_finalize(st);
-	printf("Crosschq capabilities (crosschq-api.md section 2):\n");
+	printf("Crosschq capabilities (refsync.conf(5), CAPABILITIES):\n");
 	int seen[CAP_COUNT] = { 0 };
 	st = db_prepare(db, SQL_CAPABILITIES);
 	while (st && sqlite3_step(st) == SQLITE_ROW) {

@@ -60,6 +60,25 @@ def show(result, what):
     return result
 
 
+def write_demo_conf(t):
+    """demo/refsync.conf: the tenant's config with the database and the spool in demo/, so
+    that `refsync -c demo/refsync.conf status` (and plan, refsync-export) work once the
+    fakes and the temporary directory are gone. Its secret files went with them."""
+    os.makedirs(os.path.join(OUT, "spool"), exist_ok=True)
+    lines = ["; the demo's tenant, after `make demo`: the database and the spool are in this",
+             "; directory; the fakes and the secret files below are gone, so status, plan and",
+             "; refsync-export work, run and check do not"]
+    for section, values in t.conf.items():
+        values = dict(values)
+        if section == "sync":
+            values["database"] = os.path.join(OUT, "refsync.db")
+            values["spool"] = os.path.join(OUT, "spool")
+        lines += ["", "[%s]" % section]
+        lines += ["%s = %s" % (k, v) if v != "" else "%s =" % k for k, v in values.items()]
+    with open(os.path.join(OUT, "refsync.conf"), "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
@@ -130,9 +149,15 @@ def main():
 
         shutil.copytree(t.path("mail"), os.path.join(OUT, "mail"))
         shutil.copy(t.path("state", "refsync.db"), os.path.join(OUT, "refsync.db"))
-        shutil.copy(t.conf_path, os.path.join(OUT, "refsync.conf"))
+        write_demo_conf(t)
         for name in ("lever.log", "crosschq.log"):
             shutil.copy(t.path("fakes", name), os.path.join(OUT, "fake-" + name))
+    # the tenant's directory is gone now: the copied config must still work on its own
+    status = subprocess.run([harness.binary("refsync"), "-c", os.path.join(OUT, "refsync.conf"), "status"],
+                            capture_output=True, text=True)
+    if status.returncode != 0:
+        sys.exit("demo: refsync -c demo/refsync.conf status exited %d: %s"
+                 % (status.returncode, status.stderr.strip()))
     print("\nDemo output in %s:" % OUT)
     for name in sorted(os.listdir(OUT)):
         print("   " + os.path.join(OUT, name))

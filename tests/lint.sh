@@ -16,8 +16,10 @@ not_ok() { echo "not ok $1: $2"; failed=1; }
 first_line() { sed -n '/./{p;q;}' "$1" | cut -c1-200; }
 
 SERVICES="refsync.service refsync-full.service refsync@.service refsync-full@.service"
-UNITS="$SERVICES refsync.timer refsync-full.timer refsync@.timer refsync-full@.timer
-refsync.path refsync@.path"
+EXPORT_SERVICES="refsync-export.service refsync-export@.service"
+UNITS="$SERVICES $EXPORT_SERVICES refsync.timer refsync-full.timer refsync@.timer refsync-full@.timer
+refsync-export.timer refsync-export@.timer refsync.path refsync@.path"
+VERSION=$(sed -n 's/^VERSION := //p' Makefile)
 
 # --- the units, with their placeholders filled in ----------------------------
 # systemd-analyze verify insists that ExecStart= names an executable, so
@@ -26,12 +28,14 @@ refsync.path refsync@.path"
 bindir=$work/bin
 units=$work/units
 mkdir -p "$bindir" "$units"
-if [ -x sync/refsync ]; then
-	ln -s "$repo/sync/refsync" "$bindir/refsync"
-else
-	printf '#!/bin/sh\nexit 0\n' >"$bindir/refsync"
-	chmod 0755 "$bindir/refsync"
-fi
+for prog in sync/refsync export/refsync-export; do
+	if [ -x "$prog" ]; then
+		ln -s "$repo/$prog" "$bindir/${prog##*/}"
+	else
+		printf '#!/bin/sh\nexit 0\n' >"$bindir/${prog##*/}"
+		chmod 0755 "$bindir/${prog##*/}"
+	fi
+done
 for u in $UNITS; do
 	if [ ! -f "systemd/$u" ]; then
 		not_ok "unit $u" "systemd/$u is missing"
@@ -69,6 +73,17 @@ done
 for t in refsync-full.timer refsync-full@.timer; do
 	need "$t" 'OnCalendar=.+' 'Persistent=yes' 'RandomizedDelaySec=.+'
 done
+# the auditors' reports: readable by group refsync-audit, by nobody else
+for s in $EXPORT_SERVICES; do
+	need "$s" 'Type=oneshot' 'User=refsync' 'Group=refsync-audit' 'SupplementaryGroups=refsync' \
+		'StateDirectory=refsync-reports(/%i)?' 'StateDirectoryMode=0750' 'UMask=0027' \
+		'ExecStart=@BINDIR@/refsync-export -c .* --verify' 'ExecStart=@BINDIR@/refsync-export -c .* --format html -o .*' \
+		'ProtectSystem=strict' 'NoNewPrivileges=yes' 'PrivateNetwork=yes' 'CapabilityBoundingSet=' 'LimitCORE=0'
+done
+for t in refsync-export.timer refsync-export@.timer; do
+	need "$t" 'OnCalendar=.+' 'Persistent=yes' 'RandomizedDelaySec=.+'
+done
+need refsync.sysusers 'u refsync - .*' 'g refsync-audit -'
 need refsync-full.service 'ExecStart=.* run --full'
 need refsync-full@.service 'ExecStart=.* run --full'
 need refsync.path 'DirectoryNotEmpty=/var/lib/refsync/spool/new' 'Unit=refsync.service'
@@ -91,6 +106,14 @@ else
 	else
 		ok "sandbox shared"
 	fi
+fi
+
+# The two export services share theirs too.
+sandbox refsync-export.service >"$work/sandbox.export"
+if [ ! -s "$work/sandbox.export" ] || ! sandbox refsync-export@.service | cmp -s - "$work/sandbox.export"; then
+	not_ok "export sandbox shared" "refsync-export@.service's '# --- sandbox' block differs from refsync-export.service's"
+else
+	ok "export sandbox shared"
 fi
 
 # Every config section that has a secret (sync/config.c) is loaded as a
@@ -136,7 +159,7 @@ else
 
 	# systemd-analyze security: the exposure of each service must be 2.0 or
 	# lower (--threshold is in tenths).
-	for s in $SERVICES; do
+	for s in $SERVICES $EXPORT_SERVICES; do
 		[ -f "$units/$s" ] || continue
 		(cd "$units" && systemd-analyze security --offline=true --threshold=20 --no-pager "$units/$s") \
 			>"$work/security.out" 2>/dev/null
@@ -188,6 +211,33 @@ else
 	done
 fi
 
+# Every page's footer names the package and its version (.Os), not the system.
+bad_os=""
+for p in $pages; do
+	grep -qx "\.Os refsync $VERSION" "$p" || bad_os="$bad_os $p"
+done
+if [ -n "$bad_os" ]; then
+	not_ok "man page footer" "no '.Os refsync $VERSION' in:$bad_os"
+else
+	ok "man page footer (refsync $VERSION)"
+fi
+
+# What ships names no document that is not shipped (the design notes stay
+# with the developers), and asks for no sudo.
+shipped="README.md CHANGELOG.md LICENSE systemd/README.md sync/refsync.conf.example $pages"
+refs=$(grep -lE '\.\./shared|design\.md|lever-api\.md|crosschq-api\.md|style\.md|\bsudo\b' $shipped 2>/dev/null | tr '\n' ' ')
+missing_docs=""
+for f in LICENSE CHANGELOG.md; do [ -f "$f" ] || missing_docs="$missing_docs $f"; done
+if [ -n "$refs$missing_docs" ]; then
+	not_ok "shipped docs" "${refs:+names documents that are not shipped, or sudo: $refs}${missing_docs:+missing:$missing_docs}"
+else
+	ok "shipped docs"
+fi
+
+# config_check.c's list of keys (for "did you mean") is the keys config.c and
+# config_template.c accept.
+sed -n 's/^[[:space:]]*{ "\([a-z]*\)", "\([a-z_]*\)" },$/\1 \2/p' sync/config_check.c | sort -u >"$work/listed"
+
 # Every key that sync/config.c accepts is described in refsync.conf(5) and
 # set, in its section, in the example config.
 sed -n -e 's/.*IS("\([a-z]*\)", "\([a-z_]*\)").*/\1 \2/p' \
@@ -222,7 +272,7 @@ fi
 # Every key of a [template NAME] section (sync/config_template.c) is
 # described in refsync.conf(5).
 {
-	sed -n 's/.*strcmp(key, "\([a-z_]*\)").*/\1/p' sync/config_template.c
+	grep -o 'strcmp(key, "[a-z_]*")' sync/config_template.c | sed 's/.*"\([a-z_]*\)")/\1/'
 	sed -n 's/.*relationship_names\[REL_COUNT\] = {\(.*\)/\1/p; s/^[[:space:]]*"\([a-z]*\)" };$/\1/p' \
 		sync/config_template.c | tr -d '",{}' | tr ' ' '\n'
 } | grep -v '^$' | sort -u >"$work/tkeys"
@@ -238,6 +288,15 @@ else
 	else
 		ok "template keys documented ($(wc -l <"$work/tkeys") keys)"
 	fi
+fi
+{ cat "$work/keys"; sed 's/^/template /' "$work/tkeys"; } | sort -u >"$work/accepted"
+if [ ! -s "$work/listed" ]; then
+	not_ok "suggested keys" "cannot find known_keys in sync/config_check.c"
+elif ! cmp -s "$work/listed" "$work/accepted"; then
+	not_ok "suggested keys" "sync/config_check.c's known_keys differ from the keys accepted: $(diff "$work/listed" \
+		"$work/accepted" | sed -n 's/^\([<>]\) /\1/p' | tr '\n' ' ')"
+else
+	ok "suggested keys ($(wc -l <"$work/listed") keys)"
 fi
 
 # --- make install / make uninstall ----------------------------------------------
@@ -260,10 +319,28 @@ else
 	check_file /usr/lib/refsync/refsync-hook 755
 	check_file /etc/refsync/refsync.conf 640
 	check_file /usr/lib/sysusers.d/refsync.conf 644
+	check_file /usr/share/refsync/audit.xsd 644
+	for f in README.md CHANGELOG.md LICENSE README.systemd.md refsync.conf.example; do
+		check_file "/usr/share/doc/refsync/$f" 644
+	done
 	for p in $pages; do
 		name=${p##*/}
-		check_file "/usr/share/man/man${name##*.}/$name" 644
+		page=/usr/share/man/man${name##*.}/$name
+		check_file "$page" 644
+		[ -f "$root$page" ] || continue
+		# the paths follow PREFIX (here /usr), the footer names the version
+		if grep -q '/usr/local' "$root$page"; then
+			problems="$problems $page names /usr/local (PREFIX is /usr);"
+		fi
+		grep -qx "\.Os refsync $VERSION" "$root$page" || problems="$problems $page has no '.Os refsync $VERSION';"
+		if ! mandoc -T lint -W warning "$root$page" >"$work/mandoc.out" 2>&1 || [ -s "$work/mandoc.out" ]; then
+			problems="$problems $page: $(first_line "$work/mandoc.out");"
+		fi
 	done
+	grep -q '"/usr/lib/refsync/refsync-hook"' "$root/usr/share/man/man8/refsync-hook.8" 2>/dev/null ||
+		problems="$problems refsync-hook.8 does not name /usr/lib/refsync/refsync-hook;"
+	grep -q '/usr/share/refsync/audit.xsd' "$root/usr/share/man/man1/refsync-export.1" 2>/dev/null ||
+		problems="$problems refsync-export.1 does not name /usr/share/refsync/audit.xsd where it was installed;"
 	for u in $UNITS; do
 		[ -f "systemd/$u" ] || continue
 		f=/usr/lib/systemd/system/$u
@@ -282,14 +359,34 @@ else
 		ok "install"
 	fi
 
+	# everything install put goes, directories included (DESTDIR's own tree
+	# of empty parents aside)
 	if ! make -s uninstall DESTDIR="$root" PREFIX=/usr >"$work/uninstall.out" 2>&1; then
 		not_ok "uninstall" "make uninstall failed: $(tail -n 1 "$work/uninstall.out")"
 	else
 		left=$(cd "$root" && find . ! -type d | sed 's|^\.||' | head -n 5 | tr '\n' ' ')
-		if [ -n "$left" ]; then
-			not_ok "uninstall" "left behind: $left"
+		dirs=$(cd "$root" && find . -type d \( -name refsync -o -name 'refsync*' \) | sed 's|^\.||' | tr '\n' ' ')
+		if [ -n "$left$dirs" ]; then
+			not_ok "uninstall" "left behind: $left$dirs"
 		else
 			ok "uninstall"
+		fi
+	fi
+
+	# a config changed since install stays, and uninstall says so
+	if ! make -s install DESTDIR="$root" PREFIX=/usr >"$work/install.out" 2>&1; then
+		not_ok "uninstall keeps a changed config" "make install failed: $(tail -n 1 "$work/install.out")"
+	else
+		echo "# changed by the admin" >>"$root/etc/refsync/refsync.conf"
+		make -s uninstall DESTDIR="$root" PREFIX=/usr >"$work/uninstall.out" 2>&1
+		left=$(cd "$root" && find . ! -type d | sed 's|^\.||' | tr '\n' ' ')
+		if [ "$left" != "/etc/refsync/refsync.conf " ]; then
+			not_ok "uninstall keeps a changed config" "left behind: '$left', want only /etc/refsync/refsync.conf"
+		elif ! grep -q "^make uninstall: kept $root/etc/refsync/refsync.conf (a config changed since install" \
+			"$work/uninstall.out"; then
+			not_ok "uninstall keeps a changed config" "it did not say so: $(first_line "$work/uninstall.out")"
+		else
+			ok "uninstall keeps a changed config, and says so"
 		fi
 	fi
 fi
