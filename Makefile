@@ -38,7 +38,7 @@ CHECK_FLAGS := -Werror
 # shared by all three programs (config, database, audit, logging)
 # (+ the spool that refsync-hook writes and refsync reads, and answer links
 # that refsync mails and refsync-hook checks)
-CONFIG_SRC := sync/config.c sync/config_template.c sync/config_check.c
+CONFIG_SRC := sync/config.c sync/config_template.c sync/config_check.c sync/config_secret.c
 COMMON_SRC := sync/util.c sync/log.c $(CONFIG_SRC) sync/db.c sync/audit.c \
 	$(wildcard sync/spool.c sync/answer_link.c)
 # refsync-hook (CGI): sync/hook*.c; sync/hook_main.c holds main()
