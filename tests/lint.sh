@@ -222,6 +222,16 @@ else
 	ok "man page footer (refsync $VERSION)"
 fi
 
+# refsync-hook(8)'s lighttpd example keeps the hook's errors (without
+# server.breakagelog its standard error goes nowhere) and shows one config per
+# tenant.
+if grep -q '^server.breakagelog *= *"' sync/refsync-hook.8 &&
+	[ "$(grep -c '"REFSYNC_CONFIG" => "/etc/refsync/[a-z]*\.conf"' sync/refsync-hook.8)" -ge 3 ]; then
+	ok "refsync-hook lighttpd example"
+else
+	not_ok "refsync-hook lighttpd example" "sync/refsync-hook.8: no server.breakagelog, or no per-tenant REFSYNC_CONFIG"
+fi
+
 # What ships names no document that is not shipped (the design notes stay
 # with the developers), and asks for no sudo.
 shipped="README.md CHANGELOG.md LICENSE systemd/README.md sync/refsync.conf.example $pages"
