@@ -155,9 +155,9 @@ def main():
     # the tenant's directory is gone now: the copied config must still work on its own
     status = subprocess.run([harness.binary("refsync"), "-c", os.path.join(OUT, "refsync.conf"), "status"],
                             capture_output=True, text=True)
-    if status.returncode != 0:
-        sys.exit("demo: refsync -c demo/refsync.conf status exited %d: %s"
-                 % (status.returncode, status.stderr.strip()))
+    if status.returncode != 0 or not status.stdout.startswith("Last runs:"):
+        sys.exit("demo: refsync -c demo/refsync.conf status exited %d without the demo's runs: %s"
+                 % (status.returncode, (status.stdout + status.stderr).strip()[:400]))
     print("\nDemo output in %s:" % OUT)
     for name in sorted(os.listdir(OUT)):
         print("   " + os.path.join(OUT, name))
