@@ -165,7 +165,10 @@ int db_open(const char *path, enum db_open_mode mode, sqlite3 **out, int *busy, 
 				  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
 				  /* 8 MiB of page cache and fewer checkpoints: a backfill writes
 				   * hundreds of pages per commit */
-				  "PRAGMA cache_size=-8192; PRAGMA wal_autocheckpoint=4000;",
+				  "PRAGMA cache_size=-8192; PRAGMA wal_autocheckpoint=4000; "
+				  /* a page's savepoint journal stays in memory (a batch of
+				   * pages; a few hundred KiB) instead of a temporary file */
+				  "PRAGMA temp_store=MEMORY;",
 				  NULL, NULL, &msg);
 		if (rc != SQLITE_OK) {
 			last_code = rc & 0xff;
@@ -297,6 +300,30 @@ void db_rollback(sqlite3 *db)
 {
 	if (!sqlite3_get_autocommit(db))
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int db_begin_nested(sqlite3 *db, int *nested)
+{
+	*nested = !sqlite3_get_autocommit(db);
+	return *nested ? db_exec(db, "SAVEPOINT nested") : db_begin(db);
+}
+
+int db_commit_nested(sqlite3 *db, int nested)
+{
+	if (!nested)
+		return db_commit(db);
+	int rc = db_exec(db, "RELEASE nested");
+	if (rc)
+		db_rollback_nested(db, 1);
+	return rc;
+}
+
+void db_rollback_nested(sqlite3 *db, int nested)
+{
+	if (!nested)
+		db_rollback(db);
+	else if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK TO nested; RELEASE nested", NULL, NULL, NULL);
 }
 
 sqlite3_stmt *db_prepare(sqlite3 *db, const char *sql)

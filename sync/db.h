@@ -4,7 +4,9 @@
  *
  * Durability rules (do not break them):
  *  - every write runs inside db_begin()/db_commit() (BEGIN IMMEDIATE);
- *  - no transaction is ever open across an HTTP call;
+ *  - no transaction is open while refsync waits for a remote (a backfill
+ *    batches the pages already received into one transaction, each page in
+ *    its own savepoint, and commits before it waits for more);
  *  - synchronous=FULL: a committed outbox state survives power loss, which is
  *    what makes "sending is committed before the call" mean something.
  */
@@ -46,6 +48,11 @@ int db_schema_latest(void);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. 0 or an SQLite error code (logged). */
 int db_begin(sqlite3 *db);
+/* A transaction, or a savepoint when one is open already (a batch of pages):
+ * *nested says which, for db_commit_nested and db_rollback_nested. */
+int db_begin_nested(sqlite3 *db, int *nested);
+int db_commit_nested(sqlite3 *db, int nested);
+void db_rollback_nested(sqlite3 *db, int nested);
 int db_commit(sqlite3 *db);
 void db_rollback(sqlite3 *db);
 

@@ -131,7 +131,7 @@ static int async_done(struct http_multi *m, struct http_async *a, CURLcode rc)
 	return 0;
 }
 
-struct http_async *http_multi_next(struct http_multi *m)
+struct http_async *http_multi_next(struct http_multi *m, int wait)
 {
 	struct http_client *c = m->c;
 	int64_t interval = http_pace_interval(c);
@@ -185,6 +185,8 @@ struct http_async *http_multi_next(struct http_multi *m)
 		}
 		if (finished)
 			continue;
+		if (!wait)
+			return NULL;
 		now = monotonic_ms();
 		int64_t timeout = next_wake - now;
 		if (timeout < 0)

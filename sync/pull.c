@@ -161,7 +161,8 @@ int cursor_write(sqlite3 *db, const char *name, int64_t since, int64_t until, co
 
 /*
  * Store one fetched page of listing `name` and its cursor in one
- * transaction, then reach the after-page crash point. token holds the
+ * transaction (a savepoint inside a backfill's batch: committed with the
+ * batch), then reach the after-page crash point. token holds the
  * offset the page was fetched with and receives the next one; *more says
  * whether the listing goes on. The cursor keeps its window until the listing
  * ends (Lever's lists are not ordered). Returns 0 stored, 1 unusable (fetch it again; *tries
@@ -173,15 +174,16 @@ int store_page(struct sync_ctx *ctx, const char *name, enum listing_kind k, cons
 {
 	char err[1024];
 	struct page_info page;
-	if (db_begin(ctx->db))
+	int nested;
+	if (db_begin_nested(ctx->db, &nested))
 		return -pull_db_failure(ctx, "starting a page");
 	if (parse(k, resp, pc, &page, err, sizeof err)) {
 		if (pc->db_failed) {
 			int r = pull_db_failure(ctx, "storing a page");
-			db_rollback(ctx->db);
+			db_rollback_nested(ctx->db, nested);
 			return -r;
 		}
-		db_rollback(ctx->db);
+		db_rollback_nested(ctx->db, nested);
 		if (++*tries < PARSE_TRIES) {
 			log_warn("%s: unusable page (%s); fetching it again", name, err);
 			return 1;
@@ -198,9 +200,9 @@ int store_page(struct sync_ctx *ctx, const char *name, enum listing_kind k, cons
 		log_warn("%s: the remote returned the same next token twice; ending the listing", name);
 	}
 	const char *next = *more ? page.next : NULL;
-	if (cursor_write(ctx->db, name, since, until, next) || db_commit(ctx->db)) {
+	if (cursor_write(ctx->db, name, since, until, next) || db_commit_nested(ctx->db, nested)) {
 		int r = pull_db_failure(ctx, "saving a page");
-		db_rollback(ctx->db);
+		db_rollback_nested(ctx->db, nested);
 		return -r;
 	}
 	crash_point("after-page");

@@ -2,8 +2,9 @@
  * pull.h - bringing Lever and Crosschq state into the database.
  *
  * Each listing has a row in `cursors`. A page is stored in one transaction
- * together with the cursor that covers it, so a crash loses at most the page
- * in flight, and the next run resumes at the stored offset token (or, when
+ * together with the cursor that covers it (a backfill commits up to 8 pages
+ * already received together), so a crash loses at most the pages in flight
+ * and those of the open batch, and the next run resumes at the stored offset token (or, when
  * Lever refuses an old token, restarts that window). Lever does not order
  * its listings, so an incremental window only moves on once a listing is
  * complete; the next window starts overlap_minutes before the last one

@@ -106,7 +106,7 @@ int pull_lever_users(struct sync_ctx *ctx)
 	}
 	int result = EXIT_OK;
 	struct http_async *a;
-	while (result == EXIT_OK && (a = http_multi_next(&m)) != NULL) {
+	while (result == EXIT_OK && (a = http_multi_next(&m, 1)) != NULL) {
 		const char *id = a->user;
 		char err[1024];
 		enum remote_status s = http_async_status(&ctx->lever, a, err, sizeof err);

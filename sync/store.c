@@ -22,7 +22,8 @@ static const char *const sql[ST_COUNT] = {
 		"archive_reason_id=excluded.archive_reason_id, anonymized=excluded.anonymized, "
 		"url=excluded.url, links=excluded.links, created_at=excluded.created_at, "
 		"updated_at=excluded.updated_at, pulled_at=excluded.pulled_at "
-		"WHERE lever_opportunities.deleted_at IS NULL RETURNING rowid",
+		"WHERE lever_opportunities.deleted_at IS NULL",
+	[ST_OPP_SEQ] = "SELECT rowid FROM lever_opportunities WHERE id = ?",
 	[ST_OPP_TAGS_DELETE] = "DELETE FROM lever_tags WHERE owner_kind = 'opportunity' AND owner_id = ?",
 	[ST_TAG_INSERT] = "INSERT OR IGNORE INTO lever_tags(owner_kind, owner_id, tag) VALUES (?, ?, ?)",
 	[ST_ENTRY_INSERT] = "INSERT OR IGNORE INTO stage_entries(opportunity_seq, opportunity_id, stage_id, "
@@ -68,19 +69,25 @@ void store_free(struct store *s)
 	memset(s->st, 0, sizeof s->st);
 }
 
-/* The prepared statement for id, prepared on first use. */
-static sqlite3_stmt *stmt(struct store *s, enum store_stmt id)
+sqlite3_stmt *store_prepared(struct store *s, enum store_stmt id, const char *text)
 {
 	if (!s->st[id])
-		s->st[id] = db_prepare(s->db, sql[id]);
+		s->st[id] = db_prepare(s->db, text);
 	return s->st[id];
 }
 
-/* Bind s as text, or NULL when empty. */
+/* The prepared statement for id, prepared on first use. */
+static sqlite3_stmt *stmt(struct store *s, enum store_stmt id)
+{
+	return store_prepared(s, id, sql[id]);
+}
+
+/* Bind s as text, or NULL when empty. Not copied: every statement here is
+ * stepped, reset and cleared while the record it binds is alive. */
 static void bind_opt(sqlite3_stmt *st, int i, const char *v)
 {
 	if (v && *v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, i);
 }
@@ -181,6 +188,25 @@ static int enters_trigger_stage(struct store *s, const struct lever_opportunity 
 	return 0;
 }
 
+/* The rowid of stored opportunity id into *seq. -1 on a database error. */
+static int opportunity_seq(struct store *s, const char *id, sqlite3_int64 *seq)
+{
+	sqlite3_stmt *q = stmt(s, ST_OPP_SEQ);
+	if (!q)
+		return -1;
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	*seq = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc != SQLITE_ROW) {
+		db_note_error(s->db, sql[ST_OPP_SEQ], rc, NULL);
+		log_err("database: reading opportunity %s: %s", id, sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
 int store_opportunity(struct store *s, const struct lever_opportunity *o)
 {
 	int private = o->anonymized || o->deleted_at > 0;
@@ -215,12 +241,12 @@ int store_opportunity(struct store *s, const struct lever_opportunity *o)
 	bind_ms(st, 14, o->created_at);
 	bind_ms(st, 15, o->updated_at);
 	sqlite3_bind_int64(st, 16, now_ms());
-	/* RETURNING gives the row's rowid; no row when the opportunity was deleted */
+	/* No RETURNING: SQLite buffers its rows in a temporary b-tree, which cost
+	 * a tenth of a backfill. A new row moved the last insert rowid to it; an
+	 * update (or a rowid that happens to equal the last insert into another
+	 * table) is looked up; no change means the opportunity was deleted. */
 	sqlite3_int64 last_insert = sqlite3_last_insert_rowid(s->db);
 	int rc = sqlite3_step(st);
-	int64_t seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	while (rc == SQLITE_ROW)
-		rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE) {
@@ -228,11 +254,13 @@ int store_opportunity(struct store *s, const struct lever_opportunity *o)
 		log_err("database: storing opportunity %s: %s", o->id, sqlite3_errmsg(s->db));
 		return -1;
 	}
-	if (seq == 0)
+	if (sqlite3_changes(s->db) == 0)
 		return 0; /* deleted in Lever: nothing more of it is kept */
-	/* a new row (the upsert inserted: the last insert rowid moved to it) has no tags to replace */
-	sqlite3_int64 inserted = sqlite3_last_insert_rowid(s->db);
-	if (!(inserted != last_insert && inserted == seq)) {
+	sqlite3_int64 seq = sqlite3_last_insert_rowid(s->db);
+	if (seq == last_insert) {
+		/* an update: the row has tags to replace */
+		if (opportunity_seq(s, o->id, &seq))
+			return -1;
 		st = stmt(s, ST_OPP_TAGS_DELETE);
 		if (!st)
 			return -1;

@@ -15,7 +15,9 @@
 enum store_stmt {
 	ST_OPP_UPSERT, ST_OPP_TAGS_DELETE, ST_TAG_INSERT, ST_ENTRY_INSERT, ST_USER_UPSERT,
 	ST_USER_UPSERT_KEEP, ST_POSTING_UPSERT, ST_POSTING_TAGS_DELETE, ST_STAGE_UPSERT, ST_REASON_UPSERT,
-	ST_ERASE_OPP, ST_DELETED_STUB, ST_OPP_IS_PRIVATE, ST_DIRTY, ST_HELD_RECHECK, ST_HAS_REQUEST, ST_COUNT
+	ST_ERASE_OPP, ST_DELETED_STUB, ST_OPP_IS_PRIVATE, ST_DIRTY, ST_HELD_RECHECK, ST_HAS_REQUEST, ST_OPP_SEQ,
+	/* store_erase.c's, with their text there */
+	ST_ERASE_REQUESTS, ST_ERASE_PROSPECTS, ST_ERASE_OUTBOX, ST_COUNT
 };
 
 struct store {
@@ -31,6 +33,9 @@ struct store {
 
 void store_init(struct store *s, sqlite3 *db, int64_t run_id);
 void store_free(struct store *s);
+/* Statement id of s, prepared from text on first use and kept until
+ * store_free (reset it after use). NULL on error. */
+sqlite3_stmt *store_prepared(struct store *s, enum store_stmt id, const char *text);
 
 /* Each returns 0, or -1 on a database error (logged). */
 int store_opportunity(struct store *s, const struct lever_opportunity *o);

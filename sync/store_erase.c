@@ -65,7 +65,7 @@ static int audit_settled(struct store *s, struct settled *rows, size_t n)
 /* Erase the payloads of the actions about opportunity_id; *changed counts them. */
 static int erase_outbox(struct store *s, const char *opportunity_id, int *changed)
 {
-	sqlite3_stmt *st = db_prepare(s->db,
+	sqlite3_stmt *st = store_prepared(s, ST_ERASE_OUTBOX,
 		"UPDATE outbox SET payload = " ERASED_PAYLOAD ", "
 		"last_error = CASE state WHEN 'done' THEN last_error WHEN 'sending' THEN '" NOT_RESOLVED "' "
 		"ELSE '" NOT_SENT "' END, "
@@ -90,7 +90,8 @@ static int erase_outbox(struct store *s, const char *opportunity_id, int *change
 	}
 	if (rc != SQLITE_DONE)
 		log_err("database: erasing the actions of opportunity %s: %s", opportunity_id, sqlite3_errmsg(s->db));
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	*changed = (int)n;
 	int audited = audit_settled(s, rows, n);
 	free(rows);
@@ -100,7 +101,7 @@ static int erase_outbox(struct store *s, const char *opportunity_id, int *change
 /* Erase the personal fields of the prospects that became opportunity_id. */
 static int erase_prospects(struct store *s, const char *opportunity_id)
 {
-	sqlite3_stmt *st = db_prepare(s->db,
+	sqlite3_stmt *st = store_prepared(s, ST_ERASE_PROSPECTS,
 		"UPDATE cq_prospects SET first_name = NULL, last_name = NULL, email = NULL, phone = NULL, "
 		"job_title = NULL, tags = NULL WHERE 'prospect:' || id IN " ERASE_SUBJECTS
 		" AND (first_name IS NOT NULL OR last_name IS NOT NULL OR email IS NOT NULL OR phone IS NOT NULL "
@@ -109,20 +110,18 @@ static int erase_prospects(struct store *s, const char *opportunity_id)
 		return -1;
 	sqlite3_bind_text(st, 1, opportunity_id, -1, SQLITE_STATIC);
 	int rc = db_step_done(st);
-	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int store_erase_actions(struct store *s, const char *opportunity_id)
 {
-	sqlite3_stmt *st = db_prepare(s->db, "UPDATE cq_requests SET candidate_name = NULL, candidate_email = NULL "
+	sqlite3_stmt *st = store_prepared(s, ST_ERASE_REQUESTS, "UPDATE cq_requests SET candidate_name = NULL, candidate_email = NULL "
 					     "WHERE opportunity_id = ? AND (candidate_name IS NOT NULL OR "
 					     "candidate_email IS NOT NULL)");
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, opportunity_id, -1, SQLITE_STATIC);
 	int rc = db_step_done(st);
-	sqlite3_finalize(st);
 	int changed = 0;
 	if (rc != SQLITE_DONE || erase_prospects(s, opportunity_id) || erase_outbox(s, opportunity_id, &changed))
 		return -1;

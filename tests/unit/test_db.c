@@ -218,6 +218,39 @@ static void test_settings(void **state)
 	free(v);
 }
 
+/* A backfill's batch: each page in a savepoint of one transaction. A page
+ * rolled back leaves the pages before it; the batch commits them together. */
+static void test_nested_pages_in_one_batch(void **state)
+{
+	struct fixture *f = *state;
+	open_rw(f);
+	int nested = -1;
+	/* alone, a nested begin is a transaction of its own */
+	assert_int_equal(db_begin_nested(f->db, &nested), 0);
+	assert_int_equal(nested, 0);
+	assert_int_equal(db_setting_set(f->db, "alone", "1"), 0);
+	assert_int_equal(db_commit_nested(f->db, nested), 0);
+	assert_int_equal(sqlite3_get_autocommit(f->db), 1);
+
+	assert_int_equal(db_begin(f->db), 0);
+	assert_int_equal(db_begin_nested(f->db, &nested), 0);
+	assert_int_equal(nested, 1);
+	assert_int_equal(db_setting_set(f->db, "page1", "1"), 0);
+	assert_int_equal(db_commit_nested(f->db, nested), 0);
+	assert_int_equal(db_begin_nested(f->db, &nested), 0);
+	assert_int_equal(db_setting_set(f->db, "page2", "1"), 0);
+	db_rollback_nested(f->db, nested);
+	/* the batch is still open, with page 1 in it */
+	assert_int_equal(sqlite3_get_autocommit(f->db), 0);
+	assert_int_equal(db_begin_nested(f->db, &nested), 0);
+	assert_int_equal(db_setting_set(f->db, "page3", "1"), 0);
+	assert_int_equal(db_commit_nested(f->db, nested), 0);
+	assert_int_equal(db_commit(f->db), 0);
+	assert_int_equal(pragma_int(f->db, "SELECT count(*) FROM settings WHERE key IN ('alone', 'page1', 'page3')"),
+			 3);
+	assert_int_equal(pragma_int(f->db, "SELECT count(*) FROM settings WHERE key = 'page2'"), 0);
+}
+
 static void test_refuses_other_application(void **state)
 {
 	struct fixture *f = *state;
@@ -636,6 +669,7 @@ int main(void)
 		T(test_open_creates),
 		T(test_reopen_is_idempotent),
 		T(test_settings),
+		T(test_nested_pages_in_one_batch),
 		T(test_refuses_other_application),
 		T(test_refuses_tables_without_application_id),
 		T(test_empty_file_is_migrated),
