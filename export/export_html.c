@@ -1,12 +1,14 @@
 /*
  * export_html.c - the static HTML report. Everything written comes from
- * the database and the window, never from the clock, so the same database
- * and arguments give the same page. Text from the database is sanitized and
- * escaped (escape.h); the numbers and times are our own. Output errors are
- * sticky (output.h), so sections check them once at their end.
+ * the database and the window, except the tenant's name and the generation
+ * time (struct html_meta), so the same database, arguments and time give
+ * the same page. Text from the database is sanitized and escaped
+ * (escape.h); the numbers and times are our own. Output errors are sticky
+ * (output.h), so sections check them once at their end.
  */
 #include "export_html.h"
 #include "escape.h"
+#include "html_cells.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -36,24 +38,35 @@ static const char page_head[] =
 	"<meta name=\"generator\" content=\"refsync-export\">\n"
 	"<title>refsync audit report</title>\n"
 	"<style>\n"
-	"body{font:14px/1.45 system-ui,-apple-system,\"Segoe UI\",sans-serif;margin:2em auto;max-width:1200px;"
-	"padding:0 1em;color:#1f2328;background:#fff}\n"
+	"body{font:14px/1.45 system-ui,-apple-system,\"Segoe UI\",sans-serif;margin:1.5em auto;max-width:1240px;"
+	"padding:0 16px;color:#1f2328;background:#fff}\n"
 	"h1{font-size:1.6em;margin-bottom:.2em}\n"
 	"h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #d0d7de;padding-bottom:.2em}\n"
-	"table{border-collapse:collapse;font-size:.92em;margin:.5em 0}\n"
-	"th,td{border:1px solid #d0d7de;padding:.25em .55em;text-align:left;vertical-align:top}\n"
+	"table{border-collapse:collapse;font-size:.9em;margin:.5em 0}\n"
+	"table.list{width:100%}\n"
+	"th,td{border:1px solid #d0d7de;padding:.25em .45em;text-align:left;vertical-align:top}\n"
 	"thead th{background:#f6f8fa;position:sticky;top:0}\n"
-	"td{white-space:pre-wrap;overflow-wrap:anywhere}\n"
+	"td{overflow-wrap:break-word}\n"
+	"td.w{overflow-wrap:anywhere;min-width:7em;white-space:pre-line}\n"
+	"td.nm{min-width:9em}\n"
 	"td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
-	"td.t{white-space:nowrap;font-variant-numeric:tabular-nums}\n"
+	"td.t{font-variant-numeric:tabular-nums;white-space:nowrap}\n"
+	"td.i{white-space:nowrap}\n"
+	".id{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.95em;white-space:nowrap}\n"
 	"table.totals th{font-weight:normal;background:#f6f8fa}\n"
 	"table.totals td{text-align:right;font-weight:600;min-width:6em;font-variant-numeric:tabular-nums}\n"
-	".meta{color:#59636e}\n"
+	".meta{color:#59636e;margin:.2em 0}\n"
 	".hash{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;overflow-wrap:anywhere}\n"
 	".empty{color:#59636e;font-style:italic}\n"
 	".scroll{overflow-x:auto}\n"
+	"a{color:#0550ae}\n"
 	"svg{max-width:100%;height:auto}\n"
 	"footer{margin-top:3em;color:#59636e;font-size:.85em}\n"
+	"@page{size:A4 landscape;margin:10mm}\n"
+	"@media print{body{font-size:8.5pt;max-width:none;margin:0;padding:0}"
+	"h1{font-size:1.5em}h2{margin-top:1.2em;break-after:avoid}"
+	"thead th{position:static}thead{display:table-header-group}tr,svg{break-inside:avoid}"
+	".scroll{overflow:visible}a{color:inherit}td.w{min-width:5em}td.nm{min-width:8em}}\n"
 	"</style>\n"
 	"</head>\n"
 	"<body>\n";
@@ -94,10 +107,24 @@ char *html_format_duration(int64_t ms, char *text, size_t len)
 	return text;
 }
 
-/* The title, the window and the chain head. */
-static void write_intro(struct output *out, const struct export_window *w, const struct chain_head *head)
+/* The title with the tenant, the generation time, the window and the chain head. */
+static void write_intro(struct output *out, const struct export_window *w, const struct chain_head *head,
+			const struct html_meta *meta)
 {
-	output_puts(out, "<h1>refsync audit report</h1>\n<p class=\"meta\" id=\"window\">Window: ");
+	struct sink name = output_sink(out);
+	output_puts(out, "<header>\n<h1>refsync audit report");
+	if (meta->tenant && *meta->tenant) {
+		output_puts(out, ": <span id=\"tenant\">");
+		html_write_escaped(&name, meta->tenant, strlen(meta->tenant));
+		output_puts(out, "</span></h1>\n");
+	} else {
+		output_puts(out, "</h1>\n<p class=\"meta\" id=\"tenant\">Tenant not named: set [export] "
+				 "tenant_name in the configuration.</p>\n");
+	}
+	output_puts(out, "<p class=\"meta\" id=\"generated\">Generated ");
+	html_put_time(out, meta->generated_at, 0);
+	output_puts(out, " UTC by refsync-export. All times are UTC; hover over a time or a shortened id "
+			 "for its full value.</p>\n<p class=\"meta\" id=\"window\">Window: ");
 	if (!w->has_from && !w->has_to) {
 		output_puts(out, "all recorded time");
 	} else {
@@ -129,7 +156,7 @@ static void write_intro(struct output *out, const struct export_window *w, const
 		html_write_escaped(&text, head->hash, strlen(head->hash));
 		output_puts(out, "</span>");
 	}
-	output_puts(out, "</p>\n");
+	output_puts(out, "</p>\n</header>\n");
 }
 
 /* One row of the totals table. */
@@ -145,7 +172,8 @@ static void write_totals(struct output *out, const struct export_summary *s)
 {
 	char duration[48];
 	output_puts(out, "<section id=\"totals\">\n<h2>Totals</h2>\n<table class=\"totals\">\n<tbody>\n");
-	total_row(out, "requests-started", "Requests started", s->requests_started);
+	total_row(out, "requests-started", "Requests started by refsync", s->requests_started);
+	total_row(out, "requests-foreign", "Requests made in Crosschq by someone else", s->requests_foreign);
 	total_row(out, "requests-completed", "Requests completed", s->requests_completed);
 	total_row(out, "requests-cancelled", "Requests cancelled", s->requests_cancelled);
 	total_row(out, "requests-expired", "Requests expired", s->requests_expired);
@@ -164,9 +192,10 @@ static void write_totals(struct output *out, const struct export_summary *s)
 	output_puts(out, "</td></tr>\n");
 	total_row(out, "hires", "Hires", s->hires);
 	total_row(out, "actions-done", "Actions done", s->actions_done);
-	total_row(out, "actions-failed", "Failed actions", s->actions_failed);
-	total_row(out, "runs", "Runs", s->runs);
+	total_row(out, "actions-failed", "Failed actions (including those retried later)", s->actions_failed);
+	total_row(out, "runs", "Runs (not counting dry runs)", s->runs);
 	total_row(out, "runs-failed", "Runs that did not exit 0", s->runs_failed);
+	total_row(out, "runs-dry", "Dry runs (nothing sent)", s->runs_dry);
 	total_row(out, "audit-events", "Audit events", s->events);
 	output_puts(out, "</tbody>\n</table>\n</section>\n");
 }
@@ -198,7 +227,7 @@ static void chart_frame(struct output *out, int64_t n, int64_t slot, const struc
 		      "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"requests-chart\" role=\"img\" "
 		      "aria-labelledby=\"chart-title\" width=\"%" PRId64 "\" height=\"%" PRId64 "\" "
 		      "viewBox=\"0 0 %" PRId64 " %" PRId64 "\" font-family=\"sans-serif\" font-size=\"11\">\n"
-		      "<title id=\"chart-title\">Requests started per week</title>\n",
+		      "<title id=\"chart-title\">Requests started by refsync per week</title>\n",
 		      width, height, width, height);
 	/* gridlines at 0, half and the maximum */
 	int64_t ticks[3] = { 0, s->weeks_max / 2, s->weeks_max };
@@ -241,7 +270,7 @@ static int write_chart(struct output *out, sqlite3 *db, const struct export_wind
 	}
 	int64_t slot = chart_slot(n);
 	int64_t gap = slot >= 5 ? slot / 5 : slot > 2 ? 1 : 0;
-	output_puts(out, "<section id=\"chart\">\n<h2>Requests started per week</h2>\n");
+	output_puts(out, "<section id=\"chart\">\n<h2>Requests started by refsync per week</h2>\n");
 	if (shown.weeks_first != s->weeks_first) {
 		output_puts(out, "<p class=\"meta\">The requests span more than 20 years; the chart shows the last "
 				 "20 years, from the week of ");
@@ -287,35 +316,6 @@ out:
 	return result;
 }
 
-/* One cell of a list. */
-static void write_cell(struct output *out, const struct sink *text, const struct rows *r, int i)
-{
-	const struct export_column *c = &r->columns[i];
-	if (rows_is_null(r, i)) {
-		output_puts(out, "<td></td>");
-		return;
-	}
-	switch (c->type) {
-	case COLUMN_INT:
-		output_puts(out, "<td class=\"n\">");
-		put_int(out, rows_int(r, i));
-		break;
-	case COLUMN_TIME:
-		output_puts(out, "<td class=\"t\">");
-		put_time(out, rows_int(r, i));
-		break;
-	case COLUMN_TEXT:
-	case COLUMN_RECORD: {
-		size_t len;
-		const char *s = rows_text(r, i, &len);
-		output_puts(out, "<td>");
-		html_write_escaped(text, s, len);
-		break;
-	}
-	}
-	output_puts(out, "</td>");
-}
-
 /*
  * A section listing the rows of set, one table row each (the header is
  * written with the first row; "None" when there is none). 0 or -1.
@@ -324,7 +324,6 @@ static int write_list(struct output *out, sqlite3 *db, enum rowset set, const st
 		      const char *id, const char *title, const char *none, char *err, size_t errlen)
 {
 	struct rows r = { 0 };
-	struct sink text = output_sink(out);
 	int64_t count = 0;
 	int result = -1, rc;
 	output_printf(out, "<section id=\"%s\">\n<h2>%s</h2>\n", id, title);
@@ -332,17 +331,18 @@ static int write_list(struct output *out, sqlite3 *db, enum rowset set, const st
 		goto out;
 	while ((rc = rows_next(&r, err, errlen)) == 1) {
 		if (count++ == 0) {
-			output_puts(out, "<div class=\"scroll\">\n<table>\n<thead><tr>");
+			output_puts(out, "<div class=\"scroll\">\n<table class=\"list\">\n<thead><tr>");
 			for (int i = 0; i < r.ncolumns; i++) {
 				if (r.columns[i].type != COLUMN_RECORD)
-					output_printf(out, "<th scope=\"col\">%s</th>", r.columns[i].label);
+					output_printf(out, "<th scope=\"col\" data-col=\"%s\">%s</th>", r.columns[i].name,
+						      r.columns[i].label);
 			}
 			output_puts(out, "</tr></thead>\n<tbody>\n");
 		}
 		output_puts(out, "<tr>");
 		for (int i = 0; i < r.ncolumns; i++) {
 			if (r.columns[i].type != COLUMN_RECORD)
-				write_cell(out, &text, &r, i);
+				html_put_cell(out, &r, i);
 		}
 		output_puts(out, "</tr>\n");
 		if (out->error)
@@ -362,7 +362,8 @@ out:
 }
 
 /* The whole report: intro, totals, chart, then the lists, streamed. */
-int export_html(sqlite3 *db, const struct export_window *w, struct output *out, char *err, size_t errlen)
+int export_html(sqlite3 *db, const struct export_window *w, const struct html_meta *meta, struct output *out,
+		char *err, size_t errlen)
 {
 	struct chain_head head;
 	struct export_summary summary;
@@ -370,22 +371,24 @@ int export_html(sqlite3 *db, const struct export_window *w, struct output *out, 
 	if (rows_chain_head(db, &head, err, errlen) || rows_summary(db, w, &summary, err, errlen))
 		return -1;
 	output_puts(out, page_head);
-	write_intro(out, w, &head);
+	write_intro(out, w, &head, meta);
 	write_totals(out, &summary);
 	if (write_chart(out, db, w, &summary, err, errlen) ||
-	    write_list(out, db, ROWS_HOLDS, w, "holds", "Held triggers", "No trigger was held in this window.", err,
-		       errlen) ||
-	    write_list(out, db, ROWS_FAILED_ACTIONS, w, "failed-actions", "Failed actions",
+	    write_list(out, db, ROWS_HTML_HOLDS, w, "holds", "Held triggers", "No trigger was held in this window.",
+		       err, errlen) ||
+	    write_list(out, db, ROWS_HTML_FAILURES, w, "failed-actions",
+		       "Failed actions (every failure, also of actions retried since)",
 		       "No action failed in this window.", err, errlen) ||
 	    write_list(out, db, ROWS_ACTION_KINDS, w, "actions", "Actions by kind", "No action in this window.",
 		       err, errlen) ||
-	    write_list(out, db, ROWS_REQUESTS, w, "requests", "Requests and holds", "No request in this window.",
-		       err, errlen) ||
-	    write_list(out, db, ROWS_RUNS, w, "runs", "Runs", "No run in this window.", err, errlen))
+	    write_list(out, db, ROWS_HTML_REQUESTS, w, "requests", "Requests and holds",
+		       "No request in this window.", err, errlen) ||
+	    write_list(out, db, ROWS_HTML_RUNS, w, "runs", "Runs", "No run in this window.", err, errlen))
 		goto out;
-	output_puts(out, "<footer>Written by refsync-export from the refsync database. The same database and "
-			 "window give the same page; the chain head above identifies the audit trail it "
-			 "reflects.</footer>\n</body>\n</html>\n");
+	output_puts(out, "<footer>Written by refsync-export from the refsync database. Apart from the generation "
+			 "time, the same database and window give the same page; the chain head above identifies "
+			 "the audit trail it reflects. The CSV and XML exports hold every id in full.</footer>\n"
+			 "</body>\n</html>\n");
 	result = 0;
 out:
 	if (out->error) {

@@ -5,6 +5,11 @@
  * from start to completion, a chart of requests started per week drawn as
  * inline SVG, held triggers, failed actions, actions per kind, the
  * requests and the runs. Lists are streamed from the database.
+ *
+ * Laid out for a screen 1,280 px wide and for A4 paper (landscape, through
+ * @media print): names before ids, ids shortened with the whole value in a
+ * title (hover), report URLs as links (http and https only), the tenant and
+ * the generation time in the header.
  */
 #ifndef REFSYNC_EXPORT_HTML_H
 #define REFSYNC_EXPORT_HTML_H
@@ -15,11 +20,18 @@
 #include <sqlite3.h>
 #include <stddef.h>
 
+/* What the report says about itself: the only parts not from the database. */
+struct html_meta {
+	const char *tenant;    /* the tenant's name; NULL when not named */
+	int64_t generated_at;  /* epoch ms: when the report was written */
+};
+
 /*
  * Write the report for window w to out. Returns 0, or -1 with a message in
  * err (out->error is set when the failure was writing).
  */
-int export_html(sqlite3 *db, const struct export_window *w, struct output *out, char *err, size_t errlen);
+int export_html(sqlite3 *db, const struct export_window *w, const struct html_meta *meta, struct output *out,
+		char *err, size_t errlen);
 
 /* Format a duration in ms as "D d HH:MM:SS" (or "HH:MM:SS" under a day)
  * into text (at least 40 bytes). Returns text. */

@@ -221,9 +221,30 @@ db_failed:
 	return EXIT_SOFTWARE;
 }
 
-/* Write the export o asks for. Exit code. */
-static int run_export(sqlite3 *db, const struct options *o)
+/*
+ * The tenant's name for the report: [export] tenant_name, else NAME when
+ * the file is NAME.conf other than refsync.conf (the file of the instance
+ * refsync@NAME), else NULL. A derived name is written into buf.
+ */
+static const char *tenant_name(const struct config *cfg, char *buf, size_t len)
 {
+	if (cfg->tenant_name)
+		return cfg->tenant_name;
+	const char *base = cfg->path ? strrchr(cfg->path, '/') : NULL;
+	base = base ? base + 1 : cfg->path ? cfg->path : "";
+	size_t n = strlen(base);
+	if (n <= 5 || strcmp(base + n - 5, ".conf") != 0 || strcmp(base, "refsync.conf") == 0 || n - 5 >= len)
+		return NULL;
+	memcpy(buf, base, n - 5);
+	buf[n - 5] = '\0';
+	return buf;
+}
+
+/* Write the export o asks for. Exit code. */
+static int run_export(sqlite3 *db, const struct options *o, const struct config *cfg)
+{
+	char tenant[256];
+	struct html_meta meta = { tenant_name(cfg, tenant, sizeof tenant), now_ms() };
 	static struct output out; /* 64 KiB buffer: not on the stack */
 	char err[ERR_MAX] = "";
 	int rc;
@@ -238,7 +259,7 @@ static int run_export(sqlite3 *db, const struct options *o)
 	} else if (o->format == FORMAT_CSV) {
 		rc = export_csv(db, o->kind, &o->window, &out, err, sizeof err);
 	} else {
-		rc = export_html(db, &o->window, &out, err, sizeof err);
+		rc = export_html(db, &o->window, &meta, &out, err, sizeof err);
 	}
 	rows_end(db);
 	if (rc) {
@@ -288,7 +309,7 @@ int main(int argc, char **argv)
 		code = EXIT_SOFTWARE;
 		goto out;
 	}
-	code = o.verify ? run_verify(db) : run_export(db, &o);
+	code = o.verify ? run_verify(db) : run_export(db, &o, &cfg);
 out:
 	db_close(db);
 	config_free(&cfg);

@@ -8,7 +8,9 @@
  * that the same database and arguments give the same bytes.
  */
 #include "export_rows.h"
+#include "db.h"
 #include "escape.h"
+#include "html_rows.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -26,34 +28,42 @@
 	" / 604800000)"
 
 static const struct export_column event_columns[] = {
-	{ "seq", "Seq", COLUMN_INT, 0 },
-	{ "at", "Time", COLUMN_TIME, 0 },
-	{ "run_id", "Run", COLUMN_INT, 0 },
-	{ "kind", "Kind", COLUMN_TEXT, 0 },
-	{ "subject", "Subject", COLUMN_TEXT, 0 },
-	{ "detail", "Detail", COLUMN_TEXT, 1 },
-	{ "prev_hash", "Previous hash", COLUMN_TEXT, 0 },
-	{ "hash", "Hash", COLUMN_TEXT, 0 },
+	{ "seq", "Seq", COLUMN_INT, 0, SHOW_PLAIN },
+	{ "at", "Time", COLUMN_TIME, 0, SHOW_PLAIN },
+	{ "run_id", "Run", COLUMN_INT, 0, SHOW_PLAIN },
+	{ "kind", "Kind", COLUMN_TEXT, 0, SHOW_PLAIN },
+	{ "subject", "Subject", COLUMN_TEXT, 0, SHOW_PLAIN },
+	{ "detail", "Detail", COLUMN_TEXT, 1, SHOW_PLAIN },
+	{ "prev_hash", "Previous hash", COLUMN_TEXT, 0, SHOW_PLAIN },
+	{ "hash", "Hash", COLUMN_TEXT, 0, SHOW_PLAIN },
+	{ "dry_run", "Dry run", COLUMN_INT, 0, SHOW_PLAIN },
 };
-static const char event_sql[] = "SELECT seq, at, run_id, kind, subject, detail, prev_hash, hash "
-				"FROM audit_events WHERE " WINDOW("at") " ORDER BY seq";
+/* dry_run: 1 for the events of a dry run, else NULL. The dry runs are read
+ * once (SQLite builds the IN list before the first row); a database without
+ * any, or from before runs.dry_run, takes the variant that looks nothing up,
+ * so that the big export costs what it cost before. */
+#define EVENT_SQL(dry) "SELECT e.seq, e.at, e.run_id, e.kind, e.subject, e.detail, e.prev_hash, e.hash, " dry " " \
+		       "FROM audit_events e WHERE " WINDOW("e.at") " ORDER BY e.seq"
+static const char event_sql[] =
+	EVENT_SQL("CASE WHEN e.run_id IN (SELECT id FROM runs WHERE dry_run = 1) THEN 1 END");
+static const char event_sql_no_dry[] = EVENT_SQL("NULL");
 
 static const struct export_column request_columns[] = {
-	{ "record", "Record", COLUMN_RECORD, 0 },
-	{ "request_id", "Request", COLUMN_TEXT, 0 },
-	{ "external_id", "External id", COLUMN_TEXT, 0 },
-	{ "opportunity_id", "Opportunity", COLUMN_TEXT, 0 },
-	{ "candidate_name", "Candidate", COLUMN_TEXT, 1 },
-	{ "posting", "Posting", COLUMN_TEXT, 1 },
-	{ "status", "Status", COLUMN_TEXT, 0 },
-	{ "template_id", "Template", COLUMN_TEXT, 0 },
-	{ "created_at", "Started", COLUMN_TIME, 0 },
-	{ "completed_at", "Completed", COLUMN_TIME, 0 },
-	{ "report_url", "Report", COLUMN_TEXT, 0 },
-	{ "hired", "Hired", COLUMN_INT, 0 },
-	{ "hired_at", "Hired at", COLUMN_TIME, 0 },
-	{ "hired_source", "Hire source", COLUMN_TEXT, 0 },
-	{ "hold_reason", "Hold reason", COLUMN_TEXT, 1 },
+	{ "record", "Record", COLUMN_RECORD, 0, SHOW_PLAIN },
+	{ "request_id", "Request", COLUMN_TEXT, 0, SHOW_PLAIN },
+	{ "external_id", "External id", COLUMN_TEXT, 0, SHOW_PLAIN },
+	{ "opportunity_id", "Opportunity", COLUMN_TEXT, 0, SHOW_PLAIN },
+	{ "candidate_name", "Candidate", COLUMN_TEXT, 1, SHOW_PLAIN },
+	{ "posting", "Posting", COLUMN_TEXT, 1, SHOW_PLAIN },
+	{ "status", "Status", COLUMN_TEXT, 0, SHOW_PLAIN },
+	{ "template_id", "Template", COLUMN_TEXT, 0, SHOW_PLAIN },
+	{ "created_at", "Started", COLUMN_TIME, 0, SHOW_PLAIN },
+	{ "completed_at", "Completed", COLUMN_TIME, 0, SHOW_PLAIN },
+	{ "report_url", "Report", COLUMN_TEXT, 0, SHOW_PLAIN },
+	{ "hired", "Hired", COLUMN_INT, 0, SHOW_PLAIN },
+	{ "hired_at", "Hired at", COLUMN_TIME, 0, SHOW_PLAIN },
+	{ "hired_source", "Hire source", COLUMN_TEXT, 0, SHOW_PLAIN },
+	{ "hold_reason", "Hold reason", COLUMN_TEXT, 1, SHOW_PLAIN },
 };
 /* A candidate's name is left out once Lever deleted or anonymized them. */
 #define CANDIDATE_NAME(fallback) \
@@ -73,92 +83,86 @@ static const char request_sql[] =
 	"ORDER BY 16, 1 DESC, 2, 4";
 
 static const struct export_column run_columns[] = {
-	{ "id", "Run", COLUMN_INT, 0 },
-	{ "command", "Command", COLUMN_TEXT, 0 },
-	{ "started_at", "Started", COLUMN_TIME, 0 },
-	{ "ended_at", "Ended", COLUMN_TIME, 0 },
-	{ "exit_code", "Exit", COLUMN_INT, 0 },
-	{ "invocation_id", "Invocation", COLUMN_TEXT, 0 },
-	{ "pulled", "Pulled", COLUMN_INT, 0 },
-	{ "decided", "Decided", COLUMN_INT, 0 },
-	{ "done", "Done", COLUMN_INT, 0 },
-	{ "failed", "Failed", COLUMN_INT, 0 },
-	{ "held", "Held", COLUMN_INT, 0 },
-	{ "error", "Error", COLUMN_TEXT, 1 },
+	{ "id", "Run", COLUMN_INT, 0, SHOW_PLAIN },
+	{ "command", "Command", COLUMN_TEXT, 0, SHOW_PLAIN },
+	{ "started_at", "Started", COLUMN_TIME, 0, SHOW_PLAIN },
+	{ "ended_at", "Ended", COLUMN_TIME, 0, SHOW_PLAIN },
+	{ "exit_code", "Exit", COLUMN_INT, 0, SHOW_PLAIN },
+	{ "invocation_id", "Invocation", COLUMN_TEXT, 0, SHOW_PLAIN },
+	{ "pulled", "Pulled", COLUMN_INT, 0, SHOW_PLAIN },
+	{ "decided", "Decided", COLUMN_INT, 0, SHOW_PLAIN },
+	{ "done", "Done", COLUMN_INT, 0, SHOW_PLAIN },
+	{ "failed", "Failed", COLUMN_INT, 0, SHOW_PLAIN },
+	{ "held", "Held", COLUMN_INT, 0, SHOW_PLAIN },
+	{ "error", "Error", COLUMN_TEXT, 1, SHOW_PLAIN },
+	{ "dry_run", "Dry run", COLUMN_INT, 0, SHOW_PLAIN },
 };
-static const char run_sql[] = "SELECT id, command, started_at, ended_at, exit_code, invocation_id, pulled, "
-			      "decided, done, failed, held, error FROM runs WHERE " WINDOW("started_at")
-			      " ORDER BY id";
-
-static const struct export_column hold_columns[] = {
-	{ "opportunity_id", "Opportunity", COLUMN_TEXT, 0 },
-	{ "candidate_name", "Candidate", COLUMN_TEXT, 1 },
-	{ "posting", "Posting", COLUMN_TEXT, 1 },
-	{ "entered_at", "Entered stage", COLUMN_TIME, 0 },
-	{ "first_seen_at", "First held", COLUMN_TIME, 0 },
-	{ "updated_at", "Last checked", COLUMN_TIME, 0 },
-	{ "reason", "Reason", COLUMN_TEXT, 1 },
-};
-static const char hold_sql[] =
-	"SELECT t.opportunity_id, " CANDIDATE_NAME("NULL") ", p.text, t.entered_at, t.first_seen_at, "
-	"t.updated_at, t.reason FROM triggers t LEFT JOIN lever_opportunities o ON o.id = t.opportunity_id "
-	"LEFT JOIN lever_postings p ON p.id = o.posting_id WHERE t.state = 'held' AND " WINDOW("t.entered_at")
-	" ORDER BY t.entered_at, t.opportunity_id";
-
-static const struct export_column failed_action_columns[] = {
-	{ "id", "Action", COLUMN_INT, 0 },
-	{ "kind", "Kind", COLUMN_TEXT, 0 },
-	{ "subject", "Subject", COLUMN_TEXT, 0 },
-	{ "attempts", "Attempts", COLUMN_INT, 0 },
-	{ "created_at", "Planned", COLUMN_TIME, 0 },
-	{ "updated_at", "Last attempt", COLUMN_TIME, 0 },
-	{ "last_error", "Error", COLUMN_TEXT, 1 },
-};
-static const char failed_action_sql[] = "SELECT id, kind, subject, attempts, created_at, updated_at, last_error "
-					"FROM outbox WHERE state = 'failed' AND " WINDOW("updated_at")
-					" ORDER BY updated_at, id";
+#define RUN_SQL(dry) "SELECT id, command, started_at, ended_at, exit_code, invocation_id, pulled, decided, done, " \
+		     "failed, held, error, " dry " FROM runs WHERE " WINDOW("started_at") " ORDER BY id"
+static const char run_sql[] = RUN_SQL("dry_run");
+static const char run_sql_no_dry[] = RUN_SQL("0");
 
 static const struct export_column action_kind_columns[] = {
-	{ "kind", "Action", COLUMN_TEXT, 0 },
-	{ "planned", "Planned", COLUMN_INT, 0 },
-	{ "sending", "In doubt", COLUMN_INT, 0 },
-	{ "done", "Done", COLUMN_INT, 0 },
-	{ "failed", "Failed", COLUMN_INT, 0 },
+	{ "kind", "Action", COLUMN_TEXT, 0, SHOW_PLAIN },
+	{ "planned", "Planned", COLUMN_INT, 0, SHOW_PLAIN },
+	{ "sending", "In doubt", COLUMN_INT, 0, SHOW_PLAIN },
+	{ "done", "Done", COLUMN_INT, 0, SHOW_PLAIN },
+	{ "failed", "Failed", COLUMN_INT, 0, SHOW_PLAIN },
 };
 static const char action_kind_sql[] =
 	"SELECT kind, sum(state = 'planned'), sum(state = 'sending'), sum(state = 'done'), "
 	"sum(state = 'failed') FROM outbox WHERE " WINDOW("updated_at") " GROUP BY kind ORDER BY kind";
 
 static const struct export_column weekly_columns[] = {
-	{ "week", "Week number", COLUMN_INT, 0 },
-	{ "week_start", "Week of", COLUMN_TIME, 0 },
-	{ "requests", "Requests started", COLUMN_INT, 0 },
+	{ "week", "Week number", COLUMN_INT, 0, SHOW_PLAIN },
+	{ "week_start", "Week of", COLUMN_TIME, 0, SHOW_PLAIN },
+	{ "requests", "Requests started", COLUMN_INT, 0, SHOW_PLAIN },
 };
+/* the requests refsync started: linked to one of its creates (external_id) */
 static const char weekly_sql[] = "SELECT w, w * 604800000 + 345600000, count(*) FROM (SELECT " WEEK_OF("created_at")
-				 " AS w FROM cq_requests WHERE created_at IS NOT NULL AND "
+				 " AS w FROM cq_requests WHERE created_at IS NOT NULL AND external_id IS NOT NULL AND "
 				 WINDOW("created_at") ") GROUP BY w ORDER BY w";
 
 static const struct {
 	const char *sql;
+	const char *sql_no_dry; /* NULL: sql works without runs.dry_run */
 	const struct export_column *columns;
 	int ncolumns;
 	const char *record;
 } rowsets[] = {
-	[ROWS_EVENTS] = { event_sql, event_columns, sizeof event_columns / sizeof event_columns[0], "event" },
-	[ROWS_REQUESTS] = { request_sql, request_columns, sizeof request_columns / sizeof request_columns[0],
+	[ROWS_EVENTS] = { event_sql, event_sql_no_dry, event_columns, sizeof event_columns / sizeof event_columns[0],
+			  "event" },
+	[ROWS_REQUESTS] = { request_sql, NULL, request_columns, sizeof request_columns / sizeof request_columns[0],
 			    "request" },
-	[ROWS_RUNS] = { run_sql, run_columns, sizeof run_columns / sizeof run_columns[0], "run" },
-	[ROWS_HOLDS] = { hold_sql, hold_columns, sizeof hold_columns / sizeof hold_columns[0], "hold" },
-	[ROWS_FAILED_ACTIONS] = { failed_action_sql, failed_action_columns,
-				  sizeof failed_action_columns / sizeof failed_action_columns[0], "action" },
-	[ROWS_ACTION_KINDS] = { action_kind_sql, action_kind_columns,
+	[ROWS_RUNS] = { run_sql, run_sql_no_dry, run_columns, sizeof run_columns / sizeof run_columns[0], "run" },
+	[ROWS_ACTION_KINDS] = { action_kind_sql, NULL, action_kind_columns,
 				sizeof action_kind_columns / sizeof action_kind_columns[0], "actions" },
-	[ROWS_WEEKLY] = { weekly_sql, weekly_columns, sizeof weekly_columns / sizeof weekly_columns[0], "week" },
+	[ROWS_WEEKLY] = { weekly_sql, NULL, weekly_columns, sizeof weekly_columns / sizeof weekly_columns[0],
+			  "week" },
 };
 
+/* 1 when the runs table has its dry_run column. */
+int rows_have_dry_run(sqlite3 *db)
+{
+	return db_has_column(db, "runs", "dry_run");
+}
+
+/* 1 when some run was a dry run (the column exists: rows_have_dry_run). */
+static int any_dry_run(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int found = 1; /* when unsure, the query that looks */
+	if (sqlite3_prepare_v2(db, "SELECT EXISTS (SELECT 1 FROM runs WHERE dry_run = 1)", -1, &st, NULL) ==
+		    SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		found = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return found;
+}
+
 /* Prepare sql and bind the window as ?1 and ?2. NULL on error (err set). */
-static sqlite3_stmt *prepare_windowed(sqlite3 *db, const char *sql, const struct export_window *w, char *err,
-				      size_t errlen)
+sqlite3_stmt *rows_prepare_windowed(sqlite3 *db, const char *sql, const struct export_window *w, char *err,
+				    size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -181,10 +185,19 @@ static sqlite3_stmt *prepare_windowed(sqlite3 *db, const char *sql, const struct
 int rows_open(sqlite3 *db, enum rowset set, const struct export_window *w, struct rows *r, char *err,
 	      size_t errlen)
 {
-	r->columns = rowsets[set].columns;
-	r->ncolumns = rowsets[set].ncolumns;
-	r->record = rowsets[set].record;
-	r->st = prepare_windowed(db, rowsets[set].sql, w, err, errlen);
+	const char *sql;
+	int have_dry = rows_have_dry_run(db);
+	if (set >= ROWS_HTML_HOLDS) {
+		html_rowset(set, have_dry, &sql, &r->columns, &r->ncolumns);
+		r->record = "row";
+	} else {
+		int dry = have_dry && (set != ROWS_EVENTS || any_dry_run(db));
+		sql = rowsets[set].sql_no_dry && !dry ? rowsets[set].sql_no_dry : rowsets[set].sql;
+		r->columns = rowsets[set].columns;
+		r->ncolumns = rowsets[set].ncolumns;
+		r->record = rowsets[set].record;
+	}
+	r->st = rows_prepare_windowed(db, sql, w, err, errlen);
 	return r->st ? 0 : -1;
 }
 
@@ -355,7 +368,7 @@ out:
 static int query_numbers(sqlite3 *db, const char *sql, const struct export_window *w, int64_t *out, int n,
 			 char *err, size_t errlen)
 {
-	sqlite3_stmt *st = prepare_windowed(db, sql, w, err, errlen);
+	sqlite3_stmt *st = rows_prepare_windowed(db, sql, w, err, errlen);
 	if (!st)
 		return -1;
 	int rc = sqlite3_step(st);
@@ -370,20 +383,31 @@ static int query_numbers(sqlite3 *db, const char *sql, const struct export_windo
 	return 0;
 }
 
-static const char summary_sql[] =
-	"SELECT (SELECT count(*) FROM audit_events WHERE " WINDOW("at") "), "
-	"(SELECT count(*) FROM runs WHERE " WINDOW("started_at") "), "
-	"(SELECT count(*) FROM runs WHERE exit_code <> 0 AND " WINDOW("started_at") "), "
-	"(SELECT count(*) FROM cq_requests WHERE created_at IS NOT NULL AND " WINDOW("created_at") "), "
-	"(SELECT count(*) FROM cq_requests WHERE completed_at IS NOT NULL AND " WINDOW("completed_at") "), "
-	"(SELECT count(*) FROM cq_requests WHERE status = 'cancelled' AND " WINDOW("updated_at") "), "
-	"(SELECT count(*) FROM cq_requests WHERE status = 'expired' AND " WINDOW("updated_at") "), "
-	"(SELECT count(*) FROM triggers WHERE state = 'held' AND " WINDOW("entered_at") "), "
-	"(SELECT count(*) FROM cq_requests WHERE hired = 1 AND " WINDOW("hired_at") "), "
-	"(SELECT count(*) FROM outbox WHERE state = 'done' AND " WINDOW("updated_at") "), "
-	"(SELECT count(*) FROM outbox WHERE state = 'failed' AND " WINDOW("updated_at") "), "
-	"(SELECT count(*) FROM cq_requests WHERE completed_at IS NOT NULL AND created_at IS NOT NULL AND "
-	WINDOW("completed_at") ")";
+/* dry: the runs.dry_run column, or 0 before migration 6. A request refsync
+ * started is linked to its create (external_id); the others were made in
+ * Crosschq by someone else. A failed action is counted from the audit
+ * trail's action.failed events, so a failure retried later still counts. */
+#define SUMMARY_SQL(dry) \
+	"SELECT (SELECT count(*) FROM audit_events WHERE " WINDOW("at") "), " \
+	"(SELECT count(*) FROM runs WHERE " dry " = 0 AND " WINDOW("started_at") "), " \
+	"(SELECT count(*) FROM runs WHERE " dry " = 0 AND exit_code <> 0 AND " WINDOW("started_at") "), " \
+	"(SELECT count(*) FROM runs WHERE " dry " <> 0 AND " WINDOW("started_at") "), " \
+	"(SELECT count(*) FROM cq_requests WHERE created_at IS NOT NULL AND external_id IS NOT NULL AND " \
+	WINDOW("created_at") "), " \
+	"(SELECT count(*) FROM cq_requests WHERE created_at IS NOT NULL AND external_id IS NULL AND " \
+	WINDOW("created_at") "), " \
+	"(SELECT count(*) FROM cq_requests WHERE completed_at IS NOT NULL AND " WINDOW("completed_at") "), " \
+	"(SELECT count(*) FROM cq_requests WHERE status = 'cancelled' AND " WINDOW("updated_at") "), " \
+	"(SELECT count(*) FROM cq_requests WHERE status = 'expired' AND " WINDOW("updated_at") "), " \
+	"(SELECT count(*) FROM triggers WHERE state = 'held' AND " WINDOW("entered_at") "), " \
+	"(SELECT count(*) FROM cq_requests WHERE hired = 1 AND " WINDOW("hired_at") "), " \
+	"(SELECT count(*) FROM outbox WHERE state = 'done' AND " WINDOW("updated_at") "), " \
+	"(SELECT count(*) FROM audit_events WHERE kind = 'action.failed' AND " WINDOW("at") "), " \
+	"(SELECT count(*) FROM cq_requests WHERE completed_at IS NOT NULL AND created_at IS NOT NULL AND " \
+	WINDOW("completed_at") ")"
+static const char summary_sql[] = SUMMARY_SQL("dry_run");
+static const char summary_sql_no_dry[] = SUMMARY_SQL("0");
+#define SUMMARY_NUMBERS 14
 
 /* The turnaround of the completions in the window, in order; ?3 and ?4
  * pick the middle one or two. */
@@ -393,13 +417,14 @@ static const char median_sql[] = "SELECT completed_at - created_at AS d FROM cq_
 
 static const char weeks_sql[] = "SELECT min(w), max(w), max(c) FROM (SELECT " WEEK_OF("created_at")
 				" AS w, count(*) AS c FROM cq_requests WHERE created_at IS NOT NULL AND "
+				"external_id IS NOT NULL AND "
 				WINDOW("created_at") " GROUP BY w)";
 
 /* The median of the n turnarounds (n > 0) into *median. 0 or -1. */
 static int turnaround_median(sqlite3 *db, const struct export_window *w, int64_t n, int64_t *median, char *err,
 			     size_t errlen)
 {
-	sqlite3_stmt *st = prepare_windowed(db, median_sql, w, err, errlen);
+	sqlite3_stmt *st = rows_prepare_windowed(db, median_sql, w, err, errlen);
 	if (!st)
 		return -1;
 	int64_t take = n % 2 ? 1 : 2;
@@ -428,22 +453,25 @@ static int turnaround_median(sqlite3 *db, const struct export_window *w, int64_t
 int rows_summary(sqlite3 *db, const struct export_window *w, struct export_summary *s, char *err,
 		 size_t errlen)
 {
-	int64_t v[12], weeks[3];
+	int64_t v[SUMMARY_NUMBERS], weeks[3];
 	memset(s, 0, sizeof *s);
-	if (query_numbers(db, summary_sql, w, v, 12, err, errlen))
+	if (query_numbers(db, rows_have_dry_run(db) ? summary_sql : summary_sql_no_dry, w, v, SUMMARY_NUMBERS, err,
+			  errlen))
 		return -1;
 	s->events = v[0];
 	s->runs = v[1];
 	s->runs_failed = v[2];
-	s->requests_started = v[3];
-	s->requests_completed = v[4];
-	s->requests_cancelled = v[5];
-	s->requests_expired = v[6];
-	s->held = v[7];
-	s->hires = v[8];
-	s->actions_done = v[9];
-	s->actions_failed = v[10];
-	s->turnaround_count = v[11];
+	s->runs_dry = v[3];
+	s->requests_started = v[4];
+	s->requests_foreign = v[5];
+	s->requests_completed = v[6];
+	s->requests_cancelled = v[7];
+	s->requests_expired = v[8];
+	s->held = v[9];
+	s->hires = v[10];
+	s->actions_done = v[11];
+	s->actions_failed = v[12];
+	s->turnaround_count = v[13];
 	if (s->turnaround_count > 0 &&
 	    turnaround_median(db, w, s->turnaround_count, &s->turnaround_median_ms, err, errlen))
 		return -1;

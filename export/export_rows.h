@@ -22,10 +22,13 @@ enum rowset {
 	ROWS_EVENTS,         /* audit_events, by seq; window on at */
 	ROWS_REQUESTS,       /* cq_requests + held triggers; window on created_at / entered_at */
 	ROWS_RUNS,           /* runs, by id; window on started_at */
-	ROWS_HOLDS,          /* held triggers; window on entered_at */
-	ROWS_FAILED_ACTIONS, /* outbox rows in state failed; window on updated_at */
 	ROWS_ACTION_KINDS,   /* outbox counts per kind; window on created_at */
-	ROWS_WEEKLY          /* requests started per week (Monday 00:00 UTC) */
+	ROWS_WEEKLY,         /* requests refsync started per week (Monday 00:00 UTC) */
+	/* the tables of the HTML report, laid out for people (html_rows.c) */
+	ROWS_HTML_HOLDS,     /* held triggers; window on entered_at */
+	ROWS_HTML_FAILURES,  /* every action.failed event, with the action's state now; window on at */
+	ROWS_HTML_REQUESTS,  /* ROWS_REQUESTS, names first */
+	ROWS_HTML_RUNS       /* ROWS_RUNS, dry runs said in the command */
 };
 
 enum column_type {
@@ -35,11 +38,22 @@ enum column_type {
 	COLUMN_RECORD /* the name of the record (XML element): not a value */
 };
 
+/* How the HTML report shows a TEXT cell. */
+enum html_show {
+	SHOW_PLAIN = 0, /* short text on one line where it fits */
+	SHOW_WRAP,      /* free text (postings, reasons, errors): wraps */
+	SHOW_NAME,      /* a person's name: wraps, but not narrower than a name */
+	SHOW_ID,        /* an id: shortened, the whole value on hover (title) */
+	SHOW_URL,       /* a link when http(s), else shortened text */
+	SHOW_DATE       /* a TIME shown as its date (the exact time on hover) */
+};
+
 struct export_column {
 	const char *name;   /* CSV header, XML attribute or element name */
 	const char *label;  /* heading in the HTML report */
 	enum column_type type;
 	int xml_element;    /* 1: a child element (free text); 0: an attribute */
+	enum html_show show;/* HTML only */
 };
 
 /* The time window; a bound is absent when its has_ flag is 0. */
@@ -54,6 +68,16 @@ struct rows {
 	int ncolumns;
 	const char *record;  /* the XML element name when no COLUMN_RECORD column */
 };
+
+/*
+ * Prepare sql with window w bound as ?1 (from) and ?2 (to). NULL on error
+ * (err set); the caller finalizes the statement.
+ */
+sqlite3_stmt *rows_prepare_windowed(sqlite3 *db, const char *sql, const struct export_window *w, char *err,
+				    size_t errlen);
+
+/* 1 when runs.dry_run exists (migration 6; an export does not migrate). */
+int rows_have_dry_run(sqlite3 *db);
 
 /*
  * Prepare the query of set for window w. Returns 0, or -1 with a message in
@@ -103,16 +127,18 @@ int rows_chain_head(sqlite3 *db, struct chain_head *h, char *err, size_t errlen)
 /* The numbers at the top of the HTML report, for window w. */
 struct export_summary {
 	int64_t events;
-	int64_t runs;
-	int64_t runs_failed;         /* runs with a non-zero exit code */
-	int64_t requests_started;    /* created_at in the window */
+	int64_t runs;                /* runs that were not dry runs */
+	int64_t runs_failed;         /* of those, the ones with a non-zero exit code */
+	int64_t runs_dry;            /* dry runs (they send nothing) */
+	int64_t requests_started;    /* started by refsync (linked to its create), created_at in the window */
+	int64_t requests_foreign;    /* made in Crosschq by someone else, created_at in the window */
 	int64_t requests_completed;  /* completed_at in the window */
 	int64_t requests_cancelled;  /* status cancelled, updated_at in the window */
 	int64_t requests_expired;    /* status expired, updated_at in the window */
 	int64_t held;                /* triggers held, entered_at in the window */
 	int64_t hires;               /* requests hired, hired_at in the window */
 	int64_t actions_done;        /* outbox done, updated_at in the window */
-	int64_t actions_failed;      /* outbox failed, updated_at in the window */
+	int64_t actions_failed;      /* action.failed events in the window (a failure retried later counts) */
 	int64_t turnaround_count;    /* completed requests with a start time */
 	int64_t turnaround_median_ms;/* median of completed_at - created_at */
 	int64_t weeks_first;         /* first and last week with requests (week numbers) */

@@ -372,6 +372,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
 	} else if (IS("prospects", "auto_export_new")) {
 		if (config_parse_bool(value, &c->auto_export_new))
 			set_err(st, line, section, key, "expected yes or no, got '%s'", value);
+	} else if (IS("export", "tenant_name")) {
+		replace(&c->tenant_name, value);
 	} else if (strcmp(section, "crosschq") == 0 && strcmp(key, "default_template") == 0) {
 		/* refsync before issue 15 read templates from Crosschq */
 		set_err(st, line, section, key, "templates live in [template NAME] sections now: mark one of them "
@@ -513,6 +515,7 @@ void config_free(struct config *cfg)
 	free(cfg->smtp_user);
 	free(cfg->from);
 	free(cfg->answer_url);
+	free(cfg->tenant_name);
 	for (int i = 0; i < SECRET_COUNT; i++)
 		free(cfg->secret_file[i]);
 	memset(cfg, 0, sizeof *cfg);

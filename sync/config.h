@@ -108,6 +108,9 @@ struct config {
 	int export_existing;
 	int auto_export_new;
 
+	/* [export] */
+	char *tenant_name;          /* the report's heading; NULL when not set */
+
 	/* the *_file keys and where they were set */
 	char *secret_file[SECRET_COUNT];
 	int secret_line[SECRET_COUNT];

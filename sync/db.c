@@ -38,6 +38,19 @@ int db_schema_latest(void)
 	return db_migration_count ? db_migrations[db_migration_count - 1].version : 0;
 }
 
+/* 1 when table has column: pragma_table_info, read with bound names. */
+int db_has_column(sqlite3 *db, const char *table, const char *column)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
+	int found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
 /* Create the directory holding path when missing (one level), mode 0700. */
 /* The last database error: its statement and SQLite's message, kept at the
  * point of failure (a later rollback resets sqlite3_errmsg to "not an error"). */

@@ -46,6 +46,10 @@ void db_close(sqlite3 *db);
 int db_schema_version(sqlite3 *db);
 int db_schema_latest(void);
 
+/* 1 when table has a column named column (a database opened read-only is
+ * not migrated, so a reader of a newer column asks first), else 0. */
+int db_has_column(sqlite3 *db, const char *table, const char *column);
+
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. 0 or an SQLite error code (logged). */
 int db_begin(sqlite3 *db);
 /* A transaction, or a savepoint when one is open already (a batch of pages):

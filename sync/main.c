@@ -75,7 +75,9 @@ static int64_t run_begin(struct sync_ctx *ctx, const char *command)
 {
 	if (db_begin(ctx->db))
 		return -1;
-	sqlite3_stmt *st = db_prepare(ctx->db, "INSERT INTO runs(command, started_at, invocation_id) VALUES (?,?,?)");
+	/* a dry run is marked from its start, so that one cut short is marked too */
+	sqlite3_stmt *st = db_prepare(ctx->db,
+		"INSERT INTO runs(command, started_at, invocation_id, dry_run) VALUES (?,?,?,?)");
 	if (!st) {
 		db_rollback(ctx->db);
 		return -1;
@@ -83,6 +85,7 @@ static int64_t run_begin(struct sync_ctx *ctx, const char *command)
 	sqlite3_bind_text(st, 1, command, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, ctx->started_at);
 	db_bind_text(st, 3, getenv("INVOCATION_ID"));
+	sqlite3_bind_int(st, 4, ctx->dry_run ? 1 : 0);
 	int rc = db_step_done(st);
 	sqlite3_finalize(st);
 	int64_t id = sqlite3_last_insert_rowid(ctx->db);

@@ -61,8 +61,11 @@ static void gen_rows(yajl_gen g, sqlite3 *db, const char *key, const char *sql, 
 	yajl_gen_array_close(g);
 }
 
-static const char *SQL_RUNS = "SELECT id, command, started_at, ended_at, exit_code, pulled, decided, done, failed, "
-			      "held, error, invocation_id FROM runs ORDER BY id DESC LIMIT 10";
+#define SQL_RUNS_OF(dry) "SELECT id, command, started_at, ended_at, exit_code, pulled, decided, done, failed, " \
+			 "held, error, invocation_id, " dry " FROM runs ORDER BY id DESC LIMIT 10"
+/* runs.dry_run came with a later migration: a database not migrated yet has only real runs */
+static const char *SQL_RUNS = SQL_RUNS_OF("dry_run");
+static const char *SQL_RUNS_NO_DRY = SQL_RUNS_OF("0");
 static const char *SQL_OUTBOX = "SELECT state, count(*), min(updated_at) FROM outbox GROUP BY state ORDER BY state";
 static const char *SQL_FAILED = "SELECT id, kind, key, last_error, updated_at FROM outbox WHERE state = 'failed' "
 				"ORDER BY updated_at, id LIMIT 20";
@@ -213,6 +216,7 @@ int status_print(const struct config *cfg, int json)
 	}
 	/* before the first run of a version with migration 3, the table is not there yet */
 	int have_hooks = db_schema_version(db) >= 3;
+	const char *sql_runs = db_has_column(db, "runs", "dry_run") ? SQL_RUNS : SQL_RUNS_NO_DRY;
 	struct spool_counts spool;
 	spool_count(cfg->spool, &spool);
 	long backlog = spool.queued;
@@ -223,8 +227,8 @@ int status_print(const struct config *cfg, int json)
 		yajl_gen_map_open(g);
 		static const char *const run_names[] = { "id", "command", "started_at", "ended_at", "exit_code", "pulled",
 							 "decided", "done", "failed", "held", "error", "invocation_id",
-							 NULL };
-		gen_rows(g, db, "runs", SQL_RUNS, run_names);
+							 "dry_run", NULL };
+		gen_rows(g, db, "runs", sql_runs, run_names);
 		static const char *const outbox_names[] = { "state", "count", "oldest_change_at", NULL };
 		gen_rows(g, db, "outbox", SQL_OUTBOX, outbox_names);
 		static const char *const failed_names[] = { "id", "kind", "key", "error", "failed_at", NULL };
@@ -269,11 +273,15 @@ int status_print(const struct config *cfg, int json)
 	}
 	char a[40], b[40];
 	printf("Last runs:\n");
-	sqlite3_stmt *st = db_prepare(db, SQL_RUNS);
+	sqlite3_stmt *st = db_prepare(db, sql_runs);
 	int n = 0;
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		/* a dry run sends nothing: say so where the command is */
+		char command[64];
+		snprintf(command, sizeof command, "%s%s", sqlite3_column_text(st, 1),
+			 sqlite3_column_int(st, 12) ? " (dry run)" : "");
 		printf("  #%-5lld %-20s %s  exit %-3s pulled %lld, decided %lld, done %lld, failed %lld, held %lld%s%s\n",
-		       (long long)sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1), time_text(st, 2, a, sizeof a),
+		       (long long)sqlite3_column_int64(st, 0), command, time_text(st, 2, a, sizeof a),
 		       sqlite3_column_type(st, 4) == SQLITE_NULL ? "-" : (const char *)sqlite3_column_text(st, 4),
 		       (long long)sqlite3_column_int64(st, 5), (long long)sqlite3_column_int64(st, 6),
 		       (long long)sqlite3_column_int64(st, 7), (long long)sqlite3_column_int64(st, 8),

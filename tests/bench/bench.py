@@ -850,7 +850,8 @@ def bench_export(report, n):
             return
         fill_events(database, n)
         out_refsync, out_sqlite = t.path("events.csv"), t.path("sqlite3.csv")
-        query = ("SELECT seq, at, run_id, kind, subject, detail, prev_hash, hash "
+        # the same columns as refsync-export writes (dry_run: empty, no run was a dry run)
+        query = ("SELECT seq, at, run_id, kind, subject, detail, prev_hash, hash, NULL "
                  "FROM audit_events ORDER BY seq")
         best = {"refsync-export": None, "sqlite3": None}
         for _ in range(EXPORT_BEST_OF):

@@ -157,9 +157,9 @@ def build_database(path):
 
 
 CHROMIUM = ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome")
-ALLOWED_HTML_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "time", "span",
-                     "section", "div", "table", "thead", "tbody", "tr", "th", "td", "svg", "line",
-                     "text", "rect", "footer"}
+ALLOWED_HTML_TAGS = {"html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "p", "time",
+                     "span", "section", "div", "table", "thead", "tbody", "tr", "th", "td", "svg", "line",
+                     "text", "rect", "footer", "a"}
 
 
 class TagCollector(html.parser.HTMLParser):
@@ -213,6 +213,7 @@ class ExportTest(unittest.TestCase):
     def run_export(self, *args, conf=None, **kw):
         env = dict(os.environ)
         env.pop("REFSYNC_CONFIG", None)
+        env["REFSYNC_TEST_NOW"] = str(T0 + 60 * DAY)  # the HTML report's generation time
         if "stdout" not in kw:
             kw["capture_output"] = True
         return subprocess.run([self.bin, "-c", conf or self.conf] + list(args), env=env, timeout=120,
@@ -277,7 +278,7 @@ class ExportTest(unittest.TestCase):
 
     def test_csv_events_exact_header_and_rfc4180(self):
         data = self.export("--format", "csv")
-        self.assertTrue(data.startswith(b"seq,at,run_id,kind,subject,detail,prev_hash,hash\r\n"))
+        self.assertTrue(data.startswith(b"seq,at,run_id,kind,subject,detail,prev_hash,hash,dry_run\r\n"))
         self.assertTrue(data.endswith(b"\r\n"))
         rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
         self.assertEqual(len(rows), 1 + len(self.chain))
@@ -310,7 +311,7 @@ class ExportTest(unittest.TestCase):
         self.assertEqual(by_opp["opp-bad"]["candidate_name"], "Bad\ufffd\ufffd(\ufffd\ufffd\ufffdName")
         runs = list(csv.reader(io.StringIO(self.export("--format", "csv", "--kind", "runs").decode(),
                                            newline="")))
-        self.assertEqual(runs[2][-1], "'=cmd|' /C calc'!A0")
+        self.assertEqual(runs[2][runs[0].index("error")], "'=cmd|' /C calc'!A0")
 
     # ------------------------------------------------------------------ HTML
 
@@ -323,7 +324,11 @@ class ExportTest(unittest.TestCase):
         tags.close()
         self.assertLessEqual(tags.names, ALLOWED_HTML_TAGS)
         for name, attrs in tags.tags:
-            for attr, _ in attrs:
+            for attr, value in attrs:
+                if name == "a" and attr == "href":
+                    # the only link: a Crosschq report, http(s) only (issue 18 item 7)
+                    self.assertRegex(value, r"^https?://[^\s\"<>]+$")
+                    continue
                 self.assertFalse(attr.startswith("on") or attr in ("src", "href", "xlink:href", "srcset",
                                                                    "action", "formaction"),
                                  "<%s %s=...> in the report" % (name, attr))

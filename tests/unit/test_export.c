@@ -195,12 +195,13 @@ static char *export_file(struct fixture *f, enum format format, enum rowset set,
 			 size_t *len)
 {
 	char err[512] = "", path[192];
+	static const struct html_meta meta = { "Acme <Hiring> & Co", T0 + 400 * DAY };
 	snprintf(path, sizeof path, "%s/export.out", f->dir);
 	assert_int_equal(output_open(&out, path, err, sizeof err), 0);
 	assert_int_equal(rows_begin(f->db, err, sizeof err), 0);
 	int rc = format == CSV	 ? export_csv(f->db, set, w, &out, err, sizeof err)
 		 : format == XML ? export_xml(f->db, set, w, &out, err, sizeof err)
-				 : export_html(f->db, w, &out, err, sizeof err);
+				 : export_html(f->db, w, &meta, &out, err, sizeof err);
 	rows_end(f->db);
 	if (rc)
 		fail_msg("export failed: %s", err);
@@ -243,10 +244,10 @@ static void test_csv_events_exact(void **state)
 	audit_compute_hash("", 1, T0, 1, 0, "run.start", "run:1", "command run", calc);
 	assert_string_equal(calc, h1);
 	snprintf(want, sizeof want,
-		 "seq,at,run_id,kind,subject,detail,prev_hash,hash\r\n"
-		 "1,2026-01-01T00:00:00.000Z,1,run.start,run:1,command run,,%s\r\n"
-		 "2,2026-01-01T00:00:00.001Z,1,action.done,opportunity:opp-formula,\"'=1+1, \"\"quoted\"\"\",%s,%s\r\n"
-		 "3,2026-01-03T00:00:00.000Z,,trigger.held,opportunity:opp-script,no template\tfor" FFFD "tag,%s,%s\r\n",
+		 "seq,at,run_id,kind,subject,detail,prev_hash,hash,dry_run\r\n"
+		 "1,2026-01-01T00:00:00.000Z,1,run.start,run:1,command run,,%s,\r\n"
+		 "2,2026-01-01T00:00:00.001Z,1,action.done,opportunity:opp-formula,\"'=1+1, \"\"quoted\"\"\",%s,%s,\r\n"
+		 "3,2026-01-03T00:00:00.000Z,,trigger.held,opportunity:opp-script,no template\tfor" FFFD "tag,%s,%s,\r\n",
 		 h1, h1, h2, h2, h3);
 	size_t len;
 	char *got = export_file(f, CSV, ROWS_EVENTS, &all_time, &len);
@@ -288,9 +289,9 @@ static void test_xml_runs_exact(void **state)
 		 "  <chain-head seq=\"3\" at=\"2026-01-03T00:00:00.000Z\" hash=\"%s\"/>\n"
 		 "  <run id=\"1\" command=\"run\" started_at=\"2026-01-01T00:00:00.000Z\" "
 		 "ended_at=\"2026-01-01T00:00:01.500Z\" exit_code=\"0\" pulled=\"1\" decided=\"0\" done=\"0\" "
-		 "failed=\"0\" held=\"0\"/>\n"
+		 "failed=\"0\" held=\"0\" dry_run=\"0\"/>\n"
 		 "  <run id=\"2\" command=\"backfill\" started_at=\"2026-01-03T00:00:00.000Z\" exit_code=\"1\" "
-		 "pulled=\"0\" decided=\"0\" done=\"0\" failed=\"1\" held=\"0\">\n"
+		 "pulled=\"0\" decided=\"0\" done=\"0\" failed=\"1\" held=\"0\" dry_run=\"0\">\n"
 		 "    <error>&lt;b&gt;x&lt;/b&gt; " FFFD "</error>\n"
 		 "  </run>\n"
 		 "  <end records=\"2\"/>\n"
@@ -339,8 +340,12 @@ static void test_html_report(void **state)
 {
 	struct fixture *f = *state;
 	size_t len;
+	/* failures are counted from the audit trail */
+	event(f->db, T0 + 2 * DAY + 5, 2, "action.failed", "opportunity:opp-script", "lever.add_note key=k1: <b>x</b>");
 	char *got = export_file(f, HTML, ROWS_EVENTS, &all_time, &len);
 	assert_true(text_is_clean(got, len));
+	assert_non_null(strstr(got, "<span id=\"tenant\">Acme &lt;Hiring&gt; &amp; Co</span>"));
+	assert_non_null(strstr(got, "Generated <time datetime=\"2027-02-05T00:00:00.000Z\""));
 	assert_null(strstr(got, "<script"));
 	assert_non_null(strstr(got, "&lt;script&gt;alert(1)&lt;/script&gt;"));
 	assert_non_null(strstr(got, "=HYPERLINK(&quot;http://x&quot;,&quot;y&quot;)"));
@@ -351,13 +356,13 @@ static void test_html_report(void **state)
 	assert_non_null(strstr(got, "<td id=\"hires\">1</td>"));
 	assert_non_null(strstr(got, "<td id=\"actions-failed\">1</td>"));
 	assert_non_null(strstr(got, "<td id=\"runs\">2</td>"));
-	assert_non_null(strstr(got, "<td id=\"audit-events\">3</td>"));
+	assert_non_null(strstr(got, "<td id=\"audit-events\">4</td>"));
 	/* turnarounds 1 d, 2 d, 4 d */
 	assert_non_null(strstr(got, "<td id=\"median-turnaround\">2 d 00:00:00"));
 	assert_non_null(strstr(got, "<svg xmlns=\"http://www.w3.org/2000/svg\""));
 	assert_non_null(strstr(got, "<title>Week of 2025-12-29: 1 request started</title>"));
 	assert_non_null(strstr(got, "<title>Week of 2026-01-05: 3 requests started</title>"));
-	assert_non_null(strstr(got, "<td>&lt;b&gt;x&lt;/b&gt;</td>"));
+	assert_non_null(strstr(got, "<td class=\"w\">&lt;b&gt;x&lt;/b&gt;</td><td class=\"n\">2</td><td>failed</td>"));
 	assert_true(len > 11 && strcmp(got + len - 8, "</html>\n") == 0);
 	free(got);
 }
