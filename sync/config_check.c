@@ -55,6 +55,7 @@ static const struct {
 	{ "followup", "answer_secret_file" },
 	{ "prospects", "export_existing" },
 	{ "prospects", "auto_export_new" },
+	{ "export", "tenant_name" },
 	{ "template", "ats_tag" },
 	{ "template", "jobrole" },
 	{ "template", "managers" },
@@ -72,7 +73,7 @@ static const struct {
 	{ "template", "default" },
 };
 
-static const char *const known_sections[] = { "sync", "lever", "crosschq", "followup", "prospects", "template" };
+static const char *const known_sections[] = { "sync", "lever", "crosschq", "followup", "prospects", "export", "template" };
 
 #define N_KEYS (sizeof known_keys / sizeof known_keys[0])
 #define N_SECTIONS (sizeof known_sections / sizeof known_sections[0])
