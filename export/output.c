@@ -51,6 +51,7 @@ int output_open(struct output *o, const char *path, char *err, size_t errlen)
 	o->error = 0;
 	o->failed_op = NULL;
 	o->len = 0;
+	o->written = o->synced = 0;
 	if (!path) {
 		o->fd = STDOUT_FILENO;
 		return 0;
@@ -91,6 +92,24 @@ int output_open(struct output *o, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* Bytes of a file after which its writeback is started. */
+#define WRITEBACK_BYTES (8 << 20)
+
+/* Count n bytes written to the file; every WRITEBACK_BYTES, start writing
+ * them to disk while the export goes on, so that the fsync at the end
+ * waits for the last few megabytes only. A failure here is not one: the
+ * fsync says. */
+static void written(struct output *o, size_t n)
+{
+	if (!o->tmp_path)
+		return;
+	o->written += (off_t)n;
+	if (o->written - o->synced >= WRITEBACK_BYTES) {
+		(void)sync_file_range(o->fd, o->synced, o->written - o->synced, SYNC_FILE_RANGE_WRITE);
+		o->synced = o->written;
+	}
+}
+
 /* Write out the buffer. 0 or -1. */
 static int flush_buffer(struct output *o)
 {
@@ -98,6 +117,7 @@ static int flush_buffer(struct output *o)
 		return -1;
 	if (o->len && write_all(o->fd, o->buffer, o->len))
 		return fail(o, "write", errno);
+	written(o, o->len);
 	o->len = 0;
 	return 0;
 }
@@ -118,6 +138,7 @@ int output_write(struct output *o, const void *data, size_t len)
 		/* large pieces go straight out */
 		if (write_all(o->fd, data, len))
 			return fail(o, "write", errno);
+		written(o, len);
 		return 0;
 	}
 	memcpy(o->buffer, data, len);

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define OUTPUT_BUFFER_SIZE 65536
 
@@ -26,6 +27,7 @@ struct output {
 	int error;      /* errno of the first failure, 0 while fine */
 	const char *failed_op; /* what failed: "write", "fsync", ... */
 	size_t len;     /* bytes waiting in buffer */
+	off_t written, synced; /* bytes written to the file; those whose writeback was started */
 	char buffer[OUTPUT_BUFFER_SIZE];
 };
 
