@@ -20,6 +20,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -307,9 +308,12 @@ static int run_verify(sqlite3 *db, const struct options *o)
 		printf("audit chain intact: %lld events checked; head: event %lld, hash %s\n", (long long)checked,
 		       (long long)head.seq, head.hash);
 	if (runs.first_run > 1)
-		printf("runs intact: %lld runs from run %lld (event %lld) on match the chain; runs before run %lld "
+		printf("runs intact: %lld run%s from run %lld (event %lld) on match%s the chain; runs before run %lld "
 		       "predate runs in the chain and are not covered\n", (long long)runs.checked,
-		       (long long)runs.first_run, (long long)runs.first_seq, (long long)runs.first_run);
+		       runs.checked == 1 ? "" : "s", (long long)runs.first_run, (long long)runs.first_seq,
+		       runs.checked == 1 ? "es" : "", (long long)runs.first_run);
+	else if (runs.first_run == 1 && runs.checked == 1)
+		printf("runs intact: the one run matches the chain\n");
 	else if (runs.first_run == 1)
 		printf("runs intact: all %lld runs match the chain\n", (long long)runs.checked);
 	else
@@ -463,6 +467,8 @@ int main(int argc, char **argv)
 	char err[CONFIG_ERR_MAX] = "";
 	sqlite3 *db = NULL;
 	int code;
+	/* the signing key may be in this process's memory: no core dump, no ptrace by other processes */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	log_init("refsync-export", LOG_INFO);
 	code = parse_args(argc, argv, &o);
 	if (code >= 0)

@@ -365,5 +365,54 @@ class AuditAnchorTest(unittest.TestCase):
         self.assertNotIn("not a key at all", r.stderr)
 
 
+class OldDatabaseTest(unittest.TestCase):
+    """A database written before runs were chained: its events stay valid, and the runs are
+    covered from the first run of this version on."""
+
+    def test_an_old_database_is_covered_from_its_first_new_run(self):
+        with harness.Tenant() as t:
+            path = t.conf["sync"]["database"]
+            db = sqlite3.connect(path)
+            with open(os.path.join(os.path.dirname(harness.__file__), "..", "..", "schema",
+                                   "001_initial.sql")) as f:
+                db.executescript(f.read())
+            db.execute("PRAGMA application_id = %d" % 0x52465343)
+            db.execute("PRAGMA user_version = 1")
+            prev = ""
+            for run_id, code in ((1, 0), (2, 1)):
+                db.execute("INSERT INTO runs(id, command, started_at, ended_at, exit_code) VALUES (?, 'run', ?, ?, ?)",
+                           (run_id, run_id * 1000, run_id * 1000 + 500, code))
+                detail = "run exit=%d pulled=0 decided=0 done=0 failed=0 held=0" % code
+                digest = audit_hash(prev, run_id, run_id * 1000 + 500, run_id, "run.end", "run:%d" % run_id, detail)
+                db.execute("INSERT INTO audit_events VALUES (?, ?, ?, 'run.end', ?, ?, ?, ?)",
+                           (run_id, run_id * 1000 + 500, run_id, "run:%d" % run_id, detail, prev, digest))
+                prev = digest
+            db.commit()
+            db.close()
+            r = t.run_export("--verify")
+            self.assertEqual(r.returncode, EX_OK, r.stdout + r.stderr)
+            self.assertIn("runs: no run is in the chain yet", r.stdout)
+            result = t.run("run")
+            self.assertEqual(result.returncode, EX_OK, result.stderr)
+            start = [row[0] for row in t.db().execute(
+                "SELECT seq FROM audit_events WHERE kind = 'run.start' AND run_id = 3")]
+            self.assertEqual(start, [3])
+            r = t.run_export("--verify")
+            self.assertEqual(r.returncode, EX_OK, r.stdout + r.stderr)
+            self.assertIn("runs intact: 1 run from run 3 (event 3) on matches the chain; runs before run 3 "
+                          "predate runs in the chain and are not covered", r.stdout)
+            # an old run is not covered (said above); the new one is
+            db = t.db()
+            db.execute("DELETE FROM runs WHERE id = 2")
+            db.commit()
+            self.assertEqual(t.run_export("--verify").returncode, EX_OK)
+            db.execute("UPDATE runs SET exit_code = 1 WHERE id = 3")
+            db.commit()
+            db.close()
+            r = t.run_export("--verify")
+            self.assertEqual(r.returncode, EX_DATAERR, r.stdout)
+            self.assertIn("run 3 does not match event", r.stdout)
+
+
 if __name__ == "__main__":
     unittest.main()
