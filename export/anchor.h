@@ -23,6 +23,7 @@
 #include "output.h"
 #include "sign.h"
 
+#include <sqlite3.h>
 #include <stdint.h>
 
 /* Write the head line of an export of format ("xml", "csv", "html") made
@@ -60,5 +61,16 @@ int anchor_read(const char *path, struct anchor *a, char *err, size_t errlen);
  * file or the key cannot be read.
  */
 int anchor_verify_file(const char *path, const char *pubkey_path, struct anchor *a);
+
+/*
+ * Compare the events that the events export at path (XML or CSV; a is its
+ * head line) lists with the trail in db: returns 1 with the first listed
+ * event that is missing or has another hash in *bad_seq (why says which),
+ * 0 when all match or the export lists no events, -1 on a database error.
+ * With a chain that verifies, this names the first event changed before a
+ * recomputation that an anchored head alone only shows happened.
+ */
+int anchor_compare_events(sqlite3 *db, const char *path, const struct anchor *a, int64_t *bad_seq, char *why,
+			  size_t whylen);
 
 #endif

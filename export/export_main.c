@@ -44,6 +44,7 @@ struct options {
 	int64_t head_seq;
 	char head_hash[AUDIT_HASH_HEX];
 	const char *since_export;  /* --since-export FILE */
+	const struct anchor *since; /* its head line, once read */
 	const char *verify_file;   /* --verify-file FILE */
 	const char *pubkey;        /* --pubkey KEY */
 	int keygen;
@@ -291,6 +292,18 @@ static int run_verify(sqlite3 *db, const struct options *o)
 			snprintf(err, sizeof err, "database: reading the audit trail failed: %s", sqlite3_errmsg(db));
 			goto db_failed;
 		}
+		/* an events export names the first event that differs, even in a recomputed chain */
+		int64_t first = 0;
+		char first_why[512] = "";
+		if (verdict == 1 && o->since &&
+		    anchor_compare_events(db, o->since_export, o->since, &first, first_why, sizeof first_why) < 0) {
+			snprintf(err, sizeof err, "database: reading the audit trail failed: %s", sqlite3_errmsg(db));
+			goto db_failed;
+		}
+		if (verdict == 1 && first > 0 && first < bad_seq) {
+			bad_seq = first;
+			strlcpy_(why, first_why, sizeof why);
+		}
 		if (verdict == 1)
 			return report_broken(db, "audit trail", bad_seq, why, checked, &head);
 	}
@@ -440,7 +453,7 @@ static int run_keygen(const struct config *cfg, const char *output)
  * signature first when --pubkey is given). -1 to go on, else exit code. */
 static int head_from_export(struct options *o)
 {
-	struct anchor a;
+	static struct anchor a;
 	char err[ERR_MAX] = "";
 	if (o->pubkey) {
 		int code = anchor_verify_file(o->since_export, o->pubkey, &a);
@@ -454,6 +467,7 @@ static int head_from_export(struct options *o)
 		}
 	}
 	o->have_head = 1;
+	o->since = &a;
 	o->head_seq = a.seq;
 	strlcpy_(o->head_hash, a.hash, sizeof o->head_hash);
 	return -1;

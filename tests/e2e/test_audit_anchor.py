@@ -233,6 +233,34 @@ class AuditAnchorTest(unittest.TestCase):
         r = self.export(conf, "--verify", "--head", self.head_arg())
         self.broken(r, self.head[0], "has another hash than the anchored head: the trail up to event %d was "
                     "rewritten" % self.head[0])
+        # an events export made before names the first event changed; a report only the head
+        intact = self.copy()
+        for fmt, first in (("xml", 5), ("csv", 5), ("html", self.head[0])):
+            with self.subTest(fmt=fmt):
+                path = os.path.join(self.dir, "before-rewrite.%s" % fmt)
+                self.assertEqual(self.export(intact, "--format", fmt, "-o", path).returncode, EX_OK)
+                r = self.export(conf, "--verify", "--since-export", path)
+                self.broken(r, first, "has another hash than the ")
+
+    def test_an_events_export_names_the_first_event_of_a_renumbered_trail(self):
+        cut = 6
+        def remove_and_renumber(connection):
+            connection.execute("DELETE FROM audit_events WHERE seq = %d" % cut)
+            prev = ""
+            kept = [e for e in self.events if e[0] != cut]
+            for new_seq, (seq, at, run_id, kind, subject, detail, _) in enumerate(kept, start=1):
+                digest = audit_hash(prev, new_seq, at, run_id, kind, subject, detail)
+                connection.execute("UPDATE audit_events SET seq = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                                   (new_seq, prev, digest, seq))
+                prev = digest
+        conf = self.copy(remove_and_renumber)
+        self.assertEqual(self.export(conf, "--verify").returncode, EX_OK)
+        path = os.path.join(self.dir, "before-cut.csv")
+        self.assertEqual(self.export(self.copy(), "--format", "csv", "--from", "2000-01-01", "-o", path).returncode,
+                         EX_OK)
+        r = self.export(conf, "--verify", "--since-export", path)
+        self.broken(r, cut, "event %d has another hash than the export lists: it was edited, or an event before "
+                    "it was removed, and the chain recomputed" % cut)
 
     def test_an_intact_trail_holds_its_anchored_head_and_an_older_one(self):
         conf = self.copy()

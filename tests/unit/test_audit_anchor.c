@@ -22,6 +22,8 @@
 #include "anchor.h"
 #include "audit.h"
 #include "db.h"
+#include "export_csv.h"
+#include "export_xml.h"
 #include "output.h"
 #include "sign.h"
 #include "util.h"
@@ -440,6 +442,57 @@ static void test_head_line_round_trip(void **state)
 	sign_key_free(&other);
 }
 
+/* Export the events of f->db as format into path, with its head line. */
+static void export_events(struct fixture *f, const char *format, const char *path)
+{
+	static struct output out;
+	struct export_window all = { 0, 0, 0, 0 };
+	struct chain_head head;
+	char err[256] = "";
+	assert_int_equal(output_open(&out, path, err, sizeof err), 0);
+	assert_int_equal(rows_chain_head(f->db, &head, err, sizeof err), 0);
+	int rc = strcmp(format, "csv") == 0 ? export_csv(f->db, ROWS_EVENTS, &all, &out, err, sizeof err)
+					    : export_xml(f->db, ROWS_EVENTS, &all, &out, err, sizeof err);
+	assert_int_equal(rc, 0);
+	assert_int_equal(anchor_write(&out, format, &head, NULL, err, sizeof err), 0);
+	assert_int_equal(output_commit(&out, err, sizeof err), 0);
+}
+
+static void test_compare_events_with_an_export(void **state)
+{
+	struct fixture *f = *state;
+	record_run(f->db, 1, 0, NULL);
+	/* text that a CSV reader must get right: commas, quotes, line ends */
+	assert_int_equal(audit_append(f->db, 1, "note", "x", "a,\"b\"\r\nc,,\"\""), 0);
+	assert_int_equal(audit_append(f->db, 1, "note", "=y,z", "\"quoted\" at the start"), 0);
+	record_run(f->db, 2, 0, NULL); /* events 6-8 */
+	static const char *const formats[] = { "csv", "xml" };
+	for (int i = 0; i < 2; i++) {
+		char path[256], why[256] = "", err[256] = "";
+		snprintf(path, sizeof path, "%s/events.%s", f->dir, formats[i]);
+		export_events(f, formats[i], path);
+		struct anchor a;
+		assert_int_equal(anchor_read(path, &a, err, sizeof err), 0);
+		int64_t bad = -1;
+		assert_int_equal(anchor_compare_events(f->db, path, &a, &bad, why, sizeof why), 0);
+		assert_int_equal(bad, 0);
+		/* event 5 stored with another hash (as after a recomputation) */
+		exec(f->db, "UPDATE audit_events SET hash = 'x' || hash WHERE seq = 5");
+		assert_int_equal(anchor_compare_events(f->db, path, &a, &bad, why, sizeof why), 1);
+		assert_int_equal(bad, 5);
+		assert_string_equal(why, "event 5 has another hash than the export lists: it was edited, or an event "
+					 "before it was removed, and the chain recomputed");
+		exec(f->db, "UPDATE audit_events SET hash = substr(hash, 2) WHERE seq = 5");
+		exec(f->db, "CREATE TABLE saved AS SELECT * FROM audit_events WHERE seq = 4");
+		exec(f->db, "DELETE FROM audit_events WHERE seq = 4");
+		assert_int_equal(anchor_compare_events(f->db, path, &a, &bad, why, sizeof why), 1);
+		assert_int_equal(bad, 4);
+		assert_string_equal(why, "event 4, listed in the export, is missing from the trail");
+		exec(f->db, "INSERT INTO audit_events SELECT * FROM saved; DROP TABLE saved");
+		assert_int_equal(anchor_compare_events(f->db, path, &a, &bad, why, sizeof why), 0);
+	}
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -454,6 +507,7 @@ int main(void)
 		cmocka_unit_test(test_parse_head_arg),
 		T(test_sign_and_verify),
 		T(test_head_line_round_trip),
+		T(test_compare_events_with_an_export),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
