@@ -385,10 +385,16 @@ int export_html(sqlite3 *db, const struct export_window *w, const struct html_me
 		       "No request in this window.", err, errlen) ||
 	    write_list(out, db, ROWS_HTML_RUNS, w, "runs", "Runs", "No run in this window.", err, errlen))
 		goto out;
-	output_puts(out, "<footer>Written by refsync-export from the refsync database. Apart from the generation "
-			 "time, the same database and window give the same page; the chain head above identifies "
-			 "the audit trail it reflects. The CSV and XML exports hold every id in full.</footer>\n"
-			 "</body>\n</html>\n");
+	output_puts(out, "<footer>Written by refsync-export from the refsync database at audit chain head "
+			 "<span class=\"hash\" id=\"footer-head\">");
+	put_int(out, head.seq);
+	output_puts(out, ":");
+	output_puts(out, head.seq ? head.hash : "-");
+	output_puts(out, "</span>. Apart from the generation time, the same database and window give the same page; the CSV and XML exports hold every id in full. The last line of this file "
+			 "repeats the head and, when the export is signed, carries its Ed25519 signature: "
+			 "refsync-export --verify-file FILE --pubkey KEY checks it, and "
+			 "refsync-export --verify --since-export FILE that the database still holds "
+			 "everything up to the head.</footer>\n</body>\n</html>\n");
 	result = 0;
 out:
 	if (out->error) {

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,7 @@ int output_open(struct output *o, const char *path, char *err, size_t errlen)
 	o->failed_op = NULL;
 	o->len = 0;
 	o->written = o->synced = 0;
+	o->digest = NULL;
 	if (!path) {
 		o->fd = STDOUT_FILENO;
 		return 0;
@@ -115,6 +117,8 @@ static int flush_buffer(struct output *o)
 {
 	if (o->error)
 		return -1;
+	if (o->len && o->digest)
+		EVP_DigestUpdate(o->digest, o->buffer, o->len);
 	if (o->len && write_all(o->fd, o->buffer, o->len))
 		return fail(o, "write", errno);
 	written(o, o->len);
@@ -136,6 +140,8 @@ int output_write(struct output *o, const void *data, size_t len)
 		return -1;
 	if (len >= sizeof o->buffer) {
 		/* large pieces go straight out */
+		if (o->digest)
+			EVP_DigestUpdate(o->digest, data, len);
 		if (write_all(o->fd, data, len))
 			return fail(o, "write", errno);
 		written(o, len);
@@ -178,9 +184,40 @@ struct sink output_sink(struct output *o)
 	return s;
 }
 
+/* Start the digest of what is written from now on. */
+int output_digest_start(struct output *o)
+{
+	EVP_MD_CTX_free(o->digest);
+	o->digest = EVP_MD_CTX_new();
+	if (o->digest && EVP_DigestInit_ex(o->digest, EVP_sha256(), NULL))
+		return 0;
+	EVP_MD_CTX_free(o->digest);
+	o->digest = NULL;
+	return -1;
+}
+
+/* Flush and finish the digest as hex. */
+int output_digest_hex(struct output *o, char hex[65])
+{
+	unsigned char md[32];
+	unsigned int n = 0;
+	if (!o->digest || flush_buffer(o))
+		return -1;
+	int ok = EVP_DigestFinal_ex(o->digest, md, &n);
+	EVP_MD_CTX_free(o->digest);
+	o->digest = NULL;
+	if (!ok)
+		return -1;
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
 /* Free what o holds (not the fd). */
 static void release(struct output *o)
 {
+	EVP_MD_CTX_free(o->digest);
+	o->digest = NULL;
 	free(o->path);
 	free(o->tmp_path);
 	o->path = NULL;

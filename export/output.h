@@ -28,6 +28,7 @@ struct output {
 	const char *failed_op; /* what failed: "write", "fsync", ... */
 	size_t len;     /* bytes waiting in buffer */
 	off_t written, synced; /* bytes written to the file; those whose writeback was started */
+	void *digest;   /* EVP_MD_CTX of SHA-256 over every byte written, or NULL (owned) */
 	char buffer[OUTPUT_BUFFER_SIZE];
 };
 
@@ -53,6 +54,14 @@ struct sink output_sink(struct output *o);
  * temporary file is removed. Frees what o holds either way.
  */
 int output_commit(struct output *o, char *err, size_t errlen);
+
+/* From now on, keep a SHA-256 digest of every byte written. 0 or -1. */
+int output_digest_start(struct output *o);
+
+/* Flush, and write the hex SHA-256 of every byte written since
+ * output_digest_start into hex (65 bytes); the digest stops. 0, or -1 when
+ * there is no digest or a write failed. */
+int output_digest_hex(struct output *o, char hex[65]);
 
 /* Give up: remove the temporary file (a file output), free what o holds. */
 void output_abort(struct output *o);

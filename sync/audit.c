@@ -189,3 +189,255 @@ int audit_verify(sqlite3 *db, int64_t *checked, int64_t *bad_seq, char *why, siz
 	*checked = n;
 	return result;
 }
+
+/* ---- runs in the chain ---------------------------------------------------- */
+
+/* Hash an integer column as I(x) of audit.h into ctx. */
+static void hash_int_column(EVP_MD_CTX *ctx, sqlite3_stmt *st, int i)
+{
+	char num[32];
+	int n = sqlite3_column_type(st, i) == SQLITE_NULL
+			? snprintf(num, sizeof num, "-")
+			: snprintf(num, sizeof num, "%lld", (long long)sqlite3_column_int64(st, i));
+	EVP_DigestUpdate(ctx, num, (size_t)n);
+}
+
+/* Hash a text column as T(x) of audit.h into ctx. */
+static void hash_text_column(EVP_MD_CTX *ctx, sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL) {
+		EVP_DigestUpdate(ctx, "-", 1);
+		return;
+	}
+	const unsigned char *t = sqlite3_column_text(st, i);
+	size_t len = (size_t)sqlite3_column_bytes(st, i);
+	char num[32];
+	int n = snprintf(num, sizeof num, "%zu:", len);
+	EVP_DigestUpdate(ctx, num, (size_t)n);
+	EVP_DigestUpdate(ctx, t ? (const char *)t : "", len);
+}
+
+int audit_run_row_hash(sqlite3 *db, int64_t run_id, char out[AUDIT_HASH_HEX])
+{
+	sqlite3_stmt *st = db_prepare(db, "SELECT id, command, started_at, ended_at, exit_code, invocation_id, "
+					  "pulled, decided, done, failed, held, error, dry_run FROM runs WHERE id = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, run_id);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return rc == SQLITE_DONE ? 1 : -1;
+	}
+	/* column kinds in canonical order: 0 integer, 1 text */
+	static const int is_text[13] = { 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0 };
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	EVP_DigestUpdate(ctx, "refsync-run-v1", 14);
+	for (int i = 0; i < 13; i++) {
+		EVP_DigestUpdate(ctx, "|", 1);
+		if (is_text[i])
+			hash_text_column(ctx, st, i);
+		else
+			hash_int_column(ctx, st, i);
+	}
+	sqlite3_finalize(st);
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	static const char hex[] = "0123456789abcdef";
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[64] = '\0';
+	return 0;
+}
+
+int audit_run_recordf(sqlite3 *db, int64_t run_id, const char *kind, const char *fmt, ...)
+{
+	char detail[2048], subject[32], row[AUDIT_HASH_HEX];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(detail, sizeof detail - 80, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	if (audit_run_row_hash(db, run_id, row) != 0) {
+		log_err("audit: run %lld has no runs row to record", (long long)run_id);
+		return -1;
+	}
+	size_t len = strlen(detail);
+	snprintf(detail + len, sizeof detail - len, "; row %s", row);
+	snprintf(subject, sizeof subject, "run:%lld", (long long)run_id);
+	return audit_append(db, run_id, kind, subject, detail);
+}
+
+/* The row hash at the end of a run event's detail, or NULL when it has none. */
+static const char *detail_row_hash(const char *detail)
+{
+	size_t len = strlen(detail);
+	if (len < 70 || memcmp(detail + len - 70, "; row ", 6) != 0)
+		return NULL;
+	const char *h = detail + len - 64;
+	for (int i = 0; i < 64; i++) {
+		if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+			return NULL;
+	}
+	return h;
+}
+
+/* Where the runs are covered from: the first run.start with a row hash.
+ * 0 found, 1 none, -1 error. */
+static int runs_coverage(sqlite3 *db, int64_t *first_seq, int64_t *first_run)
+{
+	sqlite3_stmt *st = db_prepare(db, "SELECT seq, run_id, detail FROM audit_events "
+					  "WHERE kind = 'run.start' AND run_id IS NOT NULL ORDER BY seq");
+	if (!st)
+		return -1;
+	int rc, found = 1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (detail_row_hash(col_text(st, 2))) {
+			*first_seq = sqlite3_column_int64(st, 0);
+			*first_run = sqlite3_column_int64(st, 1);
+			found = 0;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
+}
+
+/* Keep the problem with the smallest event (a row with no event, seq 0, last). */
+static void note_problem(struct audit_runs_result *r, int *bad, int64_t seq, int64_t run, char *why,
+			 size_t whylen, const char *text)
+{
+	int64_t key = seq > 0 ? seq : INT64_MAX, have = r->bad_seq > 0 ? r->bad_seq : INT64_MAX;
+	if (*bad && key >= have)
+		return;
+	*bad = 1;
+	r->bad_seq = seq;
+	r->bad_run = run;
+	snprintf(why, whylen, "%s", text);
+}
+
+/* Compare run's row with the row hash of its newest event (seq, detail). */
+static int check_run(sqlite3 *db, struct audit_runs_result *r, int *bad, int64_t run, int64_t seq,
+		     const char *detail, char *why, size_t whylen)
+{
+	char text[256], row[AUDIT_HASH_HEX];
+	const char *want = detail_row_hash(detail);
+	int rc = audit_run_row_hash(db, run, row);
+	if (rc < 0)
+		return -1;
+	r->checked++;
+	if (!want) {
+		snprintf(text, sizeof text, "event %lld, the newest record of run %lld, carries no row hash",
+			 (long long)seq, (long long)run);
+		note_problem(r, bad, seq, run, why, whylen, text);
+	} else if (rc == 1) {
+		snprintf(text, sizeof text, "run %lld, recorded by event %lld, is missing from the runs table (deleted)",
+			 (long long)run, (long long)seq);
+		note_problem(r, bad, seq, run, why, whylen, text);
+	} else if (strcmp(want, row) != 0) {
+		snprintf(text, sizeof text, "run %lld does not match event %lld, its newest record: the runs row "
+			 "was edited", (long long)run, (long long)seq);
+		note_problem(r, bad, seq, run, why, whylen, text);
+	}
+	return 0;
+}
+
+int audit_verify_runs(sqlite3 *db, struct audit_runs_result *r, char *why, size_t whylen)
+{
+	memset(r, 0, sizeof *r);
+	int found = runs_coverage(db, &r->first_seq, &r->first_run);
+	if (found != 0)
+		return found < 0 ? -1 : 0;
+	/* the newest event of each covered run, in run order, merged with the rows */
+	sqlite3_stmt *ev = db_prepare(db, "SELECT run_id, seq, detail FROM audit_events WHERE seq >= ?1 "
+					  "AND run_id >= ?2 AND kind IN ('run.start', 'run.end') ORDER BY run_id, seq");
+	sqlite3_stmt *rows = db_prepare(db, "SELECT id FROM runs WHERE id >= ? ORDER BY id");
+	int bad = 0, result = -1, erc, rrc;
+	if (!ev || !rows)
+		goto out;
+	sqlite3_bind_int64(ev, 1, r->first_seq);
+	sqlite3_bind_int64(ev, 2, r->first_run);
+	sqlite3_bind_int64(rows, 1, r->first_run);
+	erc = sqlite3_step(ev);
+	rrc = sqlite3_step(rows);
+	while (erc == SQLITE_ROW || rrc == SQLITE_ROW) {
+		int64_t erun = erc == SQLITE_ROW ? sqlite3_column_int64(ev, 0) : INT64_MAX;
+		int64_t rrun = rrc == SQLITE_ROW ? sqlite3_column_int64(rows, 0) : INT64_MAX;
+		if (rrun < erun) {
+			char text[160];
+			snprintf(text, sizeof text, "run %lld is in the runs table but not in the audit chain (inserted)",
+				 (long long)rrun);
+			note_problem(r, &bad, 0, rrun, why, whylen, text);
+			rrc = sqlite3_step(rows);
+			continue;
+		}
+		/* the newest event of run erun */
+		int64_t seq = 0;
+		char *detail = NULL;
+		while (erc == SQLITE_ROW && sqlite3_column_int64(ev, 0) == erun) {
+			seq = sqlite3_column_int64(ev, 1);
+			free(detail);
+			detail = xstrdup(col_text(ev, 2));
+			erc = sqlite3_step(ev);
+		}
+		int crc = check_run(db, r, &bad, erun, seq, detail, why, whylen);
+		free(detail);
+		if (crc < 0)
+			goto out;
+		if (rrun == erun)
+			rrc = sqlite3_step(rows);
+	}
+	if ((erc != SQLITE_DONE) || (rrc != SQLITE_DONE))
+		goto out;
+	result = bad;
+out:
+	sqlite3_finalize(ev);
+	sqlite3_finalize(rows);
+	return result;
+}
+
+int audit_check_head(sqlite3 *db, int64_t seq, const char *hash, int64_t *bad_seq, char *why, size_t whylen)
+{
+	int64_t head_seq;
+	char head_hash[AUDIT_HASH_HEX];
+	*bad_seq = 0;
+	if (seq <= 0)
+		return 0;
+	if (audit_head(db, &head_seq, head_hash))
+		return -1;
+	if (head_seq < seq) {
+		*bad_seq = head_seq + 1;
+		snprintf(why, whylen, "the trail ends at event %lld, but the anchored head is event %lld: events "
+			 "%lld to %lld were cut", (long long)head_seq, (long long)seq, (long long)head_seq + 1,
+			 (long long)seq);
+		return 1;
+	}
+	sqlite3_stmt *st = db_prepare(db, "SELECT hash FROM audit_events WHERE seq = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, seq);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	int result = 0;
+	if (rc == SQLITE_DONE) {
+		*bad_seq = seq;
+		snprintf(why, whylen, "event %lld, the anchored head, is missing (deleted)", (long long)seq);
+		result = 1;
+	} else if (strcmp(col_text(st, 0), hash) != 0) {
+		*bad_seq = seq;
+		snprintf(why, whylen, "event %lld has another hash than the anchored head: the trail up to event %lld "
+			 "was rewritten (edited or cut, and the chain recomputed)", (long long)seq, (long long)seq);
+		result = 1;
+	}
+	sqlite3_finalize(st);
+	return result;
+}

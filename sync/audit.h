@@ -52,4 +52,55 @@ int audit_verify(sqlite3 *db, int64_t *checked, int64_t *bad_seq, char *why, siz
 /* Replace email-like words in s (in place) by "<email>". */
 void audit_redact_emails(char *s);
 
+/*
+ * Runs in the chain. Every change of a runs row is followed, in the same
+ * transaction, by an event (kind "run.start" or "run.end", subject "run:ID",
+ * run_id ID) whose detail ends with "; row " and the row hash:
+ *
+ *   row hash = hex(SHA-256(canonical(runs row)))
+ *   canonical = "refsync-run-v1|" id "|" T(command) "|" I(started_at) "|"
+ *               I(ended_at) "|" I(exit_code) "|" T(invocation_id) "|"
+ *               I(pulled) "|" I(decided) "|" I(done) "|" I(failed) "|"
+ *               I(held) "|" T(error) "|" I(dry_run)
+ *
+ * where I(x) is x in decimal and T(x) is len(x) ":" x (bytes), and either is
+ * "-" for NULL. The newest such event of a run holds the row as it must be
+ * now. The first "run.start" event that carries a row hash is where the
+ * runs are covered from: runs with a smaller id predate this scheme.
+ */
+
+/* Append the run event of kind for runs row run_id, detail "<fmt...>; row
+ * HASH". Inside a write transaction, after the row was written. 0 or -1. */
+int audit_run_recordf(sqlite3 *db, int64_t run_id, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* The row hash of runs row run_id into out. 0, 1 no such row, -1 error. */
+int audit_run_row_hash(sqlite3 *db, int64_t run_id, char out[AUDIT_HASH_HEX]);
+
+/* What audit_verify_runs found. */
+struct audit_runs_result {
+	int64_t first_run;  /* the first covered run id (0: none is covered yet) */
+	int64_t first_seq;  /* the event that starts the coverage */
+	int64_t checked;    /* covered runs compared */
+	int64_t bad_seq;    /* the event of the first mismatch (0: none, or a row with no event) */
+	int64_t bad_run;    /* the run of the first mismatch */
+};
+
+/*
+ * Compare every covered runs row with the newest run event of its run.
+ * Returns 0 when they all match, 1 when not (r->bad_*, why says what:
+ * a row deleted, edited, or not in the chain), -1 on a database error.
+ * Meaningful after audit_verify found the chain intact.
+ */
+int audit_verify_runs(sqlite3 *db, struct audit_runs_result *r, char *why, size_t whylen);
+
+/*
+ * Check an anchored head (seq, hash) taken earlier against the trail:
+ * returns 0 when event seq exists with that hash, 1 when not (the trail
+ * was cut below seq, or rewritten at or before seq; why says which, and
+ * *bad_seq names the first event that cannot be proven), -1 on error.
+ * seq 0 (an empty trail was anchored) always holds.
+ */
+int audit_check_head(sqlite3 *db, int64_t seq, const char *hash, int64_t *bad_seq, char *why, size_t whylen);
+
 #endif

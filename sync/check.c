@@ -210,6 +210,9 @@ int check_all(const struct config *cfg)
 		/* optional: without it refsync-hook's /crosschq answers 404 */
 		if (i == SECRET_CROSSCHQ_WEBHOOK_SECRET && !config_secret_configured(cfg, (enum secret_id)i))
 			continue;
+		/* optional: without it exports are not signed */
+		if (i == SECRET_AUDIT_SIGNING_KEY && !config_secret_configured(cfg, (enum secret_id)i))
+			continue;
 		char *s = config_read_secret(cfg, (enum secret_id)i, err, sizeof err);
 		if (!s || (i == SECRET_CROSSCHQ_WEBHOOK_SECRET && config_check_webhook_secret(cfg, s, err, sizeof err))) {
 			check_problem(&c, err);

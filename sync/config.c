@@ -26,6 +26,7 @@ static const struct {
 	[SECRET_SMTP_PASSWORD] = { "followup", "smtp_password_file", "followup_smtp_password" },
 	[SECRET_ANSWER_SECRET] = { "followup", "answer_secret_file", "followup_answer_secret" },
 	[SECRET_CROSSCHQ_WEBHOOK_SECRET] = { "crosschq", "webhook_secret_file", "crosschq_webhook_secret" },
+	[SECRET_AUDIT_SIGNING_KEY] = { "audit", "signing_key_file", "audit_signing_key" },
 };
 
 const char *config_locate(const char *explicit_path)

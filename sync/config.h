@@ -57,6 +57,7 @@ enum secret_id {
 	SECRET_SMTP_PASSWORD,
 	SECRET_ANSWER_SECRET,
 	SECRET_CROSSCHQ_WEBHOOK_SECRET,
+	SECRET_AUDIT_SIGNING_KEY, /* refsync-export's Ed25519 private key (PEM), optional */
 	SECRET_COUNT
 };
 

@@ -56,6 +56,7 @@ static const struct {
 	{ "prospects", "export_existing" },
 	{ "prospects", "auto_export_new" },
 	{ "export", "tenant_name" },
+	{ "audit", "signing_key_file" },
 	{ "template", "ats_tag" },
 	{ "template", "jobrole" },
 	{ "template", "managers" },
@@ -73,7 +74,7 @@ static const struct {
 	{ "template", "default" },
 };
 
-static const char *const known_sections[] = { "sync", "lever", "crosschq", "followup", "prospects", "export", "template" };
+static const char *const known_sections[] = { "sync", "lever", "crosschq", "followup", "prospects", "export", "audit", "template" };
 
 #define N_KEYS (sizeof known_keys / sizeof known_keys[0])
 #define N_SECTIONS (sizeof known_sections / sizeof known_sections[0])

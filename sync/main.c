@@ -89,8 +89,12 @@ static int64_t run_begin(struct sync_ctx *ctx, const char *command)
 	int rc = db_step_done(st);
 	sqlite3_finalize(st);
 	int64_t id = sqlite3_last_insert_rowid(ctx->db);
-	if (rc != SQLITE_DONE || db_commit(ctx->db))
+	/* the row goes into the audit chain with it (audit.h) */
+	if (rc != SQLITE_DONE || audit_run_recordf(ctx->db, id, "run.start", "%s started", command) ||
+	    db_commit(ctx->db)) {
+		db_rollback(ctx->db);
 		return -1;
+	}
 	return id;
 }
 
@@ -123,11 +127,9 @@ static int run_end(struct sync_ctx *ctx, const char *command, int code)
 	} else {
 		ok = 0;
 	}
-	char run_subject[32];
-	snprintf(run_subject, sizeof run_subject, "run:%lld", (long long)ctx->run_id);
-	ok = ok && audit_appendf(ctx->db, ctx->run_id, "run.end", run_subject,
-				 "%s exit=%d pulled=%ld decided=%ld done=%ld failed=%ld held=%ld", command, code,
-				 ctx->pulled, ctx->decided, ctx->done, ctx->failed, ctx->held) == 0;
+	ok = ok && audit_run_recordf(ctx->db, ctx->run_id, "run.end",
+				     "%s exit=%d pulled=%ld decided=%ld done=%ld failed=%ld held=%ld", command, code,
+				     ctx->pulled, ctx->decided, ctx->done, ctx->failed, ctx->held) == 0;
 	if (!ok || db_commit(ctx->db)) {
 		log_err("%s: cannot record the end of run %lld: %s%s", ctx->cfg->database, (long long)ctx->run_id,
 			db_last_error(), db_last_corrupt() ? " (the database is corrupt: restore it from a backup)" : "");
@@ -139,6 +141,11 @@ static int run_end(struct sync_ctx *ctx, const char *command, int code)
 		"Lever %ld requests, Crosschq %ld requests, %.2f s",
 		(long long)ctx->run_id, command, code, ctx->pulled, ctx->decided, ctx->done, ctx->failed, ctx->held,
 		ctx->lever.requests, ctx->crosschq.requests, (double)(monotonic_ms() - ctx->started_mono) / 1000.0);
+	/* the head, anchored outside the database (refsync-export --verify --head SEQ:HASH) */
+	int64_t head_seq;
+	char head_hash[AUDIT_HASH_HEX];
+	if (audit_head(ctx->db, &head_seq, head_hash) == 0)
+		log_info("run %lld: audit head %lld:%s", (long long)ctx->run_id, (long long)head_seq, head_hash);
 	return code;
 }
 

@@ -15,6 +15,7 @@ enum {
 	EXIT_SOME_FAILED = 1,    /* finished, some actions failed (retried next run) */
 	EXIT_USAGE = 64,         /* bad command line */
 	EXIT_DATAERR = 65,       /* refsync-export --verify: chain broken */
+	EXIT_NOINPUT = 66,       /* refsync-export --verify-file: the export or key cannot be read */
 	EXIT_UNAVAILABLE = 69,   /* transient failures persisted past [sync] outage_alert_minutes */
 	EXIT_SOFTWARE = 70,      /* internal error (database corrupt, out of memory) */
 	EXIT_CANTCREAT = 73,     /* cannot write an output file */

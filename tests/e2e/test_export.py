@@ -186,6 +186,17 @@ class TagCollector(html.parser.HTMLParser):
             self.styles += data
 
 
+def split_head_line(case, data, fmt, chain):
+    """The export without its last line, which must be the unsigned head line (anchor.h)."""
+    end = b"\r\n" if fmt == "csv" else b"\n"
+    body, _, line = data[:-len(end)].rpartition(end)
+    seq, digest = chain[-1]
+    at = "2026-01-14T00:00:00.007Z"  # the time of the newest event
+    head = "refsync-export-head v1 format=%s seq=%d hash=%s at=%s" % (fmt, seq, digest, at)
+    case.assertEqual(line.decode(), "# " + head if fmt == "csv" else "<!-- %s -->" % head)
+    return body + end
+
+
 def assert_no_forbidden_controls(case, data):
     """No C0 control other than tab/LF/CR, no DEL, no C1 control in decoded text."""
     bad = re.findall("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", data)
@@ -277,7 +288,7 @@ class ExportTest(unittest.TestCase):
     # ------------------------------------------------------------------ CSV
 
     def test_csv_events_exact_header_and_rfc4180(self):
-        data = self.export("--format", "csv")
+        data = split_head_line(self, self.export("--format", "csv"), "csv", self.chain)
         self.assertTrue(data.startswith(b"seq,at,run_id,kind,subject,detail,prev_hash,hash,dry_run\r\n"))
         self.assertTrue(data.endswith(b"\r\n"))
         rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
@@ -289,7 +300,7 @@ class ExportTest(unittest.TestCase):
         self.assertEqual([r[7] for r in rows[1:]], [h for _, h in self.chain])
 
     def test_csv_hostile_text_is_inert(self):
-        data = self.export("--format", "csv", "--kind", "requests")
+        data = split_head_line(self, self.export("--format", "csv", "--kind", "requests"), "csv", self.chain)
         text_data = data.decode("utf-8")
         assert_no_forbidden_controls(self, text_data.replace("\t", ""))
         self.assertIn(b'"\'=HYPERLINK(""http://x"",""y"")"', data)
@@ -309,8 +320,8 @@ class ExportTest(unittest.TestCase):
         self.assertEqual(by_opp["opp-held"]["record"], "hold")
         self.assertEqual(by_opp["opp-gone"]["candidate_name"], "")
         self.assertEqual(by_opp["opp-bad"]["candidate_name"], "Bad\ufffd\ufffd(\ufffd\ufffd\ufffdName")
-        runs = list(csv.reader(io.StringIO(self.export("--format", "csv", "--kind", "runs").decode(),
-                                           newline="")))
+        runs = list(csv.reader(io.StringIO(split_head_line(self, self.export("--format", "csv", "--kind", "runs"),
+                                                           "csv", self.chain).decode(), newline="")))
         self.assertEqual(runs[2][runs[0].index("error")], "'=cmd|' /C calc'!A0")
 
     # ------------------------------------------------------------------ HTML
@@ -340,7 +351,7 @@ class ExportTest(unittest.TestCase):
         self.assertIn("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
                       "style-src 'unsafe-inline'\">", page)
         self.assertTrue(page.startswith("<!DOCTYPE html>"))
-        self.assertTrue(page.endswith("</html>\n"))
+        self.assertTrue(split_head_line(self, data, "html", self.chain).endswith(b"</html>\n"))
 
     def test_html_totals_and_chart(self):
         page = self.export("--format", "html").decode("utf-8")

@@ -615,11 +615,12 @@ static void test_secret_names(void **state)
 	static const char *cred[SECRET_COUNT] = {
 		"lever_api_key", "lever_stage_change_token", "lever_hired_token",
 		"crosschq_api_key", "followup_smtp_password", "followup_answer_secret", "crosschq_webhook_secret",
+		"audit_signing_key",
 	};
 	static const char *key[SECRET_COUNT] = {
 		"[lever] api_key_file", "[lever] stage_change_token_file", "[lever] hired_token_file",
 		"[crosschq] api_key_file", "[followup] smtp_password_file", "[followup] answer_secret_file",
-		"[crosschq] webhook_secret_file",
+		"[crosschq] webhook_secret_file", "[audit] signing_key_file",
 	};
 	for (int i = 0; i < SECRET_COUNT; i++) {
 		assert_string_equal(config_secret_credential_name((enum secret_id)i), cred[i]);
