@@ -106,7 +106,7 @@ class UsageErrors(Workdir):
         self.assert_usage_error(run("refsync-export", "--bogus"), "refsync-export",
                                 "unknown option '--bogus'")
         self.assert_usage_error(run("refsync-export", "-c", self.conf), "refsync-export",
-                                "say what to do: --format xml|csv|html, or --verify")
+                                "say what to do: --format xml|csv|html, --verify, --verify-file or --keygen")
         self.assert_usage_error(run("refsync-export", "--format", "pdf"), "refsync-export",
                                 "--format must be xml, csv or html, not 'pdf'")
         self.assert_usage_error(run("refsync-export", "--format", "csv", "--from", "soon"),

@@ -358,6 +358,13 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         return r.stdout
 
+    def csv_records(self, *args):
+        """The records of a CSV export, without its last line (the head line, not a record)."""
+        text = self.export(*args)
+        head = text.rindex("# refsync-export-head v1 format=csv ")
+        self.assertEqual(text[head:].count("\n"), 1)
+        return list(csv.DictReader(io.StringIO(text[:head], newline="")))
+
     def total(self, name, page=None):
         m = re.search(r'<td id="%s">([^<]*)</td>' % name, page or self.html)
         self.assertIsNotNone(m, name)
@@ -525,9 +532,9 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(runs.count("(dry run: nothing sent)"), 2)
         self.assertIn("<td>run (dry run: nothing sent)</td>", runs)
         self.assertIn("<td>backfill (dry run: nothing sent)</td>", runs)
-        rows = list(csv.DictReader(io.StringIO(self.export("--format", "csv", "--kind", "runs"), newline="")))
+        rows = self.csv_records("--format", "csv", "--kind", "runs")
         self.assertEqual([(r["id"], r["dry_run"]) for r in rows], [("1", "0"), ("2", "1"), ("3", "0"), ("4", "1")])
-        events = list(csv.DictReader(io.StringIO(self.export("--format", "csv"), newline="")))
+        events = self.csv_records("--format", "csv")
         self.assertEqual([e["seq"] for e in events if e["dry_run"] == "1"], ["5", "6"])
         self.assertEqual({e["dry_run"] for e in events if e["seq"] not in ("5", "6")}, {""})
         for kind in ("runs", "events"):
