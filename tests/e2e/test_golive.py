@@ -77,6 +77,9 @@ class Tenant:
                                       "candidate.%d@example.org" % self.count, self.posting,
                                       stages, owner=self.owner, created=T0 - 120 * DAY_MS)
 
+    def opportunity(self, ident):
+        return next(o for o in self.b.lever["opportunities"] if o["id"] == ident)
+
     def history(self, opp, created, completed, hired=None):
         """A Crosschq request made for opp before refsync (e.g. by another connector)."""
         return self.b.add_request(opp, created, job_position=JOB_POSITION, completed=completed,
@@ -149,10 +152,11 @@ class GoLiveTest(GoLiveCase):
         s = Tenant(go_live)
         stages = [("New applicant", T0 - 90 * DAY_MS), (TRIGGER, T0 - 60 * DAY_MS),
                   ("On-site interview", T0 - 50 * DAY_MS), (TRIGGER, T0 - 2 * DAY_MS)]
-        completed = s.candidate(stages)
-        hired = s.candidate(stages)
-        old = s.history(completed, T0 - 60 * DAY_MS, T0 - 40 * DAY_MS)
-        old_hired = s.history(hired, T0 - 60 * DAY_MS, T0 - 45 * DAY_MS, hired=True)
+        completed = s.candidate(stages)["id"]
+        hired = s.candidate(stages)["id"]
+        old = s.history(s.opportunity(completed), T0 - 60 * DAY_MS, T0 - 40 * DAY_MS)
+        old_hired = s.history(s.opportunity(hired), T0 - 60 * DAY_MS, T0 - 45 * DAY_MS,
+                              hired=True)
         t = s.start(dedupe=True)
         try:
             # the first run starts a request per entry after go-live: Crosschq answers with
@@ -269,9 +273,10 @@ class GoLiveTest(GoLiveCase):
             t.crosschq.mutate([{"op": "complete", "id": rid, "at": t1}])
             t.lever.reset_log()
             self.run_at(t, t1)
-            log = [e for e in t.lever.log() if e["path"].startswith("/v1/opportunities/")]
-            calls = [(e["method"], e["path"]) for e in log]
             base = "/v1/opportunities/" + opp
+            log = [e for e in t.lever.log() if e["path"] == base
+                   or e["path"].startswith(base + "/")]
+            calls = [(e["method"], e["path"]) for e in log]
             self.assertEqual(calls, [("GET", base), ("POST", base + "/addLinks"),
                                      ("GET", base + "/notes"), ("POST", base + "/notes")])
             self.assertEqual(log[1]["body"], {"links": [url]})
