@@ -13,7 +13,8 @@ would; crosschq-api.md section 3 does not say whether the real one does).
       action.skipped audit event, and `refsync status` counts them
   GoLiveTest.test_reinstall_sends_nothing_twice          run to completion, delete the
       database, run again (same tenant, same trigger_since): link and note are found on
-      Lever (action.found), the prompt is not sent again (action.skipped)
+      Lever (action.found), the prompt is not sent again (action.skipped); once more without
+      trigger_since: nothing at all
   GoLiveTest.test_completed_after_go_live_gets_each_once  one link, one note, one email, each
       post after exactly one look-up of the opportunity or its notes
   LeverFakeNotesTest: the Lever fake lists notes in the documented shape
@@ -254,6 +255,21 @@ class GoLiveTest(GoLiveCase):
             # of this database's actions only the Crosschq create was carried out
             self.assertEqual(sorted(self.events(t, "action.done")),
                              ["lever:%s:%d" % (opp["id"], T0 - HOUR_MS)])
+
+            # a second reinstall without trigger_since: go-live is its first run, after the
+            # entry, so nothing at all is started or written back
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(database + suffix):
+                    os.remove(database + suffix)
+            t.write_conf({"sync": {"trigger_since": ""}})
+            t.lever.reset_log()
+            t4 = t3 + DAY_MS
+            for minutes in (0, 1):
+                self.run_at(t, t4 + minutes * MINUTE_MS)
+            self.assertEqual(len(t.crosschq.state()["creates"]), 2)
+            self.assertEqual([e for e in t.lever.log() if e["method"] != "GET"], [])
+            self.assertEqual(len(t.mail_envelopes()), 1)
+            self.assertEqual(self.rows(t, "SELECT key, state FROM outbox"), [])
         finally:
             t.__exit__(None, None, None)
 
