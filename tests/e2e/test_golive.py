@@ -11,6 +11,8 @@ would; crosschq-api.md section 3 does not say whether the real one does).
   GoLiveTest.test_history_before_go_live_gets_nothing   completed (and hired) before go-live:
       no link, note, email or archive; each skip is an outbox row 'skipped' with an
       action.skipped audit event, and `refsync status` counts them
+  GoLiveTest.test_hire_and_archive_dated_before_go_live_are_not_written_back   the same
+      rule for the hire pushed to Crosschq and the cancel on archive
   GoLiveTest.test_reinstall_sends_nothing_twice          run to completion, delete the
       database, run again (same tenant, same trigger_since): link and note are found on
       Lever (action.found), the prompt is not sent again (action.skipped); once more without
@@ -197,6 +199,47 @@ class GoLiveTest(GoLiveCase):
             status = t.run("status")
             self.assertEqual(status.returncode, EX_OK, output_of(status))
             self.assertRegex(status.stdout, r"\n  skipped +6\n")
+        finally:
+            t.__exit__(None, None, None)
+
+    def test_hire_and_archive_dated_before_go_live_are_not_written_back(self):
+        """The same rule for the hire (Lever to Crosschq) and the cancel on archive: Lever
+        records these archives as made before go-live (archivedAt), so neither is sent."""
+        go_live = T0 - 7 * DAY_MS
+        s = Tenant(go_live)
+        stages = [("New applicant", T0 - 20 * DAY_MS), (TRIGGER, T0 - 2 * DAY_MS)]
+        hired, withdrew = s.candidate(stages)["id"], s.candidate(stages)["id"]
+        t = s.start(dedupe=False)
+        try:
+            self.run_at(t, T0)
+            made = {c["body"]["candidate"]["email"]: c["request_id"]
+                    for c in t.crosschq.state()["creates"]}
+            r_hired = made[s.opportunity(hired)["emails"][0]]
+            r_withdrew = made[s.opportunity(withdrew)["emails"][0]]
+            archived_at = T0 - 8 * DAY_MS
+            self.at(t, T0 + MINUTE_MS)
+            t.lever.mutate([
+                {"op": "set", "id": hired, "fields": {"archived": {
+                    "reason": s.b.reason_id("Hired"), "archivedAt": archived_at}}},
+                {"op": "set", "id": withdrew, "fields": {"archived": {
+                    "reason": s.b.reason_id("Withdrew"), "archivedAt": archived_at}}}])
+            t.crosschq.reset_log()
+            for minutes in (1, 2):
+                self.run_at(t, T0 + minutes * MINUTE_MS)
+            self.assertEqual([(e["method"], e["path"]) for e in t.crosschq.log()
+                              if e["method"] not in ("GET", "OPTIONS")], [])
+            self.assertEqual(self.outbox(t, r_hired, hired),
+                             {"hired:" + r_hired: ("skipped", False)})
+            self.assertEqual(self.outbox(t, r_withdrew, withdrew),
+                             {"cancel:" + r_withdrew: ("skipped", False)})
+            events = self.events(t, "action.skipped")
+            self.assertEqual(sorted(events), sorted(["hired:" + r_hired, "cancel:" + r_withdrew]))
+            self.assertIn("hired in Lever at %s, before go-live %s" % (iso(archived_at),
+                                                                       iso(go_live)),
+                          events["hired:" + r_hired])
+            self.assertIn("archived in Lever at %s, before go-live %s" % (iso(archived_at),
+                                                                          iso(go_live)),
+                          events["cancel:" + r_withdrew])
         finally:
             t.__exit__(None, None, None)
 
