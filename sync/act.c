@@ -58,30 +58,43 @@ static int load_actions(sqlite3 *db, const char *state, int64_t now, struct acti
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Move a row to a new state with its outcome, and audit it, in one transaction. */
+/*
+ * Move a row to a new state with its outcome, and audit it, in one
+ * transaction. state "found" is 'done' with found_at set: the effect was
+ * found on the remote before anything was sent (audited as action.found).
+ */
 static int record(struct sync_ctx *ctx, const struct action *a, const char *state, const char *result,
 		  const char *error, int64_t next_attempt_at)
 {
+	int found = strcmp(state, "found") == 0;
 	if (db_begin(ctx->db))
 		return -1;
 	sqlite3_stmt *st = db_prepare(ctx->db,
 		"UPDATE outbox SET state = ?2, result = COALESCE(?3, result), last_error = ?4, "
-		"next_attempt_at = ?5, updated_at = ?6 WHERE id = ?1");
+		"next_attempt_at = ?5, updated_at = ?6, found_at = CASE WHEN ?7 THEN ?6 ELSE found_at END WHERE id = ?1");
 	if (!st) {
 		db_rollback(ctx->db);
 		return -1;
 	}
 	sqlite3_bind_int64(st, 1, a->id);
-	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, found ? "done" : state, -1, SQLITE_STATIC);
 	db_bind_text(st, 3, result);
 	db_bind_text(st, 4, error);
 	sqlite3_bind_int64(st, 5, next_attempt_at);
 	sqlite3_bind_int64(st, 6, now_ms());
+	sqlite3_bind_int(st, 7, found);
 	int rc = db_step_done(st);
 	sqlite3_finalize(st);
 	int audited = 0;
 	if (rc == SQLITE_DONE) {
-		if (strcmp(state, "done") == 0)
+		if (found)
+			audited = audit_appendf(ctx->db, ctx->run_id, "action.found", a->subject,
+						"%s key=%s: found on Lever, not posted (adopted): %s", a->kind, a->key,
+						result ? result : "");
+		else if (strcmp(state, "skipped") == 0)
+			audited = audit_appendf(ctx->db, ctx->run_id, "action.skipped", a->subject,
+						"%s key=%s: not sent: %s", a->kind, a->key, error ? error : "");
+		else if (strcmp(state, "done") == 0)
 			audited = audit_appendf(ctx->db, ctx->run_id, "action.done", a->subject, "%s key=%s result=%s",
 						a->kind, a->key, result ? result : "");
 		else if (strcmp(state, "failed") == 0)
@@ -120,6 +133,17 @@ static int apply_step(struct sync_ctx *ctx, const struct action *a, enum step st
 			return EXIT_SOFTWARE;
 		ctx->done++;
 		log_info("%s %s done%s%s", a->kind, a->key, result && *result ? ": " : "", result ? result : "");
+		return 0;
+	case STEP_FOUND:
+		if (record(ctx, a, "found", result, NULL, 0))
+			return EXIT_SOFTWARE;
+		ctx->done++;
+		log_notice("%s %s: found on Lever already (%s): adopted, not posted", a->kind, a->key, result);
+		return 0;
+	case STEP_SKIPPED:
+		if (record(ctx, a, "skipped", NULL, err, 0))
+			return EXIT_SOFTWARE;
+		log_notice("%s %s not sent: %s", a->kind, a->key, err);
 		return 0;
 	case STEP_FAILED:
 		if (record(ctx, a, "failed", NULL, err, 0))

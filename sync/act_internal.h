@@ -38,6 +38,24 @@ enum step act_find_by_email(struct sync_ctx *ctx, const char *email, char *resul
 char *act_note_marker(const char *request_id);
 
 /*
+ * Does the opportunity (payload p: opportunity_id) carry the link p.url?
+ * One GET of the opportunity, stored in the mirror. Returns REMOTE_OK with
+ * *found 1 or 0, or the failure (err set; REMOTE_NOT_FOUND: the opportunity
+ * is gone; REMOTE_BAD: the answer was not understood).
+ */
+enum remote_status act_find_link(struct sync_ctx *ctx, yajl_val p, int *found, char *err, size_t elen);
+
+/*
+ * Is refsync's note for the request (payload p: opportunity_id, request_id,
+ * url) on the opportunity? Lists its notes (paged) for one that holds the
+ * marker of act_note_marker() or the report link. Returns REMOTE_OK with the
+ * note's id in note_id (len bytes), "" when there is none, or the failure
+ * (err set; REMOTE_BAD: a page was not understood).
+ */
+enum remote_status act_find_note(struct sync_ctx *ctx, yajl_val p, char *note_id, size_t len, char *err,
+				 size_t elen);
+
+/*
  * The action's stored parameters, checked: a JSON object that was not
  * erased and holds every field its kind needs, as a non-empty string.
  * Returns the tree (free with yajl_tree_free), or NULL with err set: the

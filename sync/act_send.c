@@ -1,6 +1,7 @@
 /*
  * act_send.c - the remote effect of each action kind (act_lookup.c looks
- * up the ones left in doubt).
+ * up the ones left in doubt, and the links and notes before they are
+ * posted: one already there is adopted, not posted again).
  */
 #include "act_internal.h"
 #include "answer_link.h"
@@ -151,8 +152,30 @@ int act_store_answer(struct sync_ctx *ctx, const struct http_response *resp, cha
 
 /* ---- Lever --------------------------------------------------------------- */
 
-static enum step add_link(struct sync_ctx *ctx, yajl_val p, char *err, size_t elen)
+/* The step when the look-up before a post failed with s (nothing was posted); err gets its context. */
+static enum step lookup_failed(enum remote_status s, char *err, size_t elen)
 {
+	char why[1024];
+	snprintf(why, sizeof why, "%s", err);
+	snprintf(err, elen, "not posted: the look-up before posting failed: %s", why);
+	if (s == REMOTE_NOT_FOUND)
+		return STEP_FAILED; /* the opportunity is gone */
+	if (s == REMOTE_BAD)
+		return STEP_RETRY; /* an answer not understood: nothing was posted, try again later */
+	return act_classify(s, 0);
+}
+
+/* The report link onto the candidate, unless the opportunity carries it already. */
+static enum step add_link(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err, size_t elen)
+{
+	int found = 0;
+	enum remote_status found_s = act_find_link(ctx, p, &found, err, elen);
+	if (found_s != REMOTE_OK)
+		return lookup_failed(found_s, err, elen);
+	if (found) {
+		snprintf(result, rlen, "the link is on the opportunity already");
+		return STEP_FOUND;
+	}
 	struct http_response resp;
 	http_response_init(&resp);
 	int maybe = 0;
@@ -194,8 +217,14 @@ static char *note_text(yajl_val p)
 	return text;
 }
 
+/* The note with the report link, unless the opportunity has one (ours, or one holding the link). */
 static enum step add_note(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err, size_t elen)
 {
+	enum remote_status found_s = act_find_note(ctx, p, result, rlen, err, elen);
+	if (found_s != REMOTE_OK)
+		return lookup_failed(found_s, err, elen);
+	if (result[0])
+		return STEP_FOUND;
 	char *text = note_text(p);
 	struct http_response resp;
 	http_response_init(&resp);
@@ -348,8 +377,40 @@ static enum step export_prospect(struct sync_ctx *ctx, yajl_val p, char *result,
 
 /* ---- mail ---------------------------------------------------------------- */
 
+/*
+ * Was the prompt for request_id due under an earlier installation? Its note
+ * was found on Lever, not posted by this database, at a time when the report
+ * was already after_days old: that installation sent the prompt (or had it
+ * due), and an email cannot be looked up. 1 yes (why set), 0 no, -1 error.
+ */
+static int prompt_sent_before(struct sync_ctx *ctx, const char *request_id, char *why, size_t n)
+{
+	sqlite3_stmt *st = db_prepare(ctx->db,
+		"SELECT x.found_at, r.completed_at FROM outbox x JOIN cq_requests r ON x.key = 'note:' || r.id "
+		"WHERE r.id = ?1 AND x.state = 'done' AND x.found_at IS NOT NULL AND r.completed_at IS NOT NULL "
+		"AND x.found_at >= r.completed_at + ?2");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, request_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)ctx->cfg->after_days * 86400000LL);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		char found[40], completed[40];
+		snprintf(why, n, "an earlier installation had it due: the report's note was on Lever already (found "
+			 "%s), and the report was completed %s, %d or more days before; an email cannot be looked up, "
+			 "so it is not sent again",
+			 format_iso8601(sqlite3_column_int64(st, 0), 0, found, sizeof found),
+			 format_iso8601(sqlite3_column_int64(st, 1), 0, completed, sizeof completed), ctx->cfg->after_days);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 static enum step send_prompt(struct sync_ctx *ctx, const struct action *a, yajl_val p, char *err, size_t elen)
 {
+	int earlier = prompt_sent_before(ctx, act_field(p, "request_id"), err, elen);
+	if (earlier)
+		return earlier > 0 ? STEP_SKIPPED : STEP_DB_ERROR;
 	if (!act_kind_ready(ctx, a->kind, err, elen))
 		return STEP_PARK;
 	const char *to = act_field(p, "to_email");
@@ -449,7 +510,7 @@ enum step act_send(struct sync_ctx *ctx, const struct action *a, char *result, s
 	if (strcmp(a->kind, "cq.create_request") == 0)
 		step = act_cq_create(ctx, a, result, rlen, err, elen);
 	else if (strcmp(a->kind, "lever.add_link") == 0)
-		step = add_link(ctx, p, err, elen);
+		step = add_link(ctx, p, result, rlen, err, elen);
 	else if (strcmp(a->kind, "lever.add_note") == 0)
 		step = add_note(ctx, p, result, rlen, err, elen);
 	else if (strcmp(a->kind, "lever.archive_hired") == 0)

@@ -5,12 +5,16 @@
  *
  * kind                 remote effect                       in doubt
  * cq.create_request    POST reference-request/              evidence only (act_crosschq.c)
- * lever.add_link       POST addLinks                        GET the opportunity's links
- * lever.add_note       POST notes                           list notes, find ours by its marker (request id)
+ * lever.add_link       GET the opportunity, then POST       GET the opportunity's links
+ *                      addLinks unless it has the link
+ * lever.add_note       list notes, then POST notes unless   list notes, find ours by its marker (request id)
+ *                      one holds our marker or report link
  * lever.archive_hired  PUT archived (sets a state)          GET the opportunity: archived so?
  * cq.set_hired         PATCH hired (sets a state)           GET the request: hired so?
  * cq.cancel_request    POST cancel/ (no longer open = done) GET the request: still open?
- * mail.followup        SMTP                                 send again, same Message-ID
+ * mail.followup        SMTP, unless the request's note was  send again, same Message-ID
+ *                      found on Lever when the prompt was
+ *                      already due (an earlier install's)
  * lever.export_prospect find by email, else POST            find by email (canonical: trimmed, lowercase)
  * cq.link_prospect     PATCH ats_id (sets a state)          the prospect as pulled this run
  */
@@ -38,6 +42,9 @@ enum step {
 	STEP_STOP_AUTH,  /* the remote refused our key: planned again, stop with a config error */
 	STEP_AWAIT,      /* in doubt, and no evidence yet: stays 'sending', nothing is sent, the run goes on */
 	STEP_PARK,       /* a setting only this kind needs is missing: planned again, other kinds go on */
+	STEP_FOUND,      /* found already done on the remote before sending (a note or link of an earlier
+			  * installation): done, adopted, nothing sent; result says what was found */
+	STEP_SKIPPED,    /* not to be sent after all: recorded as skipped, err holds why */
 	STEP_DB_ERROR
 };
 

@@ -507,6 +507,7 @@ static int decide_triggers(struct sync_ctx *ctx, struct decide_scope *scope)
 		free(stage_id);
 		return EXIT_SOFTWARE;
 	}
+	scope->live_since = since;
 	sqlite3_stmt *st = changed_entries(ctx, stage_id, since, scope);
 	if (!st) {
 		free(stage_id);
@@ -551,7 +552,7 @@ int decide(struct sync_ctx *ctx, int keep_open)
 		log_err("%s", ctx->error);
 		return db_last_busy() ? EXIT_TEMPFAIL : EXIT_SOFTWARE;
 	}
-	struct decide_scope scope = { 1, 1 };
+	struct decide_scope scope = { 1, 1, 0 };
 	int r = decide_triggers(ctx, &scope);
 	if (r == EXIT_OK)
 		r = decide_writeback(ctx, &scope);

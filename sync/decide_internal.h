@@ -21,6 +21,8 @@ struct decide_scope {
 	int all;  /* everything: the first decide, or the config or trigger stage changed */
 	int held; /* the held triggers and the time-based prompt over every request too:
 		   * a template, posting or user changed */
+	int64_t live_since; /* go-live (epoch ms): trigger_since, else the first run; set by
+			     * the trigger rule; write-backs of events before it are skipped */
 };
 
 /* The write-back rules: over every request when scope->all, else over the

@@ -16,6 +16,14 @@
  * archive shows as a hired archive, a request shows hired); every rule
  * looks at the state it would create and at its key, so it plans nothing
  * again. Like decide.c, nothing here calls a remote.
+ *
+ * Go-live: the write-backs obey the rule the trigger obeys. A link, note,
+ * prompt, hire (either way) or cancel whose triggering event (the report's
+ * completion, the hire, the archive) came before go-live is not planned but
+ * recorded as skipped (outbox state 'skipped', audited as action.skipped
+ * with the times), so that history pulled by a new install, or handed back
+ * by Crosschq, is never written back. A skipped row stays skipped (its
+ * key is taken), also if go-live is moved later.
  */
 #include "audit.h"
 #include "capability.h"
@@ -100,13 +108,65 @@ static void ms_text(int64_t ms, char *out, size_t n)
 	"(o.archived_at IS NOT NULL AND EXISTS (SELECT 1 FROM lever_archive_reasons a " \
 	"WHERE a.id = o.archive_reason_id AND a.type = 'hired'))"
 
-/* Plan one action; counts it. 0 or -1. */
-static int plan(struct sync_ctx *ctx, const char *key_prefix, const char *key_id, const char *kind,
-		const char *subject_kind, const char *subject_id, char *body, const char *reason)
+/* 1 when an event at `at` (epoch ms; 0: unknown) came before go-live. */
+static int before_go_live(int64_t at)
+{
+	return at > 0 && at < scope.live_since;
+}
+
+/* The write-backs skipped by this decide (logged once at its end). */
+static long skipped_now;
+
+/*
+ * Record an action decided but never to be sent: an outbox row in state
+ * 'skipped' (unless its key exists), audited as action.skipped with why.
+ * Takes body. 0 or -1.
+ */
+static int skip(struct sync_ctx *ctx, const char *key, const char *kind, const char *subject, char *body,
+		const char *reason, const char *why)
+{
+	sqlite3_stmt *st = db_prepare(ctx->db,
+		"INSERT INTO outbox(key, kind, subject, payload, reason, state, last_error, created_at, updated_at) "
+		"VALUES (?1,?2,?3,?4,?5,'skipped',?6,?7,?7) ON CONFLICT(key) DO NOTHING");
+	int rc = st ? 0 : -1;
+	if (st) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, subject, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, body, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, why, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 7, now_ms());
+		rc = db_step_done(st) == SQLITE_DONE ? 0 : -1;
+		sqlite3_finalize(st);
+	}
+	free(body);
+	if (rc || sqlite3_changes(ctx->db) == 0)
+		return rc;
+	skipped_now++;
+	return audit_appendf(ctx->db, ctx->run_id, "action.skipped", subject, "%s key=%s: not sent: %s", kind, key,
+			     why);
+}
+
+/*
+ * Plan one action, or, when its triggering event (what, at `event_at`; 0:
+ * unknown) came before go-live, record it as skipped. Takes body; counts a
+ * planned action. 0 or -1.
+ */
+static int plan_after_go_live(struct sync_ctx *ctx, const char *key_prefix, const char *key_id, const char *kind,
+			      const char *subject_kind, const char *subject_id, char *body, const char *reason,
+			      const char *what, int64_t event_at)
 {
 	char key[256], subject[160];
 	snprintf(key, sizeof key, "%s:%s", key_prefix, key_id);
 	snprintf(subject, sizeof subject, "%s:%s", subject_kind, subject_id);
+	if (before_go_live(event_at)) {
+		char at[40], live[40], why[512];
+		snprintf(why, sizeof why, "%s at %s, before go-live %s (trigger_since, else the first run): "
+			 "write-backs are for what happens from go-live on", what,
+			 format_iso8601(event_at, 0, at, sizeof at), format_iso8601(scope.live_since, 0, live, sizeof live));
+		return skip(ctx, key, kind, subject, body, reason, why);
+	}
 	int r = decide_plan_action(ctx, key, kind, subject, body, reason);
 	free(body);
 	if (r < 0)
@@ -115,11 +175,18 @@ static int plan(struct sync_ctx *ctx, const char *key_prefix, const char *key_id
 	return 0;
 }
 
+/* Plan one action (no go-live rule: prospects, answers); counts it. Takes body. 0 or -1. */
+static int plan(struct sync_ctx *ctx, const char *key_prefix, const char *key_id, const char *kind,
+		const char *subject_kind, const char *subject_id, char *body, const char *reason)
+{
+	return plan_after_go_live(ctx, key_prefix, key_id, kind, subject_kind, subject_id, body, reason, NULL, 0);
+}
+
 /* Report link and note for every completed request. */
 static int rule_report(struct sync_ctx *ctx)
 {
 	sqlite3_stmt *st = prepare_rule(ctx,
-		"SELECT r.id, r.opportunity_id, r.report_url FROM cq_requests r "
+		"SELECT r.id, r.opportunity_id, r.report_url, r.completed_at FROM cq_requests r "
 		"JOIN lever_opportunities o ON o.id = r.opportunity_id "
 		"WHERE r.status = 'completed' AND r.report_url IS NOT NULL AND r.report_url <> '' "
 		"AND " ALIVE " AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'note:' || r.id) ORDER BY r.id",
@@ -127,13 +194,16 @@ static int rule_report(struct sync_ctx *ctx)
 	int rc = st ? 0 : -1;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		const char *rid = col(st, 0), *oid = col(st, 1), *url = col(st, 2);
-		rc = plan(ctx, "link", rid, "lever.add_link", "opportunity", oid,
-			  payload("opportunity_id", oid, "request_id", rid, "url", url, NULL),
-			  "the Crosschq report is ready: its link goes on the candidate in Lever");
+		int64_t completed = sqlite3_column_int64(st, 3);
+		rc = plan_after_go_live(ctx, "link", rid, "lever.add_link", "opportunity", oid,
+					payload("opportunity_id", oid, "request_id", rid, "url", url, NULL),
+					"the Crosschq report is ready: its link goes on the candidate in Lever",
+					"the report was completed", completed);
 		if (rc == 0)
-			rc = plan(ctx, "note", rid, "lever.add_note", "opportunity", oid,
-				  payload("opportunity_id", oid, "request_id", rid, "url", url, NULL),
-				  "the Crosschq report is ready: a note tells the recruiter and followers");
+			rc = plan_after_go_live(ctx, "note", rid, "lever.add_note", "opportunity", oid,
+						payload("opportunity_id", oid, "request_id", rid, "url", url, NULL),
+						"the Crosschq report is ready: a note tells the recruiter and followers",
+						"the report was completed", completed);
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -162,9 +232,11 @@ static int rule_hired_in_lever(struct sync_ctx *ctx)
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		char at[24];
 		ms_text(sqlite3_column_int64(st, 2), at, sizeof at);
-		rc = plan(ctx, "hired", col(st, 0), "cq.set_hired", "opportunity", col(st, 1),
-			  payload("request_id", col(st, 0), "hired", "true", "hired_at", at, "source", "ats", NULL),
-			  "archived in Lever with a hired-type reason");
+		rc = plan_after_go_live(ctx, "hired", col(st, 0), "cq.set_hired", "opportunity", col(st, 1),
+					payload("request_id", col(st, 0), "hired", "true", "hired_at", at, "source",
+						"ats", NULL),
+					"archived in Lever with a hired-type reason", "hired in Lever",
+					sqlite3_column_int64(st, 2));
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -183,8 +255,9 @@ static char *hired_reason_id(struct sync_ctx *ctx)
 	return id;
 }
 
-/* Archive an opportunity as hired in Lever unless Lever shows it hired. */
-static int plan_archive_hired(struct sync_ctx *ctx, const char *oid, const char *why)
+/* Archive an opportunity as hired in Lever unless Lever shows it hired;
+ * skipped when the hire (at hired_at; 0: unknown) came before go-live. */
+static int plan_archive_hired(struct sync_ctx *ctx, const char *oid, const char *why, int64_t hired_at)
 {
 	static int warned;
 	char *reason = hired_reason_id(ctx);
@@ -194,8 +267,9 @@ static int plan_archive_hired(struct sync_ctx *ctx, const char *oid, const char 
 				"cannot be written to Lever (run 'refsync check')", ctx->cfg->path, ctx->cfg->hired_reason);
 		return 0;
 	}
-	int rc = plan(ctx, "archive-hired", oid, "lever.archive_hired", "opportunity", oid,
-		      payload("opportunity_id", oid, "reason_id", reason, NULL), why);
+	int rc = plan_after_go_live(ctx, "archive-hired", oid, "lever.archive_hired", "opportunity", oid,
+				    payload("opportunity_id", oid, "reason_id", reason, NULL), why,
+				    "hired in Crosschq", hired_at);
 	free(reason);
 	return rc;
 }
@@ -204,15 +278,16 @@ static int plan_archive_hired(struct sync_ctx *ctx, const char *oid, const char 
 static int rule_hired_in_crosschq(struct sync_ctx *ctx)
 {
 	sqlite3_stmt *st = prepare_rule(ctx,
-		"SELECT DISTINCT r.opportunity_id FROM cq_requests r "
+		"SELECT r.opportunity_id, max(COALESCE(r.hired_at, 0)) FROM cq_requests r "
 		"JOIN lever_opportunities o ON o.id = r.opportunity_id "
 		"WHERE r.hired = 1 AND COALESCE(r.hired_source, '') <> 'ats' AND " ALIVE " "
 		"AND NOT " LEVER_SHOWS_HIRED " "
 		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'archive-hired:' || r.opportunity_id) "
-		"ORDER BY r.opportunity_id", scope.all, 0);
+		"GROUP BY r.opportunity_id ORDER BY r.opportunity_id", scope.all, 0);
 	int rc = st ? 0 : -1;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
-		rc = plan_archive_hired(ctx, col(st, 0), "marked hired in Crosschq; Lever does not show the hire");
+		rc = plan_archive_hired(ctx, col(st, 0), "marked hired in Crosschq; Lever does not show the hire",
+					sqlite3_column_int64(st, 1));
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -248,7 +323,7 @@ static int rule_answers(struct sync_ctx *ctx)
 				  "owner_answer", NULL),
 			  hired ? "the owner answered: hired" : "the owner answered: not hired");
 		if (rc == 0 && hired && !sqlite3_column_int(st, 4))
-			rc = plan_archive_hired(ctx, col(st, 3), "the owner answered: hired");
+			rc = plan_archive_hired(ctx, col(st, 3), "the owner answered: hired", 0);
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -260,17 +335,19 @@ static int rule_cancel(struct sync_ctx *ctx)
 	if (!ctx->cfg->cancel_on_archive || capability_get(ctx->db, CAP_CANCEL) != CAP_PRESENT)
 		return 0;
 	sqlite3_stmt *st = prepare_rule(ctx,
-		"SELECT r.id, r.opportunity_id FROM cq_requests r "
+		"SELECT r.id, r.opportunity_id, o.archived_at FROM cq_requests r "
 		"JOIN lever_opportunities o ON o.id = r.opportunity_id "
 		"WHERE r.status = 'open' AND o.archived_at IS NOT NULL AND NOT " LEVER_SHOWS_HIRED " "
 		"AND " ALIVE " "
 		"AND COALESCE(r.hired, 0) = 0 "
-		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'cancel:' || r.id) ORDER BY r.id", scope.all, 0);
+		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'cancel:' || r.id) "
+		"ORDER BY r.id", scope.all, 0);
 	int rc = st ? 0 : -1;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
-		rc = plan(ctx, "cancel", col(st, 0), "cq.cancel_request", "opportunity", col(st, 1),
-			  payload("request_id", col(st, 0), NULL),
-			  "archived in Lever as not hired (cancel_on_archive = yes)");
+		rc = plan_after_go_live(ctx, "cancel", col(st, 0), "cq.cancel_request", "opportunity", col(st, 1),
+					payload("request_id", col(st, 0), NULL),
+					"archived in Lever as not hired (cancel_on_archive = yes)",
+					"archived in Lever", sqlite3_column_int64(st, 2));
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -297,7 +374,8 @@ static int rule_prompt(struct sync_ctx *ctx)
 	int64_t prompt_from = from ? strtoll(from, NULL, 10) : 0;
 	int all = scope.all || scope.held || prompt_from <= 0;
 	sqlite3_stmt *st = prepare_rule(ctx,
-		"SELECT r.id, r.opportunity_id, r.report_url, o.name, p.text, u.name, u.email FROM cq_requests r "
+		"SELECT r.id, r.opportunity_id, r.report_url, o.name, p.text, u.name, u.email, r.completed_at "
+		"FROM cq_requests r "
 		"JOIN lever_opportunities o ON o.id = r.opportunity_id "
 		"LEFT JOIN lever_postings p ON p.id = o.posting_id "
 		"JOIN lever_users u ON u.id = o.owner_id "
@@ -305,7 +383,8 @@ static int rule_prompt(struct sync_ctx *ctx)
 		"AND COALESCE(r.hired, 0) = 0 AND o.archived_at IS NULL AND o.deleted_at IS NULL "
 		"AND o.anonymized = 0 AND u.email IS NOT NULL AND u.email <> '' "
 		"AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.request_id = r.id) "
-		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'prompt:' || r.id) ORDER BY r.id",
+		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'prompt:' || r.id) "
+		"ORDER BY r.id",
 		all, 1);
 	if (!st) {
 		free(from);
@@ -324,11 +403,12 @@ static int rule_prompt(struct sync_ctx *ctx)
 		char reason[128];
 		snprintf(reason, sizeof reason, "report completed %d or more days ago; candidate neither hired nor archived",
 			 ctx->cfg->after_days);
-		rc = plan(ctx, "prompt", col(st, 0), "mail.followup", "opportunity", col(st, 1),
-			  payload("request_id", col(st, 0), "opportunity_id", col(st, 1), "report_url", col(st, 2),
-				  "candidate", col(st, 3), "job", col(st, 4), "to_name", col(st, 5), "to_email",
-				  col(st, 6), "expires_at", expires, "message_id", message_id, NULL),
-			  reason);
+		rc = plan_after_go_live(ctx, "prompt", col(st, 0), "mail.followup", "opportunity", col(st, 1),
+					payload("request_id", col(st, 0), "opportunity_id", col(st, 1), "report_url",
+						col(st, 2), "candidate", col(st, 3), "job", col(st, 4), "to_name",
+						col(st, 5), "to_email", col(st, 6), "expires_at", expires, "message_id",
+						message_id, NULL),
+					reason, "the report was completed", sqlite3_column_int64(st, 7));
 	}
 	sqlite3_finalize(st);
 	char through[24];
@@ -402,11 +482,18 @@ static int rule_prospects(struct sync_ctx *ctx)
 int decide_writeback(struct sync_ctx *ctx, const struct decide_scope *sc)
 {
 	scope = *sc;
+	skipped_now = 0;
 	int (*rules[])(struct sync_ctx *) = { rule_report, rule_hired_in_lever, rule_answers, rule_hired_in_crosschq,
 					      rule_cancel, rule_prompt, rule_prospects };
 	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
 		if (rules[i](ctx))
 			return EXIT_SOFTWARE; /* decide() names the statement */
+	}
+	if (skipped_now > 0) {
+		char live[40];
+		log_notice("%ld write-back%s skipped: %s for events before go-live %s (audit events action.skipped)",
+			   skipped_now, skipped_now == 1 ? "" : "s", skipped_now == 1 ? "it is" : "they are",
+			   format_iso8601(scope.live_since, 0, live, sizeof live));
 	}
 	return EXIT_OK;
 }

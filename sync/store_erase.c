@@ -67,9 +67,9 @@ static int erase_outbox(struct store *s, const char *opportunity_id, int *change
 {
 	sqlite3_stmt *st = store_prepared(s, ST_ERASE_OUTBOX,
 		"UPDATE outbox SET payload = " ERASED_PAYLOAD ", "
-		"last_error = CASE state WHEN 'done' THEN last_error WHEN 'sending' THEN '" NOT_RESOLVED "' "
-		"ELSE '" NOT_SENT "' END, "
-		"state = CASE state WHEN 'done' THEN 'done' ELSE 'failed' END, "
+		"last_error = CASE state WHEN 'done' THEN last_error WHEN 'skipped' THEN last_error "
+		"WHEN 'sending' THEN '" NOT_RESOLVED "' ELSE '" NOT_SENT "' END, "
+		"state = CASE state WHEN 'done' THEN 'done' WHEN 'skipped' THEN 'skipped' ELSE 'failed' END, "
 		"next_attempt_at = 0, updated_at = ?2 "
 		"WHERE subject IN " ERASE_SUBJECTS " AND (NOT " ERASED_MARK " OR state IN ('planned', 'sending')) "
 		"RETURNING key, kind, subject, CASE state WHEN 'failed' THEN last_error END");

@@ -202,6 +202,11 @@ class FakeClient:
         """Crosschq only: the next `count` accepted creates happen, then the answer is lost."""
         return self._control("POST", "lose_create", {"count": count})
 
+    def dedupe_creates(self, on=True):
+        """Crosschq only: a create for a candidate email and job position that a request
+        already has answers that request (as a de-duplicating Crosschq would)."""
+        return self._control("POST", "dedupe_creates", {"on": on})
+
     def shutdown(self):
         return self._control("POST", "shutdown", {})
 

@@ -241,6 +241,7 @@ class CrosschqApp(common.App):
         self.creates = []
         self.fail_for = {}
         self.lose_count = 0
+        self.dedupe_creates = False
         self.webhooks = Webhooks()
 
     # ------------------------------------------------------------ seed objects
@@ -376,7 +377,8 @@ class CrosschqApp(common.App):
                 "prospects": [self.render_prospect(p) for p in self.prospects.values()],
                 "capabilities": dict(self.capabilities), "webhook": self.webhooks.settings(),
                 "creates": self.creates, "fail_for": self.fail_for,
-                "lose_create": self.lose_count, "auth_scheme": self.auth_scheme}
+                "lose_create": self.lose_count, "auth_scheme": self.auth_scheme,
+                "dedupe_creates": self.dedupe_creates}
 
     # ------------------------------------------------------------ routing
 
@@ -623,6 +625,16 @@ class CrosschqApp(common.App):
         if failure:
             request.fault = "fail_for"
             raise HttpError(failure["status"], failure["detail"])
+        if self.dedupe_creates:
+            # a Crosschq that de-duplicates (UNCONFIRMED either way, crosschq-api.md section 3):
+            # the request it already has for this candidate and position, nothing made
+            existing = self._existing_request(candidate["email"], body["job_position"])
+            if existing is not None:
+                self.creates.append({"request_id": existing["id"], "body": body,
+                                     "deduplicated": True})
+                return Response(201, {"request_id": existing["id"],
+                                      "message": "Reference request created.",
+                                      "status": existing["status"]})
         now = self.now()
         obj = self._store_request({
             "id": common.new_id(),
@@ -640,6 +652,14 @@ class CrosschqApp(common.App):
             request.abort_after = True
         return Response(201, {"request_id": obj["id"], "message": "Reference request created.",
                               "status": obj["status"]})
+
+    def _existing_request(self, email, job_position):
+        """The oldest stored request for that candidate email (case-insensitive) and job
+        position, or None."""
+        found = [r for r in self.requests.values()
+                 if str(r["candidate"].get("email") or "").lower() == email.lower()
+                 and (r.get("job_position") or "") == (job_position or "")]
+        return min(found, key=lambda r: (r["created_at"], r["id"])) if found else None
 
     # ------------------------------------------------------------ capability writes
 
@@ -719,6 +739,12 @@ class CrosschqApp(common.App):
                 raise ValueError("lose_create: count must be an integer >= 0")
             self.lose_count = count
             return {"lose_create": count}
+        if route == ("POST", "/_fake/dedupe_creates"):
+            on = body.get("on") if isinstance(body, dict) else None
+            if not isinstance(on, bool):
+                raise ValueError("dedupe_creates: on must be true or false")
+            self.dedupe_creates = on
+            return {"dedupe_creates": on}
         if route == ("GET", "/_fake/webhook"):
             return self.webhooks.settings()
         if route == ("POST", "/_fake/webhook"):

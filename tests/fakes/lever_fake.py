@@ -736,7 +736,8 @@ class LeverApp(common.App):
         self._opportunity(ident)
         notes = {n["id"]: n for n in self.notes.get(ident, [])}
         return self.paginate(request, "notes:" + ident,
-                             lambda: [n["id"] for n in self.notes.get(ident, [])], notes.get)
+                             lambda: [n["id"] for n in self.notes.get(ident, [])],
+                             lambda i: listed_note(notes.get(i)))
 
     def create_note(self, request, ident):
         self._opportunity(ident)
@@ -907,6 +908,18 @@ def in_range(getter, low, high):
         return value is not None and (low is None or value >= low) and \
             (high is None or value <= high)
     return test
+
+
+# the fields of a note as GET /opportunities/:id/notes lists it (docs/lever-api.md section 6);
+# what the POST was given besides (notifyFollowers) stays in /_fake/state only
+NOTE_FIELDS = ("id", "text", "fields", "user", "secret", "createdAt", "completedAt", "deletedAt")
+
+
+def listed_note(note):
+    """A stored note as the list endpoint shows it (None stays None)."""
+    if note is None:
+        return None
+    return {k: note.get(k) for k in NOTE_FIELDS}
 
 
 def posting_ids(opp):

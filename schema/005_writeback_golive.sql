@@ -1,0 +1,15 @@
+-- Write-backs obey go-live, and notes and links are looked up before they
+-- are posted (issue 18, item 4).
+--
+-- outbox.state gains 'skipped': decided, and never to be sent. A link, note,
+-- follow-up prompt, hire or cancel whose triggering event (the report's
+-- completion, the hire, the archive) happened before go-live (trigger_since,
+-- else the first run) is recorded so, with its reason in an action.skipped
+-- audit event, instead of being planned; so is a prompt that an earlier
+-- installation had due already (see found_at). A skipped row is planned
+-- after all if go-live moves to before its event.
+--
+-- found_at: set when the effect was found on the remote before refsync sent
+-- it (a note or link already on the opportunity: adopted, not posted; the
+-- audit event is action.found). NULL for everything refsync sent itself.
+ALTER TABLE outbox ADD COLUMN found_at INTEGER;
