@@ -108,10 +108,12 @@ static const struct export_column action_kind_columns[] = {
 	{ "sending", "In doubt", COLUMN_INT, 0, SHOW_PLAIN },
 	{ "done", "Done", COLUMN_INT, 0, SHOW_PLAIN },
 	{ "failed", "Failed", COLUMN_INT, 0, SHOW_PLAIN },
+	/* write-backs of events before go-live, recorded and never sent */
+	{ "skipped", "Skipped (before go-live)", COLUMN_INT, 0, SHOW_PLAIN },
 };
 static const char action_kind_sql[] =
 	"SELECT kind, sum(state = 'planned'), sum(state = 'sending'), sum(state = 'done'), "
-	"sum(state = 'failed') FROM outbox WHERE " WINDOW("updated_at") " GROUP BY kind ORDER BY kind";
+	"sum(state = 'failed'), sum(state = 'skipped') FROM outbox WHERE " WINDOW("updated_at") " GROUP BY kind ORDER BY kind";
 
 static const struct export_column weekly_columns[] = {
 	{ "week", "Week number", COLUMN_INT, 0, SHOW_PLAIN },

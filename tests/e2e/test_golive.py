@@ -26,6 +26,7 @@ Binary: $REFSYNC_BIN_DIR/refsync when set, else sync/refsync.
 Run alone: REFSYNC_BIN_DIR=$PWD/build/asan/bin /usr/bin/python3 tests/e2e/run.py test_golive
 """
 
+import re
 import calendar
 import os
 import sys
@@ -199,6 +200,18 @@ class GoLiveTest(GoLiveCase):
             status = t.run("status")
             self.assertEqual(status.returncode, EX_OK, output_of(status))
             self.assertRegex(status.stdout, r"\n  skipped +6\n")
+            # the auditors' report counts them too, per kind
+            report = t.run_export("--format", "html")
+            self.assertEqual(report.returncode, EX_OK, report.stderr)
+            section = report.stdout.split('<section id="actions">', 1)[1].split("</section>", 1)[0]
+            self.assertIn('data-col="skipped">Skipped (before go-live)</th>', section)
+            skipped_by_kind = {}
+            for row in re.findall(r"<tr>(.*?)</tr>", section, re.S):
+                cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+                if cells:
+                    skipped_by_kind[cells[0]] = cells[-1]
+            self.assertEqual(skipped_by_kind, {"cq.create_request": "0", "lever.add_link": "2", "lever.add_note": "2",
+                                               "mail.followup": "1", "lever.archive_hired": "1"})
         finally:
             t.__exit__(None, None, None)
 
