@@ -235,7 +235,7 @@ FUZZ_SRC_spool := sync/ingest_record.c sync/spool.c sync/util.c sync/log.c
 FUZZ_SRC_mail := sync/mail.c sync/mail_compose.c sync/mail_header.c sync/mail_address.c sync/util.c sync/log.c
 FUZZ_SRC_http_headers := sync/http.c sync/http_error.c $(CONFIG_SRC) sync/util.c sync/log.c
 FUZZ_SRC_iso8601 := sync/util.c sync/log.c
-FUZZ_SRC_anchor := export/anchor.c export/sign.c export/output.c export/export_rows.c export/escape.c \
+FUZZ_SRC_anchor := export/anchor.c export/sign.c export/output.c export/export_rows.c export/html_rows.c export/html_cells.c export/escape.c \
 	$(COMMON_SRC) build/gen/migrations.c
 # refsync-hook logs a line per request: its run closes the target's stdout
 # and stderr (libFuzzer keeps its own output and the sanitizer reports)
