@@ -208,7 +208,9 @@ void http_multi_free(struct http_multi *m);
 /* Queue a GET of path (copied) on a; a must stay valid until it is returned finished. */
 void http_multi_get(struct http_multi *m, struct http_async *a, const char *path);
 /* Drive the transfers until one finishes and return it (result, resp and err
- * filled as by http_request), or NULL when nothing is queued. */
+ * filled as by http_request), or NULL when nothing is queued or the run is
+ * interrupted (util.h: interrupted() tells which; transfers in flight are
+ * dropped, http_multi_free releases them). */
 struct http_async *http_multi_next(struct http_multi *m);
 /* Release what a finished (or never started) transfer holds. */
 void http_async_free(struct http_async *a);

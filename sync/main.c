@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@ static void usage(FILE *f)
 		"  run [--dry-run] [--full]   pull both systems, take in webhooks, decide, act\n"
 		"  backfill --since DATE [--until DATE] [--slices N] [--dry-run]\n"
 		"                             re-pull a window of Lever opportunities, cut into up to N slices\n"
-		"                             at once (default 16, 1 = sequential; resumable)\n"
+		"                             at once (default 10, 1 = sequential; resumable)\n"
 		"  plan                       print the actions the stored state implies; sends nothing\n"
 		"  status [--json]            last runs, outbox, holds, cursors, spool backlog\n"
 		"  retry (--failed | KEY...)  put failed actions back to planned, once their cause\n"
@@ -57,12 +58,14 @@ static void usage(FILE *f)
 		"  -h, --help          this text\n"
 		"  -V, --version       the version\n"
 		"\n"
-		"Exit codes: 0 done; 1 some actions failed (kept, retried next run); 64 usage;\n"
+		"Exit codes: 0 done; 1 failed actions or a create in doubt wait for you (refsync status;\n"
+		"then retry or resolve: every run exits 1 until then); 64 usage;\n"
 		"69 a remote has been failing for [sync] outage_alert_minutes; 70 internal error;\n"
 		"73 the state directory or database is missing or not writable;\n"
 		"75 try again later (another run, remote down, database busy);\n"
 		"77 run as root on a state directory another user owns;\n"
-		"78 configuration or credential error. See refsync(1).\n",
+		"78 configuration or credential error; 130, 143 interrupted by SIGINT, SIGTERM\n"
+		"(stderr says how to resume). See refsync(1).\n",
 		CONFIG_DEFAULT_PATH);
 }
 
@@ -106,10 +109,42 @@ static int db_failure_code(int busy, const char *database)
 	return EXIT_SOFTWARE;
 }
 
+/* Close the runs that never ended (killed, or the machine stopped): the
+ * caller holds the lock, so none of them is still going. 0 or -1. */
+static int close_abandoned(struct sync_ctx *ctx)
+{
+	sqlite3_stmt *sel = db_prepare(ctx->db, "SELECT id FROM runs WHERE ended_at IS NULL ORDER BY id");
+	sqlite3_stmt *upd = db_prepare(ctx->db, "UPDATE runs SET ended_at = ?, error = 'abandoned: it ended without "
+						"closing its record (killed, or the machine stopped); closed by the "
+						"next run' WHERE id = ?");
+	int ok = sel && upd;
+	while (ok && sqlite3_step(sel) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(sel, 0);
+		char subject[32];
+		snprintf(subject, sizeof subject, "run:%lld", (long long)id);
+		sqlite3_bind_int64(upd, 1, ctx->started_at);
+		sqlite3_bind_int64(upd, 2, id);
+		ok = db_step_done(upd) == SQLITE_DONE &&
+		     audit_appendf(ctx->db, 0, "run.abandoned", subject, "run %lld ended without closing its record",
+				   (long long)id) == 0;
+		sqlite3_reset(upd);
+		if (ok)
+			log_notice("run %lld ended without closing its record (killed, or the machine stopped): "
+				   "closed as abandoned", (long long)id);
+	}
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	return ok ? 0 : -1;
+}
+
 static int64_t run_begin(struct sync_ctx *ctx, const char *command)
 {
 	if (db_begin(ctx->db))
 		return -1;
+	if (close_abandoned(ctx)) {
+		db_rollback(ctx->db);
+		return -1;
+	}
 	sqlite3_stmt *st = db_prepare(ctx->db, "INSERT INTO runs(command, started_at, invocation_id) VALUES (?,?,?)");
 	if (!st) {
 		db_rollback(ctx->db);
@@ -216,16 +251,66 @@ struct run_options {
 	int64_t since, until;
 };
 
+/* EXIT_SOME_FAILED while failed actions wait for the operator (refsync
+ * retry), so that the units keep failing until they are dealt with; those
+ * settled by privacy erasure are never sent and wait for nobody. */
+static int failures_waiting(struct sync_ctx *ctx)
+{
+	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT count(*) FROM outbox WHERE state = 'failed' AND CASE WHEN "
+					       "json_valid(payload) THEN json_extract(payload, '$.erased') END IS NOT 1");
+	long n = st && sqlite3_step(st) == SQLITE_ROW ? (long)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (n == 0)
+		return EXIT_OK;
+	char msg[256];
+	snprintf(msg, sizeof msg, "%ld failed action%s wait%s for you: refsync status lists %s; fix the cause, then "
+		 "refsync retry", n, n == 1 ? "" : "s", n == 1 ? "s" : "", n == 1 ? "it" : "them");
+	ctx_note_error(ctx, msg);
+	log_warn("%s", msg);
+	return EXIT_SOME_FAILED;
+}
+
+/* The command that resumes an interrupted run or backfill, into out. */
+static void resume_command(const struct sync_ctx *ctx, const struct run_options *o, char *out, size_t n)
+{
+	char a[40], z[40], k[16] = "";
+	if (!o->backfill) {
+		snprintf(out, n, "refsync -c %s run%s%s", ctx->cfg->path, o->full ? " --full" : "",
+			 o->dry_run ? " --dry-run" : "");
+		return;
+	}
+	if (o->slices)
+		snprintf(k, sizeof k, " --slices %d", o->slices);
+	snprintf(out, n, "refsync -c %s backfill --since %s%s%s%s%s", ctx->cfg->path, format_iso8601(o->since, 0, a, sizeof a),
+		 o->until ? " --until " : "", o->until ? format_iso8601(o->until, 0, z, sizeof z) : "", k,
+		 o->dry_run ? " --dry-run" : "");
+}
+
+/* The end of a run stopped by SIGINT or SIGTERM: its error, and how to resume. Returns the exit code. */
+static int interrupted_end(struct sync_ctx *ctx, const struct run_options *o)
+{
+	char cmd[4096 + 256];
+	resume_command(ctx, o, cmd, sizeof cmd);
+	int sig = interrupt_exit_code() - 128;
+	snprintf(ctx->error, sizeof ctx->error, "interrupted by %s: stopped at a safe point; what was stored is kept",
+		 sig == SIGINT ? "SIGINT" : "SIGTERM");
+	log_warn("%s; to resume: %s%s", ctx->error, cmd,
+		 o->backfill ? " (each slice goes on where it stopped)" : " (the next run goes on where this stopped)");
+	return interrupt_exit_code();
+}
+
 /* The steps of run and backfill. */
 static int sync_steps(struct sync_ctx *ctx, const struct run_options *o)
 {
 	int r = o->backfill ? pull_lever_window(ctx, o->since, o->until, o->slices) : pull_lever(ctx, o->full);
-	if (r == EXIT_OK)
+	if (r == EXIT_OK && !interrupted())
 		r = pull_lever_users(ctx);
-	if (r == EXIT_OK && !o->dry_run)
+	if (r == EXIT_OK && !o->dry_run && !interrupted())
 		r = ingest_spool(ctx);
-	if (r == EXIT_OK)
+	if (r == EXIT_OK && !interrupted())
 		r = pull_crosschq(ctx);
+	if (r == EXIT_OK && interrupted())
+		r = interrupt_exit_code();
 	if (r != EXIT_OK)
 		return r;
 	if (o->dry_run) {
@@ -248,9 +333,11 @@ static int sync_steps(struct sync_ctx *ctx, const struct run_options *o)
 			final = r;
 			r = EXIT_OK;
 		}
-		if (r != EXIT_OK || ctx->decided == before)
+		if (r != EXIT_OK || ctx->decided == before || interrupted())
 			break;
 	}
+	if (r == EXIT_OK && final == EXIT_OK)
+		final = failures_waiting(ctx);
 	if (r == EXIT_OK && final == EXIT_OK && ctx->crosschq_unread) {
 		/* everything else is done; Crosschq's states wait: not a success to the timer */
 		log_notice("Crosschq was unreachable while its request states were read: exit 75 (try again later)");
@@ -481,6 +568,8 @@ int main(int argc, char **argv)
 		}
 		goto out;
 	}
+	/* from here a run stops at a safe point on SIGINT or SIGTERM and closes its record */
+	interrupt_install();
 	ctx.run_id = run_begin(&ctx, cmd);
 	if (ctx.run_id < 0) {
 		/* busy: another writer (75); anything else is the database's own fault (70) */
@@ -493,6 +582,8 @@ int main(int argc, char **argv)
 	code = open_remotes(&ctx);
 	if (code == EXIT_OK)
 		code = sync_steps(&ctx, &o);
+	if (interrupted())
+		code = interrupted_end(&ctx, &o);
 	if (!o.dry_run)
 		code = outage_judge(&ctx, code);
 	code = run_end(&ctx, o.dry_run ? (is_run ? "run --dry-run" : "backfill --dry-run") : cmd, code);

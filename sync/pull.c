@@ -22,6 +22,11 @@
 /* Map a remote failure to the run's exit code, keeping the first message. */
 int pull_remote_failure(struct sync_ctx *ctx, enum remote_status s, const char *err)
 {
+	if (interrupted()) {
+		/* not the remote's fault: main closes the run as interrupted */
+		log_info("%s", err);
+		return interrupt_exit_code();
+	}
 	if (!ctx->error[0])
 		snprintf(ctx->error, sizeof ctx->error, "%s", err);
 	const char *hint = remote_config_hint(s);

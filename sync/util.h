@@ -32,8 +32,21 @@ int64_t now_ms(void);
 /* Real monotonic time in milliseconds (never affected by the test hook). */
 int64_t monotonic_ms(void);
 
-/* Sleep for ms milliseconds (real time). */
+/* Sleep for ms milliseconds (real time); cut short when the run is interrupted. */
 void sleep_ms(int64_t ms);
+
+/*
+ * Interruption of a run by SIGINT or SIGTERM. interrupt_install sets
+ * handlers that only record the signal (async-signal-safe) and restore the
+ * default action, so that a second signal ends the process at once. The
+ * loops of a run ask interrupted() at their safe points (between pages,
+ * before claiming an action, instead of a retry or a wait) and stop there.
+ */
+void interrupt_install(void);
+/* The signal that interrupted the run (SIGINT, SIGTERM), or 0. */
+int interrupted(void);
+/* The exit status of a run stopped by that signal: 128 + its number (130, 143). */
+int interrupt_exit_code(void);
 
 /*
  * Format epoch ms as "YYYY-MM-DDTHH:MM:SSZ" (or with ".mmmZ" when with_ms)
