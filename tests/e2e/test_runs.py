@@ -251,7 +251,7 @@ class ExitOne(unittest.TestCase):
         for name, text in (("README", row), ("refsync.1", man_one), ("--help", usage),
                            ("systemd/README.md", units)):
             with self.subTest(name):
-                self.assertIn(phrase, text)
+                self.assertIn(phrase, text.lower())
                 self.assertIn("retry", text)
                 self.assertIn("resolve", text)
         self.assertNotIn("retried next run", usage)
