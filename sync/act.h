@@ -20,14 +20,16 @@
 /*
  * Resolve in-doubt rows, then carry out every due planned row. Returns
  * EXIT_OK, EXIT_SOME_FAILED (some actions failed permanently in this run),
- * EXIT_TEMPFAIL (a remote was unavailable: the rest waits for the next run),
+ * 128 + a signal's number (interrupted: the actions not claimed yet stay
+ * planned), EXIT_TEMPFAIL (a remote was unavailable: the rest waits for the next run),
  * EXIT_CONFIG (a remote refused the key, or a kind of action was parked:
  * a setting only it needs is missing; its actions wait, all others were
  * carried out) or EXIT_SOFTWARE.
  */
 int act(struct sync_ctx *ctx);
 
-/* Print the planned and in-doubt rows (for plan and --dry-run). */
+/* Print the planned and in-doubt rows and the held and skipped triggers,
+ * each with the name and tags of its posting (for plan and --dry-run). */
 void act_print_pending(struct sync_ctx *ctx);
 
 /*

@@ -12,7 +12,7 @@
 /* Exit codes shared by the programs (sysexits-style; see README). */
 enum {
 	EXIT_OK = 0,
-	EXIT_SOME_FAILED = 1,    /* finished, some actions failed (retried next run) */
+	EXIT_SOME_FAILED = 1,    /* finished; failed actions or creates in doubt wait for the operator */
 	EXIT_USAGE = 64,         /* bad command line */
 	EXIT_DATAERR = 65,       /* refsync-export --verify: chain broken */
 	EXIT_UNAVAILABLE = 69,   /* transient failures persisted past [sync] outage_alert_minutes */
