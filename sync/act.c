@@ -450,10 +450,12 @@ int act_requeue_failed(sqlite3 *db, char *const *keys, int n_keys, int *unknown)
 	/* an action settled by privacy erasure is never sent: not retried either */
 #define REQUEUE_COLS "SELECT id, key, kind, subject, CASE WHEN json_valid(payload) THEN " \
 		     "json_extract(payload, '$.erased') END IS 1 FROM outbox WHERE state = 'failed' "
-	sqlite3_stmt *sel = db_prepare(db, n_keys ? REQUEUE_COLS "AND key = ?" : REQUEUE_COLS "ORDER BY id");
+	/* --failed leaves the dismissed alone; named by its key, one is sent after all */
+	sqlite3_stmt *sel = db_prepare(db, n_keys ? REQUEUE_COLS "AND key = ?"
+						  : REQUEUE_COLS "AND dismissed_at IS NULL ORDER BY id");
 #undef REQUEUE_COLS
-	sqlite3_stmt *upd = db_prepare(db, "UPDATE outbox SET state = 'planned', next_attempt_at = 0, updated_at = ? "
-					   "WHERE id = ?");
+	sqlite3_stmt *upd = db_prepare(db, "UPDATE outbox SET state = 'planned', next_attempt_at = 0, updated_at = ?, "
+					   "dismissed_at = NULL WHERE id = ?");
 	int count = 0, ok = sel && upd;
 	for (int i = 0; ok && i < (n_keys ? n_keys : 1); i++) {
 		if (n_keys)

@@ -49,4 +49,12 @@ int act_requeue_failed(sqlite3 *db, char *const *keys, int n_keys, int *unknown)
  */
 int act_resolve(struct sync_ctx *ctx, const char *key, const char *request_id);
 
+/*
+ * `refsync resolve KEY --dismiss` (act_dismiss.c): the failed action KEY is
+ * settled for good by the operator: it stays failed, is never sent, and no
+ * longer keeps the runs at exit 1 (audited). EXIT_USAGE when no failed
+ * action has that key; otherwise an exit code.
+ */
+int act_dismiss_failed(struct sync_ctx *ctx, const char *key);
+
 #endif

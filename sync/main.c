@@ -45,9 +45,10 @@ static void usage(FILE *f)
 		"  status [--json]            last runs, outbox, holds, cursors, spool backlog\n"
 		"  retry (--failed | KEY...)  put failed actions back to planned, once their cause\n"
 		"                             is fixed; the next run sends them\n"
-		"  resolve KEY (--sent REQUEST_ID | --not-sent)\n"
+		"  resolve KEY (--sent REQUEST_ID | --not-sent | --dismiss)\n"
 		"                             settle a Crosschq create left in doubt: it made that\n"
-		"                             request, or it was not sent (the next run sends it)\n"
+		"                             request, or it was not sent (the next run sends it);\n"
+		"                             or give up on a failed action for good (never sent)\n"
 		"  check                      validate config, credentials, stage, reason, templates,\n"
 		"                             Crosschq capabilities, SMTP\n"
 		"\n"
@@ -59,7 +60,7 @@ static void usage(FILE *f)
 		"  -V, --version       the version\n"
 		"\n"
 		"Exit codes: 0 done; 1 failed actions or a create in doubt wait for you (refsync status;\n"
-		"then retry or resolve: every run exits 1 until then); 64 usage;\n"
+		"then retry, resolve --dismiss or resolve: every run exits 1 until then); 64 usage;\n"
 		"69 a remote has been failing for [sync] outage_alert_minutes; 70 internal error;\n"
 		"73 the state directory or database is missing or not writable;\n"
 		"75 try again later (another run, remote down, database busy);\n"
@@ -252,19 +253,22 @@ struct run_options {
 };
 
 /* EXIT_SOME_FAILED while failed actions wait for the operator (refsync
- * retry), so that the units keep failing until they are dealt with; those
- * settled by privacy erasure are never sent and wait for nobody. */
+ * retry, or resolve --dismiss), so that the units keep failing until they
+ * are dealt with; those settled by privacy erasure are never sent and wait
+ * for nobody. */
 static int failures_waiting(struct sync_ctx *ctx)
 {
-	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT count(*) FROM outbox WHERE state = 'failed' AND CASE WHEN "
-					       "json_valid(payload) THEN json_extract(payload, '$.erased') END IS NOT 1");
+	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT count(*) FROM outbox WHERE state = 'failed' AND dismissed_at "
+					       "IS NULL AND CASE WHEN json_valid(payload) THEN json_extract(payload, "
+					       "'$.erased') END IS NOT 1");
 	long n = st && sqlite3_step(st) == SQLITE_ROW ? (long)sqlite3_column_int64(st, 0) : 0;
 	sqlite3_finalize(st);
 	if (n == 0)
 		return EXIT_OK;
 	char msg[256];
 	snprintf(msg, sizeof msg, "%ld failed action%s wait%s for you: refsync status lists %s; fix the cause, then "
-		 "refsync retry", n, n == 1 ? "" : "s", n == 1 ? "s" : "", n == 1 ? "it" : "them");
+		 "refsync retry (or refsync resolve KEY --dismiss to give up on one)", n, n == 1 ? "" : "s",
+		 n == 1 ? "s" : "", n == 1 ? "it" : "them");
 	ctx_note_error(ctx, msg);
 	log_warn("%s", msg);
 	return EXIT_SOME_FAILED;
@@ -406,9 +410,10 @@ int main(int argc, char **argv)
 		{ "since", required_argument, NULL, 's' }, { "until", required_argument, NULL, 'u' },
 		{ "json", no_argument, NULL, 'j' }, { "slices", required_argument, NULL, 'S' },
 		{ "failed", no_argument, NULL, 'F' }, { "help", no_argument, NULL, 'h' },
-		{ "sent", required_argument, NULL, 'R' }, { "not-sent", no_argument, NULL, 'N' }, { NULL, 0, NULL, 0 }
+		{ "sent", required_argument, NULL, 'R' }, { "not-sent", no_argument, NULL, 'N' },
+		{ "dismiss", no_argument, NULL, 'D' }, { NULL, 0, NULL, 0 }
 	};
-	int have_since = 0, all_failed = 0, not_sent = 0;
+	int have_since = 0, all_failed = 0, not_sent = 0, dismiss = 0;
 	const char *sent_id = NULL;
 	while ((ch = getopt_long(argc, argv, "", cmd_opts, NULL)) != -1) {
 		switch (ch) {
@@ -439,6 +444,9 @@ int main(int argc, char **argv)
 		case 'N':
 			not_sent = 1;
 			break;
+		case 'D':
+			dismiss = 1;
+			break;
 		case 'S': {
 			char *end;
 			long v = strtol(optarg, &end, 10);
@@ -467,7 +475,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if ((optind < argc && !is_retry && !is_resolve) || ((sent_id || not_sent) && !is_resolve) ||
+	if ((optind < argc && !is_retry && !is_resolve) || ((sent_id || not_sent || dismiss) && !is_resolve) ||
 	    (all_failed && !is_retry) || (o.full && !is_run) || (o.dry_run && !is_run && !is_backfill) ||
 	    ((have_since || o.until || o.slices) && !is_backfill) || (json && !is_status)) {
 		log_err("option not valid for '%s' (see refsync --help)", cmd);
@@ -477,9 +485,9 @@ int main(int argc, char **argv)
 		log_err("retry takes --failed, or the keys of failed actions (refsync status lists them)");
 		return EXIT_USAGE;
 	}
-	if (is_resolve && (argc - optind != 1 || !sent_id == !not_sent)) {
-		log_err("resolve takes one action key and --sent REQUEST_ID or --not-sent (refsync status lists the "
-			"actions in doubt)");
+	if (is_resolve && (argc - optind != 1 || (sent_id != NULL) + not_sent + dismiss != 1)) {
+		log_err("resolve takes one action key and --sent REQUEST_ID or --not-sent (an action in doubt), or "
+			"--dismiss (a failed action); refsync status lists them");
 		return EXIT_USAGE;
 	}
 	if (is_backfill) {
@@ -555,7 +563,8 @@ int main(int argc, char **argv)
 		ctx.run_id = run_begin(&ctx, cmd);
 		code = ctx.run_id < 0 ? EXIT_TEMPFAIL : sent_id ? open_remotes(&ctx) : EXIT_OK;
 		if (code == EXIT_OK)
-			code = act_resolve(&ctx, argv[optind], sent_id);
+			code = dismiss ? act_dismiss_failed(&ctx, argv[optind])
+				       : act_resolve(&ctx, argv[optind], sent_id);
 		if (ctx.run_id >= 0)
 			run_end(&ctx, cmd, code);
 		goto out;

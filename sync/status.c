@@ -82,8 +82,8 @@ static void gen_rows(yajl_gen g, sqlite3 *db, const char *key, const char *sql, 
 static const char *SQL_RUNS = "SELECT id, command, started_at, ended_at, exit_code, pulled, decided, done, failed, "
 			      "held, error, invocation_id FROM runs ORDER BY id DESC LIMIT 10";
 static const char *SQL_OUTBOX = "SELECT state, count(*), min(updated_at) FROM outbox GROUP BY state ORDER BY state";
-static const char *SQL_FAILED = "SELECT id, kind, key, last_error, updated_at FROM outbox WHERE state = 'failed' "
-				"ORDER BY updated_at, id LIMIT 20";
+static const char *SQL_FAILED = "SELECT id, kind, key, last_error, updated_at, dismissed_at FROM outbox WHERE "
+				"state = 'failed' ORDER BY updated_at, id LIMIT 20";
 static const char *SQL_HOLDS = "SELECT opportunity_id, entered_at, state, reason, updated_at, "
 			       POSTING_OF_OPPORTUNITY_SQL("opportunity_id") " FROM triggers "
 			       "WHERE state IN ('held', 'skipped') ORDER BY state, entered_at, opportunity_id LIMIT 50";
@@ -226,7 +226,8 @@ int status_print(const struct config *cfg, int json)
 		gen_rows(g, db, "runs", SQL_RUNS, run_names);
 		static const char *const outbox_names[] = { "state", "count", "oldest_change_at", NULL };
 		gen_rows(g, db, "outbox", SQL_OUTBOX, outbox_names);
-		static const char *const failed_names[] = { "id", "kind", "key", "error", "failed_at", NULL };
+		static const char *const failed_names[] = { "id", "kind", "key", "error", "failed_at", "dismissed_at",
+							    NULL };
 		gen_rows(g, db, "failed", SQL_FAILED, failed_names);
 		static const char *const hold_names[] = { "opportunity_id", "entered_at", "state", "reason", "updated_at",
 							  "posting", NULL };
@@ -305,9 +306,11 @@ int status_print(const struct config *cfg, int json)
 	n = 0;
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
 		if (!n++)
-			printf("Failed actions (oldest first; they are not retried):\n");
-		printf("  %s %s at %s\n      %s\n", sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
-		       time_text(st, 4, a, sizeof a), sqlite3_column_text(st, 3));
+			printf("Failed actions (oldest first; not retried by themselves; every run exits 1 until each "
+			       "is retried or dismissed):\n");
+		printf("  %s %s at %s%s\n      %s\n", sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+		       time_text(st, 4, a, sizeof a), sqlite3_column_type(st, 5) == SQLITE_NULL ? "" : " (dismissed)",
+		       sqlite3_column_text(st, 3));
 	}
 	sqlite3_finalize(st);
 	st = db_prepare(db, SQL_HOLDS);

@@ -33,6 +33,9 @@ EX_TEMPFAIL = 75
 EX_SIGINT = 130
 EX_SIGTERM = 143
 SIGKILLED = -9
+EX_USAGE = 64
+WAITING = ("1 failed action waits for you: refsync status lists it; fix the cause, then refsync "
+           "retry (or refsync resolve KEY --dismiss to give up on one)")
 
 
 def output_of(result):
@@ -223,14 +226,53 @@ class ExitOne(unittest.TestCase):
             for _ in range(2):
                 later = t.run("run")
                 self.assertEqual(later.returncode, EX_SOME_FAILED, output_of(later))
-                self.assertIn("1 failed action waits for you: refsync status lists it; fix the "
-                              "cause, then refsync retry", later.stderr)
-            self.assertEqual(runs(t)[-1]["error"], "1 failed action waits for you: refsync status "
-                             "lists it; fix the cause, then refsync retry")
+                self.assertIn(WAITING, later.stderr)
+            self.assertEqual(runs(t)[-1]["error"], WAITING)
             t.crosschq._control("POST", "fail_for", {})
             self.assertEqual(t.run("retry", "--failed").returncode, 0)
             fixed = t.run("run")
             self.assertEqual(fixed.returncode, 0, output_of(fixed))
+        finally:
+            t.__exit__(None, None, None)
+
+    def test_a_dismissed_failure_no_longer_fails_the_runs(self):
+        s = Scenario(seed=93)
+        ids = s.candidates(2)
+        bad = ids[1]
+        t = s.tenant()
+        try:
+            bad_email = next(o for o in t.lever.state()["opportunities"]
+                             if o["id"] == bad)["emails"][0]
+            t.crosschq.fail_for(bad_email, 422, "Candidate email is on the do-not-contact list")
+            entries = move(t, ids)
+            self.assertEqual(t.run("run").returncode, EX_SOME_FAILED)
+            bad_key = key(bad, entries[bad])
+            for args in (("resolve", bad_key), ("resolve", bad_key, "--dismiss", "--not-sent"),
+                         ("resolve", "lever:nobody:1", "--dismiss")):
+                wrong = t.run(*args)
+                self.assertEqual(wrong.returncode, EX_USAGE, output_of(wrong))
+            self.assertIn("no failed action has the key lever:nobody:1", wrong.stderr)
+            done = t.run("resolve", bad_key, "--dismiss")
+            self.assertEqual(done.returncode, 0, output_of(done))
+            self.assertIn("%s: dismissed; it is never sent" % bad_key, done.stdout)
+            quiet = t.run("run")
+            self.assertEqual(quiet.returncode, 0, output_of(quiet))
+            self.assertIsNone(runs(t)[-1]["error"])
+            status = t.run("status").stdout
+            self.assertIn("(dismissed)", next(line for line in status.splitlines()
+                                              if bad_key in line))
+            failed = json.loads(t.run("status", "--json").stdout)["failed"]
+            self.assertEqual([f["key"] for f in failed], [bad_key])
+            self.assertIsNotNone(failed[0]["dismissed_at"])
+            self.assertEqual(scalar(t, "SELECT count(*) FROM audit_events WHERE kind = "
+                                       "'action.dismissed'"), 1)
+            # --failed leaves it alone; named by its key, it is sent after all
+            self.assertIn("0 actions put back", t.run("retry", "--failed").stdout)
+            t.crosschq._control("POST", "fail_for", {})
+            self.assertEqual(t.run("retry", bad_key).returncode, 0)
+            sent = t.run("run")
+            self.assertEqual(sent.returncode, 0, output_of(sent))
+            self.assertEqual(scalar(t, "SELECT state FROM outbox WHERE key = ?", bad_key), "done")
         finally:
             t.__exit__(None, None, None)
 
@@ -254,6 +296,7 @@ class ExitOne(unittest.TestCase):
                 self.assertIn(phrase, text.lower())
                 self.assertIn("retry", text)
                 self.assertIn("resolve", text)
+                self.assertIn("dismiss", text)
         self.assertNotIn("retried next run", usage)
 
 
