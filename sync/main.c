@@ -274,18 +274,39 @@ static int failures_waiting(struct sync_ctx *ctx)
 	return EXIT_SOME_FAILED;
 }
 
+/* s as one shell word into out: as it is when it holds only safe characters, else in single quotes. */
+static void shell_word(const char *s, char *out, size_t n)
+{
+	if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-+:@,=") == strlen(s)) {
+		snprintf(out, n, "%s", s);
+		return;
+	}
+	size_t j = 0;
+	out[j++] = '\'';
+	for (const char *p = s; *p && j + 6 < n; p++) {
+		if (*p == '\'') {
+			memcpy(out + j, "'\\''", 4); /* close, an escaped quote, open again */
+			j += 4;
+		} else {
+			out[j++] = *p;
+		}
+	}
+	out[j++] = '\'';
+	out[j] = '\0';
+}
+
 /* The command that resumes an interrupted run or backfill, into out. */
 static void resume_command(const struct sync_ctx *ctx, const struct run_options *o, char *out, size_t n)
 {
-	char a[40], z[40], k[16] = "";
+	char a[40], z[40], k[16] = "", conf[4096];
+	shell_word(ctx->cfg->path, conf, sizeof conf);
 	if (!o->backfill) {
-		snprintf(out, n, "refsync -c %s run%s%s", ctx->cfg->path, o->full ? " --full" : "",
-			 o->dry_run ? " --dry-run" : "");
+		snprintf(out, n, "refsync -c %s run%s%s", conf, o->full ? " --full" : "", o->dry_run ? " --dry-run" : "");
 		return;
 	}
 	if (o->slices)
 		snprintf(k, sizeof k, " --slices %d", o->slices);
-	snprintf(out, n, "refsync -c %s backfill --since %s%s%s%s%s", ctx->cfg->path, format_iso8601(o->since, 0, a, sizeof a),
+	snprintf(out, n, "refsync -c %s backfill --since %s%s%s%s%s", conf, format_iso8601(o->since, 0, a, sizeof a),
 		 o->until ? " --until " : "", o->until ? format_iso8601(o->until, 0, z, sizeof z) : "", k,
 		 o->dry_run ? " --dry-run" : "");
 }

@@ -85,7 +85,7 @@ def wait_for(predicate, timeout=60, what="a condition"):
 
 def resume_argv(stderr):
     """The command after 'to resume: ' in stderr, as argv (the binary made ours)."""
-    found = re.search(r"to resume: (refsync -c \S+ [^(\n]*?)(?: \(|$)", stderr, re.M)
+    found = re.search(r"to resume: (refsync .*?) \((?:each slice|the next run) goes on", stderr)
     if not found:
         raise AssertionError("no resume command in:\n" + stderr)
     argv = shlex.split(found.group(1))
@@ -136,6 +136,10 @@ class InterruptedRuns(unittest.TestCase):
 
     def test_sigterm_drops_a_slow_request_and_closes_the_run_with_143(self):
         with harness.Tenant(big_tenant(150, seed=3)) as t:
+            # a config path that needs quoting in the command it prints
+            conf = t.path("it's a refsync.conf")
+            os.rename(t.conf_path, conf)
+            t.conf_path = conf
             first = t.run("run")
             self.assertEqual(first.returncode, 0, output_of(first))
             # every Lever answer now takes 20 s: the run is inside a single request
@@ -155,8 +159,9 @@ class InterruptedRuns(unittest.TestCase):
                     p.communicate()
             self.assertEqual(p.returncode, EX_SIGTERM, err)
             self.assertLess(elapsed, 5.0, "the run waited for the slow request")
-            shown, _ = resume_argv(err)
-            self.assertEqual(shown, "refsync -c %s run" % t.conf_path)
+            shown, argv = resume_argv(err)
+            self.assertEqual(shown, "refsync -c '%s' run" % t.conf_path.replace("'", "'\\''"))
+            self.assertEqual(argv[1:], ["-c", conf, "run"])
             last = runs(t)[-1]
             self.assertEqual(last["exit_code"], EX_SIGTERM)
             self.assertIsNotNone(last["ended_at"])
@@ -164,7 +169,8 @@ class InterruptedRuns(unittest.TestCase):
             # nothing said the remote was at fault
             self.assertNotIn("will retry at the next run", err)
             t.lever.faults({})
-            again = t.run("run")
+            again = subprocess.run(argv, env=t.env(), capture_output=True, text=True, timeout=120,
+                                   cwd=t.dir)
             self.assertEqual(again.returncode, 0, output_of(again))
 
     def test_a_killed_run_is_closed_as_abandoned_by_the_next(self):
