@@ -8,6 +8,7 @@
 #include "crosschq_store.h"
 #include "db.h"
 #include "log.h"
+#include "posting_sql.h"
 #include "records.h"
 #include "store.h"
 #include "util.h"
@@ -363,6 +364,9 @@ int act(struct sync_ctx *ctx)
 		}
 		if (skip < 0)
 			result = EXIT_SOFTWARE;
+		/* interrupted: the actions not claimed yet stay planned */
+		if (result == EXIT_OK && !skip && interrupted())
+			result = interrupt_exit_code();
 		if (result == EXIT_OK && !skip) {
 			char res[512] = "", err[2048] = "";
 			/* 0. the wait for the remote's pace comes before the claim: a run killed
@@ -431,26 +435,32 @@ int act(struct sync_ctx *ctx)
 
 void act_print_pending(struct sync_ctx *ctx)
 {
-	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT state, kind, key, reason FROM outbox WHERE state IN "
-					       "('planned', 'sending') ORDER BY id");
+	/* the posting's name and tags beside the ids, for the person reading it */
+	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT state, kind, key, reason, "
+		POSTING_OF_OPPORTUNITY_SQL(OPPORTUNITY_OF_SUBJECT_SQL("subject")) " FROM outbox "
+		"WHERE state IN ('planned', 'sending') ORDER BY id");
 	if (!st)
 		return;
 	int n = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *state = (const char *)sqlite3_column_text(st, 0);
-		printf("%-8s %-18s %s\n         because %s\n", strcmp(state, "sending") == 0 ? "IN-DOUBT" : "PLAN",
-		       sqlite3_column_text(st, 1), sqlite3_column_text(st, 2), sqlite3_column_text(st, 3));
+		const char *posting = (const char *)sqlite3_column_text(st, 4);
+		printf("%-8s %-18s %s%s%s%s\n         because %s\n", strcmp(state, "sending") == 0 ? "IN-DOUBT" : "PLAN",
+		       sqlite3_column_text(st, 1), sqlite3_column_text(st, 2), posting ? " (posting " : "",
+		       posting ? posting : "", posting ? ")" : "", sqlite3_column_text(st, 3));
 		n++;
 	}
 	sqlite3_finalize(st);
-	st = db_prepare(ctx->db, "SELECT opportunity_id, entered_at, state, reason FROM triggers WHERE state IN "
-				 "('held', 'skipped') ORDER BY entered_at, opportunity_id");
+	st = db_prepare(ctx->db, "SELECT t.opportunity_id, t.entered_at, t.state, t.reason, "
+		POSTING_OF_OPPORTUNITY_SQL("t.opportunity_id") " FROM triggers t WHERE t.state IN ('held', 'skipped') "
+		"ORDER BY t.entered_at, t.opportunity_id");
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
 		char iso[40];
-		printf("%-8s opportunity %s (entered %s)\n         because %s\n",
+		const char *posting = (const char *)sqlite3_column_text(st, 4);
+		printf("%-8s opportunity %s (entered %s%s%s)\n         because %s\n",
 		       strcmp((const char *)sqlite3_column_text(st, 2), "held") == 0 ? "HOLD" : "SKIP",
 		       sqlite3_column_text(st, 0), format_iso8601(sqlite3_column_int64(st, 1), 0, iso, sizeof iso),
-		       sqlite3_column_text(st, 3));
+		       posting ? "; posting " : "", posting ? posting : "", sqlite3_column_text(st, 3));
 	}
 	sqlite3_finalize(st);
 	printf("%d action%s would be carried out\n", n, n == 1 ? "" : "s");
@@ -464,10 +474,12 @@ int act_requeue_failed(sqlite3 *db, char *const *keys, int n_keys, int *unknown)
 	/* an action settled by privacy erasure is never sent: not retried either */
 #define REQUEUE_COLS "SELECT id, key, kind, subject, CASE WHEN json_valid(payload) THEN " \
 		     "json_extract(payload, '$.erased') END IS 1 FROM outbox WHERE state = 'failed' "
-	sqlite3_stmt *sel = db_prepare(db, n_keys ? REQUEUE_COLS "AND key = ?" : REQUEUE_COLS "ORDER BY id");
+	/* --failed leaves the dismissed alone; named by its key, one is sent after all */
+	sqlite3_stmt *sel = db_prepare(db, n_keys ? REQUEUE_COLS "AND key = ?"
+						  : REQUEUE_COLS "AND dismissed_at IS NULL ORDER BY id");
 #undef REQUEUE_COLS
-	sqlite3_stmt *upd = db_prepare(db, "UPDATE outbox SET state = 'planned', next_attempt_at = 0, updated_at = ? "
-					   "WHERE id = ?");
+	sqlite3_stmt *upd = db_prepare(db, "UPDATE outbox SET state = 'planned', next_attempt_at = 0, updated_at = ?, "
+					   "dismissed_at = NULL WHERE id = ?");
 	int count = 0, ok = sel && upd;
 	/* a key that names no failed action: say so, and put nothing back */
 	for (int i = 0; ok && i < n_keys; i++) {

@@ -20,14 +20,16 @@
 /*
  * Resolve in-doubt rows, then carry out every due planned row. Returns
  * EXIT_OK, EXIT_SOME_FAILED (some actions failed permanently in this run),
- * EXIT_TEMPFAIL (a remote was unavailable: the rest waits for the next run),
+ * 128 + a signal's number (interrupted: the actions not claimed yet stay
+ * planned), EXIT_TEMPFAIL (a remote was unavailable: the rest waits for the next run),
  * EXIT_CONFIG (a remote refused the key, or a kind of action was parked:
  * a setting only it needs is missing; its actions wait, all others were
  * carried out) or EXIT_SOFTWARE.
  */
 int act(struct sync_ctx *ctx);
 
-/* Print the planned and in-doubt rows (for plan and --dry-run). */
+/* Print the planned and in-doubt rows and the held and skipped triggers,
+ * each with the name and tags of its posting (for plan and --dry-run). */
 void act_print_pending(struct sync_ctx *ctx);
 
 /*
@@ -47,5 +49,13 @@ int act_requeue_failed(sqlite3 *db, char *const *keys, int n_keys, int *unknown)
  * Returns an exit code.
  */
 int act_resolve(struct sync_ctx *ctx, const char *key, const char *request_id);
+
+/*
+ * `refsync resolve KEY --dismiss` (act_dismiss.c): the failed action KEY is
+ * settled for good by the operator: it stays failed, is never sent, and no
+ * longer keeps the runs at exit 1 (audited). EXIT_USAGE when no failed
+ * action has that key; otherwise an exit code.
+ */
+int act_dismiss_failed(struct sync_ctx *ctx, const char *key);
 
 #endif

@@ -356,7 +356,7 @@ int audit_verify_runs(sqlite3 *db, struct audit_runs_result *r, char *why, size_
 		return found < 0 ? -1 : 0;
 	/* the newest event of each covered run, in run order, merged with the rows */
 	sqlite3_stmt *ev = db_prepare(db, "SELECT run_id, seq, detail FROM audit_events WHERE seq >= ?1 "
-					  "AND run_id >= ?2 AND kind IN ('run.start', 'run.end') ORDER BY run_id, seq");
+					  "AND run_id >= ?2 AND kind IN ('run.start', 'run.end', 'run.abandoned') ORDER BY run_id, seq");
 	sqlite3_stmt *rows = db_prepare(db, "SELECT id FROM runs WHERE id >= ? ORDER BY id");
 	int bad = 0, result = -1, erc, rrc;
 	if (!ev || !rows)

@@ -54,7 +54,8 @@ void audit_redact_emails(char *s);
 
 /*
  * Runs in the chain. Every change of a runs row is followed, in the same
- * transaction, by an event (kind "run.start" or "run.end", subject "run:ID",
+ * transaction, by an event (kind "run.start", "run.end" or, for a run the
+ * next one closed, "run.abandoned"; subject "run:ID",
  * run_id ID) whose detail ends with "; row " and the row hash:
  *
  *   row hash = hex(SHA-256(canonical(runs row)))

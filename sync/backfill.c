@@ -346,6 +346,57 @@ static int chain_store(struct backfill *b, struct chain *c)
 	return 0;
 }
 
+/*
+ * Draw the progress line: opportunities listed by this run (the cut roots'
+ * pages left out: their parts list those again), and once a slice has
+ * finished, the estimated total (each unfinished slice counted as the mean
+ * of the finished ones, or what it has listed when that is more), the
+ * percentage and the time left at the pace so far. Exact once every listing
+ * is done. At most every 200 ms, except for that last line.
+ */
+static void progress(struct backfill *b, int64_t started_mono, int64_t *drawn)
+{
+	long done = 0, finished = 0, finished_items = 0;
+	int running = 0;
+	for (size_t i = 0; i < b->n; i++) {
+		const struct chain *c = b->chains[i];
+		if (c->kind != CK_OPPORTUNITIES || c->cut)
+			continue;
+		done += c->items;
+		if (c->state == CH_DONE) {
+			finished++;
+			finished_items += c->items;
+		} else {
+			running++;
+		}
+	}
+	int64_t now = monotonic_ms();
+	if (running && now - *drawn < 200)
+		return;
+	*drawn = now;
+	char line[256];
+	if (!running) {
+		snprintf(line, sizeof line, "backfill: %ld of %ld opportunities (100%%)", done, done);
+	} else if (finished) {
+		double mean = (double)finished_items / (double)finished, total = (double)finished_items;
+		for (size_t i = 0; i < b->n; i++) {
+			const struct chain *c = b->chains[i];
+			if (c->kind == CK_OPPORTUNITIES && !c->cut && c->state != CH_DONE)
+				total += (double)c->items + 1 > mean ? (double)c->items + 1 : mean;
+		}
+		double share = total > 0 ? (double)done / total : 0;
+		int pct = (int)(share * 100);
+		double left = share > 0 ? (double)(now - started_mono) / 1000.0 * (1 - share) / share : 0;
+		snprintf(line, sizeof line, "backfill: %ld of ~%.0f opportunities (%d%%), %d listing%s running, about %.0f %s left",
+			 done, total, pct > 99 ? 99 : pct, running, running == 1 ? "" : "s",
+			 left >= 90 ? left / 60 : left, left >= 90 ? "min" : "s");
+	} else {
+		snprintf(line, sizeof line, "backfill: %ld opportunities, %d listing%s running", done, running,
+			 running == 1 ? "" : "s");
+	}
+	log_progress(line);
+}
+
 /* Plan the listings: from the cursors of an interrupted backfill, or afresh. -1 on a database error. */
 static int plan_chains(struct backfill *b)
 {
@@ -441,12 +492,14 @@ int backfill_window(struct sync_ctx *ctx, int64_t since, int64_t until, int slic
 		result = pull_db_failure(ctx, "reading the backfill's cursors");
 		goto out;
 	}
-	int tty = ctx->progress && isatty(2);
-	while (fill(&b) > 0) {
+	/* on a terminal only: never in the journal or a file */
+	int tty = ctx->progress && log_progress_wanted();
+	int64_t started_mono = monotonic_ms(), drawn = 0;
+	while (!interrupted() && fill(&b) > 0) {
 		/* the answers already here go into the open batch; before
 		 * waiting for more, the batch is committed */
 		struct http_async *a = http_multi_next(&b.m, 0);
-		if (!a) {
+		if (!a && !interrupted()) {
 			if (batch_commit(&b)) {
 				result = pull_db_failure(ctx, "saving a batch of pages");
 				break;
@@ -459,6 +512,8 @@ int backfill_window(struct sync_ctx *ctx, int64_t since, int64_t until, int slic
 		char err[1024];
 		/* Lever's "Invalid offset token", whatever its status */
 		enum remote_status s = lever_offset_status(http_async_status(&ctx->lever, a, err, sizeof err), &a->resp);
+		if (s != REMOTE_OK && interrupted())
+			break; /* a transfer dropped by the interruption: its listing resumes */
 		if (s == REMOTE_OK && !*lever_now)
 			*lever_now = a->resp.date_ms; /* Lever's clock, as the backfill began */
 		if (s == REMOTE_BAD_OFFSET && c->token[0] && c->restarts < OFFSET_RESTARTS) {
@@ -489,13 +544,15 @@ int backfill_window(struct sync_ctx *ctx, int64_t since, int64_t until, int slic
 			break;
 		}
 		if (tty)
-			fprintf(stderr, "\rbackfill: %ld pages, %ld opportunity records, %d listings running", b.pages,
-				b.records, active_chains(&b));
+			progress(&b, started_mono, &drawn);
 	}
+	/* what was stored is kept, also when the run stops here */
 	if (batch_commit(&b) && result == EXIT_OK)
 		result = pull_db_failure(ctx, "saving a batch of pages");
-	if (tty && b.pages)
-		fputc('\n', stderr);
+	if (result == EXIT_OK && interrupted())
+		result = interrupt_exit_code(); /* every listing keeps its cursor: the same backfill resumes */
+	if (tty)
+		log_progress_clear();
 	for (size_t i = 0; i < b.n; i++) {
 		const struct chain *c = b.chains[i];
 		if (c->kind == CK_OPPORTUNITIES)
@@ -503,7 +560,8 @@ int backfill_window(struct sync_ctx *ctx, int64_t since, int64_t until, int slic
 	}
 	if (b.deleted)
 		log_info("%ld deleted opportunities: personal data erased", b.deleted);
-	log_info("backfill: %ld opportunity records in %ld pages, %d slices", b.records, b.pages, count_slices(&b));
+	log_info("backfill: %ld opportunity records in %ld pages, %d slices%s", b.records, b.pages, count_slices(&b),
+		 interrupted() ? " (interrupted)" : "");
 out:
 	http_multi_free(&b.m);
 	for (size_t i = 0; i < b.n; i++) {
@@ -518,24 +576,36 @@ out:
 
 int pull_lever_window(struct sync_ctx *ctx, int64_t since, int64_t until, int slices)
 {
+	int asked = slices;
 	if (slices < 1)
 		slices = DEFAULT_SLICES;
-	/* a backfill of another window or shape starts afresh; one without an
-	 * end (until 0: now) resumes an interrupted one from the same start with
-	 * the end that one chose */
+	/* a backfill of another window starts afresh; one without an end (until
+	 * 0: now) resumes an interrupted one from the same start with the end
+	 * that one chose; a resumed one keeps the partition it stored, whatever
+	 * --slices says now (its cursors are the slices) */
 	char *have = db_setting_get(ctx->db, "backfill.window");
 	long long have_since = 0, have_until = 0;
 	int have_slices = 0;
+	int parsed = have && sscanf(have, "%lld..%lld/%d", &have_since, &have_until, &have_slices) == 3 &&
+		     have_slices >= 1;
+	free(have);
 	if (until <= 0) {
 		until = ctx->started_at;
-		if (have && sscanf(have, "%lld..%lld/%d", &have_since, &have_until, &have_slices) == 3 &&
-		    have_since == since && have_slices == slices)
+		if (parsed && have_since == since)
 			until = (int64_t)have_until;
 	}
+	int resume = parsed && have_since == since && have_until == until;
 	char want[96];
+	if (resume && asked >= 1 && asked != have_slices) {
+		char a[40], z[40];
+		log_notice("resuming the interrupted backfill of %s..%s in the %d slices it was cut into, not --slices "
+			   "%d: its stored cursors are kept (a backfill of another --since or --until starts afresh)",
+			   format_iso8601(since, 0, a, sizeof a), format_iso8601(until, 0, z, sizeof z), have_slices,
+			   asked);
+	}
+	if (resume)
+		slices = have_slices;
 	snprintf(want, sizeof want, "%lld..%lld/%d", (long long)since, (long long)until, slices);
-	int resume = have && strcmp(have, want) == 0;
-	free(have);
 	if (!resume) {
 		if (db_begin(ctx->db) || db_exec(ctx->db, "DELETE FROM cursors WHERE name LIKE 'backfill.%'") ||
 		    db_setting_set(ctx->db, "backfill.window", want) || db_commit(ctx->db)) {

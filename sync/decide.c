@@ -492,7 +492,8 @@ static int decide_triggers(struct sync_ctx *ctx, struct decide_scope *scope)
 		sqlite3_finalize(st);
 		if (known == 0) {
 			snprintf(ctx->error, sizeof ctx->error,
-				 "no Lever stages in the database yet: run 'refsync run' once before 'refsync plan'");
+				 "no Lever stages in the database yet: run 'refsync run --dry-run' once (it reads Lever "
+				 "and Crosschq and sends nothing), then 'refsync plan'");
 			log_err("%s", ctx->error);
 			return EXIT_TEMPFAIL;
 		}

@@ -246,6 +246,17 @@ void http_pace_wait(struct http_client *c)
 		sleep_ms(c->next_slot_ms - now);
 }
 
+/* See http_internal.h. */
+int http_on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)clientp;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return interrupted() != 0;
+}
+
 static void pace(struct http_client *c)
 {
 	int64_t interval = http_pace_interval(c);
@@ -363,6 +374,11 @@ int http_judge_attempt(struct http_client *c, CURL *h, const char *method, const
 		*result = HTTP_BAD_RESPONSE;
 		return 1;
 	}
+	if (rc == CURLE_ABORTED_BY_CALLBACK && interrupted()) {
+		snprintf(err, errlen, "%s %s %s: dropped: the run was interrupted", c->name, method, shown);
+		*result = HTTP_UNAVAILABLE;
+		return 1;
+	}
 	if (rc == CURLE_OPERATION_TIMEDOUT) {
 		char url[768];
 		http_shown_url(c, path, url, sizeof url);
@@ -459,6 +475,10 @@ enum http_result http_request(struct http_client *c, const char *method, const c
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, c->total_timeout_s);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->low_speed_time_s);
+	/* an interrupted run drops a call that is safe to repeat; one that is not
+	 * (it was claimed as sending) is carried out */
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, http_on_progress);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, idempotent ? 0L : 1L);
 	if (strcmp(method, "GET") == 0) {
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
@@ -480,6 +500,13 @@ enum http_result http_request(struct http_client *c, const char *method, const c
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
 		curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
 		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t.errbuf);
+		if (interrupted() && (idempotent || attempt > 1)) {
+			char shown[256];
+			http_path_without_query(path, shown, sizeof shown);
+			snprintf(err, errlen, "%s %s %s: not sent: the run was interrupted", c->name, method, shown);
+			result = HTTP_UNAVAILABLE;
+			break;
+		}
 		pace(c);
 		c->requests++;
 		CURLcode rc = curl_easy_perform(h);

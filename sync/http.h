@@ -208,8 +208,10 @@ void http_multi_free(struct http_multi *m);
 /* Queue a GET of path (copied) on a; a must stay valid until it is returned finished. */
 void http_multi_get(struct http_multi *m, struct http_async *a, const char *path);
 /* Drive the transfers until one finishes and return it (result, resp and err
- * filled as by http_request), or NULL when nothing is queued. With wait 0 it
- * never blocks: NULL also when no transfer has finished yet. */
+ * filled as by http_request), or NULL when nothing is queued or the run is
+ * interrupted (util.h: interrupted() tells which; transfers in flight are
+ * dropped, http_multi_free releases them). With wait 0 it never blocks: NULL
+ * also when no transfer has finished yet. */
 struct http_async *http_multi_next(struct http_multi *m, int wait);
 /* Release what a finished (or never started) transfer holds. */
 void http_async_free(struct http_async *a);

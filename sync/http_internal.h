@@ -13,6 +13,10 @@
 size_t http_on_body(char *ptr, size_t size, size_t nmemb, void *userdata);
 size_t http_on_header(char *ptr, size_t size, size_t nmemb, void *userdata);
 
+/* CURLOPT_XFERINFOFUNCTION of a transfer that may be dropped (an idempotent
+ * call): non-zero, which ends it, once the run is interrupted (util.h). */
+int http_on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow);
+
 /* The spacing of requests in ms: a hair over 1/rps. */
 int64_t http_pace_interval(const struct http_client *c);
 

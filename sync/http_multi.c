@@ -92,6 +92,9 @@ static void async_start(struct http_multi *m, struct http_async *a)
 	curl_easy_setopt(a->easy, CURLOPT_HEADERFUNCTION, http_on_header);
 	curl_easy_setopt(a->easy, CURLOPT_HEADERDATA, &a->sink);
 	curl_easy_setopt(a->easy, CURLOPT_ERRORBUFFER, a->sink.errbuf);
+	/* a GET in flight is dropped when the run is interrupted */
+	curl_easy_setopt(a->easy, CURLOPT_XFERINFOFUNCTION, http_on_progress);
+	curl_easy_setopt(a->easy, CURLOPT_NOPROGRESS, 0L);
 	buf_reset(&a->resp.body);
 	a->resp.status = 0;
 	a->resp.retry_after_ms = -1;
@@ -145,6 +148,9 @@ struct http_async *http_multi_next(struct http_multi *m, int wait)
 			}
 		}
 		if (m->n == 0)
+			return NULL;
+		/* interrupted: nothing more starts; the caller asks interrupted() */
+		if (interrupted())
 			return NULL;
 		/* start what may start: one rate budget for all transfers */
 		int64_t now = monotonic_ms(), next_wake = now + 1000;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_SECRETS 16
 
@@ -17,6 +18,7 @@ static int log_level_max = LOG_INFO;
 static int log_journal = -1;
 static char *secrets[MAX_SECRETS];
 static int n_secrets;
+static int progress_shown; /* a progress line is on the terminal */
 
 void log_init(const char *prog, int verbosity)
 {
@@ -88,10 +90,35 @@ void log_mask_secrets(char *s)
 	}
 }
 
+/* See log.h. */
+int log_progress_wanted(void)
+{
+	return isatty(2) && !log_to_journal();
+}
+
+/* See log.h. */
+void log_progress(const char *text)
+{
+	fprintf(stderr, "\r\033[K%s", text);
+	fflush(stderr);
+	progress_shown = 1;
+}
+
+/* See log.h. */
+void log_progress_clear(void)
+{
+	if (!progress_shown)
+		return;
+	fputs("\r\033[K", stderr);
+	fflush(stderr);
+	progress_shown = 0;
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	if ((int)level > log_level_max)
 		return;
+	log_progress_clear();
 	char line[4096];
 	va_list ap;
 	va_start(ap, fmt);

@@ -26,6 +26,17 @@ void log_mask_secrets(char *s);
 /* Wipe and forget the secrets log_add_secret copied (at exit). */
 void log_forget_secrets(void);
 
+/*
+ * A progress line on a terminal: 1 when stderr is a terminal (never the
+ * journal or a file), so that a caller may draw one. log_progress draws text
+ * over the previous progress line (carriage return, then erase to the end of
+ * the line); log_progress_clear erases it. A log line printed meanwhile
+ * erases it first, so that the two never share a line.
+ */
+int log_progress_wanted(void);
+void log_progress(const char *text);
+void log_progress_clear(void);
+
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,10 +72,41 @@ static int db_failure_code(int busy, const char *database)
 	return EXIT_SOFTWARE;
 }
 
+/* Close the runs that never ended (killed, or the machine stopped): the
+ * caller holds the lock, so none of them is still going. 0 or -1. */
+static int close_abandoned(struct sync_ctx *ctx)
+{
+	sqlite3_stmt *sel = db_prepare(ctx->db, "SELECT id FROM runs WHERE ended_at IS NULL ORDER BY id");
+	sqlite3_stmt *upd = db_prepare(ctx->db, "UPDATE runs SET ended_at = ?, error = 'abandoned: it ended without "
+						"closing its record (killed, or the machine stopped); closed by the "
+						"next run' WHERE id = ?");
+	int ok = sel && upd;
+	while (ok && sqlite3_step(sel) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(sel, 0);
+		sqlite3_bind_int64(upd, 1, ctx->started_at);
+		sqlite3_bind_int64(upd, 2, id);
+		/* the row goes into the audit chain with it (audit.h) */
+		ok = db_step_done(upd) == SQLITE_DONE &&
+		     audit_run_recordf(ctx->db, id, "run.abandoned", "run %lld ended without closing its record",
+				       (long long)id) == 0;
+		sqlite3_reset(upd);
+		if (ok)
+			log_notice("run %lld ended without closing its record (killed, or the machine stopped): "
+				   "closed as abandoned", (long long)id);
+	}
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	return ok ? 0 : -1;
+}
+
 static int64_t run_begin(struct sync_ctx *ctx, const char *command)
 {
 	if (db_begin(ctx->db))
 		return -1;
+	if (close_abandoned(ctx)) {
+		db_rollback(ctx->db);
+		return -1;
+	}
 	/* a dry run is marked from its start, so that one cut short is marked too */
 	sqlite3_stmt *st = db_prepare(ctx->db,
 		"INSERT INTO runs(command, started_at, invocation_id, dry_run) VALUES (?,?,?,?)");
@@ -191,16 +223,90 @@ struct run_options {
 	int64_t since, until;
 };
 
+/* EXIT_SOME_FAILED while failed actions wait for the operator (refsync
+ * retry, or resolve --dismiss), so that the units keep failing until they
+ * are dealt with; those settled by privacy erasure are never sent and wait
+ * for nobody. */
+static int failures_waiting(struct sync_ctx *ctx)
+{
+	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT count(*) FROM outbox WHERE state = 'failed' AND dismissed_at "
+					       "IS NULL AND CASE WHEN json_valid(payload) THEN json_extract(payload, "
+					       "'$.erased') END IS NOT 1");
+	long n = st && sqlite3_step(st) == SQLITE_ROW ? (long)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (n == 0)
+		return EXIT_OK;
+	char msg[256];
+	snprintf(msg, sizeof msg, "%ld failed action%s wait%s for you: refsync status lists %s; fix the cause, then "
+		 "refsync retry (or refsync resolve KEY --dismiss to give up on one)", n, n == 1 ? "" : "s",
+		 n == 1 ? "s" : "", n == 1 ? "it" : "them");
+	ctx_note_error(ctx, msg);
+	log_warn("%s", msg);
+	return EXIT_SOME_FAILED;
+}
+
+/* s as one shell word into out: as it is when it holds only safe characters, else in single quotes. */
+static void shell_word(const char *s, char *out, size_t n)
+{
+	if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-+:@,=") == strlen(s)) {
+		snprintf(out, n, "%s", s);
+		return;
+	}
+	size_t j = 0;
+	out[j++] = '\'';
+	for (const char *p = s; *p && j + 6 < n; p++) {
+		if (*p == '\'') {
+			memcpy(out + j, "'\\''", 4); /* close, an escaped quote, open again */
+			j += 4;
+		} else {
+			out[j++] = *p;
+		}
+	}
+	out[j++] = '\'';
+	out[j] = '\0';
+}
+
+/* The command that resumes an interrupted run or backfill, into out. */
+static void resume_command(const struct sync_ctx *ctx, const struct run_options *o, char *out, size_t n)
+{
+	char a[40], z[40], k[16] = "", conf[4096];
+	shell_word(ctx->cfg->path, conf, sizeof conf);
+	if (!o->backfill) {
+		snprintf(out, n, "refsync -c %s run%s%s", conf, o->full ? " --full" : "", o->dry_run ? " --dry-run" : "");
+		return;
+	}
+	if (o->slices)
+		snprintf(k, sizeof k, " --slices %d", o->slices);
+	snprintf(out, n, "refsync -c %s backfill --since %s%s%s%s%s", conf, format_iso8601(o->since, 0, a, sizeof a),
+		 o->until ? " --until " : "", o->until ? format_iso8601(o->until, 0, z, sizeof z) : "", k,
+		 o->dry_run ? " --dry-run" : "");
+}
+
+/* The end of a run stopped by SIGINT or SIGTERM: its error, and how to resume. Returns the exit code. */
+static int interrupted_end(struct sync_ctx *ctx, const struct run_options *o)
+{
+	char cmd[4096 + 256];
+	resume_command(ctx, o, cmd, sizeof cmd);
+	int sig = interrupt_exit_code() - 128;
+	snprintf(ctx->error, sizeof ctx->error, "interrupted by %s: stopped at a safe point; what was stored is kept",
+		 sig == SIGINT ? "SIGINT" : "SIGTERM");
+	log_warn("%s; to resume: %s%s", ctx->error, cmd,
+		 o->backfill ? " (each slice goes on where it stopped)" : " (the next run goes on where this stopped)");
+	return interrupt_exit_code();
+}
+
 /* The steps of run and backfill. */
 static int sync_steps(struct sync_ctx *ctx, const struct run_options *o)
 {
 	int r = o->backfill ? pull_lever_window(ctx, o->since, o->until, o->slices) : pull_lever(ctx, o->full);
-	if (r == EXIT_OK)
+	if (r == EXIT_OK && !interrupted())
 		r = pull_lever_users(ctx);
-	if (r == EXIT_OK && !o->dry_run)
+	if (r == EXIT_OK && !o->dry_run && !interrupted())
 		r = ingest_spool(ctx);
-	if (r == EXIT_OK)
+	if (r == EXIT_OK && !interrupted())
 		r = pull_crosschq(ctx);
+	if (r == EXIT_OK && interrupted())
+		r = interrupt_exit_code();
 	if (r != EXIT_OK)
 		return r;
 	if (o->dry_run) {
@@ -223,9 +329,11 @@ static int sync_steps(struct sync_ctx *ctx, const struct run_options *o)
 			final = r;
 			r = EXIT_OK;
 		}
-		if (r != EXIT_OK || ctx->decided == before)
+		if (r != EXIT_OK || ctx->decided == before || interrupted())
 			break;
 	}
+	if (r == EXIT_OK && final == EXIT_OK)
+		final = failures_waiting(ctx);
 	if (r == EXIT_OK && final == EXIT_OK && ctx->crosschq_unread) {
 		/* everything else is done; Crosschq's states wait: not a success to the timer */
 		log_notice("Crosschq was unreachable while its request states were read: exit 75 (try again later)");
@@ -307,9 +415,10 @@ int main(int argc, char **argv)
 		{ "since", required_argument, NULL, 's' }, { "until", required_argument, NULL, 'u' },
 		{ "json", no_argument, NULL, 'j' }, { "slices", required_argument, NULL, 'S' },
 		{ "failed", no_argument, NULL, 'F' }, { "help", no_argument, NULL, 'h' },
-		{ "sent", required_argument, NULL, 'R' }, { "not-sent", no_argument, NULL, 'N' }, { NULL, 0, NULL, 0 }
+		{ "sent", required_argument, NULL, 'R' }, { "not-sent", no_argument, NULL, 'N' },
+		{ "dismiss", no_argument, NULL, 'D' }, { NULL, 0, NULL, 0 }
 	};
-	int have_since = 0, all_failed = 0, not_sent = 0;
+	int have_since = 0, all_failed = 0, not_sent = 0, dismiss = 0;
 	const char *sent_id = NULL;
 	while ((ch = getopt_long(argc, argv, ":", cmd_opts, NULL)) != -1) {
 		switch (ch) {
@@ -340,6 +449,9 @@ int main(int argc, char **argv)
 		case 'N':
 			not_sent = 1;
 			break;
+		case 'D':
+			dismiss = 1;
+			break;
 		case 'S': {
 			char *end;
 			long v = strtol(optarg, &end, 10);
@@ -369,7 +481,7 @@ int main(int argc, char **argv)
 	int is_plan = strcmp(cmd, "plan") == 0, is_status = strcmp(cmd, "status") == 0;
 	int is_check = strcmp(cmd, "check") == 0, is_retry = strcmp(cmd, "retry") == 0;
 	int is_resolve = strcmp(cmd, "resolve") == 0;
-	if ((optind < argc && !is_retry && !is_resolve) || ((sent_id || not_sent) && !is_resolve) ||
+	if ((optind < argc && !is_retry && !is_resolve) || ((sent_id || not_sent || dismiss) && !is_resolve) ||
 	    (all_failed && !is_retry) || (o.full && !is_run) || (o.dry_run && !is_run && !is_backfill) ||
 	    ((have_since || o.until || o.slices) && !is_backfill) || (json && !is_status)) {
 		if (optind < argc && !is_retry && !is_resolve)
@@ -382,9 +494,9 @@ int main(int argc, char **argv)
 		log_usage_error("retry takes --failed, or the keys of failed actions (refsync status lists them)");
 		return EXIT_USAGE;
 	}
-	if (is_resolve && (argc - optind != 1 || !sent_id == !not_sent)) {
-		log_usage_error("resolve takes one action key and --sent REQUEST_ID or --not-sent (refsync status lists "
-				"the actions in doubt)");
+	if (is_resolve && (argc - optind != 1 || (sent_id != NULL) + not_sent + dismiss != 1)) {
+		log_usage_error("resolve takes one action key and --sent REQUEST_ID or --not-sent (an action in doubt), "
+				"or --dismiss (a failed action); refsync status lists them");
 		return EXIT_USAGE;
 	}
 	if (is_backfill) {
@@ -478,7 +590,8 @@ int main(int argc, char **argv)
 		ctx.run_id = run_begin(&ctx, cmd);
 		code = ctx.run_id < 0 ? EXIT_TEMPFAIL : sent_id ? open_remotes(&ctx) : EXIT_OK;
 		if (code == EXIT_OK)
-			code = act_resolve(&ctx, argv[optind], sent_id);
+			code = dismiss ? act_dismiss_failed(&ctx, argv[optind])
+				       : act_resolve(&ctx, argv[optind], sent_id);
 		if (ctx.run_id >= 0)
 			run_end(&ctx, cmd, code);
 		goto out;
@@ -491,6 +604,8 @@ int main(int argc, char **argv)
 		}
 		goto out;
 	}
+	/* from here a run stops at a safe point on SIGINT or SIGTERM and closes its record */
+	interrupt_install();
 	ctx.run_id = run_begin(&ctx, cmd);
 	if (ctx.run_id < 0) {
 		/* busy: another writer (75); anything else is the database's own fault (70) */
@@ -503,6 +618,8 @@ int main(int argc, char **argv)
 	code = open_remotes(&ctx);
 	if (code == EXIT_OK)
 		code = sync_steps(&ctx, &o);
+	if (interrupted())
+		code = interrupted_end(&ctx, &o);
 	if (!o.dry_run)
 		code = outage_judge(&ctx, code);
 	code = run_end(&ctx, o.dry_run ? (is_run ? "run --dry-run" : "backfill --dry-run") : cmd, code);

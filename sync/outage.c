@@ -12,13 +12,13 @@
 /* The start (epoch ms) of the oldest run in the streak of transient
  * failures (75, or 69 once escalated) that ends just before run_id, or
  * fallback when there is none; -1 on a database error. Runs that never
- * ended (interrupted) neither start nor break a streak. */
+ * ended (abandoned) or were interrupted (130, 143) neither start nor break a streak. */
 static int64_t streak_start(sqlite3 *db, int64_t run_id, int64_t fallback)
 {
 	sqlite3_stmt *st = db_prepare(db,
 		"SELECT min(started_at) FROM runs WHERE id < ?1 AND command IN ('run', 'backfill') "
 		"AND exit_code IN (75, 69) AND id > coalesce((SELECT max(id) FROM runs WHERE id < ?1 "
-		"AND command IN ('run', 'backfill') AND exit_code IS NOT NULL AND exit_code NOT IN (75, 69)), 0)");
+		"AND command IN ('run', 'backfill') AND exit_code IS NOT NULL AND exit_code NOT IN (75, 69, 130, 143)), 0)");
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, run_id);

@@ -22,6 +22,11 @@
 /* Map a remote failure to the run's exit code, keeping the first message. */
 int pull_remote_failure(struct sync_ctx *ctx, enum remote_status s, const char *err)
 {
+	if (interrupted()) {
+		/* not the remote's fault: main closes the run as interrupted */
+		log_info("%s", err);
+		return interrupt_exit_code();
+	}
 	if (!ctx->error[0])
 		snprintf(ctx->error, sizeof ctx->error, "%s", err);
 	const char *hint = remote_config_hint(s);
@@ -273,7 +278,7 @@ static int run_listing(struct sync_ctx *ctx, const char *name, enum listing_kind
 	int result = EXIT_OK, restarts = 0, tries = 0, full_postings = 0;
 	long pages = 0, records = 0;
 	int64_t max_updated = 0, lever_now = 0;
-	int tty = ctx->progress && isatty(2);
+	int tty = ctx->progress && log_progress_wanted(); /* a terminal, never the journal */
 	for (;;) {
 		enum remote_status s = fetch(ctx, k, since, until, token, &resp, err, sizeof err);
 		if (s == REMOTE_BAD_OFFSET && token[0] && restarts < OFFSET_RESTARTS) {
@@ -310,8 +315,11 @@ static int run_listing(struct sync_ctx *ctx, const char *name, enum listing_kind
 		}
 		max_updated = pc.max_updated;
 		pages++;
-		if (tty)
-			fprintf(stderr, "\r%s: %ld pages, %ld records", name, pages, records);
+		if (tty) {
+			char line[160];
+			snprintf(line, sizeof line, "%s: %ld pages, %ld listed", name, pages, records);
+			log_progress(line);
+		}
 		if (more && k == K_POSTINGS && since > 0) {
 			/* an updated_at listing cannot page (no offset allowed with it) */
 			log_info("%s: more postings changed than one answer holds; listing every posting", name);
@@ -326,8 +334,8 @@ static int run_listing(struct sync_ctx *ctx, const char *name, enum listing_kind
 			break;
 		}
 	}
-	if (tty && pages)
-		fputc('\n', stderr);
+	if (tty)
+		log_progress_clear();
 	log_debug("%s: %ld pages, %ld records", name, pages, records);
 	ctx->pulled += records;
 	if (records_out)

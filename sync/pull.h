@@ -40,8 +40,10 @@ int pull_lever_opportunities(struct sync_ctx *ctx, int full);
  * was interrupted, its end, so that it resumes). Listed as a few listings at once with one shared
  * rate budget, cut where the data is dense into up to `slices` slices
  * (0: the default; 1: one sequential listing per set). See backfill.c. An
- * interrupted backfill of the same window and slices resumes where each
- * listing stopped (cursors backfill.*). The stages, archive reasons,
+ * interrupted backfill of the same window resumes where each listing
+ * stopped (cursors backfill.*), in the slices it stored, whatever slices
+ * says (a notice says so). Interrupted (util.h), it returns 128 + the
+ * signal's number with every cursor kept. The stages, archive reasons,
  * postings and deleted opportunities are read in the same stream.
  */
 int pull_lever_window(struct sync_ctx *ctx, int64_t since, int64_t until, int slices);

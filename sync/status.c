@@ -7,14 +7,34 @@
 #include "jstream.h"
 #include "db.h"
 #include "log.h"
+#include "posting_sql.h"
 #include "spool.h"
 #include "util.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
+
+/* The go-live time in effect (epoch ms) and where it comes from: [sync]
+ * trigger_since, else the first run's (settings live_since); 0 and NULL
+ * before the first run. */
+static int64_t live_since(const struct config *cfg, sqlite3 *db, const char **source)
+{
+	*source = NULL;
+	if (cfg->trigger_since > 0) {
+		*source = "[sync] trigger_since";
+		return cfg->trigger_since;
+	}
+	char *v = db_setting_get(db, "live_since");
+	int64_t t = v ? strtoll(v, NULL, 10) : 0;
+	free(v);
+	if (t > 0)
+		*source = "the first run";
+	return t;
+}
 
 static void gen_key(yajl_gen g, const char *k)
 {
@@ -67,9 +87,10 @@ static void gen_rows(yajl_gen g, sqlite3 *db, const char *key, const char *sql, 
 static const char *SQL_RUNS = SQL_RUNS_OF("dry_run");
 static const char *SQL_RUNS_NO_DRY = SQL_RUNS_OF("0");
 static const char *SQL_OUTBOX = "SELECT state, count(*), min(updated_at) FROM outbox GROUP BY state ORDER BY state";
-static const char *SQL_FAILED = "SELECT id, kind, key, last_error, updated_at FROM outbox WHERE state = 'failed' "
-				"ORDER BY updated_at, id LIMIT 20";
-static const char *SQL_HOLDS = "SELECT opportunity_id, entered_at, state, reason, updated_at FROM triggers "
+static const char *SQL_FAILED = "SELECT id, kind, key, last_error, updated_at, dismissed_at FROM outbox WHERE "
+				"state = 'failed' ORDER BY updated_at, id LIMIT 20";
+static const char *SQL_HOLDS = "SELECT opportunity_id, entered_at, state, reason, updated_at, "
+			       POSTING_OF_OPPORTUNITY_SQL("opportunity_id") " FROM triggers "
 			       "WHERE state IN ('held', 'skipped') ORDER BY state, entered_at, opportunity_id LIMIT 50";
 static const char *SQL_IN_DOUBT =
 	"SELECT key, kind, subject, json_extract(payload, '$.job_position'), COALESCE(send_started_at, updated_at), "
@@ -84,8 +105,10 @@ static const char *SQL_WEBHOOKS = "SELECT name, opportunity_id, CASE WHEN set_as
 static const char *SQL_PARKED = "SELECT substr(key, 8), value, (SELECT count(*) FROM outbox x WHERE x.state = "
 				"'planned' AND x.kind = substr(settings.key, 8)) FROM settings WHERE substr(key, 1, 7) "
 				"= 'parked:' ORDER BY key";
+/* backfill.c.2 before backfill.c.10: by the name without its number, then the number */
 static const char *SQL_CURSORS = "SELECT name, since, until, token IS NOT NULL, pages, updated_at FROM cursors "
-				 "ORDER BY name";
+				 "ORDER BY rtrim(name, '0123456789'), CAST(substr(name, length(rtrim(name, "
+				 "'0123456789')) + 1) AS INTEGER), name";
 
 /* The status words of open requests that refsync does not know, with their counts. */
 static void gen_unknown_words(yajl_gen g, sqlite3 *db)
@@ -220,21 +243,34 @@ int status_print(const struct config *cfg, int json)
 	struct spool_counts spool;
 	spool_count(cfg->spool, &spool);
 	long backlog = spool.queued;
+	const char *live_source;
+	int64_t live = live_since(cfg, db, &live_source);
 	if (json) {
 		yajl_gen g = yajl_gen_alloc(NULL);
 		yajl_gen_config(g, yajl_gen_beautify, 1);
 		yajl_gen_config(g, yajl_gen_validate_utf8, 0);
 		yajl_gen_map_open(g);
+		gen_key(g, "live_since");
+		if (live)
+			yajl_gen_integer(g, live);
+		else
+			yajl_gen_null(g);
+		gen_key(g, "live_since_source");
+		if (live_source)
+			json_gen_str(g, live_source);
+		else
+			yajl_gen_null(g);
 		static const char *const run_names[] = { "id", "command", "started_at", "ended_at", "exit_code", "pulled",
 							 "decided", "done", "failed", "held", "error", "invocation_id",
 							 "dry_run", NULL };
 		gen_rows(g, db, "runs", sql_runs, run_names);
 		static const char *const outbox_names[] = { "state", "count", "oldest_change_at", NULL };
 		gen_rows(g, db, "outbox", SQL_OUTBOX, outbox_names);
-		static const char *const failed_names[] = { "id", "kind", "key", "error", "failed_at", NULL };
+		static const char *const failed_names[] = { "id", "kind", "key", "error", "failed_at", "dismissed_at",
+							    NULL };
 		gen_rows(g, db, "failed", SQL_FAILED, failed_names);
 		static const char *const hold_names[] = { "opportunity_id", "entered_at", "state", "reason", "updated_at",
-							  NULL };
+							  "posting", NULL };
 		gen_rows(g, db, "holds", SQL_HOLDS, hold_names);
 		static const char *const parked_names[] = { "kind", "reason", "waiting", NULL };
 		gen_rows(g, db, "parked", SQL_PARKED, parked_names);
@@ -272,6 +308,11 @@ int status_print(const struct config *cfg, int json)
 		return EXIT_OK;
 	}
 	char a[40], b[40];
+	if (live)
+		printf("Live since %s (from %s): only stage entries from then on start reference checks\n",
+		       format_iso8601(live, 0, a, sizeof a), live_source);
+	else
+		printf("Live since: not yet (the first run sets it, unless [sync] trigger_since does)\n");
 	printf("Last runs:\n");
 	sqlite3_stmt *st = db_prepare(db, sql_runs);
 	int n = 0;
@@ -309,9 +350,11 @@ int status_print(const struct config *cfg, int json)
 	n = 0;
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
 		if (!n++)
-			printf("Failed actions (oldest first; they are not retried):\n");
-		printf("  %s %s at %s\n      %s\n", sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
-		       time_text(st, 4, a, sizeof a), sqlite3_column_text(st, 3));
+			printf("Failed actions (oldest first; not retried by themselves; every run exits 1 until each "
+			       "is retried or dismissed):\n");
+		printf("  %s %s at %s%s\n      %s\n", sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+		       time_text(st, 4, a, sizeof a), sqlite3_column_type(st, 5) == SQLITE_NULL ? "" : " (dismissed)",
+		       sqlite3_column_text(st, 3));
 	}
 	sqlite3_finalize(st);
 	st = db_prepare(db, SQL_HOLDS);
@@ -319,8 +362,10 @@ int status_print(const struct config *cfg, int json)
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
 		if (!n++)
 			printf("Held and skipped triggers (looked at again every run):\n");
-		printf("  %-7s opportunity %s entered %s\n      %s\n", sqlite3_column_text(st, 2),
-		       sqlite3_column_text(st, 0), time_text(st, 1, a, sizeof a), sqlite3_column_text(st, 3));
+		const char *posting = (const char *)sqlite3_column_text(st, 5);
+		printf("  %-7s opportunity %s entered %s%s%s\n      %s\n", sqlite3_column_text(st, 2),
+		       sqlite3_column_text(st, 0), time_text(st, 1, a, sizeof a), posting ? ", posting " : "",
+		       posting ? posting : "", sqlite3_column_text(st, 3));
 	}
 	sqlite3_finalize(st);
 	print_crosschq(db);

@@ -25,7 +25,7 @@ static const struct {
 	  "\n"
 	  "  --since DATE   the start of the window (ISO 8601, e.g. 2025-01-01)\n"
 	  "  --until DATE   its end (default: now, or the end of the backfill it resumes)\n"
-	  "  --slices N     pull up to N parts of the window at once (1 to 64, default 16)\n"
+	  "  --slices N     pull up to N parts of the window at once (1 to 64, default 10)\n"
 	  "  --dry-run      print the actions it would take; send nothing\n" },
 	{ "plan",
 	  "usage: refsync [-c FILE] [-v | -q] plan\n"
@@ -48,12 +48,15 @@ static const struct {
 	  "  --failed   every failed action\n"
 	  "  KEY        the key of a failed action, as refsync status lists it\n" },
 	{ "resolve",
-	  "usage: refsync [-c FILE] [-v | -q] resolve KEY (--sent REQUEST_ID | --not-sent)\n"
+	  "usage: refsync [-c FILE] [-v | -q] resolve KEY (--sent REQUEST_ID | --not-sent | --dismiss)\n"
 	  "\n"
-	  "Settle a Crosschq create left in doubt (refsync status lists them).\n"
+	  "Settle a Crosschq create left in doubt, or give up a failed action for good\n"
+	  "(refsync status lists both).\n"
 	  "\n"
 	  "  --sent REQUEST_ID   it made that Crosschq request (read and recorded)\n"
-	  "  --not-sent          it was not sent: the next run sends it\n" },
+	  "  --not-sent          it was not sent: the next run sends it\n"
+	  "  --dismiss           a failed action: it stays failed, is never sent, and no\n"
+	  "                      longer keeps the runs at exit 1 (retry KEY sends it after all)\n" },
 	{ "check",
 	  "usage: refsync [-c FILE] [-v | -q] check\n"
 	  "\n"
@@ -74,14 +77,15 @@ void usage_print(FILE *f)
 		"  run [--dry-run] [--full]   pull both systems, take in webhooks, decide, act\n"
 		"  backfill --since DATE [--until DATE] [--slices N] [--dry-run]\n"
 		"                             re-pull a window of Lever opportunities, cut into up to N slices\n"
-		"                             at once (default 16, 1 = sequential; resumable)\n"
+		"                             at once (default 10, 1 = sequential; resumable)\n"
 		"  plan                       print the actions the stored state implies; sends nothing\n"
 		"  status [--json]            last runs, outbox, holds, cursors, spool backlog\n"
 		"  retry (--failed | KEY...)  put failed actions back to planned, once their cause\n"
 		"                             is fixed; the next run sends them\n"
-		"  resolve KEY (--sent REQUEST_ID | --not-sent)\n"
+		"  resolve KEY (--sent REQUEST_ID | --not-sent | --dismiss)\n"
 		"                             settle a Crosschq create left in doubt: it made that\n"
-		"                             request, or it was not sent (the next run sends it)\n"
+		"                             request, or it was not sent (the next run sends it);\n"
+		"                             or give up on a failed action for good (never sent)\n"
 		"  check                      validate config, credentials, stage, reason, templates,\n"
 		"                             Crosschq capabilities, SMTP\n"
 		"\n"
@@ -92,12 +96,14 @@ void usage_print(FILE *f)
 		"  -h, --help          this text (after a command: that command's)\n"
 		"  -V, --version       the version\n"
 		"\n"
-		"Exit codes: 0 done; 1 some actions failed (kept, retried next run); 64 usage;\n"
+		"Exit codes: 0 done; 1 failed actions or a create in doubt wait for you (refsync status;\n"
+		"then retry, resolve --dismiss or resolve: every run exits 1 until then); 64 usage;\n"
 		"69 a remote has been failing for [sync] outage_alert_minutes; 70 internal error;\n"
 		"73 the state directory or database is missing or not writable;\n"
 		"75 try again later (another run, remote down, database busy);\n"
 		"77 run as root on a state directory another user owns;\n"
-		"78 configuration or credential error. See refsync(1).\n",
+		"78 configuration or credential error; 130, 143 interrupted by SIGINT, SIGTERM\n"
+		"(stderr says how to resume). See refsync(1).\n",
 		CONFIG_DEFAULT_PATH);
 }
 

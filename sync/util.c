@@ -49,12 +49,43 @@ int64_t monotonic_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static volatile sig_atomic_t interrupt_signal;
+
+/* The handler: record the signal, nothing else (async-signal-safe). */
+static void on_interrupt(int sig)
+{
+	interrupt_signal = sig;
+}
+
+void interrupt_install(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_interrupt;
+	sigemptyset(&sa.sa_mask);
+	/* no SA_RESTART: a wait in progress returns at once; SA_RESETHAND: a
+	 * second signal takes its default action (the process ends) */
+	sa.sa_flags = SA_RESETHAND;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int interrupted(void)
+{
+	return interrupt_signal;
+}
+
+int interrupt_exit_code(void)
+{
+	return interrupt_signal ? 128 + interrupt_signal : 0;
+}
+
 void sleep_ms(int64_t ms)
 {
-	if (ms <= 0)
+	if (ms <= 0 || interrupt_signal)
 		return;
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR && !interrupt_signal)
 		;
 }
 

@@ -12,7 +12,7 @@
 /* Exit codes shared by the programs (sysexits-style; see README). */
 enum {
 	EXIT_OK = 0,
-	EXIT_SOME_FAILED = 1,    /* finished, some actions failed (retried next run) */
+	EXIT_SOME_FAILED = 1,    /* finished; failed actions or creates in doubt wait for the operator */
 	EXIT_USAGE = 64,         /* bad command line */
 	EXIT_DATAERR = 65,       /* refsync-export --verify: chain broken */
 	EXIT_NOINPUT = 66,       /* refsync-export --verify-file: the export or key cannot be read */
@@ -33,8 +33,21 @@ int64_t now_ms(void);
 /* Real monotonic time in milliseconds (never affected by the test hook). */
 int64_t monotonic_ms(void);
 
-/* Sleep for ms milliseconds (real time). */
+/* Sleep for ms milliseconds (real time); cut short when the run is interrupted. */
 void sleep_ms(int64_t ms);
+
+/*
+ * Interruption of a run by SIGINT or SIGTERM. interrupt_install sets
+ * handlers that only record the signal (async-signal-safe) and restore the
+ * default action, so that a second signal ends the process at once. The
+ * loops of a run ask interrupted() at their safe points (between pages,
+ * before claiming an action, instead of a retry or a wait) and stop there.
+ */
+void interrupt_install(void);
+/* The signal that interrupted the run (SIGINT, SIGTERM), or 0. */
+int interrupted(void);
+/* The exit status of a run stopped by that signal: 128 + its number (130, 143). */
+int interrupt_exit_code(void);
 
 /*
  * Format epoch ms as "YYYY-MM-DDTHH:MM:SSZ" (or with ".mmmZ" when with_ms)
