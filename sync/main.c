@@ -1,10 +1,9 @@
 /*
- * main.c - refsync: the command line, the lock, the run record, and the
- * order of one run (pull, ingest the spool, decide, act). Only this file
+ * main.c - refsync: the command line, the lock, and the order of one run
+ * (run_record.c writes the run record) (pull, ingest the spool, decide, act). Only this file
  * turns errors into exit codes.
  */
 #include "act.h"
-#include "audit.h"
 #include "check.h"
 #include "config.h"
 #include "crosschq.h"
@@ -16,6 +15,7 @@
 #include "log.h"
 #include "outage.h"
 #include "pull.h"
+#include "run_record.h"
 #include "status.h"
 #include "usage.h"
 #include "util.h"
@@ -70,115 +70,6 @@ static int db_failure_code(int busy, const char *database)
 		return EXIT_CANTCREAT;
 	}
 	return EXIT_SOFTWARE;
-}
-
-/* Close the runs that never ended (killed, or the machine stopped): the
- * caller holds the lock, so none of them is still going. 0 or -1. */
-static int close_abandoned(struct sync_ctx *ctx)
-{
-	sqlite3_stmt *sel = db_prepare(ctx->db, "SELECT id FROM runs WHERE ended_at IS NULL ORDER BY id");
-	sqlite3_stmt *upd = db_prepare(ctx->db, "UPDATE runs SET ended_at = ?, error = 'abandoned: it ended without "
-						"closing its record (killed, or the machine stopped); closed by the "
-						"next run' WHERE id = ?");
-	int ok = sel && upd;
-	while (ok && sqlite3_step(sel) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(sel, 0);
-		sqlite3_bind_int64(upd, 1, ctx->started_at);
-		sqlite3_bind_int64(upd, 2, id);
-		/* the row goes into the audit chain with it (audit.h) */
-		ok = db_step_done(upd) == SQLITE_DONE &&
-		     audit_run_recordf(ctx->db, id, "run.abandoned", "run %lld ended without closing its record",
-				       (long long)id) == 0;
-		sqlite3_reset(upd);
-		if (ok)
-			log_notice("run %lld ended without closing its record (killed, or the machine stopped): "
-				   "closed as abandoned", (long long)id);
-	}
-	sqlite3_finalize(sel);
-	sqlite3_finalize(upd);
-	return ok ? 0 : -1;
-}
-
-static int64_t run_begin(struct sync_ctx *ctx, const char *command)
-{
-	if (db_begin(ctx->db))
-		return -1;
-	if (close_abandoned(ctx)) {
-		db_rollback(ctx->db);
-		return -1;
-	}
-	/* a dry run is marked from its start, so that one cut short is marked too */
-	sqlite3_stmt *st = db_prepare(ctx->db,
-		"INSERT INTO runs(command, started_at, invocation_id, dry_run) VALUES (?,?,?,?)");
-	if (!st) {
-		db_rollback(ctx->db);
-		return -1;
-	}
-	sqlite3_bind_text(st, 1, command, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, ctx->started_at);
-	db_bind_text(st, 3, getenv("INVOCATION_ID"));
-	sqlite3_bind_int(st, 4, ctx->dry_run ? 1 : 0);
-	int rc = db_step_done(st);
-	sqlite3_finalize(st);
-	int64_t id = sqlite3_last_insert_rowid(ctx->db);
-	/* the row goes into the audit chain with it (audit.h) */
-	if (rc != SQLITE_DONE || audit_run_recordf(ctx->db, id, "run.start", "%s started", command) ||
-	    db_commit(ctx->db)) {
-		db_rollback(ctx->db);
-		return -1;
-	}
-	return id;
-}
-
-/* Record the end of the run. Returns code, or EXIT_SOFTWARE when the
- * record could not be written (the message names the statement). */
-static int run_end(struct sync_ctx *ctx, const char *command, int code)
-{
-	int64_t ended = now_ms();
-	/* held: the triggers held now (decide may run twice in a run) */
-	sqlite3_stmt *h = db_prepare(ctx->db, "SELECT count(*) FROM triggers WHERE state = 'held'");
-	if (h && sqlite3_step(h) == SQLITE_ROW)
-		ctx->held = sqlite3_column_int64(h, 0);
-	sqlite3_finalize(h);
-	int ok = db_begin(ctx->db) == 0;
-	sqlite3_stmt *st = !ok ? NULL : db_prepare(ctx->db,
-		"UPDATE runs SET ended_at=?, exit_code=?, pulled=?, decided=?, done=?, failed=?, held=?, error=? "
-		"WHERE id=?");
-	if (st) {
-		sqlite3_bind_int64(st, 1, ended);
-		sqlite3_bind_int(st, 2, code);
-		sqlite3_bind_int64(st, 3, ctx->pulled);
-		sqlite3_bind_int64(st, 4, ctx->decided);
-		sqlite3_bind_int64(st, 5, ctx->done);
-		sqlite3_bind_int64(st, 6, ctx->failed);
-		sqlite3_bind_int64(st, 7, ctx->held);
-		db_bind_text(st, 8, ctx->error[0] ? ctx->error : NULL);
-		sqlite3_bind_int64(st, 9, ctx->run_id);
-		ok = db_step_done(st) == SQLITE_DONE;
-		sqlite3_finalize(st);
-	} else {
-		ok = 0;
-	}
-	ok = ok && audit_run_recordf(ctx->db, ctx->run_id, "run.end",
-				     "%s exit=%d pulled=%ld decided=%ld done=%ld failed=%ld held=%ld", command, code,
-				     ctx->pulled, ctx->decided, ctx->done, ctx->failed, ctx->held) == 0;
-	if (!ok || db_commit(ctx->db)) {
-		log_err("%s: cannot record the end of run %lld: %s%s", ctx->cfg->database, (long long)ctx->run_id,
-			db_last_error(), db_last_corrupt() ? " (the database is corrupt: restore it from a backup)" : "");
-		db_rollback(ctx->db);
-		code = EXIT_SOFTWARE;
-	}
-	log_msg(code == 0 ? LOG_INFO : LOG_NOTICE,
-		"run %lld %s: exit %d, pulled %ld, decided %ld, done %ld, failed %ld, held %ld, "
-		"Lever %ld requests, Crosschq %ld requests, %.2f s",
-		(long long)ctx->run_id, command, code, ctx->pulled, ctx->decided, ctx->done, ctx->failed, ctx->held,
-		ctx->lever.requests, ctx->crosschq.requests, (double)(monotonic_ms() - ctx->started_mono) / 1000.0);
-	/* the head, anchored outside the database (refsync-export --verify --head SEQ:HASH) */
-	int64_t head_seq;
-	char head_hash[AUDIT_HASH_HEX];
-	if (audit_head(ctx->db, &head_seq, head_hash) == 0)
-		log_info("run %lld: audit head %lld:%s", (long long)ctx->run_id, (long long)head_seq, head_hash);
-	return code;
 }
 
 /* Open both remote clients with their keys. EXIT_OK or EXIT_CONFIG. */
@@ -587,13 +478,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (is_resolve) {
-		ctx.run_id = run_begin(&ctx, cmd);
+		ctx.run_id = run_record_begin(&ctx, cmd);
 		code = ctx.run_id < 0 ? EXIT_TEMPFAIL : sent_id ? open_remotes(&ctx) : EXIT_OK;
 		if (code == EXIT_OK)
 			code = dismiss ? act_dismiss_failed(&ctx, argv[optind])
 				       : act_resolve(&ctx, argv[optind], sent_id);
 		if (ctx.run_id >= 0)
-			run_end(&ctx, cmd, code);
+			run_record_end(&ctx, cmd, code);
 		goto out;
 	}
 	if (is_plan) {
@@ -606,7 +497,7 @@ int main(int argc, char **argv)
 	}
 	/* from here a run stops at a safe point on SIGINT or SIGTERM and closes its record */
 	interrupt_install();
-	ctx.run_id = run_begin(&ctx, cmd);
+	ctx.run_id = run_record_begin(&ctx, cmd);
 	if (ctx.run_id < 0) {
 		/* busy: another writer (75); anything else is the database's own fault (70) */
 		int busy_now = db_last_busy();
@@ -622,7 +513,7 @@ int main(int argc, char **argv)
 		code = interrupted_end(&ctx, &o);
 	if (!o.dry_run)
 		code = outage_judge(&ctx, code);
-	code = run_end(&ctx, o.dry_run ? (is_run ? "run --dry-run" : "backfill --dry-run") : cmd, code);
+	code = run_record_end(&ctx, o.dry_run ? (is_run ? "run --dry-run" : "backfill --dry-run") : cmd, code);
 out:
 	if (ctx.have_lever)
 		http_client_free(&ctx.lever);

@@ -39,7 +39,7 @@ COMMANDS = {
     "plan": "usage: refsync [-c FILE] [-v | -q] plan\n",
     "status": "usage: refsync [-c FILE] [-v | -q] status [--json]\n",
     "retry": "usage: refsync [-c FILE] [-v | -q] retry (--failed | KEY...)\n",
-    "resolve": "usage: refsync [-c FILE] [-v | -q] resolve KEY (--sent REQUEST_ID | --not-sent)\n",
+    "resolve": "usage: refsync [-c FILE] [-v | -q] resolve KEY (--sent REQUEST_ID | --not-sent | --dismiss)\n",
     "check": "usage: refsync [-c FILE] [-v | -q] check\n",
 }
 
