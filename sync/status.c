@@ -4,6 +4,7 @@
 #include "status.h"
 #include "capability.h"
 #include "crosschq.h"
+#include "crosschq_sync.h"
 #include "jstream.h"
 #include "db.h"
 #include "log.h"
@@ -12,6 +13,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
@@ -67,6 +69,8 @@ static void gen_rows(yajl_gen g, sqlite3 *db, const char *key, const char *sql, 
 static const char *SQL_RUNS = SQL_RUNS_OF("dry_run");
 static const char *SQL_RUNS_NO_DRY = SQL_RUNS_OF("0");
 static const char *SQL_OUTBOX = "SELECT state, count(*), min(updated_at) FROM outbox GROUP BY state ORDER BY state";
+/* done actions found already made on the remote (outbox.found_at, a later migration) */
+static const char *SQL_FOUND = "SELECT kind, count(*) FROM outbox WHERE found_at IS NOT NULL GROUP BY kind ORDER BY kind";
 static const char *SQL_FAILED = "SELECT id, kind, key, last_error, updated_at FROM outbox WHERE state = 'failed' "
 				"ORDER BY updated_at, id LIMIT 20";
 static const char *SQL_HOLDS = "SELECT opportunity_id, entered_at, state, reason, updated_at FROM triggers "
@@ -220,6 +224,8 @@ int status_print(const struct config *cfg, int json)
 	struct spool_counts spool;
 	spool_count(cfg->spool, &spool);
 	long backlog = spool.queued;
+	int have_found = db_has_column(db, "outbox", "found_at");
+	char *unchecked = db_setting_get(db, UNCHECKED_CREATES_KEY);
 	if (json) {
 		yajl_gen g = yajl_gen_alloc(NULL);
 		yajl_gen_config(g, yajl_gen_beautify, 1);
@@ -231,6 +237,14 @@ int status_print(const struct config *cfg, int json)
 		gen_rows(g, db, "runs", sql_runs, run_names);
 		static const char *const outbox_names[] = { "state", "count", "oldest_change_at", NULL };
 		gen_rows(g, db, "outbox", SQL_OUTBOX, outbox_names);
+		static const char *const found_names[] = { "kind", "count", NULL };
+		if (have_found)
+			gen_rows(g, db, "found", SQL_FOUND, found_names);
+		gen_key(g, "unchecked_creates");
+		if (unchecked)
+			json_gen_str(g, unchecked);
+		else
+			yajl_gen_null(g);
 		static const char *const failed_names[] = { "id", "kind", "key", "error", "failed_at", NULL };
 		gen_rows(g, db, "failed", SQL_FAILED, failed_names);
 		static const char *const hold_names[] = { "opportunity_id", "entered_at", "state", "reason", "updated_at",
@@ -268,6 +282,7 @@ int status_print(const struct config *cfg, int json)
 		yajl_gen_get_buf(g, &out, &len);
 		fwrite(out, 1, len, stdout);
 		yajl_gen_free(g);
+		free(unchecked);
 		db_close(db);
 		return EXIT_OK;
 	}
@@ -305,6 +320,17 @@ int status_print(const struct config *cfg, int json)
 	sqlite3_finalize(st);
 	if (!n)
 		printf("  (empty)\n");
+	st = have_found ? db_prepare(db, SQL_FOUND) : NULL;
+	n = 0;
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		if (!n++)
+			printf("Found already made, adopted, not sent again (counted as done; audit: action.found):\n");
+		printf("  %-18s %lld\n", sqlite3_column_text(st, 0), (long long)sqlite3_column_int64(st, 1));
+	}
+	sqlite3_finalize(st);
+	if (unchecked)
+		printf("Warning: %s\n", unchecked);
+	free(unchecked);
 	st = db_prepare(db, SQL_FAILED);
 	n = 0;
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
