@@ -280,7 +280,7 @@ enum step act_cq_lookup_create(struct sync_ctx *ctx, const struct action *a, cha
 	int64_t since = send_started(ctx->db, a->id) - CQ_EVIDENCE_SKEW_MS;
 	char id[CQ_ID_MAX];
 	enum remote_status ls;
-	int found = find_evidence(ctx, email, position, since, since, id, sizeof id, &ls, err, elen);
+	int found = find_evidence(ctx, email, position, since, since > 0 ? since : 0, id, sizeof id, &ls, err, elen);
 	if (found == -2 && ls == REMOTE_AUTH) {
 		free(email);
 		free(position);

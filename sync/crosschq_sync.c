@@ -283,7 +283,9 @@ static int read_open_requests(struct sync_ctx *ctx)
  * The first run of a database whose trigger_since lies before it, without
  * the list capability: its creates cannot be checked against the requests
  * Crosschq already has. One warning in the log, kept (settings row
- * UNCHECKED_CREATES_KEY) for `status`. 0 or -1.
+ * UNCHECKED_CREATES_KEY) for `status`. The first run is the first that
+ * gets here: no warning kept yet, and no earlier run or backfill (not a
+ * dry run) that ended well (exit 0 or 1). 0 or -1.
  */
 static int warn_unchecked_creates(struct sync_ctx *ctx)
 {
@@ -291,8 +293,13 @@ static int warn_unchecked_creates(struct sync_ctx *ctx)
 	enum cap_state list = capability_get(ctx->db, CAP_LIST);
 	if (since <= 0 || since >= ctx->started_at || list == CAP_PRESENT)
 		return 0;
+	char *kept = db_setting_get(ctx->db, UNCHECKED_CREATES_KEY);
+	int warned = kept != NULL;
+	free(kept);
+	if (warned)
+		return 0;
 	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT count(*) FROM runs WHERE id < ? AND dry_run = 0 AND "
-					       "command IN ('run', 'backfill')");
+					       "command IN ('run', 'backfill') AND exit_code IN (0, 1)");
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, ctx->run_id);
