@@ -69,8 +69,6 @@ static void gen_rows(yajl_gen g, sqlite3 *db, const char *key, const char *sql, 
 static const char *SQL_RUNS = SQL_RUNS_OF("dry_run");
 static const char *SQL_RUNS_NO_DRY = SQL_RUNS_OF("0");
 static const char *SQL_OUTBOX = "SELECT state, count(*), min(updated_at) FROM outbox GROUP BY state ORDER BY state";
-/* done actions found already made on the remote (outbox.found_at, a later migration) */
-static const char *SQL_FOUND = "SELECT kind, count(*) FROM outbox WHERE found_at IS NOT NULL GROUP BY kind ORDER BY kind";
 static const char *SQL_FAILED = "SELECT id, kind, key, last_error, updated_at FROM outbox WHERE state = 'failed' "
 				"ORDER BY updated_at, id LIMIT 20";
 static const char *SQL_HOLDS = "SELECT opportunity_id, entered_at, state, reason, updated_at FROM triggers "
@@ -113,10 +111,48 @@ static void gen_unknown_words(yajl_gen g, sqlite3 *db)
 	yajl_gen_array_close(g);
 }
 
-/* Text: the actions in doubt (with what to check), the capabilities, unknown status words. */
+/* done actions found already made on the remote (outbox.found_at, a later migration) */
+static const char *SQL_FOUND = "SELECT kind, count(*) FROM outbox WHERE found_at IS NOT NULL GROUP BY kind ORDER BY kind";
+
+/* JSON: the done actions found already made, by kind, and the first run's
+ * warning that creates were not checked against Crosschq (null: none). */
+static void gen_found(yajl_gen g, sqlite3 *db)
+{
+	static const char *const found_names[] = { "kind", "count", NULL };
+	if (db_has_column(db, "outbox", "found_at"))
+		gen_rows(g, db, "found", SQL_FOUND, found_names);
+	char *unchecked = db_setting_get(db, UNCHECKED_CREATES_KEY);
+	gen_key(g, "unchecked_creates");
+	if (unchecked)
+		json_gen_str(g, unchecked);
+	else
+		yajl_gen_null(g);
+	free(unchecked);
+}
+
+/* Text: the same. */
+static void print_found(sqlite3 *db)
+{
+	sqlite3_stmt *st = db_has_column(db, "outbox", "found_at") ? db_prepare(db, SQL_FOUND) : NULL;
+	int n = 0;
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		if (!n++)
+			printf("Found already made, adopted, not sent again (counted as done; audit: action.found):\n");
+		printf("  %-18s %lld\n", sqlite3_column_text(st, 0), (long long)sqlite3_column_int64(st, 1));
+	}
+	sqlite3_finalize(st);
+	char *unchecked = db_setting_get(db, UNCHECKED_CREATES_KEY);
+	if (unchecked)
+		printf("Warning: %s\n", unchecked);
+	free(unchecked);
+}
+
+/* Text: the actions found already made, the actions in doubt (with what to
+ * check), the capabilities, unknown status words. */
 static void print_crosschq(sqlite3 *db)
 {
 	char a[40];
+	print_found(db);
 	sqlite3_stmt *st = db_prepare(db, SQL_IN_DOUBT);
 	int n = 0;
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
@@ -224,8 +260,6 @@ int status_print(const struct config *cfg, int json)
 	struct spool_counts spool;
 	spool_count(cfg->spool, &spool);
 	long backlog = spool.queued;
-	int have_found = db_has_column(db, "outbox", "found_at");
-	char *unchecked = db_setting_get(db, UNCHECKED_CREATES_KEY);
 	if (json) {
 		yajl_gen g = yajl_gen_alloc(NULL);
 		yajl_gen_config(g, yajl_gen_beautify, 1);
@@ -237,14 +271,6 @@ int status_print(const struct config *cfg, int json)
 		gen_rows(g, db, "runs", sql_runs, run_names);
 		static const char *const outbox_names[] = { "state", "count", "oldest_change_at", NULL };
 		gen_rows(g, db, "outbox", SQL_OUTBOX, outbox_names);
-		static const char *const found_names[] = { "kind", "count", NULL };
-		if (have_found)
-			gen_rows(g, db, "found", SQL_FOUND, found_names);
-		gen_key(g, "unchecked_creates");
-		if (unchecked)
-			json_gen_str(g, unchecked);
-		else
-			yajl_gen_null(g);
 		static const char *const failed_names[] = { "id", "kind", "key", "error", "failed_at", NULL };
 		gen_rows(g, db, "failed", SQL_FAILED, failed_names);
 		static const char *const hold_names[] = { "opportunity_id", "entered_at", "state", "reason", "updated_at",
@@ -261,6 +287,7 @@ int status_print(const struct config *cfg, int json)
 		static const char *const cap_names[] = { "name", "state", "detail", "probed_at", NULL };
 		gen_rows(g, db, "capabilities", SQL_CAPABILITIES, cap_names);
 		gen_unknown_words(g, db);
+		gen_found(g, db);
 		static const char *const hook_names[] = { "name", "opportunity_id", "state", "attempts", "next_at",
 							  "error", "updated_at", NULL };
 		if (have_hooks) {
@@ -282,7 +309,6 @@ int status_print(const struct config *cfg, int json)
 		yajl_gen_get_buf(g, &out, &len);
 		fwrite(out, 1, len, stdout);
 		yajl_gen_free(g);
-		free(unchecked);
 		db_close(db);
 		return EXIT_OK;
 	}
@@ -320,17 +346,6 @@ int status_print(const struct config *cfg, int json)
 	sqlite3_finalize(st);
 	if (!n)
 		printf("  (empty)\n");
-	st = have_found ? db_prepare(db, SQL_FOUND) : NULL;
-	n = 0;
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		if (!n++)
-			printf("Found already made, adopted, not sent again (counted as done; audit: action.found):\n");
-		printf("  %-18s %lld\n", sqlite3_column_text(st, 0), (long long)sqlite3_column_int64(st, 1));
-	}
-	sqlite3_finalize(st);
-	if (unchecked)
-		printf("Warning: %s\n", unchecked);
-	free(unchecked);
 	st = db_prepare(db, SQL_FAILED);
 	n = 0;
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
