@@ -59,6 +59,13 @@ static int load_actions(sqlite3 *db, const char *state, int64_t now, struct acti
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* What "found" means for a's kind: on Lever (a link, a note) or in Crosschq (a request). */
+static const char *found_text(const struct action *a)
+{
+	return strcmp(a->kind, "cq.create_request") == 0 ? "found in Crosschq, not created (adopted)"
+							  : "found on Lever, not posted (adopted)";
+}
+
 /*
  * Move a row to a new state with its outcome, and audit it, in one
  * transaction. state "found" is 'done' with found_at set: the effect was
@@ -89,9 +96,8 @@ static int record(struct sync_ctx *ctx, const struct action *a, const char *stat
 	int audited = 0;
 	if (rc == SQLITE_DONE) {
 		if (found)
-			audited = audit_appendf(ctx->db, ctx->run_id, "action.found", a->subject,
-						"%s key=%s: found on Lever, not posted (adopted): %s", a->kind, a->key,
-						result ? result : "");
+			audited = audit_appendf(ctx->db, ctx->run_id, "action.found", a->subject, "%s key=%s: %s: %s",
+						a->kind, a->key, found_text(a), result ? result : "");
 		else if (strcmp(state, "skipped") == 0)
 			audited = audit_appendf(ctx->db, ctx->run_id, "action.skipped", a->subject,
 						"%s key=%s: not sent: %s", a->kind, a->key, error ? error : "");
@@ -139,7 +145,7 @@ static int apply_step(struct sync_ctx *ctx, const struct action *a, enum step st
 		if (record(ctx, a, "found", result, NULL, 0))
 			return EXIT_SOFTWARE;
 		ctx->done++;
-		log_notice("%s %s: found on Lever already (%s): adopted, not posted", a->kind, a->key, result);
+		log_notice("%s %s: %s: %s", a->kind, a->key, found_text(a), result);
 		return 0;
 	case STEP_SKIPPED:
 		if (record(ctx, a, "skipped", NULL, err, 0))
@@ -375,8 +381,15 @@ int act(struct sync_ctx *ctx)
 				http_pace_wait(&ctx->crosschq);
 			else if (strncmp(a->kind, "lever.", 6) == 0)
 				http_pace_wait(&ctx->lever);
+			/* 0b. a create that Crosschq already has is adopted, not made again (before the
+			 *     claim too: a run killed while looking leaves it planned) */
+			enum step before;
+			int settled = strcmp(a->kind, "cq.create_request") == 0 &&
+				      act_cq_before_create(ctx, a, &before, res, sizeof res, err, sizeof err);
+			if (settled) {
+				result = apply_step(ctx, a, before, res, err);
 			/* 1. committed as sending before the call */
-			if (db_begin(ctx->db) == 0) {
+			} else if (db_begin(ctx->db) == 0) {
 				sqlite3_stmt *st = db_prepare(ctx->db, "UPDATE outbox SET state = 'sending', attempts = "
 								       "attempts + 1, updated_at = ?1, send_started_at = ?1 "
 								       "WHERE id = ?2 AND state = 'planned'");
@@ -394,7 +407,7 @@ int act(struct sync_ctx *ctx)
 			} else {
 				result = EXIT_TEMPFAIL;
 			}
-			if (result == EXIT_OK) {
+			if (result == EXIT_OK && !settled) {
 				crash_point("before-send");
 				/* 2. the call */
 				enum step step = act_send(ctx, a, res, sizeof res, err, sizeof err);
