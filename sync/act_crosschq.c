@@ -391,7 +391,7 @@ enum step act_cq_lookup_state(struct sync_ctx *ctx, const struct action *a, yajl
 		return STEP_DONE;
 	}
 	if (s != REMOTE_OK)
-		return s == REMOTE_AUTH ? STEP_STOP_AUTH : STEP_STOP_DOWN;
+		return act_classify_lookup(s);
 	char state[32];
 	int hired;
 	stored_state(ctx->db, rid, state, sizeof state, &hired);
@@ -440,5 +440,5 @@ enum step act_cq_fetch_for_resolve(struct sync_ctx *ctx, const char *request_id,
 		snprintf(err, elen, "Crosschq has no request %s", request_id);
 		return STEP_FAILED;
 	}
-	return s == REMOTE_OK ? STEP_DONE : s == REMOTE_AUTH ? STEP_STOP_AUTH : STEP_STOP_DOWN;
+	return s == REMOTE_OK ? STEP_DONE : act_classify_lookup(s);
 }

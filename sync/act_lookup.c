@@ -109,7 +109,7 @@ static enum step lookup_note(struct sync_ctx *ctx, yajl_val p, char *result, siz
 	enum remote_status rs = act_find_note(ctx, p, result, rlen, err, elen);
 	if (rs == REMOTE_OK)
 		return result[0] ? STEP_DONE : STEP_RETRY;
-	return rs == REMOTE_AUTH ? STEP_STOP_AUTH : STEP_STOP_DOWN;
+	return act_classify_lookup(rs);
 }
 
 /* In doubt about an archive: does Lever show the opportunity archived with that reason? */
