@@ -85,7 +85,7 @@ static void check_lever(struct checker *c, const struct config *cfg, const char 
 {
 	struct http_client lv;
 	char err[1024];
-	if (http_client_init(&lv, "Lever", cfg->lever_url, HTTP_AUTH_BASIC_USER, key, cfg->lever_rps, err, sizeof err)) {
+	if (lever_client_init(&lv, cfg->lever_url, key, cfg->lever_rps, err, sizeof err)) {
 		check_problem(c, err);
 		return;
 	}

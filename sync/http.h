@@ -36,6 +36,12 @@ struct http_client {
 	long requests;          /* attempts sent, retries included */
 	long retries;
 	char last_failure[1024]; /* the message of the last request given up as unavailable, "" when none */
+	/* The remote's own words: turns an error answer's body (len bytes, NUL
+	 * after them) into one line in out (n bytes), or leaves out "" when the
+	 * body is not the remote's error shape. Set by the remote's client
+	 * (lever_client_init, crosschq_client_init); the transport knows no
+	 * vendor's error body. NULL: the start of the body is shown. */
+	void (*error_line)(const char *body, size_t len, char *out, size_t n);
 };
 
 /* The outcome of http_request. */
@@ -88,9 +94,9 @@ enum http_result http_request(struct http_client *c, const char *method, const c
 
 /*
  * Describe a final non-2xx response as "<Name> <METHOD> <path>: HTTP <status>
- * <remote message>" into err. The remote's message comes from Lever's
- * {"code","message"} or Crosschq's {"detail"} or {"errors": any shape}; the query string is left out
- * (it may hold an email address).
+ * <remote message>" into err. The remote's message is c->error_line's line,
+ * else the printable start of the body; the query string is left out (it may
+ * hold an email address).
  */
 void http_describe_error(const struct http_client *c, const char *method, const char *path,
 			 const struct http_response *resp, char *err, size_t errlen);
@@ -139,7 +145,7 @@ enum remote_status {
 	REMOTE_NOT_FOUND,       /* 404 */
 	REMOTE_CONFLICT,        /* 409 */
 	REMOTE_REJECTED,        /* another 4xx: permanent for this call */
-	REMOTE_BAD_OFFSET,      /* Lever: "Invalid offset token": restart the listing */
+	REMOTE_BAD_OFFSET,      /* a listing's offset refused: restart it (lever_offset_status says when) */
 	REMOTE_BAD,             /* a response we cannot use (too large, malformed) */
 	REMOTE_FORBIDDEN,       /* 403: no permission for this endpoint, or confidential data without access */
 	REMOTE_REDIRECTED,      /* a redirect not followed (to another origin): a config error */

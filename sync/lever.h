@@ -10,6 +10,15 @@
 
 #include <stdint.h>
 
+/*
+ * Set up lv as the Lever client of base_url: Basic auth with key as the user
+ * (lever-api.md section 1), Lever's error bodies ({"code","message"}) read
+ * into messages. Returns 0, or -1 with err set (no secret in it); free with
+ * http_client_free.
+ */
+int lever_client_init(struct http_client *lv, const char *base_url, const char *key, double rps, char *err,
+		      size_t n);
+
 /* Which time filter a listing of opportunities uses. */
 enum lever_window { LEVER_ALL, LEVER_UPDATED, LEVER_CREATED };
 
