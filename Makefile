@@ -224,17 +224,17 @@ FUZZ_MAX_LEN := 65536
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # the sources each target needs besides its own file (a new target adds its line)
-FUZZ_SRC_lever_page := sync/records.c sync/jstream.c lib/util.c lib/log.c
+FUZZ_SRC_lever_page := sync/records.c sync/jstream.c lib/escape.c lib/util.c lib/log.c
 FUZZ_SRC_crosschq_page := sync/crosschq_parse.c $(CONFIG_SRC) lib/util.c lib/log.c
 FUZZ_SRC_hook := $(HOOK_SRC) $(COMMON_SRC) build/gen/migrations.c
 FUZZ_SRC_config := $(CONFIG_SRC) lib/util.c lib/log.c
-FUZZ_SRC_escape := export/escape.c lib/answer_link.c lib/util.c lib/log.c
+FUZZ_SRC_escape := lib/escape.c lib/answer_link.c lib/util.c lib/log.c
 FUZZ_SRC_hook_cgi := $(FUZZ_SRC_hook)
 FUZZ_SRC_spool := sync/ingest_record.c lib/spool.c lib/util.c lib/log.c
-FUZZ_SRC_mail := sync/mail.c sync/mail_compose.c sync/mail_header.c sync/mail_address.c lib/util.c lib/log.c
+FUZZ_SRC_mail := sync/mail.c sync/mail_compose.c sync/mail_header.c sync/mail_address.c lib/escape.c lib/util.c lib/log.c
 FUZZ_SRC_http_headers := sync/http.c sync/http_error.c $(CONFIG_SRC) lib/util.c lib/log.c
 FUZZ_SRC_iso8601 := lib/util.c lib/log.c
-FUZZ_SRC_anchor := export/anchor.c export/sign.c export/output.c export/export_rows.c export/html_rows.c export/html_cells.c export/escape.c \
+FUZZ_SRC_anchor := export/anchor.c export/sign.c export/output.c export/export_rows.c export/html_rows.c export/html_cells.c \
 	$(COMMON_SRC) build/gen/migrations.c
 # refsync-hook logs a line per request: its run closes the target's stdout
 # and stderr (libFuzzer keeps its own output and the sanitizer reports)

@@ -51,9 +51,6 @@ void hook_queue(const struct config *cfg, const char *name, const struct buf *re
  */
 int hook_content_type_is(const char *ct, const char *want);
 
-/* Append s to b as the inside of a JSON string. 0 or -1 (buffer full). */
-int hook_json_escape(struct buf *b, const char *s);
-
 /* The first 32 hex digits of SHA-256(s), into out (33 bytes). */
 void hook_sha256_hex32(const char *s, char out[33]);
 

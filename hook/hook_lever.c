@@ -13,6 +13,7 @@
  * with triggeredAt written in decimal, compared with body.signature.
  */
 #include "hook_internal.h"
+#include "json_write.h"
 #include "log.h"
 #include "spool.h"
 
@@ -83,27 +84,40 @@ static const char *route_event(const char *route)
 static int spool_record(struct buf *b, const char *event, const char *route, const char *opportunity_id,
 			const char *to_stage_id, long long triggered_at, int64_t received_at)
 {
-	int r = buf_appendz(b, "{\"type\":\"webhook\",\"event\":\"") || hook_json_escape(b, event) ||
-		buf_appendz(b, "\",\"route\":\"") || hook_json_escape(b, route) ||
-		buf_appendz(b, "\",\"opportunity_id\":\"") || hook_json_escape(b, opportunity_id) ||
-		buf_appendz(b, "\",\"to_stage_id\":");
-	if (r)
-		return -1;
-	if (to_stage_id)
-		r = buf_appendz(b, "\"") || hook_json_escape(b, to_stage_id) || buf_appendz(b, "\"");
-	else
-		r = buf_appendz(b, "null");
-	if (r)
-		return -1;
-	return buf_printf(b, ",\"triggered_at\":%lld,\"received_at\":%" PRId64 "}\n", triggered_at, received_at);
+	yajl_gen g = json_gen_new();
+	yajl_gen_map_open(g);
+	json_gen_pair(g, "type", "webhook");
+	json_gen_pair(g, "event", event);
+	json_gen_pair(g, "route", route);
+	json_gen_pair(g, "opportunity_id", opportunity_id);
+	json_gen_pair(g, "to_stage_id", to_stage_id);
+	json_gen_str(g, "triggered_at");
+	yajl_gen_integer(g, triggered_at);
+	json_gen_str(g, "received_at");
+	yajl_gen_integer(g, received_at);
+	yajl_gen_map_close(g);
+	char *text = json_gen_finish(g);
+	int r = buf_appendz(b, text) || buf_appendz(b, "\n");
+	free(text);
+	return r ? -1 : 0;
 }
 
 /* The record of a test delivery (kept in done/ as a seen envelope) into b. 0 or -1. */
 static int test_record(struct buf *b, const char *route, long long triggered_at, int64_t received_at)
 {
-	return buf_appendz(b, "{\"type\":\"webhook-test\",\"route\":\"") || hook_json_escape(b, route) ||
-	       buf_printf(b, "\",\"triggered_at\":%lld,\"received_at\":%" PRId64 "}\n", triggered_at,
-			  received_at);
+	yajl_gen g = json_gen_new();
+	yajl_gen_map_open(g);
+	json_gen_pair(g, "type", "webhook-test");
+	json_gen_pair(g, "route", route);
+	json_gen_str(g, "triggered_at");
+	yajl_gen_integer(g, triggered_at);
+	json_gen_str(g, "received_at");
+	yajl_gen_integer(g, received_at);
+	yajl_gen_map_close(g);
+	char *text = json_gen_finish(g);
+	int r = buf_appendz(b, text) || buf_appendz(b, "\n");
+	free(text);
+	return r ? -1 : 0;
 }
 
 void hook_lever(const struct config *cfg, const struct hook_request *req, const char *route,

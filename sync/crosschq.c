@@ -4,7 +4,7 @@
  * capabilities). Every path ends with a slash: Crosschq requires it.
  */
 #include "crosschq.h"
-#include "jstream.h"
+#include "json_write.h"
 #include "log.h"
 #include "util.h"
 

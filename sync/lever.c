@@ -2,7 +2,7 @@
  * lever.c - Lever Data API v1 requests.
  */
 #include "lever.h"
-#include "jstream.h"
+#include "json_write.h"
 #include "util.h"
 
 #include <stdio.h>

@@ -4,7 +4,7 @@
 #include "status.h"
 #include "capability.h"
 #include "crosschq.h"
-#include "jstream.h"
+#include "json_write.h"
 #include "db.h"
 #include "log.h"
 #include "posting_sql.h"

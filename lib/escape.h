@@ -1,5 +1,7 @@
 /*
- * escape.h - making text from outside safe for the three export formats.
+ * escape.h - making text from outside safe: refsync's one UTF-8 decoder
+ * (utf8_decode, used by mail headers too), its one HTML escaper (the
+ * exports' reports and refsync-hook's answer page) and the export formats.
  *
  * Everything here is a pure function of its input: no database, no files.
  * Text from the database (names, tags, remote messages) may hold anything:
@@ -77,9 +79,9 @@ int html_write_escaped(const struct sink *out, const char *s, size_t len);
 
 /*
  * Where to cut s[0..len) so that the first piece has at most max bytes
- * (max >= 4) and no UTF-8 sequence is split: sanitizing the pieces one by
- * one gives the same text as sanitizing the whole. Returns the cut (len
- * when len <= max).
+ * and no UTF-8 sequence is split: sanitizing the pieces one by one gives the
+ * same text as sanitizing the whole (for max >= 4; a smaller max may give
+ * an empty piece). Returns the cut (len when len <= max).
  */
 size_t utf8_cut(const char *s, size_t len, size_t max);
 
