@@ -224,7 +224,7 @@ FUZZ_MAX_LEN := 65536
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # the sources each target needs besides its own file (a new target adds its line)
-FUZZ_SRC_lever_page := sync/records.c sync/jstream.c lib/escape.c lib/util.c lib/log.c
+FUZZ_SRC_lever_page := sync/lever_parse.c sync/jstream.c lib/escape.c lib/util.c lib/log.c
 FUZZ_SRC_crosschq_page := sync/crosschq_parse.c $(CONFIG_SRC) lib/util.c lib/log.c
 FUZZ_SRC_hook := $(HOOK_SRC) $(COMMON_SRC) build/gen/migrations.c
 FUZZ_SRC_config := $(CONFIG_SRC) lib/util.c lib/log.c

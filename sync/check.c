@@ -7,7 +7,7 @@
 #include "lever.h"
 #include "log.h"
 #include "mail.h"
-#include "records.h"
+#include "lever_parse.h"
 #include "util.h"
 
 #include <curl/curl.h>

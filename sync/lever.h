@@ -1,7 +1,7 @@
 /*
  * lever.h - every call refsync makes to Lever's Data API v1 (lever-api.md):
  * the paths, the query parameters and the bodies live here and nowhere
- * else. Responses are left in resp for the parsers of records.h.
+ * else. Responses are left in resp for the parsers of lever_parse.h.
  */
 #ifndef REFSYNC_LEVER_H
 #define REFSYNC_LEVER_H

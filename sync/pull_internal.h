@@ -9,7 +9,7 @@
 
 #include "context.h"
 #include "http.h"
-#include "records.h"
+#include "lever_parse.h"
 #include "store.h"
 #include "util.h"
 

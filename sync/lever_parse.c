@@ -1,10 +1,10 @@
 /*
- * records.c - table-driven mapping from jstream paths to record fields.
+ * lever_parse.c - the Lever page parsers: table-driven mapping from jstream paths to record fields.
  * Lever times are epoch ms numbers; Crosschq times are ISO 8601 strings.
  * Fields may come as an id string or as an expanded object ({id, ...}):
  * both are listed in the tables.
  */
-#include "records.h"
+#include "lever_parse.h"
 #include "escape.h"
 #include "jstream.h"
 #include "util.h"
