@@ -38,6 +38,8 @@ CHECK_FLAGS := -Werror
 # lib/: shared by all three programs (config, database, audit, logging, the
 # spool that refsync-hook writes and refsync reads, answer links that refsync
 # mails and refsync-hook checks)
+# the basics (util.h): buffers and strings, the clock, files
+UTIL_SRC := lib/buf.c lib/clock.c lib/files.c
 CONFIG_SRC := lib/config.c lib/config_template.c lib/config_check.c lib/config_secret.c
 COMMON_SRC := $(wildcard lib/*.c)
 # hook/: refsync-hook (CGI); hook/hook_main.c holds main()
@@ -224,16 +226,16 @@ FUZZ_MAX_LEN := 65536
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # the sources each target needs besides its own file (a new target adds its line)
-FUZZ_SRC_lever_page := sync/lever_parse.c sync/jstream.c lib/escape.c lib/util.c lib/log.c
-FUZZ_SRC_crosschq_page := sync/crosschq_parse.c $(CONFIG_SRC) lib/util.c lib/log.c
+FUZZ_SRC_lever_page := sync/lever_parse.c sync/jstream.c lib/escape.c $(UTIL_SRC) lib/log.c
+FUZZ_SRC_crosschq_page := sync/crosschq_parse.c $(CONFIG_SRC) $(UTIL_SRC) lib/log.c
 FUZZ_SRC_hook := $(HOOK_SRC) $(COMMON_SRC) build/gen/migrations.c
-FUZZ_SRC_config := $(CONFIG_SRC) lib/util.c lib/log.c
-FUZZ_SRC_escape := lib/escape.c lib/answer_link.c lib/util.c lib/log.c
+FUZZ_SRC_config := $(CONFIG_SRC) $(UTIL_SRC) lib/log.c
+FUZZ_SRC_escape := lib/escape.c lib/answer_link.c $(UTIL_SRC) lib/log.c
 FUZZ_SRC_hook_cgi := $(FUZZ_SRC_hook)
-FUZZ_SRC_spool := sync/ingest_record.c lib/spool.c lib/util.c lib/log.c
-FUZZ_SRC_mail := sync/mail.c sync/mail_compose.c sync/mail_header.c sync/mail_address.c lib/escape.c lib/util.c lib/log.c
-FUZZ_SRC_http_headers := sync/http.c sync/http_error.c $(CONFIG_SRC) lib/util.c lib/log.c
-FUZZ_SRC_iso8601 := lib/util.c lib/log.c
+FUZZ_SRC_spool := sync/ingest_record.c lib/spool.c $(UTIL_SRC) lib/log.c
+FUZZ_SRC_mail := sync/mail.c sync/mail_compose.c sync/mail_header.c sync/mail_address.c lib/escape.c $(UTIL_SRC) lib/log.c
+FUZZ_SRC_http_headers := sync/http.c sync/http_error.c $(CONFIG_SRC) $(UTIL_SRC) lib/log.c
+FUZZ_SRC_iso8601 := $(UTIL_SRC) lib/log.c
 FUZZ_SRC_anchor := export/anchor.c export/sign.c export/output.c export/export_rows.c export/html_rows.c export/html_cells.c \
 	$(COMMON_SRC) build/gen/migrations.c
 # refsync-hook logs a line per request: its run closes the target's stdout

@@ -31,8 +31,16 @@
 
 struct buf;
 
-/* Where escaped text goes. write returns 0, or -1 when it failed (the sink
- * keeps its own error; callers stop at the first -1). */
+/*
+ * Where escaped text goes: refsync's one writer type. write returns 0, or -1
+ * when it failed (the sink keeps its own error; callers stop at the first
+ * -1). The two destinations behind it stay separate types because they own
+ * different things: a struct buf (buf.h) is text in memory with a hard
+ * maximum (sink_for_buf), a struct output (export/output.h) is a file
+ * written atomically with its digest (output_sink). The escapers write only
+ * to a sink; the export formats write their own fixed markup straight to
+ * their struct output (output_puts, output_printf).
+ */
 struct sink {
 	int (*write)(void *ctx, const char *data, size_t len);
 	void *ctx;
