@@ -144,7 +144,7 @@ static const struct {
 };
 
 /* 1 when the runs table has its dry_run column. */
-int rows_have_dry_run(sqlite3 *db)
+static int rows_have_dry_run(sqlite3 *db)
 {
 	return db_has_column(db, "runs", "dry_run");
 }
@@ -163,8 +163,8 @@ static int any_dry_run(sqlite3 *db)
 }
 
 /* Prepare sql and bind the window as ?1 and ?2. NULL on error (err set). */
-sqlite3_stmt *rows_prepare_windowed(sqlite3 *db, const char *sql, const struct export_window *w, char *err,
-				    size_t errlen)
+static sqlite3_stmt *rows_prepare_windowed(sqlite3 *db, const char *sql, const struct export_window *w,
+					   char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {

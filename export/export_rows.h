@@ -70,16 +70,6 @@ struct rows {
 };
 
 /*
- * Prepare sql with window w bound as ?1 (from) and ?2 (to). NULL on error
- * (err set); the caller finalizes the statement.
- */
-sqlite3_stmt *rows_prepare_windowed(sqlite3 *db, const char *sql, const struct export_window *w, char *err,
-				    size_t errlen);
-
-/* 1 when runs.dry_run exists (migration 6; an export does not migrate). */
-int rows_have_dry_run(sqlite3 *db);
-
-/*
  * Prepare the query of set for window w. Returns 0, or -1 with a message in
  * err. Close with rows_close whatever rows_next returned.
  */

@@ -145,7 +145,7 @@ static int on_close(void *ctx)
  * NUL byte) and a depth limit, since yajl_tree_parse allows comments and
  * stops at a NUL. Returns the tree (free with yajl_tree_free) or NULL.
  */
-yajl_val hook_parse_json(const char *body, size_t len)
+static yajl_val hook_parse_json(const char *body, size_t len)
 {
 	static const yajl_callbacks callbacks = {
 		.yajl_start_map = on_open,

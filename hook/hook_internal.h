@@ -58,13 +58,6 @@ void hook_sha256_hex32(const char *s, char out[33]);
 void hook_sha256_hex32_n(const void *data, size_t len, char out[33]);
 
 /*
- * Parse body (len bytes) as one JSON value: strict (no comments, no trailing
- * garbage, valid UTF-8, no NUL byte), at most 16 levels deep. Returns the
- * tree (owned by the caller: yajl_tree_free) or NULL.
- */
-yajl_val hook_parse_json(const char *body, size_t len);
-
-/*
  * The request's body as one JSON object (hook_parse_json), or NULL after a
  * 400 reply that says why: a body that does not match its Content-Length, or
  * not one JSON object (expected: text after "expected one JSON object", such

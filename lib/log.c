@@ -32,12 +32,8 @@ void log_set_verbosity(int verbosity)
 	log_level_max = verbosity;
 }
 
-int log_verbosity(void)
-{
-	return log_level_max;
-}
-
-int log_to_journal(void)
+/* 1 when stderr is the journal. */
+static int log_to_journal(void)
 {
 	if (log_journal >= 0)
 		return log_journal;

@@ -447,8 +447,18 @@ int http_judge_attempt(struct http_client *c, CURL *h, const char *method, const
 	return 0;
 }
 
-enum http_result http_request(struct http_client *c, const char *method, const char *path, const char *body,
-			      int idempotent, struct http_response *resp, char *err, size_t errlen)
+/*
+ * Send method to base_url + path (path starts with '/' and may carry a
+ * query). body is a JSON text or NULL. idempotent: 0 for calls that must not
+ * be repeated blindly (Lever notes and opportunity creation); those are
+ * retried only when the server surely did not act (connection refused, 429,
+ * 503), and otherwise come back HTTP_UNAVAILABLE with maybe_sent = 1.
+ * On HTTP_UNAVAILABLE/HTTP_BAD_RESPONSE err says what happened
+ * ("Lever GET /stages: HTTP 503 ..." or the transport error).
+ */
+static enum http_result http_request(struct http_client *c, const char *method, const char *path,
+				     const char *body, int idempotent, struct http_response *resp, char *err,
+				     size_t errlen)
 {
 	if (errlen)
 		err[0] = '\0';
@@ -538,8 +548,11 @@ enum http_result http_request(struct http_client *c, const char *method, const c
 	return result;
 }
 
-enum remote_status remote_classify(struct http_client *c, const char *method, const char *path,
-				   enum http_result r, const struct http_response *resp, char *err, size_t errlen)
+/* The classification of an exchange already made (result and resp as
+ * http_request left them; err is kept for a transport failure). */
+static enum remote_status remote_classify(struct http_client *c, const char *method, const char *path,
+					  enum http_result r, const struct http_response *resp, char *err,
+					  size_t errlen)
 {
 	if (r == HTTP_UNAVAILABLE)
 		return REMOTE_DOWN;
@@ -597,13 +610,5 @@ const char *remote_config_hint(enum remote_status s)
 	default:
 		return NULL;
 	}
-}
-
-const char *remote_status_name(enum remote_status s)
-{
-	static const char *names[] = { "ok",	   "unavailable",    "unauthorized", "not found", "conflict",
-				       "rejected", "invalid offset", "bad response", "forbidden", "redirected",
-				       "cannot be reached as set up" };
-	return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
 }
 

@@ -116,8 +116,9 @@ enum remote_status lever_fetch_postings(struct http_client *lv, int64_t since_ms
 	return get(lv, &p, resp, err, n);
 }
 
-void lever_opportunities_path(struct buf *p, enum lever_window w, int64_t since_ms, int64_t until_ms,
-			      const char *token)
+/* The path (and query) of a listing of opportunities with window w. */
+static void lever_opportunities_path(struct buf *p, enum lever_window w, int64_t since_ms, int64_t until_ms,
+				     const char *token)
 {
 	buf_printf(p, "/opportunities?confidentiality=all&" OPPORTUNITY_EXPAND "&limit=%d", PAGE_LIMIT);
 	const char *field = w == LEVER_UPDATED ? "updated_at" : w == LEVER_CREATED ? "created_at" : NULL;
@@ -182,15 +183,6 @@ enum remote_status lever_fetch_opportunity(struct http_client *lv, const char *i
 void lever_user_path(struct buf *p, const char *id)
 {
 	http_path_with_id(p, "/users/", id, "");
-}
-
-enum remote_status lever_fetch_user(struct http_client *lv, const char *id, struct http_response *resp,
-				    char *err, size_t n)
-{
-	struct buf p;
-	buf_init(&p, 4096);
-	lever_user_path(&p, id);
-	return get(lv, &p, resp, err, n);
 }
 
 /* "?perform_as=<id>" or "" into out. */

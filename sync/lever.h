@@ -41,9 +41,6 @@ enum remote_status lever_fetch_postings(struct http_client *lv, int64_t since_ms
 enum remote_status lever_fetch_opportunities(struct http_client *lv, enum lever_window w, int64_t since_ms,
 					     int64_t until_ms, const char *token, struct http_response *resp,
 					     char *err, size_t n);
-/* The path (and query) of that listing, for concurrent fetching (http_multi). */
-void lever_opportunities_path(struct buf *path, enum lever_window w, int64_t since_ms, int64_t until_ms,
-			      const char *token);
 /* The path of a listing filtered by creation and update time together (Lever
  * ANDs the filters; bounds in ms, inclusive; LEVER_NO_BOUND leaves one out). */
 #define LEVER_NO_BOUND INT64_MIN
@@ -55,8 +52,6 @@ enum remote_status lever_fetch_opportunity(struct http_client *lv, const char *i
 					   char *err, size_t n);
 /* The path of one user, for concurrent fetching (http_multi). */
 void lever_user_path(struct buf *path, const char *id);
-enum remote_status lever_fetch_user(struct http_client *lv, const char *id, struct http_response *resp,
-				    char *err, size_t n);
 
 /* ---- writes (each is one outbox action; see act.c) ---- */
 
