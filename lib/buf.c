@@ -1,7 +1,8 @@
 /*
  * buf.c - bounded growable buffers, allocation that cannot fail, small string helpers (see buf.h).
  */
-#include "util.h"
+#include "buf.h"
+#include "exit_codes.h"
 
 #include <stdarg.h>
 #include <stdio.h>

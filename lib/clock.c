@@ -1,7 +1,7 @@
 /*
  * clock.c - the clock (with the REFSYNC_TEST_NOW hook), sleeping, the interruption of a run by a signal, ISO 8601 times (see clock.h).
  */
-#include "util.h"
+#include "clock.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,7 +1,8 @@
 /*
  * files.c - files and the process: atomic writes, the REFSYNC_TEST_CRASH_AT hook, user names (see files.h).
  */
-#include "util.h"
+#include "files.h"
+#include "buf.h"
 
 #include <errno.h>
 #include <fcntl.h>
