@@ -234,7 +234,7 @@ FUZZ_SRC_escape := lib/escape.c lib/answer_link.c $(UTIL_SRC) lib/log.c
 FUZZ_SRC_hook_cgi := $(FUZZ_SRC_hook)
 FUZZ_SRC_spool := sync/ingest_record.c lib/spool.c $(UTIL_SRC) lib/log.c
 FUZZ_SRC_mail := sync/mail.c sync/mail_compose.c sync/mail_header.c sync/mail_address.c lib/escape.c $(UTIL_SRC) lib/log.c
-FUZZ_SRC_http_headers := sync/http.c sync/http_error.c $(CONFIG_SRC) $(UTIL_SRC) lib/log.c
+FUZZ_SRC_http_headers := sync/http.c sync/http_error.c sync/http_text.c $(CONFIG_SRC) $(UTIL_SRC) lib/log.c
 FUZZ_SRC_iso8601 := $(UTIL_SRC) lib/log.c
 FUZZ_SRC_anchor := export/anchor.c export/sign.c export/output.c export/export_rows.c export/html_rows.c export/html_cells.c \
 	$(COMMON_SRC) build/gen/migrations.c
