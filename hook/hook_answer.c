@@ -306,13 +306,9 @@ static void answer_post(const struct config *cfg, const char *secret, const stru
 	json_gen_pair(g, "request_id", request_id);
 	json_gen_str(g, "hired");
 	yajl_gen_bool(g, hired);
-	json_gen_str(g, "answered_at");
-	yajl_gen_integer(g, now);
+	json_gen_int_pair(g, "answered_at", now);
 	yajl_gen_map_close(g);
-	char *text = json_gen_finish(g);
-	int full = buf_appendz(&record, text) || buf_appendz(&record, "\n");
-	free(text);
-	if (full) {
+	if (json_gen_line(g, &record)) {
 		hook_server_error(resp, "answer record too large");
 		goto out;
 	}

@@ -17,7 +17,7 @@
 #include "log.h"
 #include "spool.h"
 
-#include <inttypes.h>
+#include <stdint.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -78,46 +78,28 @@ static const char *route_event(const char *route)
 }
 
 /*
- * Build the spool record of a verified event into b. 0, or -1 when the
- * buffer is full (cannot happen within the limits above).
+ * Build the record of a verified event (type "webhook") or of a test
+ * delivery (type "webhook-test", event NULL: kept in done/ as a seen
+ * envelope) into b. 0, or -1 when the buffer is full (cannot happen within
+ * the limits above).
  */
-static int spool_record(struct buf *b, const char *event, const char *route, const char *opportunity_id,
+static int lever_record(struct buf *b, const char *event, const char *route, const char *opportunity_id,
 			const char *to_stage_id, long long triggered_at, int64_t received_at)
 {
 	yajl_gen g = json_gen_new();
 	yajl_gen_map_open(g);
-	json_gen_pair(g, "type", "webhook");
-	json_gen_pair(g, "event", event);
+	json_gen_pair(g, "type", event ? "webhook" : "webhook-test");
+	if (event)
+		json_gen_pair(g, "event", event);
 	json_gen_pair(g, "route", route);
-	json_gen_pair(g, "opportunity_id", opportunity_id);
-	json_gen_pair(g, "to_stage_id", to_stage_id);
-	json_gen_str(g, "triggered_at");
-	yajl_gen_integer(g, triggered_at);
-	json_gen_str(g, "received_at");
-	yajl_gen_integer(g, received_at);
+	if (event) {
+		json_gen_pair(g, "opportunity_id", opportunity_id);
+		json_gen_pair(g, "to_stage_id", to_stage_id);
+	}
+	json_gen_int_pair(g, "triggered_at", triggered_at);
+	json_gen_int_pair(g, "received_at", received_at);
 	yajl_gen_map_close(g);
-	char *text = json_gen_finish(g);
-	int r = buf_appendz(b, text) || buf_appendz(b, "\n");
-	free(text);
-	return r ? -1 : 0;
-}
-
-/* The record of a test delivery (kept in done/ as a seen envelope) into b. 0 or -1. */
-static int test_record(struct buf *b, const char *route, long long triggered_at, int64_t received_at)
-{
-	yajl_gen g = json_gen_new();
-	yajl_gen_map_open(g);
-	json_gen_pair(g, "type", "webhook-test");
-	json_gen_pair(g, "route", route);
-	json_gen_str(g, "triggered_at");
-	yajl_gen_integer(g, triggered_at);
-	json_gen_str(g, "received_at");
-	yajl_gen_integer(g, received_at);
-	yajl_gen_map_close(g);
-	char *text = json_gen_finish(g);
-	int r = buf_appendz(b, text) || buf_appendz(b, "\n");
-	free(text);
-	return r ? -1 : 0;
+	return json_gen_line(g, b);
 }
 
 void hook_lever(const struct config *cfg, const struct hook_request *req, const char *route,
@@ -197,7 +179,7 @@ void hook_lever(const struct config *cfg, const struct hook_request *req, const 
 		/* Nothing to queue, but the envelope is recorded as seen: token,
 		 * triggeredAt and signature do not cover data, so a replay of it
 		 * with other data must find the name taken. */
-		if (test_record(&record, route, triggered_at, now)) {
+		if (lever_record(&record, NULL, route, NULL, NULL, triggered_at, now)) {
 			hook_server_error(resp, "spool record too large");
 			goto out;
 		}
@@ -227,7 +209,7 @@ void hook_lever(const struct config *cfg, const struct hook_request *req, const 
 		goto out;
 	}
 
-	if (spool_record(&record, event, route, opportunity_id, to_stage_id, triggered_at, now)) {
+	if (lever_record(&record, event, route, opportunity_id, to_stage_id, triggered_at, now)) {
 		hook_server_error(resp, "spool record too large");
 		goto out;
 	}

@@ -43,3 +43,21 @@ char *json_gen_finish(yajl_gen g)
 	yajl_gen_free(g);
 	return r;
 }
+
+/* See json_write.h. */
+void json_gen_int_pair(yajl_gen g, const char *key, long long v)
+{
+	json_gen_str(g, key);
+	yajl_gen_integer(g, v);
+}
+
+/* See json_write.h. */
+int json_gen_line(yajl_gen g, struct buf *b)
+{
+	const unsigned char *out;
+	size_t len;
+	yajl_gen_get_buf(g, &out, &len);
+	int r = buf_append(b, out, len) || buf_append(b, "\n", 1);
+	yajl_gen_free(g);
+	return r ? -1 : 0;
+}

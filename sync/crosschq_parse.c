@@ -390,22 +390,18 @@ static void render_json(yajl_val v, char *out, size_t n, int depth)
 /* See crosschq.h. */
 void crosschq_error_line(const char *body, size_t len, char *out, size_t n)
 {
-	(void)len;
-	char ebuf[64];
-	yajl_val v = yajl_tree_parse(body, ebuf, sizeof ebuf);
-	if (v && YAJL_IS_OBJECT(v)) {
-		const char *detail_path[] = { "detail", NULL }, *errors_path[] = { "errors", NULL };
-		yajl_val detail = yajl_tree_get(v, detail_path, yajl_t_string);
-		yajl_val errors = yajl_tree_get(v, errors_path, yajl_t_any);
-		if (detail) {
-			snprintf(out, n, "%s", YAJL_GET_STRING(detail));
-		} else if (errors) {
-			out[0] = '\0';
-			render_json(errors, out, n, 0);
-			for (char *p = out; *p; p++)
-				if ((unsigned char)*p < 32)
-					*p = ' ';
-		}
+	char perr[PARSE_ERR_MAX];
+	yajl_val doc = parse_doc(body, len, perr, sizeof perr);
+	const char *detail = str(doc, "detail");
+	yajl_val errors = member(doc, "errors");
+	if (detail) {
+		snprintf(out, n, "%s", detail);
+	} else if (errors) {
+		out[0] = '\0';
+		render_json(errors, out, n, 0);
+		for (char *p = out; *p; p++)
+			if ((unsigned char)*p < 32)
+				*p = ' ';
 	}
-	yajl_tree_free(v);
+	yajl_tree_free(doc);
 }
