@@ -5,7 +5,6 @@
 #include "db.h"
 #include "http.h"
 #include "lever.h"
-#include "log.h"
 #include "mail.h"
 #include "lever_parse.h"
 #include "util.h"

@@ -7,7 +7,6 @@
 #include "check_internal.h"
 #include "crosschq.h"
 #include "db.h"
-#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

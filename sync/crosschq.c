@@ -5,7 +5,6 @@
  */
 #include "crosschq.h"
 #include "json_write.h"
-#include "log.h"
 #include "util.h"
 
 #include <stdio.h>

@@ -2,7 +2,6 @@
  * jstream.c - yajl callback parser producing per-record dotted paths.
  */
 #include "jstream.h"
-#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

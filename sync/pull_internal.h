@@ -11,7 +11,6 @@
 #include "http.h"
 #include "lever_parse.h"
 #include "store.h"
-#include "util.h"
 
 enum listing_kind { K_POSTINGS, K_OPPORTUNITIES, K_OPPORTUNITIES_UPDATED, K_OPPORTUNITIES_CREATED, K_DELETED };
 
