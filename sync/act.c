@@ -9,7 +9,7 @@
 #include "db.h"
 #include "log.h"
 #include "posting_sql.h"
-#include "records.h"
+#include "lever_parse.h"
 #include "store.h"
 #include "util.h"
 

@@ -10,7 +10,7 @@
 #include "crosschq_sync.h"
 #include "db.h"
 #include "log.h"
-#include "records.h"
+#include "lever_parse.h"
 #include "store.h"
 #include "util.h"
 

@@ -8,7 +8,7 @@
 #include "db.h"
 #include "lever.h"
 #include "log.h"
-#include "records.h"
+#include "lever_parse.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -26,7 +26,7 @@ enum remote_status act_find_link(struct sync_ctx *ctx, yajl_val p, int *found, c
 	enum remote_status s = lever_fetch_opportunity(&ctx->lever, act_field(p, "opportunity_id"), &resp, err, elen);
 	if (s == REMOTE_OK) {
 		char id[ID_MAX];
-		if (act_store_answer(ctx, &resp, id, sizeof id, act_field(p, "url"), found) < 0) {
+		if (act_store_response(ctx, &resp, id, sizeof id, act_field(p, "url"), found) < 0) {
 			snprintf(err, elen, "Lever GET /opportunities/%s: answer not understood", act_field(p, "opportunity_id"));
 			s = REMOTE_BAD;
 		}
@@ -122,7 +122,7 @@ static enum step lookup_archive(struct sync_ctx *ctx, yajl_val p, char *err, siz
 	enum step step = act_classify(s, 0);
 	if (step == STEP_DONE) {
 		char id[ID_MAX];
-		if (act_store_answer(ctx, &resp, id, sizeof id, NULL, NULL) < 0) {
+		if (act_store_response(ctx, &resp, id, sizeof id, NULL, NULL) < 0) {
 			step = STEP_STOP_DOWN;
 		} else {
 			sqlite3_stmt *st = db_prepare(ctx->db, "SELECT 1 FROM lever_opportunities WHERE id = ? AND "

@@ -15,7 +15,7 @@
 #include "crosschq.h"
 #include "db.h"
 #include "log.h"
-#include "records.h"
+#include "lever_parse.h"
 #include "util.h"
 
 #include <ctype.h>

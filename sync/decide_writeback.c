@@ -29,7 +29,7 @@
 #include "capability.h"
 #include "db.h"
 #include "decide_internal.h"
-#include "jstream.h"
+#include "json_write.h"
 #include "log.h"
 #include "util.h"
 
