@@ -48,6 +48,16 @@ static void copy_text(char *dst, size_t size, const char *text, size_t len)
 
 static int64_t parse_ms(const char *text, size_t len)
 {
+	/* the usual form, digits only (at most 15: up to the year 9999), without
+	 * strtod, which was 2% of a backfill */
+	if (len > 0 && len <= 15) {
+		int64_t v = 0;
+		size_t i = 0;
+		while (i < len && text[i] >= '0' && text[i] <= '9')
+			v = v * 10 + (text[i++] - '0');
+		if (i == len)
+			return v > 0 && v <= 253402300799999LL ? v : 0;
+	}
 	char tmp[40];
 	if (len >= sizeof tmp)
 		return 0;

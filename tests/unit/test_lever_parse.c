@@ -249,6 +249,23 @@ static void test_times_and_nulls(void **state)
 	o = one_opp("{\"id\":\"o1\",\"updatedAt\":1795884599000,\"deletedAt\":1.7958846e12}", c);
 	assert_int_equal(o->updated_at, 1795884599000LL);
 	assert_int_equal(o->deleted_at, 1795884600000LL);
+	/* the digits-only form and the general one agree at the edges: the last
+	 * millisecond of 9999 is a time, the next is none; zero, negative and
+	 * fractional forms as before */
+	static const struct {
+		const char *text;
+		long long want;
+	} edges[] = {
+		{ "253402300799999", 253402300799999LL }, { "253402300800000", 0 }, { "0", 0 }, { "42", 42 },
+		{ "-5", 0 }, { "1795884599000.7", 1795884599000LL }, { "2.534023008e14", 0 }, { "1e3", 1000 },
+		{ "9999999999999999", 0 },
+	};
+	for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+		char rec[128];
+		snprintf(rec, sizeof rec, "{\"id\":\"o1\",\"createdAt\":%s}", edges[i].text);
+		o = one_opp(rec, c);
+		assert_int_equal(o->created_at, edges[i].want);
+	}
 	free(c);
 }
 
