@@ -5,7 +5,8 @@
 #  1. unit tests (cmocka), in the -Werror build and under ASan+UBSan;
 #  2. end-to-end scenarios (tests/e2e, Python driver) running the sanitizer
 #     binaries against the fakes on loopback;
-#  3. static checks of what ships: systemd units, man pages (tests/lint.sh).
+#  3. the demo, as make demo runs it (tests/demo.sh);
+#  4. static checks of what ships: systemd units, man pages (tests/lint.sh).
 set -u
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -83,6 +84,20 @@ fi
 [ "$f" != 0 ] && failures="$failures e2e"
 passed=$((passed + p))
 failed=$((failed + f))
+rm -f "$out"
+
+# The demo as `make demo` runs it (the normal build, the sandbox tenant, the
+# exports, and demo/refsync.conf usable afterwards: tests/demo.py checks it).
+out=$(mktemp)
+if sh tests/demo.sh >"$out" 2>&1; then
+	echo "ok demo"
+	passed=$((passed + 1))
+else
+	cat "$out"
+	echo "not ok demo"
+	failures="$failures demo"
+	failed=$((failed + 1))
+fi
 rm -f "$out"
 
 # Static checks of units and man pages.
