@@ -33,16 +33,6 @@ int act(struct sync_ctx *ctx);
 void act_print_pending(struct sync_ctx *ctx);
 
 /*
- * `refsync retry`: put failed actions back to planned (all of them, or the
- * given keys), once the operator has fixed what made the remote refuse
- * them. Each is audited. Returns the number re-queued, or -1 on a database
- * error; *unknown counts keys that name no failed action, or one settled
- * by privacy erasure (never retried: its candidate is gone), each said on
- * stderr: then nothing is re-queued and it returns 0.
- */
-int act_requeue_failed(sqlite3 *db, char *const *keys, int n_keys, int *unknown);
-
-/*
  * `refsync resolve KEY --sent REQUEST_ID` (request_id set: the create in
  * doubt made that Crosschq request; it is read and linked) or `--not-sent`
  * (NULL: back to planned, the next run sends it). Both are audited.

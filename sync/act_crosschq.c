@@ -10,6 +10,7 @@
 #include "crosschq_sync.h"
 #include "db.h"
 #include "log.h"
+#include "outbox.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -175,20 +176,6 @@ enum step act_cq_link_prospect(struct sync_ctx *ctx, yajl_val p, char *result, s
 	return step;
 }
 
-/* When the create was last claimed for sending (else when it was planned). */
-static int64_t send_started(sqlite3 *db, int64_t action_id)
-{
-	sqlite3_stmt *st = db_prepare(db, "SELECT COALESCE(send_started_at, created_at) FROM outbox WHERE id = ?");
-	int64_t t = 0;
-	if (st) {
-		sqlite3_bind_int64(st, 1, action_id);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			t = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_finalize(st);
-	return t;
-}
-
 /* With the list capability: store every request changed since `since`. */
 static enum remote_status list_since(struct sync_ctx *ctx, int64_t since, char *err, size_t elen)
 {
@@ -231,7 +218,7 @@ enum step act_cq_lookup_create(struct sync_ctx *ctx, const struct action *a, cha
 			 "--not-sent", a->key);
 		return STEP_AWAIT;
 	}
-	int64_t since = send_started(ctx->db, a->id) - CQ_EVIDENCE_SKEW_MS;
+	int64_t since = outbox_send_started(ctx->db, a->id) - CQ_EVIDENCE_SKEW_MS;
 	char id[CQ_ID_MAX];
 	int found = cq_find_evidence(ctx->db, email, position, since, id, sizeof id);
 	if (found == 0 && capability_get(ctx->db, CAP_LIST) == CAP_PRESENT) {

@@ -22,15 +22,11 @@
 #define REFSYNC_ACT_SEND_H
 
 #include "context.h"
+#include "outbox.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-struct action {
-	int64_t id;
-	char *key, *kind, *subject, *payload;
-	int attempts;
-};
 
 /* The outcome of one step, as the state machine needs it. */
 enum step {

@@ -15,6 +15,7 @@
 #include "crosschq.h"
 #include "db.h"
 #include "log.h"
+#include "outbox.h"
 #include "records.h"
 #include "util.h"
 
@@ -233,31 +234,6 @@ static int set_trigger(struct sync_ctx *ctx, const struct candidate *c, const ch
 			    subject, reason);
 }
 
-int decide_plan_action(struct sync_ctx *ctx, const char *key, const char *kind, const char *subject,
-		       const char *payload, const char *reason)
-{
-	sqlite3_stmt *st = db_prepare(ctx->db,
-		"INSERT INTO outbox(key, kind, subject, payload, reason, state, created_at, updated_at) "
-		"VALUES (?1,?2,?3,?4,?5,'planned',?6,?6) ON CONFLICT(key) DO NOTHING");
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, payload, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, now_ms());
-	int rc = db_step_done(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return -1;
-	if (sqlite3_changes(ctx->db) == 0)
-		return 0;
-	if (audit_appendf(ctx->db, ctx->run_id, "action.planned", subject, "%s key=%s: %s", kind, key, reason))
-		return -1;
-	return 1;
-}
-
 /* Evaluate one entry. Returns 0 or -1 on a database error. */
 static int evaluate_entry(struct sync_ctx *ctx, struct candidate *c)
 {
@@ -340,7 +316,7 @@ static int evaluate_entry(struct sync_ctx *ctx, struct candidate *c)
 	format_iso8601(c->entered_at, 0, entered, sizeof entered);
 	snprintf(reason, sizeof reason, "entered the trigger stage at %s; template %s%s%s", entered, tpl->name,
 		 tc.note[0] ? "; " : "", tc.note);
-	int planned = decide_plan_action(ctx, key, "cq.create_request", subject, payload, reason);
+	int planned = outbox_plan(ctx->db, ctx->run_id, key, "cq.create_request", subject, payload, reason);
 	free(payload);
 	if (planned < 0)
 		return -1;

@@ -9,13 +9,6 @@
 
 #include "context.h"
 
-/*
- * Insert an outbox action unless its key exists (audited as action.planned).
- * Returns 1 inserted, 0 the key existed, -1 on a database error.
- */
-int decide_plan_action(struct sync_ctx *ctx, const char *key, const char *kind, const char *subject,
-		       const char *payload, const char *reason);
-
 /* What deciding looks at this time (decide.c, "changed since the last decide"). */
 struct decide_scope {
 	int all;  /* everything: the first decide, or the config or trigger stage changed */

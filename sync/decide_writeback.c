@@ -31,6 +31,7 @@
 #include "decide_internal.h"
 #include "jstream.h"
 #include "log.h"
+#include "outbox.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -125,27 +126,12 @@ static long skipped_now;
 static int skip(struct sync_ctx *ctx, const char *key, const char *kind, const char *subject, char *body,
 		const char *reason, const char *why)
 {
-	sqlite3_stmt *st = db_prepare(ctx->db,
-		"INSERT INTO outbox(key, kind, subject, payload, reason, state, last_error, created_at, updated_at) "
-		"VALUES (?1,?2,?3,?4,?5,'skipped',?6,?7,?7) ON CONFLICT(key) DO NOTHING");
-	int rc = st ? 0 : -1;
-	if (st) {
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, subject, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, body, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, why, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 7, now_ms());
-		rc = db_step_done(st) == SQLITE_DONE ? 0 : -1;
-		sqlite3_finalize(st);
-	}
+	int r = outbox_skip(ctx->db, ctx->run_id, key, kind, subject, body, reason, why);
 	free(body);
-	if (rc || sqlite3_changes(ctx->db) == 0)
-		return rc;
+	if (r <= 0)
+		return r;
 	skipped_now++;
-	return audit_appendf(ctx->db, ctx->run_id, "action.skipped", subject, "%s key=%s: not sent: %s", kind, key,
-			     why);
+	return 0;
 }
 
 /*
@@ -167,7 +153,7 @@ static int plan_after_go_live(struct sync_ctx *ctx, const char *key_prefix, cons
 			 format_iso8601(event_at, 0, at, sizeof at), format_iso8601(scope.live_since, 0, live, sizeof live));
 		return skip(ctx, key, kind, subject, body, reason, why);
 	}
-	int r = decide_plan_action(ctx, key, kind, subject, body, reason);
+	int r = outbox_plan(ctx->db, ctx->run_id, key, kind, subject, body, reason);
 	free(body);
 	if (r < 0)
 		return -1;

@@ -14,6 +14,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "outage.h"
+#include "outbox.h"
 #include "pull.h"
 #include "run_record.h"
 #include "status.h"
@@ -462,7 +463,7 @@ int main(int argc, char **argv)
 	}
 	if (is_retry) {
 		int unknown = 0;
-		int n = act_requeue_failed(ctx.db, argv + optind, argc - optind, &unknown);
+		int n = outbox_requeue_failed(ctx.db, argv + optind, argc - optind, &unknown);
 		if (n < 0) {
 			log_err("%s: %s", cfg.database, db_last_error());
 			code = db_failure_code(db_last_busy(), cfg.database);
