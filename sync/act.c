@@ -2,8 +2,9 @@
  * act.c - the outbox state machine: planned -> sending -> done | failed.
  */
 #include "act.h"
-#include "act_send.h"
+#include "action_kinds.h"
 #include "act_crosschq.h"
+#include "act_send.h"
 #include "outbox.h"
 #include "audit.h"
 #include "crosschq_store.h"
@@ -89,7 +90,7 @@ static int apply_step(struct sync_ctx *ctx, const struct action *a, enum step st
 		log_err("%s; the remaining actions wait for the next run", err);
 		return EXIT_TEMPFAIL;
 	case STEP_PARK:
-		/* act_kind_ready said yes a moment ago: treat it as a retry */
+		/* action_kind_ready said yes a moment ago: treat it as a retry */
 		if (record(ctx, a, "planned", NULL, err, now))
 			return EXIT_SOFTWARE;
 		log_err("%s %s: %s", a->kind, a->key, err);
@@ -100,7 +101,7 @@ static int apply_step(struct sync_ctx *ctx, const struct action *a, enum step st
 	return EXIT_SOFTWARE;
 }
 
-/* The kinds parked in this run (act_kind_ready said no), with their reasons. */
+/* The kinds parked in this run (action_kind_ready said no), with their reasons. */
 struct parked {
 	char kind[32];
 	char reason[512];
@@ -149,7 +150,7 @@ static int unpark_ready(struct sync_ctx *ctx, const struct parked *parked, size_
 		for (size_t j = 0; j < n_parked; j++)
 			still |= strcmp(parked[j].kind, kinds[i]) == 0;
 		char err[512];
-		if (still || !act_kind_ready(ctx, kinds[i], err, sizeof err))
+		if (still || !action_kind_ready(ctx, kinds[i], err, sizeof err))
 			continue;
 		if (db_begin(ctx->db))
 			return -1;
@@ -187,7 +188,7 @@ static int kind_parked(struct sync_ctx *ctx, const struct action *a, struct park
 		if (strcmp(ready[i], a->kind) == 0)
 			return 0;
 	char err[512];
-	if (act_kind_ready(ctx, a->kind, err, sizeof err) || *n_parked == PARKED_MAX) {
+	if (action_kind_ready(ctx, a->kind, err, sizeof err) || *n_parked == PARKED_MAX) {
 		if (*n_ready < PARKED_MAX)
 			strlcpy_(ready[(*n_ready)++], a->kind, sizeof ready[0]);
 		return 0;
@@ -211,7 +212,7 @@ static int resolve_in_doubt(struct sync_ctx *ctx)
 		struct action *a = &list[i];
 		if (result == EXIT_OK) {
 			char res[512] = "", err[2048] = "";
-			enum step step = act_lookup(ctx, a, res, sizeof res, err, sizeof err);
+			enum step step = action_lookup(ctx, a, res, sizeof res, err, sizeof err);
 			switch (step) {
 			case STEP_DONE:
 				log_notice("%s %s was in doubt: it happened (%s)", a->kind, a->key, res);
@@ -266,7 +267,7 @@ int act(struct sync_ctx *ctx)
 		struct action *a = &list[i];
 		char why[512];
 		int skip = 0;
-		if (result == EXIT_OK && act_cq_parked(ctx, a->kind, why, sizeof why)) {
+		if (result == EXIT_OK && action_kind_waits(ctx, a->kind, why, sizeof why)) {
 			/* an assumed Crosschq feature not offered: it waits, the run is not failed */
 			log_info("%s %s: %s", a->kind, a->key, why);
 			skip = 1;
@@ -282,9 +283,10 @@ int act(struct sync_ctx *ctx)
 			char res[512] = "", err[2048] = "";
 			/* 0. the wait for the remote's pace comes before the claim: a run killed
 			 *    while waiting leaves the action planned, not in doubt */
-			if (strncmp(a->kind, "cq.", 3) == 0)
+			const struct action_kind *k = action_kind_of(a->kind);
+			if (k && k->remote == ON_CROSSCHQ)
 				http_pace_wait(&ctx->crosschq);
-			else if (strncmp(a->kind, "lever.", 6) == 0)
+			else if (k && k->remote == ON_LEVER)
 				http_pace_wait(&ctx->lever);
 			/* 1. committed as sending before the call */
 			int claimed = outbox_claim(ctx->db, a->id);
@@ -293,7 +295,7 @@ int act(struct sync_ctx *ctx)
 			if (result == EXIT_OK) {
 				crash_point("before-send");
 				/* 2. the call */
-				enum step step = act_send(ctx, a, res, sizeof res, err, sizeof err);
+				enum step step = action_send(ctx, a, res, sizeof res, err, sizeof err);
 				crash_point("after-send");
 				/* 3. the outcome */
 				result = apply_step(ctx, a, step, res, err);
@@ -383,7 +385,7 @@ int act_resolve(struct sync_ctx *ctx, const char *key, const char *request_id)
 		if (step != STEP_DONE) {
 			log_err("%s", err);
 			code = step == STEP_FAILED ? EXIT_USAGE : step == STEP_STOP_AUTH ? EXIT_CONFIG : EXIT_TEMPFAIL;
-		} else if (db_begin(ctx->db) || cq_store_link(ctx->db, request_id, a.key, a.payload, 0) ||
+		} else if (db_begin(ctx->db) || cq_store_link(ctx->db, request_id, a.key, NULL, NULL, 0) ||
 			   audit_appendf(ctx->db, ctx->run_id, "action.resolved", a.subject,
 					 "%s key=%s: resolved by an operator: sent, as Crosschq request %s", a.kind, a.key,
 					 request_id) ||

@@ -12,8 +12,8 @@
 #include "decide_internal.h"
 #include "decide_sql.h"
 #include "audit.h"
-#include "crosschq.h"
 #include "db.h"
+#include "intent.h"
 #include "log.h"
 #include "outbox.h"
 #include "records.h"
@@ -298,19 +298,24 @@ static int evaluate_entry(struct sync_ctx *ctx, struct candidate *c)
 	}
 	char hm_first[TEXT_MAX], hm_last[TEXT_MAX];
 	split_name(hm_name, hm_first, sizeof hm_first, hm_last, sizeof hm_last);
-	struct crosschq_request_spec spec = {
+	struct cq_create_intent in = {
 		.first_name = first,
 		.last_name = last,
 		.email = c->email,
 		.phone = c->phone,
 		.job_position = position,
 		.requestor = req_email,
-		.tpl = tpl,
+		.jobrole = tpl->jobrole,
+		.use_sms = tpl->use_sms,
+		.any_relationship = tpl->any_relationship,
+		.references = tpl->references,
+		.candidate_message = tpl->candidate_message,
 		.hm_first = hm_first,
 		.hm_last = hm_last,
 		.hm_email = hm_email,
 	};
-	char *payload = crosschq_request_body(&spec);
+	memcpy(in.counts, tpl->counts, sizeof in.counts);
+	char *payload = intent_encode_cq_create(&in);
 	char reason[1024];
 	char entered[40];
 	format_iso8601(c->entered_at, 0, entered, sizeof entered);

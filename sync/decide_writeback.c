@@ -29,12 +29,11 @@
 #include "capability.h"
 #include "db.h"
 #include "decide_internal.h"
-#include "jstream.h"
+#include "intent.h"
 #include "log.h"
 #include "outbox.h"
 #include "util.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,21 +72,6 @@ static sqlite3_stmt *prepare_rule(struct sync_ctx *ctx, const char *sql, int all
 	sqlite3_stmt *st = db_prepare(ctx->db, text);
 	free(text);
 	return st;
-}
-
-/* A JSON object of string values from NULL-terminated key, value pairs
- * (a NULL value is written as null). malloc'd. */
-static char *payload(const char *key, ...)
-{
-	yajl_gen g = json_gen_new();
-	yajl_gen_map_open(g);
-	va_list ap;
-	va_start(ap, key);
-	for (const char *k = key; k; k = va_arg(ap, const char *))
-		json_gen_pair(g, k, va_arg(ap, const char *));
-	va_end(ap);
-	yajl_gen_map_close(g);
-	return json_gen_finish(g);
 }
 
 static const char *col(sqlite3_stmt *st, int i)
@@ -179,15 +163,16 @@ static int rule_report(struct sync_ctx *ctx)
 		scope.all, 0);
 	int rc = st ? 0 : -1;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
-		const char *rid = col(st, 0), *oid = col(st, 1), *url = col(st, 2);
+		const char *rid = col(st, 0), *oid = col(st, 1);
 		int64_t completed = sqlite3_column_int64(st, 3);
+		struct lever_report_intent in = { oid, rid, col(st, 2) };
 		rc = plan_after_go_live(ctx, "link", rid, "lever.add_link", "opportunity", oid,
-					payload("opportunity_id", oid, "request_id", rid, "url", url, NULL),
+					intent_encode_lever_report(&in),
 					"the Crosschq report is ready: its link goes on the candidate in Lever",
 					"the report was completed", completed);
 		if (rc == 0)
 			rc = plan_after_go_live(ctx, "note", rid, "lever.add_note", "opportunity", oid,
-						payload("opportunity_id", oid, "request_id", rid, "url", url, NULL),
+						intent_encode_lever_report(&in),
 						"the Crosschq report is ready: a note tells the recruiter and followers",
 						"the report was completed", completed);
 	}
@@ -212,15 +197,13 @@ static int rule_hired_in_lever(struct sync_ctx *ctx)
 		"WHERE a.type = 'hired' AND o.archived_at IS NOT NULL AND COALESCE(r.hired, 0) = 0 AND " ALIVE " "
 		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'hired:' || r.id) "
 		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'answer:' || r.id AND x.state <> 'failed' "
-		"AND json_valid(x.payload) AND json_extract(x.payload, '$.hired') = 'true') "
+		"AND json_valid(x.payload) AND json_extract(x.payload, '$.hired') IN (1, 'true')) "
 		"ORDER BY r.id", scope.all, 0);
 	int rc = st ? 0 : -1;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
-		char at[24];
-		ms_text(sqlite3_column_int64(st, 2), at, sizeof at);
+		struct cq_hired_intent in = { col(st, 0), 1, sqlite3_column_int64(st, 2), "ats" };
 		rc = plan_after_go_live(ctx, "hired", col(st, 0), "cq.set_hired", "opportunity", col(st, 1),
-					payload("request_id", col(st, 0), "hired", "true", "hired_at", at, "source",
-						"ats", NULL),
+					intent_encode_cq_hired(&in),
 					"archived in Lever with a hired-type reason", "hired in Lever",
 					sqlite3_column_int64(st, 2));
 	}
@@ -253,8 +236,9 @@ static int plan_archive_hired(struct sync_ctx *ctx, const char *oid, const char 
 				"cannot be written to Lever (run 'refsync check')", ctx->cfg->path, ctx->cfg->hired_reason);
 		return 0;
 	}
+	struct lever_archive_intent in = { oid, reason };
 	int rc = plan_after_go_live(ctx, "archive-hired", oid, "lever.archive_hired", "opportunity", oid,
-				    payload("opportunity_id", oid, "reason_id", reason, NULL), why,
+				    intent_encode_lever_archive(&in), why,
 				    "hired in Crosschq", hired_at);
 	free(reason);
 	return rc;
@@ -301,13 +285,11 @@ static int rule_answers(struct sync_ctx *ctx)
 	int rc = st ? 0 : -1;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		int hired = sqlite3_column_int(st, 1);
-		char at[24];
-		ms_text(sqlite3_column_int64(st, 2), at, sizeof at);
+		struct cq_hired_intent in = { col(st, 0), hired, sqlite3_column_int64(st, 2), "owner_answer" };
 		if (can_tell_crosschq)
 			rc = plan(ctx, "answer", col(st, 0), "cq.set_hired", "opportunity", col(st, 3),
-			  payload("request_id", col(st, 0), "hired", hired ? "true" : "false", "hired_at", at, "source",
-				  "owner_answer", NULL),
-			  hired ? "the owner answered: hired" : "the owner answered: not hired");
+				  intent_encode_cq_hired(&in),
+				  hired ? "the owner answered: hired" : "the owner answered: not hired");
 		if (rc == 0 && hired && !sqlite3_column_int(st, 4))
 			rc = plan_archive_hired(ctx, col(st, 3), "the owner answered: hired", 0);
 	}
@@ -331,7 +313,7 @@ static int rule_cancel(struct sync_ctx *ctx)
 	int rc = st ? 0 : -1;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
 		rc = plan_after_go_live(ctx, "cancel", col(st, 0), "cq.cancel_request", "opportunity", col(st, 1),
-					payload("request_id", col(st, 0), NULL),
+					intent_encode_cq_cancel(&(struct cq_cancel_intent){ col(st, 0) }),
 					"archived in Lever as not hired (cancel_on_archive = yes)",
 					"archived in Lever", sqlite3_column_int64(st, 2));
 	sqlite3_finalize(st);
@@ -383,17 +365,19 @@ static int rule_prompt(struct sync_ctx *ctx)
 	from_domain(ctx->cfg->from, domain, sizeof domain);
 	int rc = 0;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
-		char expires[24], message_id[512];
-		ms_text(ctx->started_at + (int64_t)ctx->cfg->answer_expiry_days * DAY_MS, expires, sizeof expires);
+		char message_id[512];
 		snprintf(message_id, sizeof message_id, "refsync-prompt.%s@%s", col(st, 0), domain);
 		char reason[128];
 		snprintf(reason, sizeof reason, "report completed %d or more days ago; candidate neither hired nor archived",
 			 ctx->cfg->after_days);
+		struct mail_prompt_intent in = {
+			.request_id = col(st, 0), .opportunity_id = col(st, 1), .report_url = col(st, 2),
+			.candidate = col(st, 3), .job = col(st, 4), .to_name = col(st, 5), .to_email = col(st, 6),
+			.message_id = message_id,
+			.expires_at = ctx->started_at + (int64_t)ctx->cfg->answer_expiry_days * DAY_MS,
+		};
 		rc = plan_after_go_live(ctx, "prompt", col(st, 0), "mail.followup", "opportunity", col(st, 1),
-					payload("request_id", col(st, 0), "opportunity_id", col(st, 1), "report_url",
-						col(st, 2), "candidate", col(st, 3), "job", col(st, 4), "to_name",
-						col(st, 5), "to_email", col(st, 6), "expires_at", expires, "message_id",
-						message_id, NULL),
+					intent_encode_mail_prompt(&in),
 					reason, "the report was completed", sqlite3_column_int64(st, 7));
 	}
 	sqlite3_finalize(st);
@@ -442,12 +426,14 @@ static int rule_prospects(struct sync_ctx *ctx)
 	sqlite3_bind_int(st, 1, all);
 	sqlite3_bind_int64(st, 2, since);
 	int rc = 0;
-	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		struct lever_prospect_intent in = { col(st, 0), col(st, 1), col(st, 2), col(st, 3), col(st, 4),
+						    col(st, 5) };
 		rc = plan(ctx, "prospect", col(st, 0), "lever.export_prospect", "prospect", col(st, 0),
-			  payload("prospect_id", col(st, 0), "name", col(st, 1), "email", col(st, 2), "phone", col(st, 3),
-				  "headline", col(st, 4), "tags", col(st, 5), NULL),
+			  intent_encode_lever_prospect(&in),
 			  all ? "export_existing = yes: a Crosschq prospect not yet in Lever"
 			      : "auto_export_new = yes: a new Crosschq prospect");
+	}
 	sqlite3_finalize(st);
 	if (rc)
 		return rc;
@@ -459,7 +445,7 @@ static int rule_prospects(struct sync_ctx *ctx)
 	rc = st ? 0 : -1;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
 		rc = plan(ctx, "prospect-link", col(st, 0), "cq.link_prospect", "prospect", col(st, 0),
-			  payload("prospect_id", col(st, 0), "ats_id", col(st, 1), NULL),
+			  intent_encode_cq_link_prospect(&(struct cq_link_prospect_intent){ col(st, 0), col(st, 1) }),
 			  "the prospect is in Lever: record its Lever id in Crosschq");
 	sqlite3_finalize(st);
 	return rc;
