@@ -205,7 +205,7 @@ static int choose_template(sqlite3 *db, const struct config *cfg, const struct c
 }
 
 /* Record a held/skipped/queued verdict; audit only when it changed. */
-static int set_trigger(struct sync_ctx *ctx, const struct candidate *c, const char *state, const char *reason,
+static int set_trigger(struct decide_ctx *ctx, const struct candidate *c, const char *state, const char *reason,
 		       const char *template_id)
 {
 	if (strcmp(c->prior_state, state) == 0 && strcmp(c->prior_reason, reason) == 0)
@@ -235,7 +235,7 @@ static int set_trigger(struct sync_ctx *ctx, const struct candidate *c, const ch
 }
 
 /* Evaluate one entry. Returns 0 or -1 on a database error. */
-static int evaluate_entry(struct sync_ctx *ctx, struct candidate *c)
+static int evaluate_entry(struct decide_ctx *ctx, struct candidate *c)
 {
 	if (load_candidate(ctx->db, c))
 		return -1;
@@ -332,7 +332,7 @@ static int evaluate_entry(struct sync_ctx *ctx, struct candidate *c)
 }
 
 /* The time from which stage entries count (set on the first run). */
-static int live_since(struct sync_ctx *ctx, int64_t *out)
+static int live_since(struct decide_ctx *ctx, int64_t *out)
 {
 	if (ctx->cfg->trigger_since > 0) {
 		*out = ctx->cfg->trigger_since;
@@ -345,15 +345,15 @@ static int live_since(struct sync_ctx *ctx, int64_t *out)
 		return 0;
 	}
 	char buf[32];
-	snprintf(buf, sizeof buf, "%lld", (long long)ctx->started_at);
+	snprintf(buf, sizeof buf, "%lld", (long long)ctx->now);
 	if (db_setting_set(ctx->db, "live_since", buf))
 		return -1;
 	char iso[40];
 	log_notice("first run: stage entries from %s on start reference requests (set trigger_since to change)",
-		   format_iso8601(ctx->started_at, 0, iso, sizeof iso));
+		   format_iso8601(ctx->now, 0, iso, sizeof iso));
 	if (audit_appendf(ctx->db, ctx->run_id, "config.live_since", "installation", "live since %s", iso))
 		return -1;
-	*out = ctx->started_at;
+	*out = ctx->now;
 	return 0;
 }
 
@@ -373,7 +373,7 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
  * (trigger stage, default template, templates...), the trigger stage's id
  * and live_since. A change makes decide read every trigger-stage entry.
  */
-static void inputs_fingerprint(struct sync_ctx *ctx, const char *stage_id, int64_t since, char *out, size_t n)
+static void inputs_fingerprint(struct decide_ctx *ctx, const char *stage_id, int64_t since, char *out, size_t n)
 {
 	uint64_t h = 14695981039346656037ULL;
 	h = fnv1a(h, stage_id, strlen(stage_id) + 1);
@@ -386,7 +386,7 @@ static void inputs_fingerprint(struct sync_ctx *ctx, const char *stage_id, int64
 			h = fnv1a(h, chunk, got);
 		fclose(f);
 	} else {
-		h = fnv1a(h, &ctx->started_at, sizeof ctx->started_at); /* unreadable: never the same */
+		h = fnv1a(h, &ctx->now, sizeof ctx->now); /* unreadable: never the same */
 	}
 	snprintf(out, n, "%016llx", (unsigned long long)h);
 }
@@ -425,7 +425,7 @@ static int setting_update(sqlite3 *db, const char *key, const char *have, const 
  * marks are consumed (in the transaction of the decisions). Returns the
  * prepared query (bound), or NULL on a database error.
  */
-static sqlite3_stmt *changed_entries(struct sync_ctx *ctx, const char *stage_id, int64_t since,
+static sqlite3_stmt *changed_entries(struct decide_ctx *ctx, const char *stage_id, int64_t since,
 				     struct decide_scope *scope)
 {
 	char inputs[32], caps[32];
@@ -464,7 +464,7 @@ static sqlite3_stmt *changed_entries(struct sync_ctx *ctx, const char *stage_id,
 	return st;
 }
 
-static int decide_triggers(struct sync_ctx *ctx, struct decide_scope *scope)
+static int decide_triggers(struct decide_ctx *ctx, struct decide_scope *scope)
 {
 	char *stage_id = decide_trigger_stage_id(ctx->db, ctx->cfg->trigger_stage);
 	if (!stage_id) {
@@ -527,7 +527,7 @@ static int decide_triggers(struct sync_ctx *ctx, struct decide_scope *scope)
 	return result;
 }
 
-int decide(struct sync_ctx *ctx, int keep_open)
+int decide(struct decide_ctx *ctx, int keep_open)
 {
 	if (db_begin(ctx->db)) {
 		snprintf(ctx->error, sizeof ctx->error, "cannot start deciding: %s", db_last_error());

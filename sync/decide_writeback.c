@@ -58,7 +58,7 @@ static struct decide_scope scope;
 	"UNION SELECT r1.* FROM cq_requests r1 WHERE r1.completed_at > ?9) r CROSS JOIN lever_opportunities o "
 
 /* Prepare a rule's query (written over ALL_REQUESTS) for this decide's scope. NULL on error. */
-static sqlite3_stmt *prepare_rule(struct sync_ctx *ctx, const char *sql, int all, int recent)
+static sqlite3_stmt *prepare_rule(struct decide_ctx *ctx, const char *sql, int all, int recent)
 {
 	const char *at = strstr(sql, ALL_REQUESTS);
 	if (all || !at)
@@ -107,7 +107,7 @@ static long skipped_now;
  * 'skipped' (unless its key exists), audited as action.skipped with why.
  * Takes body. 0 or -1.
  */
-static int skip(struct sync_ctx *ctx, const char *key, const char *kind, const char *subject, char *body,
+static int skip(struct decide_ctx *ctx, const char *key, const char *kind, const char *subject, char *body,
 		const char *reason, const char *why)
 {
 	int r = outbox_skip(ctx->db, ctx->run_id, key, kind, subject, body, reason, why);
@@ -123,7 +123,7 @@ static int skip(struct sync_ctx *ctx, const char *key, const char *kind, const c
  * unknown) came before go-live, record it as skipped. Takes body; counts a
  * planned action. 0 or -1.
  */
-static int plan_after_go_live(struct sync_ctx *ctx, const char *key_prefix, const char *key_id, const char *kind,
+static int plan_after_go_live(struct decide_ctx *ctx, const char *key_prefix, const char *key_id, const char *kind,
 			      const char *subject_kind, const char *subject_id, char *body, const char *reason,
 			      const char *what, int64_t event_at)
 {
@@ -146,14 +146,14 @@ static int plan_after_go_live(struct sync_ctx *ctx, const char *key_prefix, cons
 }
 
 /* Plan one action (no go-live rule: prospects, answers); counts it. Takes body. 0 or -1. */
-static int plan(struct sync_ctx *ctx, const char *key_prefix, const char *key_id, const char *kind,
+static int plan(struct decide_ctx *ctx, const char *key_prefix, const char *key_id, const char *kind,
 		const char *subject_kind, const char *subject_id, char *body, const char *reason)
 {
 	return plan_after_go_live(ctx, key_prefix, key_id, kind, subject_kind, subject_id, body, reason, NULL, 0);
 }
 
 /* Report link and note for every completed request. */
-static int rule_report(struct sync_ctx *ctx)
+static int rule_report(struct decide_ctx *ctx)
 {
 	sqlite3_stmt *st = prepare_rule(ctx,
 		"SELECT r.id, r.opportunity_id, r.report_url, r.completed_at FROM cq_requests r "
@@ -186,7 +186,7 @@ static int rule_report(struct sync_ctx *ctx)
  * back a hire Lever shows now; only an owner's "hired" answer, which tells
  * Crosschq the same, makes this one unneeded.
  */
-static int rule_hired_in_lever(struct sync_ctx *ctx)
+static int rule_hired_in_lever(struct decide_ctx *ctx)
 {
 	if (capability_get(ctx->db, CAP_HIRE) != CAP_PRESENT)
 		return 0; /* Crosschq offers no way to be told (capability.h) */
@@ -212,7 +212,7 @@ static int rule_hired_in_lever(struct sync_ctx *ctx)
 }
 
 /* The id of the configured hired reason, or NULL (malloc'd). */
-static char *hired_reason_id(struct sync_ctx *ctx)
+static char *hired_reason_id(struct decide_ctx *ctx)
 {
 	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT id FROM lever_archive_reasons WHERE text = ? COLLATE NOCASE "
 					       "ORDER BY type = 'hired' DESC, id LIMIT 1");
@@ -226,7 +226,7 @@ static char *hired_reason_id(struct sync_ctx *ctx)
 
 /* Archive an opportunity as hired in Lever unless Lever shows it hired;
  * skipped when the hire (at hired_at; 0: unknown) came before go-live. */
-static int plan_archive_hired(struct sync_ctx *ctx, const char *oid, const char *why, int64_t hired_at)
+static int plan_archive_hired(struct decide_ctx *ctx, const char *oid, const char *why, int64_t hired_at)
 {
 	static int warned;
 	char *reason = hired_reason_id(ctx);
@@ -245,7 +245,7 @@ static int plan_archive_hired(struct sync_ctx *ctx, const char *oid, const char 
 }
 
 /* Hired in Crosschq: archive in Lever with the hired reason. */
-static int rule_hired_in_crosschq(struct sync_ctx *ctx)
+static int rule_hired_in_crosschq(struct decide_ctx *ctx)
 {
 	sqlite3_stmt *st = prepare_rule(ctx,
 		"SELECT r.opportunity_id, max(COALESCE(r.hired_at, 0)) FROM cq_requests r "
@@ -268,7 +268,7 @@ static int rule_hired_in_crosschq(struct sync_ctx *ctx)
  * nor when Crosschq holds a hire newer than the answer (a stale click on an
  * old prompt); it waits, and goes out only if the hire goes away.
  */
-static int rule_answers(struct sync_ctx *ctx)
+static int rule_answers(struct decide_ctx *ctx)
 {
 	int can_tell_crosschq = capability_get(ctx->db, CAP_HIRE) == CAP_PRESENT;
 	sqlite3_stmt *st = db_prepare(ctx->db,
@@ -298,7 +298,7 @@ static int rule_answers(struct sync_ctx *ctx)
 }
 
 /* Archived as not hired: cancel open requests, so references stop getting reminders. */
-static int rule_cancel(struct sync_ctx *ctx)
+static int rule_cancel(struct decide_ctx *ctx)
 {
 	if (!ctx->cfg->cancel_on_archive || capability_get(ctx->db, CAP_CANCEL) != CAP_PRESENT)
 		return 0;
@@ -333,11 +333,11 @@ static void from_domain(const char *from, char *out, size_t n)
 }
 
 /* The follow-up prompt: after_days after completion, neither hired nor archived. */
-static int rule_prompt(struct sync_ctx *ctx)
+static int rule_prompt(struct decide_ctx *ctx)
 {
 	/* time-based: the requests whose waiting time ended since the last
 	 * decide (by an index on completed_at), and those that changed */
-	int64_t bound = ctx->started_at - (int64_t)ctx->cfg->after_days * DAY_MS;
+	int64_t bound = ctx->now - (int64_t)ctx->cfg->after_days * DAY_MS;
 	char *from = db_setting_get(ctx->db, "decide.prompt_through");
 	int64_t prompt_from = from ? strtoll(from, NULL, 10) : 0;
 	int all = scope.all || scope.held || prompt_from <= 0;
@@ -374,7 +374,7 @@ static int rule_prompt(struct sync_ctx *ctx)
 			.request_id = col(st, 0), .opportunity_id = col(st, 1), .report_url = col(st, 2),
 			.candidate = col(st, 3), .job = col(st, 4), .to_name = col(st, 5), .to_email = col(st, 6),
 			.message_id = message_id,
-			.expires_at = ctx->started_at + (int64_t)ctx->cfg->answer_expiry_days * DAY_MS,
+			.expires_at = ctx->now + (int64_t)ctx->cfg->answer_expiry_days * DAY_MS,
 		};
 		rc = plan_after_go_live(ctx, "prompt", col(st, 0), "mail.followup", "opportunity", col(st, 1),
 					intent_encode_mail_prompt(&in),
@@ -390,7 +390,7 @@ static int rule_prompt(struct sync_ctx *ctx)
 }
 
 /* The time from which new prospects are exported automatically. */
-static int auto_export_since(struct sync_ctx *ctx, int64_t *out)
+static int auto_export_since(struct decide_ctx *ctx, int64_t *out)
 {
 	char *v = db_setting_get(ctx->db, "auto_export_since");
 	if (v) {
@@ -399,16 +399,16 @@ static int auto_export_since(struct sync_ctx *ctx, int64_t *out)
 		return 0;
 	}
 	char buf[24];
-	ms_text(ctx->started_at, buf, sizeof buf);
+	ms_text(ctx->now, buf, sizeof buf);
 	if (db_setting_set(ctx->db, "auto_export_since", buf))
 		return -1;
-	*out = ctx->started_at;
+	*out = ctx->now;
 	return audit_append(ctx->db, ctx->run_id, "config.auto_export_new", "installation",
 			    "prospects created from now on are exported to Lever");
 }
 
 /* Prospects into Lever, then their Lever id back onto the prospect. */
-static int rule_prospects(struct sync_ctx *ctx)
+static int rule_prospects(struct decide_ctx *ctx)
 {
 	int all = ctx->cfg->export_existing;
 	if ((!all && !ctx->cfg->auto_export_new) || capability_get(ctx->db, CAP_PROSPECTS) != CAP_PRESENT)
@@ -451,11 +451,11 @@ static int rule_prospects(struct sync_ctx *ctx)
 	return rc;
 }
 
-int decide_writeback(struct sync_ctx *ctx, const struct decide_scope *sc)
+int decide_writeback(struct decide_ctx *ctx, const struct decide_scope *sc)
 {
 	scope = *sc;
 	skipped_now = 0;
-	int (*rules[])(struct sync_ctx *) = { rule_report, rule_hired_in_lever, rule_answers, rule_hired_in_crosschq,
+	int (*rules[])(struct decide_ctx *) = { rule_report, rule_hired_in_lever, rule_answers, rule_hired_in_crosschq,
 					      rule_cancel, rule_prompt, rule_prospects };
 	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
 		if (rules[i](ctx))
