@@ -9,7 +9,7 @@
  *      'planned' with a later next_attempt_at (a transient failure).
  * A row found in 'sending' when a run starts was interrupted between 1 and
  * 3: it is "in doubt" and is resolved by looking at the remote before
- * anything is sent again (act_send.h); a Crosschq create only by evidence
+ * anything is sent again (action_kinds.h); a Crosschq create only by evidence
  * (act_crosschq.h), else it stays in doubt for a person.
  */
 #ifndef REFSYNC_ACT_H
