@@ -20,10 +20,20 @@
 #define RETRY_BASE_MS 60000LL
 #define RETRY_MAX_MS 3600000LL
 
+/* What "found" means for a's kind: in Crosschq (a request) or on Lever (a link, a note). */
+static const char *found_text(const struct action *a)
+{
+	const struct action_kind *k = action_kind_of(a->kind);
+	return k && k->remote == ON_CROSSCHQ ? "found in Crosschq, not created (adopted)"
+					     : "found on Lever, not posted (adopted)";
+}
+
 /* Move a row to state with its outcome (outbox_record, audited). 0 or -1. */
 static int record(struct sync_ctx *ctx, const struct action *a, const char *state, const char *result,
 		  const char *error, int64_t next_attempt_at)
 {
+	if (strcmp(state, "found") == 0)
+		return outbox_record_found(ctx->db, ctx->run_id, a, found_text(a), result);
 	return outbox_record(ctx->db, ctx->run_id, a, state, result, error, next_attempt_at);
 }
 
@@ -51,7 +61,7 @@ static int apply_step(struct sync_ctx *ctx, const struct action *a, enum step st
 		if (record(ctx, a, "found", result, NULL, 0))
 			return EXIT_SOFTWARE;
 		ctx->done++;
-		log_notice("%s %s: found on Lever already (%s): adopted, not posted", a->kind, a->key, result);
+		log_notice("%s %s: %s: %s", a->kind, a->key, found_text(a), result);
 		return 0;
 	case STEP_SKIPPED:
 		if (record(ctx, a, "skipped", NULL, err, 0))
@@ -288,11 +298,19 @@ int act(struct sync_ctx *ctx)
 				http_pace_wait(&ctx->crosschq);
 			else if (k && k->remote == ON_LEVER)
 				http_pace_wait(&ctx->lever);
-			/* 1. committed as sending before the call */
-			int claimed = outbox_claim(ctx->db, a->id);
-			if (claimed)
-				result = claimed == -2 ? EXIT_TEMPFAIL : EXIT_SOFTWARE;
-			if (result == EXIT_OK) {
+			/* 0b. an effect the remote has already (a create Crosschq made before) is adopted,
+			 *     not made again; before the claim too: a run killed while looking leaves it planned */
+			enum step before;
+			int settled = action_before_claim(ctx, a, &before, res, sizeof res, err, sizeof err);
+			if (settled) {
+				result = apply_step(ctx, a, before, res, err);
+			} else {
+				/* 1. committed as sending before the call */
+				int claimed = outbox_claim(ctx->db, a->id);
+				if (claimed)
+					result = claimed == -2 ? EXIT_TEMPFAIL : EXIT_SOFTWARE;
+			}
+			if (result == EXIT_OK && !settled) {
 				crash_point("before-send");
 				/* 2. the call */
 				enum step step = action_send(ctx, a, res, sizeof res, err, sizeof err);

@@ -11,13 +11,15 @@
 #include "db.h"
 #include "log.h"
 #include "outbox.h"
+#include "records.h"
+#include "store.h"
 #include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define LIST_PAGES_MAX 200
+#define LIST_PAGES_MAX 1000
 
 /* Run fn(db, ...) style writes in one transaction: 0 or -1. */
 static int in_tx(sqlite3 *db, int rc_of_write)
@@ -166,13 +168,18 @@ enum step act_cq_link_prospect(struct sync_ctx *ctx, const struct action *a, con
 	return step;
 }
 
-/* With the list capability: store every request changed since `since`. */
-static enum remote_status list_since(struct sync_ctx *ctx, int64_t since, char *err, size_t elen)
+/*
+ * With the list capability: store every request changed since `since`.
+ * *complete: 1 when the listing reached its last page (then the run's
+ * stored requests cover `since`), 0 when it was cut at LIST_PAGES_MAX.
+ */
+static enum remote_status list_since(struct sync_ctx *ctx, int64_t since, int *complete, char *err, size_t elen)
 {
 	char next[4096] = "";
 	struct http_response resp;
 	http_response_init(&resp);
 	enum remote_status s = REMOTE_OK;
+	*complete = 0;
 	for (int page = 0; page < LIST_PAGES_MAX && s == REMOTE_OK; page++) {
 		s = crosschq_list_requests(&ctx->crosschq, since, next, &resp, err, elen);
 		if (s != REMOTE_OK)
@@ -186,12 +193,45 @@ static enum remote_status list_since(struct sync_ctx *ctx, int64_t since, char *
 			break;
 		}
 		char jerr[64];
-		if (crosschq_parse_requests(d, resp.body.len, NULL, NULL, next, sizeof next, jerr, sizeof jerr) < 0 ||
-		    !next[0])
+		if (crosschq_parse_requests(d, resp.body.len, NULL, NULL, next, sizeof next, jerr, sizeof jerr) < 0)
 			break;
+		if (!next[0]) {
+			*complete = 1;
+			break;
+		}
 	}
 	http_response_free(&resp);
 	return s;
+}
+
+/*
+ * The evidence rule, shared by a create in doubt and the look-up before a
+ * create: a request for email and position created at or after since, among
+ * the stored requests; when none is stored and list_from >= 0 (and the list
+ * capability is present), after one listing since list_from. Returns 1 with
+ * its id, 0 none, -1 database error, -2 the listing failed (*ls, err set).
+ */
+static int find_evidence(struct sync_ctx *ctx, const char *email, const char *position, int64_t since,
+			 int64_t list_from, char *id, size_t idlen, enum remote_status *ls, char *err, size_t elen)
+{
+	*ls = REMOTE_OK;
+	int found = cq_find_evidence(ctx->db, email, position, since, id, idlen);
+	if (found != 0 || list_from < 0 || capability_get(ctx->db, CAP_LIST) != CAP_PRESENT)
+		return found;
+	int complete;
+	*ls = list_since(ctx, list_from, &complete, err, elen);
+	if (*ls != REMOTE_OK)
+		return -2;
+	if (complete)
+		crosschq_listed(ctx, list_from);
+	return cq_find_evidence(ctx->db, email, position, since, id, idlen);
+}
+
+/* Link request id to the create a (adopted, made before or elsewhere), for its email and position. 0 or -1. */
+static int adopt(struct sync_ctx *ctx, const struct action *a, const struct cq_create_intent *in, const char *id)
+{
+	return db_begin(ctx->db) ||
+	       in_tx(ctx->db, cq_store_link(ctx->db, id, a->key, in->email, in->job_position, 0)) ? -1 : 0;
 }
 
 enum step act_cq_lookup_create(struct sync_ctx *ctx, const struct action *a, const union intent *in,
@@ -210,18 +250,17 @@ enum step act_cq_lookup_create(struct sync_ctx *ctx, const struct action *a, con
 	}
 	int64_t since = outbox_send_started(ctx->db, a->id) - CQ_EVIDENCE_SKEW_MS;
 	char id[CQ_ID_MAX];
-	int found = cq_find_evidence(ctx->db, email, position, since, id, sizeof id);
-	if (found == 0 && capability_get(ctx->db, CAP_LIST) == CAP_PRESENT) {
-		enum remote_status s = list_since(ctx, since, err, elen);
-		if (s == REMOTE_AUTH)
-			return STEP_STOP_AUTH;
+	enum remote_status ls;
+	int found = find_evidence(ctx, email, position, since, since > 0 ? since : 0, id, sizeof id, &ls, err, elen);
+	if (found == -2 && ls == REMOTE_AUTH)
+		return STEP_STOP_AUTH;
+	if (found == -2) /* not listed now: what is stored is all the evidence there is */
 		found = cq_find_evidence(ctx->db, email, position, since, id, sizeof id);
-	}
 	enum step step;
 	if (found < 0) {
 		step = STEP_DB_ERROR;
 	} else if (found == 1) {
-		if (db_begin(ctx->db) || in_tx(ctx->db, cq_store_link(ctx->db, id, a->key, email, position, 0))) {
+		if (adopt(ctx, a, &in->create, id)) {
 			step = STEP_DB_ERROR;
 		} else {
 			snprintf(result, rlen, "%s", id);
@@ -238,6 +277,70 @@ enum step act_cq_lookup_create(struct sync_ctx *ctx, const struct action *a, con
 	return step;
 }
 
+/* The earliest stage entry of the creates not done yet, less the clock skew; at most fallback. */
+static int64_t earliest_create_since(sqlite3 *db, int64_t fallback)
+{
+	int64_t since = fallback;
+	sqlite3_stmt *st = db_prepare(db, "SELECT key FROM outbox WHERE kind = 'cq.create_request' AND state IN "
+					  "('planned', 'sending')");
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		char opportunity[ID_MAX];
+		int64_t entered = 0;
+		if (store_parse_external_id((const char *)sqlite3_column_text(st, 0), opportunity, &entered) == 0 &&
+		    entered > 0 && entered - CQ_EVIDENCE_SKEW_MS < since)
+			since = entered - CQ_EVIDENCE_SKEW_MS;
+	}
+	sqlite3_finalize(st);
+	return since;
+}
+
+int act_cq_before_create(struct sync_ctx *ctx, const struct action *a, const union intent *in, enum step *step,
+			 char *result, size_t rlen, char *err, size_t elen)
+{
+	char opportunity[ID_MAX];
+	int64_t entered = 0;
+	const char *email = in->create.email, *position = in->create.job_position;
+	if (capability_get(ctx->db, CAP_LIST) != CAP_PRESENT ||
+	    store_parse_external_id(a->key, opportunity, &entered) || entered <= 0)
+		return 0; /* nothing to look at: created as before */
+	if (!email || !position)
+		return 0; /* erased or damaged: the send path says so */
+	/* the stage entry's time, less the two clocks' skew: the in-doubt rule */
+	int64_t since = entered - CQ_EVIDENCE_SKEW_MS, list_from = -1;
+	if (!(ctx->cq_listed && ctx->cq_listed_from <= since) && ctx->cq_create_listing == 0)
+		list_from = earliest_create_since(ctx->db, since); /* one listing for every create of the run */
+	char id[CQ_ID_MAX], iso[40];
+	enum remote_status ls;
+	int found = find_evidence(ctx, email, position, since, list_from, id, sizeof id, &ls, err, elen);
+	if (list_from >= 0 && found != -1)
+		ctx->cq_create_listing = found == -2 ? -1 : 1;
+	int settled = 1;
+	if (found == -2) {
+		char why[1024];
+		snprintf(why, sizeof why, "%s", err);
+		snprintf(err, elen, "not created: looking in Crosschq for a request already made for this stage entry "
+			 "failed: %s", why);
+		*step = act_classify(ls, 0);
+		if (*step == STEP_FAILED || *step == STEP_DONE)
+			*step = STEP_RETRY;
+	} else if (found < 0) {
+		*step = STEP_DB_ERROR;
+	} else if (found == 1) {
+		/* made by an earlier installation against the same tenant (or by hand): adopted, not made again */
+		*step = adopt(ctx, a, &in->create, id) ? STEP_DB_ERROR : STEP_FOUND;
+		snprintf(result, rlen, "%s", id);
+	} else if (!(ctx->cq_listed && ctx->cq_listed_from <= since)) {
+		/* the run's listing failed or was cut: it cannot be told whether Crosschq has it */
+		snprintf(err, elen, "not created: looking in Crosschq for a request already made for this stage entry "
+			 "failed: its requests since %s could not be listed whole in this run (the listing failed, or "
+			 "had more than %d pages)", format_iso8601(since, 0, iso, sizeof iso), LIST_PAGES_MAX);
+		*step = STEP_RETRY;
+	} else {
+		settled = 0;
+	}
+	return settled;
+}
+
 /* A hired PATCH or a cancel in doubt: read the request. 1 happened, 0 not, or
  * -1 with *step the stop step (or STEP_DONE: the request is gone). */
 static int read_state(struct sync_ctx *ctx, const char *rid, char *state, size_t n, int *hired, enum step *step,
@@ -250,7 +353,7 @@ static int read_state(struct sync_ctx *ctx, const char *rid, char *state, size_t
 		return -1;
 	}
 	if (s != REMOTE_OK) {
-		*step = s == REMOTE_AUTH ? STEP_STOP_AUTH : STEP_STOP_DOWN;
+		*step = act_classify_lookup(s);
 		return -1;
 	}
 	stored_state(ctx->db, rid, state, n, hired);
@@ -326,5 +429,5 @@ enum step act_cq_fetch_for_resolve(struct sync_ctx *ctx, const char *request_id,
 		snprintf(err, elen, "Crosschq has no request %s", request_id);
 		return STEP_FAILED;
 	}
-	return s == REMOTE_OK ? STEP_DONE : s == REMOTE_AUTH ? STEP_STOP_AUTH : STEP_STOP_DOWN;
+	return s == REMOTE_OK ? STEP_DONE : act_classify_lookup(s);
 }

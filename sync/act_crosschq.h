@@ -12,6 +12,19 @@
  * through a webhook, the list capability or a read, is adopted as ours.
  * Until then it stays in doubt, shown by `status`, the exports and the
  * journal, and `refsync resolve KEY --sent ID | --not-sent` settles it.
+ *
+ * Before a create is sent, the same rule looks for a request Crosschq
+ * already has for its stage entry (made by an earlier installation against
+ * the same tenant, a reinstall): a request not linked to any create, same
+ * email and position, created at or after the entry (less the skew). Found,
+ * it is adopted (action.found) and nothing is posted. This needs the list
+ * capability: the requests the run listed whole are used when they reach
+ * back to the entry, else ONE listing per run, from the earliest entry of
+ * all the creates not done, serves every create. Without the capability
+ * (absent or not probed) there is nothing to look at, and a create is sent
+ * as before: a reinstall with trigger_since then starts a second reference
+ * check for each entry the earlier installation had started (the first run
+ * warns, and `status` says so).
  */
 #ifndef REFSYNC_ACT_CROSSCHQ_H
 #define REFSYNC_ACT_CROSSCHQ_H
@@ -22,6 +35,18 @@
 #include "outbox.h"
 
 #define CQ_EVIDENCE_SKEW_MS 60000LL
+
+/*
+ * Before a create is claimed for sending: with the list capability, look
+ * for a request Crosschq already has for its stage entry (see above).
+ * Returns 1 when the action is settled without a POST: *step STEP_FOUND
+ * (result = the adopted request's id, linked to the key), STEP_RETRY or a
+ * stop step (err: Crosschq could not be searched, so nothing is sent), or
+ * STEP_DB_ERROR; 0 when it is to be created (also without the capability).
+ */
+int act_cq_before_create(struct sync_ctx *ctx, const struct action *a, const union intent *in, enum step *step,
+			 char *result, size_t rlen, char *err, size_t elen);
+
 
 /* cq.create_request: POST the intent as Crosschq's body; the request is linked to the key. */
 enum step act_cq_create(struct sync_ctx *ctx, const struct action *a, const union intent *in, char *result,

@@ -124,7 +124,7 @@ enum step act_lever_lookup_note(struct sync_ctx *ctx, const struct action *a, co
 	enum remote_status rs = act_lever_find_note(ctx, in, result, rlen, err, elen);
 	if (rs == REMOTE_OK)
 		return result[0] ? STEP_DONE : STEP_RETRY;
-	return rs == REMOTE_AUTH ? STEP_STOP_AUTH : STEP_STOP_DOWN;
+	return act_classify_lookup(rs);
 }
 
 /* In doubt about an archive: does Lever show the opportunity archived with that reason? */

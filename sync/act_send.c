@@ -83,6 +83,13 @@ enum step act_classify(enum remote_status s, int maybe_sent)
 	}
 }
 
+enum step act_classify_lookup(enum remote_status s)
+{
+	/* a key refused, a redirect elsewhere or a certificate that does not verify is the
+	 * set-up (78), whatever the call; anything else stops the run until later (75) */
+	return s == REMOTE_AUTH || s == REMOTE_REDIRECTED || s == REMOTE_SETUP ? STEP_STOP_AUTH : STEP_STOP_DOWN;
+}
+
 /* ---- storing what the remote answered ---------------------------------- */
 
 struct first_id {

@@ -17,6 +17,8 @@
 
 /* The step for a remote outcome; maybe_sent: the request may have had its effect. */
 enum step act_classify(enum remote_status s, int maybe_sent);
+/* The step of a look-up (a read: nothing was sent) that failed with s. */
+enum step act_classify_lookup(enum remote_status s);
 
 /*
  * Parse and store a Lever opportunity page from resp; the first record's id

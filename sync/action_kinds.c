@@ -36,25 +36,25 @@ CODEC(cq_link_prospect, link_prospect, intent_encode_cq_link_prospect, intent_de
  * (Crosschq), and its sample in tests/unit/test_action_kinds.c. */
 const struct action_kind action_kinds[] = {
 	{ "cq.create_request", ON_CROSSCHQ, dec_cq_create, enc_cq_create, act_cq_create, act_cq_lookup_create,
-	  NULL, -1, NULL },
+	  act_cq_before_create, NULL, -1, NULL },
 	{ "lever.add_link", ON_LEVER, dec_lever_link, enc_lever_link, act_lever_add_link, act_lever_lookup_link,
-	  act_lever_find_link, -1, NULL },
+	  NULL, act_lever_find_link, -1, NULL },
 	{ "lever.add_note", ON_LEVER, dec_lever_note, enc_lever_note, act_lever_add_note, act_lever_lookup_note,
-	  act_lever_find_note, -1, NULL },
+	  NULL, act_lever_find_note, -1, NULL },
 	{ "lever.archive_hired", ON_LEVER, dec_lever_archive, enc_lever_archive, act_lever_archive,
-	  act_lever_lookup_archive, NULL, -1, NULL },
+	  act_lever_lookup_archive, NULL, NULL, -1, NULL },
 	{ "cq.set_hired", ON_CROSSCHQ, dec_cq_hired, enc_cq_hired, act_cq_set_hired, act_cq_lookup_hired, NULL,
-	  CAP_HIRE, NULL },
+	  NULL, CAP_HIRE, NULL },
 	{ "cq.cancel_request", ON_CROSSCHQ, dec_cq_cancel, enc_cq_cancel, act_cq_cancel, act_cq_lookup_cancel, NULL,
-	  CAP_CANCEL, NULL },
+	  NULL, CAP_CANCEL, NULL },
 	/* mail: the one effect that cannot be looked up; it is sent again with
 	 * the same Message-ID, which mail systems deduplicate */
-	{ "mail.followup", BY_MAIL, dec_mail_prompt, enc_mail_prompt, act_mail_prompt, NULL, NULL, -1,
-	  act_mail_ready },
+	{ "mail.followup", BY_MAIL, dec_mail_prompt, enc_mail_prompt, act_mail_prompt, NULL, NULL, NULL,
+	  -1, act_mail_ready },
 	{ "lever.export_prospect", ON_LEVER, dec_lever_prospect, enc_lever_prospect, act_lever_export_prospect,
-	  act_lever_lookup_prospect, NULL, -1, NULL },
+	  act_lever_lookup_prospect, NULL, NULL, -1, NULL },
 	{ "cq.link_prospect", ON_CROSSCHQ, dec_cq_link_prospect, enc_cq_link_prospect, act_cq_link_prospect,
-	  act_cq_lookup_prospect_link, NULL, CAP_PROSPECTS, NULL },
+	  act_cq_lookup_prospect_link, NULL, NULL, CAP_PROSPECTS, NULL },
 };
 
 const size_t action_kinds_count = sizeof action_kinds / sizeof action_kinds[0];
@@ -119,6 +119,22 @@ static enum step lookup_failed(enum remote_status s, char *err, size_t elen)
 	if (s == REMOTE_BAD)
 		return STEP_RETRY; /* an answer not understood: nothing was posted, try again later */
 	return act_classify(s, 0);
+}
+
+int action_before_claim(struct sync_ctx *ctx, const struct action *a, enum step *step, char *result, size_t rlen,
+			char *err, size_t elen)
+{
+	const struct action_kind *k = action_kind_of(a->kind);
+	if (!k || !k->before_claim)
+		return 0;
+	yajl_val tree;
+	union intent in;
+	char why[512];
+	if (!decode(a, &tree, &in, why, sizeof why))
+		return 0; /* the send path says what is wrong with it */
+	int settled = k->before_claim(ctx, a, &in, step, result, rlen, err, elen);
+	yajl_tree_free(tree);
+	return settled;
 }
 
 enum step action_send(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,

@@ -6,7 +6,9 @@
  * dispatches on a kind's name.
  *
  * kind                 remote effect                       in doubt
- * cq.create_request    POST reference-request/              evidence only (act_crosschq.c)
+ * cq.create_request    with the list capability, adopt a    evidence only (act_crosschq.c)
+ *                      request Crosschq has for the stage
+ *                      entry, else POST reference-request/
  * lever.add_link       GET the opportunity, then POST       GET the opportunity's links
  *                      addLinks unless it has the link
  * lever.add_note       list notes, then POST notes unless   list notes, find ours by its marker (request id)
@@ -38,10 +40,15 @@ enum action_remote { ON_LEVER, ON_CROSSCHQ, BY_MAIL };
  * note) and err are filled as fits. */
 typedef enum step (*action_step_fn)(struct sync_ctx *ctx, const struct action *a, const union intent *in,
 				    char *result, size_t rlen, char *err, size_t elen);
-/* A look-up before posting: REMOTE_OK with result set ("" when not there),
- * or the failure with err set. */
+/* A look-up before posting, after the claim: REMOTE_OK with result set ("" when
+ * not there), or the failure with err set. */
 typedef enum remote_status (*action_find_fn)(struct sync_ctx *ctx, const union intent *in, char *result,
 					     size_t rlen, char *err, size_t elen);
+
+/* A look-up before the claim: 1 when it settles the action without sending
+ * (*step, result and err as for a send), 0 when it is to be sent. */
+typedef int (*action_before_fn)(struct sync_ctx *ctx, const struct action *a, const union intent *in,
+				enum step *step, char *result, size_t rlen, char *err, size_t elen);
 
 struct action_kind {
 	const char *name;                 /* "cq.create_request", ... (the outbox's kind) */
@@ -51,6 +58,7 @@ struct action_kind {
 	char *(*encode)(const union intent *in); /* the stored payload (malloc'd) */
 	action_step_fn send;
 	action_step_fn lookup;            /* in doubt; NULL: it cannot be looked up and is sent again */
+	action_before_fn before_claim;    /* before the claim; NULL: none */
 	action_find_fn find;              /* before posting; NULL: none (found: done, nothing sent) */
 	int capability;                   /* the Crosschq capability it waits for (capability.h), or -1 */
 	/* 1 when its configuration is there, else 0 with err naming the setting; NULL: always */
@@ -62,6 +70,15 @@ extern const size_t action_kinds_count;
 
 /* The row of kind name, or NULL (an unknown kind). */
 const struct action_kind *action_kind_of(const char *name);
+
+/*
+ * Before a due action is claimed: its kind's look-up before the claim (the
+ * Crosschq create: a request Crosschq has already for its stage entry).
+ * 1 when it settles the action (*step, result, err), 0 when it is to be
+ * claimed and sent (also when its payload cannot be decoded: the send says so).
+ */
+int action_before_claim(struct sync_ctx *ctx, const struct action *a, enum step *step, char *result, size_t rlen,
+			char *err, size_t elen);
 
 /*
  * Carry out one action: its payload decoded into its intent (a damaged or

@@ -28,6 +28,10 @@ struct sync_ctx {
 	long pulled, decided, done, failed, held;
 	long awaiting;                /* Crosschq creates in doubt, without evidence yet */
 	int crosschq_unread;          /* Crosschq was down while its states were read: the run ends 75 */
+	/* Crosschq requests listed whole in this run (list capability; act_crosschq.h) */
+	int cq_listed;                /* 1: every request changed since cq_listed_from is stored */
+	int64_t cq_listed_from;       /* epoch ms, Crosschq's clock */
+	int cq_create_listing;        /* the one listing for the creates: 0 not made, 1 made, -1 failed */
 	char error[2048];             /* the first fatal error of the run */
 };
 

@@ -224,8 +224,11 @@ static int list_changed(struct sync_ctx *ctx, int prospects)
 			result = db_failure(ctx, "storing a capability");
 			break;
 		}
-		if (!next[0])
+		if (!next[0]) {
+			if (!prospects)
+				crosschq_listed(ctx, from);
 			break;
+		}
 	}
 	http_response_free(&resp);
 	return result;
@@ -275,10 +278,65 @@ static int read_open_requests(struct sync_ctx *ctx)
 	return result;
 }
 
+/*
+ * The first run of a database whose trigger_since lies before it, without
+ * the list capability: its creates cannot be checked against the requests
+ * Crosschq already has. One warning in the log, kept (settings row
+ * UNCHECKED_CREATES_KEY) for `status`. The first run is the first that
+ * gets here: no warning kept yet, and no earlier run or backfill (not a
+ * dry run) that ended well (exit 0 or 1). 0 or -1.
+ */
+static int warn_unchecked_creates(struct sync_ctx *ctx)
+{
+	int64_t since = ctx->cfg->trigger_since;
+	enum cap_state list = capability_get(ctx->db, CAP_LIST);
+	if (since <= 0 || since >= ctx->started_at || list == CAP_PRESENT)
+		return 0;
+	char *kept = db_setting_get(ctx->db, UNCHECKED_CREATES_KEY);
+	int warned = kept != NULL;
+	free(kept);
+	if (warned)
+		return 0;
+	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT count(*) FROM runs WHERE id < ? AND dry_run = 0 AND "
+					       "command IN ('run', 'backfill') AND exit_code IN (0, 1)");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, ctx->run_id);
+	int rc = sqlite3_step(st);
+	int64_t earlier = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_finalize(st);
+	if (earlier != 0)
+		return earlier < 0 ? -1 : 0;
+	char iso[40], text[1024];
+	snprintf(text, sizeof text, "trigger_since %s is before this database's first run, and the Crosschq list "
+		 "capability is %s: requests are created for the stage entries since then without looking for one "
+		 "Crosschq already has, so after a reinstall (a fresh database against the same tenant) an entry "
+		 "whose request the earlier installation made gets a second reference check; keep the database, "
+		 "or leave trigger_since empty on a reinstall", format_iso8601(since, 0, iso, sizeof iso),
+		 list == CAP_ABSENT ? "absent" : "not probed yet");
+	log_warn("%s", text);
+	if (ctx->dry_run)
+		return 0;
+	if (db_begin(ctx->db) || db_setting_set(ctx->db, UNCHECKED_CREATES_KEY, text) || db_commit(ctx->db)) {
+		db_rollback(ctx->db);
+		return -1;
+	}
+	return 0;
+}
+
+void crosschq_listed(struct sync_ctx *ctx, int64_t since)
+{
+	if (!ctx->cq_listed || since < ctx->cq_listed_from)
+		ctx->cq_listed_from = since;
+	ctx->cq_listed = 1;
+}
+
 int pull_crosschq(struct sync_ctx *ctx)
 {
 	if (capabilities_probe(ctx->db, ctx->run_id, &ctx->crosschq, 0, 0))
 		return db_failure(ctx, "storing a capability");
+	if (warn_unchecked_creates(ctx))
+		return db_failure(ctx, "checking the first run's trigger_since");
 	int r = capability_get(ctx->db, CAP_LIST) == CAP_PRESENT ? list_changed(ctx, 0) : read_open_requests(ctx);
 	if (r != EXIT_OK)
 		return r;

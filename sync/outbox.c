@@ -136,14 +136,13 @@ int outbox_claim(sqlite3 *db, int64_t id)
 	return 0;
 }
 
-/* The audit event of a row moved to state (found: see outbox_record). 0 or -1. */
+/* The audit event of a row moved to state (found: found_how says where). 0 or -1. */
 static int audit_outcome(sqlite3 *db, int64_t run_id, const struct action *a, const char *state, const char *result,
-			 const char *error)
+			 const char *error, const char *found_how)
 {
-	if (strcmp(state, "found") == 0)
-		return audit_appendf(db, run_id, "action.found", a->subject,
-				     "%s key=%s: found on Lever, not posted (adopted): %s", a->kind, a->key,
-				     result ? result : "");
+	if (found_how)
+		return audit_appendf(db, run_id, "action.found", a->subject, "%s key=%s: %s: %s", a->kind, a->key,
+				     found_how, result ? result : "");
 	if (strcmp(state, "skipped") == 0)
 		return audit_appendf(db, run_id, "action.skipped", a->subject, "%s key=%s: not sent: %s", a->kind,
 				     a->key, error ? error : "");
@@ -161,10 +160,11 @@ static int audit_outcome(sqlite3 *db, int64_t run_id, const struct action *a, co
 	return 0;
 }
 
-int outbox_record(sqlite3 *db, int64_t run_id, const struct action *a, const char *state, const char *result,
-		  const char *error, int64_t next_attempt_at)
+/* Move a row to state with its outcome and audit it, in one transaction
+ * (found_how set: 'done' with found_at). 0 or -1. */
+static int update_row(sqlite3 *db, int64_t run_id, const struct action *a, const char *state, const char *result,
+		      const char *error, int64_t next_attempt_at, const char *found_how)
 {
-	int found = strcmp(state, "found") == 0;
 	if (db_begin(db))
 		return -1;
 	sqlite3_stmt *st = db_prepare(db,
@@ -175,20 +175,32 @@ int outbox_record(sqlite3 *db, int64_t run_id, const struct action *a, const cha
 		return -1;
 	}
 	sqlite3_bind_int64(st, 1, a->id);
-	sqlite3_bind_text(st, 2, found ? "done" : state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
 	db_bind_text(st, 3, result);
 	db_bind_text(st, 4, error);
 	sqlite3_bind_int64(st, 5, next_attempt_at);
 	sqlite3_bind_int64(st, 6, now_ms());
-	sqlite3_bind_int(st, 7, found);
+	sqlite3_bind_int(st, 7, found_how != NULL);
 	int rc = db_step_done(st);
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE || audit_outcome(db, run_id, a, state, result, error) || db_commit(db)) {
+	if (rc != SQLITE_DONE || audit_outcome(db, run_id, a, state, result, error, found_how) || db_commit(db)) {
 		db_rollback(db);
 		return -1;
 	}
 	return 0;
 }
+
+int outbox_record(sqlite3 *db, int64_t run_id, const struct action *a, const char *state, const char *result,
+		  const char *error, int64_t next_attempt_at)
+{
+	return update_row(db, run_id, a, state, result, error, next_attempt_at, NULL);
+}
+
+int outbox_record_found(sqlite3 *db, int64_t run_id, const struct action *a, const char *how, const char *result)
+{
+	return update_row(db, run_id, a, "done", result, NULL, 0, how);
+}
+
 int outbox_requeue_failed(sqlite3 *db, char *const *keys, int n_keys, int *unknown)
 {
 	*unknown = 0;

@@ -61,12 +61,18 @@ int outbox_claim(sqlite3 *db, int64_t id);
 
 /*
  * Move a row to state with its outcome and audit it, in one transaction:
- * "done" (action.done), "found" ('done' with found_at: found on the remote,
- * not sent; action.found), "failed", "skipped", "planned" (with error:
+ * "done" (action.done), "failed", "skipped", "planned" (with error:
  * action.retry), "sending" (stays in doubt: action.in_doubt). 0 or -1.
  */
 int outbox_record(sqlite3 *db, int64_t run_id, const struct action *a, const char *state, const char *result,
 		  const char *error, int64_t next_attempt_at);
+
+/*
+ * The effect was found on the remote before anything was sent: 'done' with
+ * found_at and result (what was found), audited as action.found with how
+ * ("found on Lever, not posted (adopted)"). 0 or -1.
+ */
+int outbox_record_found(sqlite3 *db, int64_t run_id, const struct action *a, const char *how, const char *result);
 
 /*
  * `refsync retry`: put failed actions back to planned (all of them but the

@@ -4,6 +4,7 @@
 #include "status.h"
 #include "capability.h"
 #include "crosschq.h"
+#include "crosschq_sync.h"
 #include "jstream.h"
 #include "db.h"
 #include "log.h"
@@ -132,10 +133,48 @@ static void gen_unknown_words(yajl_gen g, sqlite3 *db)
 	yajl_gen_array_close(g);
 }
 
-/* Text: the actions in doubt (with what to check), the capabilities, unknown status words. */
+/* done actions found already made on the remote (outbox.found_at, a later migration) */
+static const char *SQL_FOUND = "SELECT kind, count(*) FROM outbox WHERE found_at IS NOT NULL GROUP BY kind ORDER BY kind";
+
+/* JSON: the done actions found already made, by kind, and the first run's
+ * warning that creates were not checked against Crosschq (null: none). */
+static void gen_found(yajl_gen g, sqlite3 *db)
+{
+	static const char *const found_names[] = { "kind", "count", NULL };
+	if (db_has_column(db, "outbox", "found_at"))
+		gen_rows(g, db, "found", SQL_FOUND, found_names);
+	char *unchecked = db_setting_get(db, UNCHECKED_CREATES_KEY);
+	gen_key(g, "unchecked_creates");
+	if (unchecked)
+		json_gen_str(g, unchecked);
+	else
+		yajl_gen_null(g);
+	free(unchecked);
+}
+
+/* Text: the same. */
+static void print_found(sqlite3 *db)
+{
+	sqlite3_stmt *st = db_has_column(db, "outbox", "found_at") ? db_prepare(db, SQL_FOUND) : NULL;
+	int n = 0;
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		if (!n++)
+			printf("Found already made, adopted, not sent again (counted as done; audit: action.found):\n");
+		printf("  %-18s %lld\n", sqlite3_column_text(st, 0), (long long)sqlite3_column_int64(st, 1));
+	}
+	sqlite3_finalize(st);
+	char *unchecked = db_setting_get(db, UNCHECKED_CREATES_KEY);
+	if (unchecked)
+		printf("Warning: %s\n", unchecked);
+	free(unchecked);
+}
+
+/* Text: the actions found already made, the actions in doubt (with what to
+ * check), the capabilities, unknown status words. */
 static void print_crosschq(sqlite3 *db)
 {
 	char a[40];
+	print_found(db);
 	sqlite3_stmt *st = db_prepare(db, SQL_IN_DOUBT);
 	int n = 0;
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
@@ -283,6 +322,7 @@ int status_print(const struct config *cfg, int json)
 		static const char *const cap_names[] = { "name", "state", "detail", "probed_at", NULL };
 		gen_rows(g, db, "capabilities", SQL_CAPABILITIES, cap_names);
 		gen_unknown_words(g, db);
+		gen_found(g, db);
 		static const char *const hook_names[] = { "name", "opportunity_id", "state", "attempts", "next_at",
 							  "error", "updated_at", NULL };
 		if (have_hooks) {

@@ -2,7 +2,7 @@
 """make bench: refsync's benchmarks, run against the fakes, as ratios measured in one run.
 
     /usr/bin/python3 tests/bench/bench.py [--quick | --full] [--slices N] [--only NAMES]
-                                          [--profile] [--since DATE]
+                                          [--profile] [--since DATE] [--crosschq-list]
 
 Every line compares a number with a floor measured in the same run on the same machine
 (tests/bench/README.md says what each floor is). --quick (the default when
@@ -455,7 +455,7 @@ def count_requests(t):
     return lever, crosschq, pages
 
 
-def bench_local(report, n, k, m, quiet_size, since=None, profile=False):
+def bench_local(report, n, k, m, quiet_size, since=None, profile=False, crosschq_list=False):
     label = "local cost, backfill %s" % count(n)
     print("\n[2-4] %s opportunities, no latency, no limit: generating the tenant" % count(n),
           flush=True)
@@ -464,6 +464,9 @@ def bench_local(report, n, k, m, quiet_size, since=None, profile=False):
     with harness.Tenant(builder, start_timeout=300) as t:
         t.write_conf({"lever": {"requests_per_second": NO_LIMIT_RPS},
                       "crosschq": {"requests_per_second": NO_LIMIT_RPS}})
+        if crosschq_list:
+            # the listing is then one of the fixed reads, and the creates are looked up in it
+            t.crosschq.capabilities(list=True)
         database = t.conf["sync"]["database"]
         t.lever.reset_log()
         print("  refsync backfill --since %s" % since, flush=True)
@@ -508,7 +511,7 @@ def bench_local(report, n, k, m, quiet_size, since=None, profile=False):
                    verdict(mib(r.maxrss_kib) < TARGET_PEAK_MIB))
 
         guarded(report, "deciding", bench_decide, report, t, builder, n, database)
-        guarded(report, "call economy", bench_economy, report, t, builder, k, m)
+        guarded(report, "call economy", bench_economy, report, t, builder, k, m, crosschq_list)
         guarded(report, "quiet run", bench_quiet, report, t, n, quiet_size)
         guarded(report, "webhook to request", bench_webhook, report, t, builder, n)
         if profile:
@@ -540,8 +543,9 @@ def bench_decide(report, t, builder, n, database):
                "< %.0f s CPU" % TARGET_DECIDE_CPU_S, verdict(r.cpu < TARGET_DECIDE_CPU_S))
 
 
-def bench_economy(report, t, builder, k, m):
-    label = "call economy, k=%s changed, m=%s actions" % (count(k), count(m))
+def bench_economy(report, t, builder, k, m, crosschq_list=False):
+    label = "call economy, k=%s changed, m=%s actions%s" % (
+        count(k), count(m), ", Crosschq list on" if crosschq_list else "")
     # only stage entries from now on count: the seeded ones are history
     start = now_ms()
     t.write_conf({"sync": {"trigger_since": iso_ms(start - start % 1000)}})
@@ -944,6 +948,9 @@ def main(argv=None):
     parser.add_argument("--only", default="rate,local,export",
                         help="comma-separated subset of rate, local (local cost, deciding, "
                         "call economy), export")
+    parser.add_argument("--crosschq-list", action="store_true",
+                        help="the Crosschq fake offers the list capability (local benchmarks): "
+                        "creates are checked against Crosschq's requests before they are sent")
     parser.add_argument("--profile", action="store_true",
                         help="also perf-record a second no-latency backfill and print its "
                         "top functions")
@@ -966,7 +973,8 @@ def main(argv=None):
     started = time.monotonic()
     steps = (("rate", lambda: bench_rate(report, sizes["rate"], args.slices, args.since)),
              ("local", lambda: bench_local(report, sizes["local"], sizes["k"], sizes["m"],
-                                           sizes["quiet"], args.since, args.profile)),
+                                           sizes["quiet"], args.since, args.profile,
+                                           args.crosschq_list)),
              ("export", lambda: bench_export(report, sizes["events"])))
     for name, step in steps:
         if name in only:

@@ -146,6 +146,35 @@ class OutageTest(unittest.TestCase):
         finally:
             t.__exit__(None, None, None)
 
+    def test_untrusted_crosschq_certificate_while_resolving_is_config(self):
+        # a create left in doubt (its answer lost); the operator settles it with resolve --sent
+        # while Crosschq's certificate fails: that is the set-up (78), not "try again later"
+        scenario = Scenario(seed=31)
+        ids = scenario.candidates(1)
+        t = scenario.tenant()
+        try:
+            move(t, ids)
+            t.crosschq.lose_create(1)
+            self.assertEqual(t.run("run").returncode, EX_TEMPFAIL)
+            [create] = t.crosschq.state()["creates"]
+            [key] = [r[0] for r in t.db().execute("SELECT key FROM outbox WHERE state = 'sending'")]
+            server = TLSServer(t.path())
+            try:
+                t.write_conf({"crosschq": {"url": "https://127.0.0.1:%d" % server.port}})
+                result = t.run("resolve", key, "--sent", create["request_id"], timeout=120)
+            finally:
+                server.close()
+            self.assertEqual(result.returncode, EX_CONFIG, result.stderr)
+            self.assertNotIn("retrying", result.stderr)
+            self.assertRegex(result.stderr,
+                             r"Crosschq GET https://127\.0\.0\.1:%d/[^ ]*: SSL peer certificate or SSH "
+                             r"remote key was not OK \(curl error 60\)" % server.port)
+            # nothing was settled: the create is still in doubt
+            states = [r[0] for r in t.db().execute("SELECT state FROM outbox WHERE key = ?", (key,))]
+            self.assertEqual(states, ["sending"])
+        finally:
+            t.__exit__(None, None, None)
+
     def test_refused_connection_names_the_url_and_stays_transient(self):
         with harness.Tenant() as t:
             port = closed_port()

@@ -575,10 +575,12 @@ class DryRunStatusTest(unittest.TestCase):
             self.assertRegex(lines[1], r"^\s+#1\s+run \(dry run\)\s+\d{4}-")
             # a database from before the column: status still reads it; the migration marks the
             # dry runs it recorded from their run.end events
+            # (schema 5: 006_dry_runs and what came after it, 007_dismissed, undone)
             db = sqlite3.connect(t.path("state", "refsync.db"))
-            version = db.execute("PRAGMA user_version").fetchone()[0]
+            self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], 7)
             db.execute("ALTER TABLE runs DROP COLUMN dry_run")
-            db.execute("PRAGMA user_version = %d" % (version - 1))
+            db.execute("ALTER TABLE outbox DROP COLUMN dismissed_at")
+            db.execute("PRAGMA user_version = 5")
             db.commit()
             db.close()
             self.assertEqual([(x["id"], x["dry_run"]) for x in status_runs(t)], [(2, 0), (1, 0)])
