@@ -382,6 +382,18 @@ void act_print_pending(struct sync_ctx *ctx)
 	printf("%d action%s would be carried out\n", n, n == 1 ? "" : "s");
 }
 
+/* Link request_id to the create a, with the candidate email and position its intent names. 0 or -1. */
+static int link_resolved(sqlite3 *db, const struct action *a, const char *request_id)
+{
+	yajl_val tree = yajl_tree_parse(a->payload ? a->payload : "", NULL, 0);
+	struct cq_create_intent in;
+	intent_decode_cq_create(tree, &in);
+	int both = in.email && in.job_position;
+	int rc = cq_store_link(db, request_id, a->key, both ? in.email : NULL, both ? in.job_position : NULL, 0);
+	yajl_tree_free(tree);
+	return rc;
+}
+
 int act_resolve(struct sync_ctx *ctx, const char *key, const char *request_id)
 {
 	struct action a;
@@ -403,7 +415,7 @@ int act_resolve(struct sync_ctx *ctx, const char *key, const char *request_id)
 		if (step != STEP_DONE) {
 			log_err("%s", err);
 			code = step == STEP_FAILED ? EXIT_USAGE : step == STEP_STOP_AUTH ? EXIT_CONFIG : EXIT_TEMPFAIL;
-		} else if (db_begin(ctx->db) || cq_store_link(ctx->db, request_id, a.key, NULL, NULL, 0) ||
+		} else if (db_begin(ctx->db) || link_resolved(ctx->db, &a, request_id) ||
 			   audit_appendf(ctx->db, ctx->run_id, "action.resolved", a.subject,
 					 "%s key=%s: resolved by an operator: sent, as Crosschq request %s", a.kind, a.key,
 					 request_id) ||
