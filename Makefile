@@ -1,6 +1,6 @@
 # refsync - Lever <-> Crosschq connector. GNU make.
 #
-#   make            build sync/refsync, sync/refsync-hook, export/refsync-export
+#   make            build sync/refsync, hook/refsync-hook, export/refsync-export
 #   make check      install missing packages (as root), build normal + sanitizer
 #                   builds, run every test; ends with "N passed, N failed"
 #   make demo       start the fakes with a sandbox tenant, sync, export
@@ -29,24 +29,25 @@ DEPS_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 VERSION := 0.1.0
-BASE_CFLAGS = -std=c17 -D_GNU_SOURCE -DREFSYNC_VERSION=\"$(VERSION)\" -Isync -Iexport -Ibuild/gen $(WARN) $(DEPS_CFLAGS)
+BASE_CFLAGS = -std=c17 -D_GNU_SOURCE -DREFSYNC_VERSION=\"$(VERSION)\" -Ilib -Isync -Ihook -Iexport -Ibuild/gen $(WARN) $(DEPS_CFLAGS)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 # the check build treats warnings as errors; user builds do not
 CHECK_FLAGS := -Werror
 
-# --- sources: each responsibility in one file -------------------------------
-# shared by all three programs (config, database, audit, logging)
-# (+ the spool that refsync-hook writes and refsync reads, and answer links
-# that refsync mails and refsync-hook checks)
-CONFIG_SRC := sync/config.c sync/config_template.c sync/config_check.c sync/config_secret.c
-COMMON_SRC := sync/util.c sync/log.c $(CONFIG_SRC) sync/db.c sync/audit.c \
-	$(wildcard sync/spool.c sync/answer_link.c)
-# refsync-hook (CGI): sync/hook*.c; sync/hook_main.c holds main()
-HOOK_MAIN := sync/hook_main.c
-HOOK_SRC := $(filter-out $(HOOK_MAIN),$(wildcard sync/hook*.c))
-# refsync (batch sync) modules; sync/main.c holds main()
+# --- sources: one folder per program, lib/ for what all three link ---------
+# lib/: shared by all three programs (config, database, audit, logging, the
+# spool that refsync-hook writes and refsync reads, answer links that refsync
+# mails and refsync-hook checks)
+# the basics (util.h): buffers and strings, the clock, files
+UTIL_SRC := lib/buf.c lib/clock.c lib/files.c
+CONFIG_SRC := lib/config.c lib/config_template.c lib/config_check.c lib/config_secret.c
+COMMON_SRC := $(wildcard lib/*.c)
+# hook/: refsync-hook (CGI); hook/hook_main.c holds main()
+HOOK_MAIN := hook/hook_main.c
+HOOK_SRC := $(filter-out $(HOOK_MAIN),$(wildcard hook/*.c))
+# sync/: refsync (the batch program); sync/main.c holds main()
 SYNC_MAIN := sync/main.c
-SYNC_SRC := $(filter-out $(SYNC_MAIN) $(HOOK_MAIN) $(HOOK_SRC) $(COMMON_SRC),$(wildcard sync/*.c))
+SYNC_SRC := $(filter-out $(SYNC_MAIN),$(wildcard sync/*.c))
 # refsync-export: export/export_main.c holds main()
 EXPORT_SRC := $(filter-out export/export_main.c,$(wildcard export/*.c))
 EXPORT_MAIN := export/export_main.c
@@ -55,7 +56,7 @@ UNIT_TESTS := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 
 .PHONY: all asan check test demo bench deps install uninstall clean fuzz memcheck
 
-all: sync/refsync sync/refsync-hook export/refsync-export
+all: sync/refsync hook/refsync-hook export/refsync-export
 
 build/gen/migrations.c: $(MIGRATIONS) schema/embed.sh
 	@mkdir -p $(@D)
@@ -114,7 +115,7 @@ $(eval $(call variant,asan,$(SAN_FLAGS) $(CHECK_FLAGS) -O1))
 # copied then renamed, so that a binary that is running is replaced, not overwritten
 sync/refsync: build/normal/bin/refsync
 	cp $< $@.tmp && mv -f $@.tmp $@
-sync/refsync-hook: build/normal/bin/refsync-hook
+hook/refsync-hook: build/normal/bin/refsync-hook
 	cp $< $@.tmp && mv -f $@.tmp $@
 export/refsync-export: build/normal/bin/refsync-export
 	cp $< $@.tmp && mv -f $@.tmp $@
@@ -146,7 +147,7 @@ bench: deps
 # path becomes the directory variable's value. The config holds no secret: it
 # is installed root:refsync 0640 (group refsync when that group exists), and
 # never replaces an existing one.
-MAN_PAGES := $(wildcard sync/*.[158] export/*.[158])
+MAN_PAGES := $(wildcard sync/*.[158] hook/*.[158] export/*.[158])
 UNITS := $(wildcard systemd/*.service systemd/*.timer systemd/*.path)
 DOCS := README.md CHANGELOG.md LICENSE
 MAN_SED = -e 's|/usr/local/share/doc/refsync|$(DOCDIR)|g' -e 's|/usr/local/share/refsync|$(DATADIR)/refsync|g' \
@@ -159,7 +160,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(SYSCONFDIR)/refsync \
 		$(DESTDIR)$(DATADIR)/refsync $(DESTDIR)$(DOCDIR)
 	$(INSTALL) -m 0755 sync/refsync export/refsync-export $(DESTDIR)$(BINDIR)/
-	$(INSTALL) -m 0755 sync/refsync-hook $(DESTDIR)$(LIBEXECDIR)/
+	$(INSTALL) -m 0755 hook/refsync-hook $(DESTDIR)$(LIBEXECDIR)/
 	for m in $(MAN_PAGES); do n=$${m##*/}; \
 		sed $(MAN_SED) $$m > $(DESTDIR)$(MANDIR)/man$${n##*.}/$$n && \
 		chmod 0644 $(DESTDIR)$(MANDIR)/man$${n##*.}/$$n || exit 1; done
@@ -201,7 +202,7 @@ uninstall:
 		echo "make uninstall: kept $$d (the database, spool and reports)"; done; true
 
 clean:
-	rm -rf build sync/refsync sync/refsync-hook export/refsync-export
+	rm -rf build sync/refsync hook/refsync-hook export/refsync-export
 
 # --- fuzzing (tests/fuzz) ---------------------------------------------------
 # Each tests/fuzz/fuzz_<name>.c is one libFuzzer target; its seed inputs are
@@ -225,17 +226,17 @@ FUZZ_MAX_LEN := 65536
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # the sources each target needs besides its own file (a new target adds its line)
-FUZZ_SRC_lever_page := sync/records.c sync/jstream.c sync/util.c sync/log.c
-FUZZ_SRC_crosschq_page := sync/crosschq_parse.c $(CONFIG_SRC) sync/util.c sync/log.c
+FUZZ_SRC_lever_page := sync/lever_parse.c sync/jstream.c lib/escape.c $(UTIL_SRC) lib/log.c
+FUZZ_SRC_crosschq_page := sync/crosschq_parse.c $(CONFIG_SRC) $(UTIL_SRC) lib/log.c
 FUZZ_SRC_hook := $(HOOK_SRC) $(COMMON_SRC) build/gen/migrations.c
-FUZZ_SRC_config := $(CONFIG_SRC) sync/util.c sync/log.c
-FUZZ_SRC_escape := export/escape.c sync/answer_link.c sync/util.c sync/log.c
+FUZZ_SRC_config := $(CONFIG_SRC) $(UTIL_SRC) lib/log.c
+FUZZ_SRC_escape := lib/escape.c lib/answer_link.c $(UTIL_SRC) lib/log.c
 FUZZ_SRC_hook_cgi := $(FUZZ_SRC_hook)
-FUZZ_SRC_spool := sync/ingest_record.c sync/spool.c sync/util.c sync/log.c
-FUZZ_SRC_mail := sync/mail.c sync/mail_compose.c sync/mail_header.c sync/mail_address.c sync/util.c sync/log.c
-FUZZ_SRC_http_headers := sync/http.c sync/http_error.c $(CONFIG_SRC) sync/util.c sync/log.c
-FUZZ_SRC_iso8601 := sync/util.c sync/log.c
-FUZZ_SRC_anchor := export/anchor.c export/sign.c export/output.c export/export_rows.c export/html_rows.c export/html_cells.c export/escape.c \
+FUZZ_SRC_spool := sync/ingest_record.c lib/spool.c $(UTIL_SRC) lib/log.c
+FUZZ_SRC_mail := sync/mail.c sync/mail_compose.c sync/mail_header.c sync/mail_address.c lib/escape.c $(UTIL_SRC) lib/log.c
+FUZZ_SRC_http_headers := sync/http.c sync/http_error.c sync/http_text.c $(CONFIG_SRC) $(UTIL_SRC) lib/log.c
+FUZZ_SRC_iso8601 := $(UTIL_SRC) lib/log.c
+FUZZ_SRC_anchor := export/anchor.c export/sign.c export/output.c export/export_rows.c export/html_rows.c export/html_cells.c \
 	$(COMMON_SRC) build/gen/migrations.c
 # refsync-hook logs a line per request: its run closes the target's stdout
 # and stderr (libFuzzer keeps its own output and the sanitizer reports)

@@ -6,7 +6,6 @@
  */
 #include "anchor.h"
 #include "db.h"
-#include "util.h"
 
 #include <errno.h>
 #include <libxml/xmlreader.h>

@@ -2,7 +2,7 @@
  * export_main.c - refsync-export: the command line, and the dispatch to the
  * XML, CSV and HTML exports, to --verify (with an anchored head), to
  * --verify-file (offline, with a public key) or to --keygen. Only this file
- * and anchor_verify_file map failures to exit codes (sync/util.h): usage 64,
+ * and anchor_verify_file map failures to exit codes (lib/util.h): usage 64,
  * broken chain or export not verified 65, unreadable export or key 66,
  * database 70, cannot write 73, config 78.
  */

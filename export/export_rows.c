@@ -3,7 +3,7 @@
  * formats share. See export_rows.h.
  *
  * Every query takes the window as ?1 (from, inclusive) and ?2 (to,
- * exclusive), NULL when absent; WINDOW(col) below is the test. Every query
+ * exclusive), NULL when absent; WINDOW(col) (export_columns.h) is the test. Every query
  * that returns rows has an ORDER BY that fixes the order completely, so
  * that the same database and arguments give the same bytes.
  */
@@ -15,8 +15,6 @@
 
 #include <stdio.h>
 #include <string.h>
-
-#define WINDOW(col) "((?1 IS NULL OR " col " >= ?1) AND (?2 IS NULL OR " col " < ?2))"
 
 #define MS_PER_DAY 86400000LL
 #define MS_PER_WEEK (7 * MS_PER_DAY)
@@ -65,9 +63,6 @@ static const struct export_column request_columns[] = {
 	{ "hired_source", "Hire source", COLUMN_TEXT, 0, SHOW_PLAIN },
 	{ "hold_reason", "Hold reason", COLUMN_TEXT, 1, SHOW_PLAIN },
 };
-/* A candidate's name is left out once Lever deleted or anonymized them. */
-#define CANDIDATE_NAME(fallback) \
-	"CASE WHEN o.anonymized <> 0 OR o.deleted_at IS NOT NULL THEN NULL ELSE COALESCE(o.name, " fallback ") END"
 static const char request_sql[] =
 	"SELECT 'request', r.id, r.external_id, r.opportunity_id, " CANDIDATE_NAME("r.candidate_name") ", "
 	"p.text, r.status, r.template_id, r.created_at, r.completed_at, r.report_url, r.hired, "
@@ -144,7 +139,7 @@ static const struct {
 };
 
 /* 1 when the runs table has its dry_run column. */
-int rows_have_dry_run(sqlite3 *db)
+static int rows_have_dry_run(sqlite3 *db)
 {
 	return db_has_column(db, "runs", "dry_run");
 }
@@ -163,8 +158,8 @@ static int any_dry_run(sqlite3 *db)
 }
 
 /* Prepare sql and bind the window as ?1 and ?2. NULL on error (err set). */
-sqlite3_stmt *rows_prepare_windowed(sqlite3 *db, const char *sql, const struct export_window *w, char *err,
-				    size_t errlen)
+static sqlite3_stmt *rows_prepare_windowed(sqlite3 *db, const char *sql, const struct export_window *w,
+					   char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {

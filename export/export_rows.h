@@ -12,49 +12,11 @@
 #define REFSYNC_EXPORT_ROWS_H
 
 #include "audit.h"
+#include "export_columns.h"
 
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* What --kind selects, plus the lists only the HTML report shows. */
-enum rowset {
-	ROWS_EVENTS,         /* audit_events, by seq; window on at */
-	ROWS_REQUESTS,       /* cq_requests + held triggers; window on created_at / entered_at */
-	ROWS_RUNS,           /* runs, by id; window on started_at */
-	ROWS_ACTION_KINDS,   /* outbox counts per kind; window on created_at */
-	ROWS_WEEKLY,         /* requests refsync started per week (Monday 00:00 UTC) */
-	/* the tables of the HTML report, laid out for people (html_rows.c) */
-	ROWS_HTML_HOLDS,     /* held triggers; window on entered_at */
-	ROWS_HTML_FAILURES,  /* every action.failed event, with the action's state now; window on at */
-	ROWS_HTML_REQUESTS,  /* ROWS_REQUESTS, names first */
-	ROWS_HTML_RUNS       /* ROWS_RUNS, dry runs said in the command */
-};
-
-enum column_type {
-	COLUMN_INT,   /* an integer, written in decimal */
-	COLUMN_TIME,  /* epoch ms, written as ISO 8601 UTC with milliseconds */
-	COLUMN_TEXT,  /* text from the database: sanitized and escaped */
-	COLUMN_RECORD /* the name of the record (XML element): not a value */
-};
-
-/* How the HTML report shows a TEXT cell. */
-enum html_show {
-	SHOW_PLAIN = 0, /* short text on one line where it fits */
-	SHOW_WRAP,      /* free text (postings, reasons, errors): wraps */
-	SHOW_NAME,      /* a person's name: wraps, but not narrower than a name */
-	SHOW_ID,        /* an id: shortened, the whole value on hover (title) */
-	SHOW_URL,       /* a link when http(s), else shortened text */
-	SHOW_DATE       /* a TIME shown as its date (the exact time on hover) */
-};
-
-struct export_column {
-	const char *name;   /* CSV header, XML attribute or element name */
-	const char *label;  /* heading in the HTML report */
-	enum column_type type;
-	int xml_element;    /* 1: a child element (free text); 0: an attribute */
-	enum html_show show;/* HTML only */
-};
 
 /* The time window; a bound is absent when its has_ flag is 0. */
 struct export_window {
@@ -68,16 +30,6 @@ struct rows {
 	int ncolumns;
 	const char *record;  /* the XML element name when no COLUMN_RECORD column */
 };
-
-/*
- * Prepare sql with window w bound as ?1 (from) and ?2 (to). NULL on error
- * (err set); the caller finalizes the statement.
- */
-sqlite3_stmt *rows_prepare_windowed(sqlite3 *db, const char *sql, const struct export_window *w, char *err,
-				    size_t errlen);
-
-/* 1 when runs.dry_run exists (migration 6; an export does not migrate). */
-int rows_have_dry_run(sqlite3 *db);
 
 /*
  * Prepare the query of set for window w. Returns 0, or -1 with a message in

@@ -41,7 +41,7 @@ void html_put_time(struct output *out, int64_t ms, int date_only)
 }
 
 /* The id, its first bytes and an ellipsis when long, the whole on hover. */
-void html_put_id(struct output *out, const char *s, size_t len)
+static void html_put_id(struct output *out, const char *s, size_t len)
 {
 	if (len <= HTML_ID_MAX) {
 		output_puts(out, "<span class=\"id\">");

@@ -22,9 +22,6 @@
  * the hour and minute when date_only. */
 void html_put_time(struct output *out, int64_t ms, int date_only);
 
-/* An id in a <span class="id">, shortened with a title when long. */
-void html_put_id(struct output *out, const char *s, size_t len);
-
 /* 1 when s[0..len) may be a link: http:// or https:// (any case), clean
  * UTF-8, no blank or control character. */
 int html_url_linkable(const char *s, size_t len);

@@ -5,12 +5,7 @@
  */
 #include "html_rows.h"
 
-#define WINDOW(col) "((?1 IS NULL OR " col " >= ?1) AND (?2 IS NULL OR " col " < ?2))"
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
-/* A candidate's name is left out once Lever deleted or anonymized them. */
-#define CANDIDATE_NAME(fallback) \
-	"CASE WHEN o.anonymized <> 0 OR o.deleted_at IS NOT NULL THEN NULL ELSE COALESCE(o.name, " fallback ") END"
 
 static const struct export_column hold_columns[] = {
 	{ "candidate_name", "Candidate", COLUMN_TEXT, 0, SHOW_NAME },

@@ -8,7 +8,7 @@
 #ifndef REFSYNC_HTML_ROWS_H
 #define REFSYNC_HTML_ROWS_H
 
-#include "export_rows.h"
+#include "export_columns.h"
 
 /*
  * The SQL and columns of HTML row set set (ROWS_HTML_*); have_dry says

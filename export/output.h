@@ -8,6 +8,12 @@
  * at once, and output_commit reports the first error. A failed or aborted
  * file output leaves nothing behind (the temporary file is removed and the
  * target is untouched).
+ *
+ * A struct output is a destination, not a second writer type: escaped text
+ * reaches it through output_sink (escape.h's struct sink), the formats'
+ * fixed markup through output_puts/output_printf. It stays its own type
+ * because it owns a file descriptor, a temporary file and a digest that a
+ * struct buf (buf.h) has no place for.
  */
 #ifndef REFSYNC_OUTPUT_H
 #define REFSYNC_OUTPUT_H

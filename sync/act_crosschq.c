@@ -11,7 +11,7 @@
 #include "db.h"
 #include "log.h"
 #include "outbox.h"
-#include "records.h"
+#include "lever_parse.h"
 #include "store.h"
 #include "util.h"
 

@@ -7,7 +7,7 @@
 #include "db.h"
 #include "lever.h"
 #include "log.h"
-#include "records.h"
+#include "lever_parse.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -26,7 +26,7 @@ static enum remote_status find_link(struct sync_ctx *ctx, const struct lever_rep
 	enum remote_status s = lever_fetch_opportunity(&ctx->lever, p->opportunity_id, &resp, err, elen);
 	if (s == REMOTE_OK) {
 		char id[ID_MAX];
-		if (act_store_answer(ctx, &resp, id, sizeof id, p->url, found) < 0) {
+		if (act_store_response(ctx, &resp, id, sizeof id, p->url, found) < 0) {
 			snprintf(err, elen, "Lever GET /opportunities/%s: answer not understood", p->opportunity_id);
 			s = REMOTE_BAD;
 		}
@@ -141,7 +141,7 @@ enum step act_lever_lookup_archive(struct sync_ctx *ctx, const struct action *a,
 	enum step step = act_classify(s, 0);
 	if (step == STEP_DONE) {
 		char id[ID_MAX];
-		if (act_store_answer(ctx, &resp, id, sizeof id, NULL, NULL) < 0) {
+		if (act_store_response(ctx, &resp, id, sizeof id, NULL, NULL) < 0) {
 			step = STEP_STOP_DOWN;
 		} else {
 			sqlite3_stmt *st = db_prepare(ctx->db, "SELECT 1 FROM lever_opportunities WHERE id = ? AND "

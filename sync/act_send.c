@@ -10,7 +10,7 @@
 #include "lever.h"
 #include "log.h"
 #include "mail.h"
-#include "records.h"
+#include "lever_parse.h"
 #include "store.h"
 #include "util.h"
 
@@ -121,8 +121,8 @@ static int on_opportunity(void *p, const struct lever_opportunity *o)
  * resp; the first record's id goes to id. Returns the number of records, or
  * -1 when the body is not understood or the database failed.
  */
-int act_store_answer(struct sync_ctx *ctx, const struct http_response *resp, char *id, size_t len,
-			const char *want_url, int *has_url)
+int act_store_response(struct sync_ctx *ctx, const struct http_response *resp, char *id, size_t len,
+		       const char *want_url, int *has_url)
 {
 	struct store store;
 	store_init(&store, ctx->db, ctx->run_id);
@@ -300,7 +300,7 @@ enum step act_find_by_email(struct sync_ctx *ctx, const char *email, char *resul
 	http_response_init(&resp);
 	enum step step = act_classify(lever_find_by_email(&ctx->lever, canonical, &resp, err, elen), 0);
 	if (step == STEP_DONE) {
-		int n = act_store_answer(ctx, &resp, result, rlen, NULL, NULL);
+		int n = act_store_response(ctx, &resp, result, rlen, NULL, NULL);
 		if (n < 0) {
 			snprintf(err, elen, "Lever GET /opportunities?email=: answer not understood");
 			step = STEP_RETRY;
@@ -349,7 +349,7 @@ enum step act_lever_export_prospect(struct sync_ctx *ctx, const struct action *a
 			maybe);
 	free(copy);
 	free(canonical);
-	if (step == STEP_DONE && act_store_answer(ctx, &resp, result, rlen, NULL, NULL) <= 0) {
+	if (step == STEP_DONE && act_store_response(ctx, &resp, result, rlen, NULL, NULL) <= 0) {
 		snprintf(err, elen, "Lever POST /opportunities: HTTP %ld with a body that is not an opportunity",
 			 resp.status);
 		step = STEP_IN_DOUBT; /* it may exist: look it up by email next run */

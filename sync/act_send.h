@@ -26,8 +26,8 @@ enum step act_classify_lookup(enum remote_status s);
  * Returns the number of records, or -1 when the body is not understood or
  * the database failed.
  */
-int act_store_answer(struct sync_ctx *ctx, const struct http_response *resp, char *id, size_t len,
-		     const char *want_url, int *has_url);
+int act_store_response(struct sync_ctx *ctx, const struct http_response *resp, char *id, size_t len,
+		       const char *want_url, int *has_url);
 
 /* Find an opportunity by email (canonicalized first): STEP_DONE with its id
  * in result, STEP_RETRY when none, or a stop/fail step. */

@@ -31,7 +31,6 @@
  * written with each page, so an interrupted backfill of the same window
  * resumes each listing where it stopped.
  */
-#include "pull.h"
 #include "pull_internal.h"
 #include "db.h"
 #include "lever.h"

@@ -34,7 +34,8 @@ const char *capability_feature(enum cq_capability c)
 	return c < CAP_COUNT ? caps[c].feature : "?";
 }
 
-const char *capability_state_name(enum cap_state s)
+/* The name of a verdict, as stored and audited. */
+static const char *capability_state_name(enum cap_state s)
 {
 	return s == CAP_PRESENT ? "present" : s == CAP_ABSENT ? "absent" : "unknown";
 }

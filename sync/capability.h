@@ -32,7 +32,6 @@ enum cap_state { CAP_UNKNOWN = -1, CAP_ABSENT = 0, CAP_PRESENT = 1 };
 const char *capability_name(enum cq_capability c);
 /* What the capability is used for, e.g. "cancel on archive". */
 const char *capability_feature(enum cq_capability c);
-const char *capability_state_name(enum cap_state s);
 
 /* The stored verdict (CAP_UNKNOWN when never probed or on a database error). */
 enum cap_state capability_get(sqlite3 *db, enum cq_capability c);

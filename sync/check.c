@@ -5,9 +5,8 @@
 #include "db.h"
 #include "http.h"
 #include "lever.h"
-#include "log.h"
 #include "mail.h"
-#include "records.h"
+#include "lever_parse.h"
 #include "util.h"
 
 #include <curl/curl.h>
@@ -85,7 +84,7 @@ static void check_lever(struct checker *c, const struct config *cfg, const char 
 {
 	struct http_client lv;
 	char err[1024];
-	if (http_client_init(&lv, "Lever", cfg->lever_url, HTTP_AUTH_BASIC_USER, key, cfg->lever_rps, err, sizeof err)) {
+	if (lever_client_init(&lv, cfg->lever_url, key, cfg->lever_rps, err, sizeof err)) {
 		check_problem(c, err);
 		return;
 	}

@@ -7,7 +7,6 @@
 #include "check_internal.h"
 #include "crosschq.h"
 #include "db.h"
-#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,8 +134,7 @@ void check_crosschq(struct checker *c, const struct config *cfg, const char *key
 	struct http_client cq;
 	char err[1024];
 	char *auth = crosschq_auth_value(cfg->crosschq_auth_scheme, key);
-	int bad = http_client_init(&cq, "Crosschq", cfg->crosschq_url, HTTP_AUTH_HEADER, auth, cfg->crosschq_rps, err,
-				   sizeof err);
+	int bad = crosschq_client_init(&cq, cfg->crosschq_url, auth, cfg->crosschq_rps, err, sizeof err);
 	secret_free(auth);
 	if (bad) {
 		check_problem(c, err);

@@ -4,8 +4,7 @@
  * capabilities). Every path ends with a slash: Crosschq requires it.
  */
 #include "crosschq.h"
-#include "jstream.h"
-#include "log.h"
+#include "json_write.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -26,6 +25,16 @@ char *crosschq_auth_value(const char *scheme, const char *key)
 	else
 		snprintf(v, n, "%s", key);
 	return v;
+}
+
+/* See crosschq.h. */
+int crosschq_client_init(struct http_client *cq, const char *base_url, const char *auth, double rps, char *err,
+			 size_t n)
+{
+	if (http_client_init(cq, "Crosschq", base_url, HTTP_AUTH_HEADER, auth, rps, err, n))
+		return -1;
+	cq->error_line = crosschq_error_line;
+	return 0;
 }
 
 /* A phone number as Crosschq's example writes it (+15551234567), or NULL

@@ -78,7 +78,22 @@ enum remote_status crosschq_options(struct http_client *cq, const char *request_
 /* The Authorization header value for key: the key itself, or "<scheme> <key>" (malloc'd). */
 char *crosschq_auth_value(const char *scheme, const char *key);
 
+/*
+ * Set up cq as the Crosschq client of base_url: auth is the whole
+ * Authorization value (crosschq_auth_value), Crosschq's error bodies
+ * ({"detail"}, {"errors": any shape}: crosschq_error_line) read into
+ * messages. Returns 0, or -1 with err set (no secret in it); free with
+ * http_client_free.
+ */
+int crosschq_client_init(struct http_client *cq, const char *base_url, const char *auth, double rps, char *err,
+			 size_t n);
+
 /* ---- what Crosschq answers (crosschq_parse.c) ---------------------------- */
+
+/* Crosschq's error answer ({"detail": text} or {"errors": any shape},
+ * crosschq-api.md) as one line into out (n bytes, control characters as
+ * spaces); out stays "" for another shape. body is len bytes, NUL after. */
+void crosschq_error_line(const char *body, size_t len, char *out, size_t n);
 
 /* refsync's reading of a request's state. */
 enum cq_state { CQ_OPEN, CQ_COMPLETED, CQ_CANCELLED, CQ_EXPIRED };

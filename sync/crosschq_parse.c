@@ -362,3 +362,46 @@ int crosschq_parse_account_config(const char *data, size_t len, struct cq_limits
 	yajl_tree_free(doc);
 	return 0;
 }
+
+/* Append the text of v (strings, numbers; arrays space-separated; objects as
+ * "key: value; ...") to out, within n bytes. */
+static void render_json(yajl_val v, char *out, size_t n, int depth)
+{
+	size_t used = strlen(out);
+	if (!v || used + 1 >= n || depth > 8)
+		return;
+	if (YAJL_IS_STRING(v) || YAJL_IS_NUMBER(v)) {
+		snprintf(out + used, n - used, "%s", YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : YAJL_GET_NUMBER(v));
+	} else if (YAJL_IS_ARRAY(v)) {
+		for (size_t i = 0; i < v->u.array.len; i++) {
+			if (i)
+				strncat(out, " ", n - strlen(out) - 1);
+			render_json(v->u.array.values[i], out, n, depth + 1);
+		}
+	} else if (YAJL_IS_OBJECT(v)) {
+		for (size_t i = 0; i < v->u.object.len; i++) {
+			used = strlen(out);
+			snprintf(out + used, n - used, "%s%s: ", i ? "; " : "", v->u.object.keys[i]);
+			render_json(v->u.object.values[i], out, n, depth + 1);
+		}
+	}
+}
+
+/* See crosschq.h. */
+void crosschq_error_line(const char *body, size_t len, char *out, size_t n)
+{
+	char perr[PARSE_ERR_MAX];
+	yajl_val doc = parse_doc(body, len, perr, sizeof perr);
+	const char *detail = str(doc, "detail");
+	yajl_val errors = member(doc, "errors");
+	if (detail) {
+		snprintf(out, n, "%s", detail);
+	} else if (errors) {
+		out[0] = '\0';
+		render_json(errors, out, n, 0);
+		for (char *p = out; *p; p++)
+			if ((unsigned char)*p < 32)
+				*p = ' ';
+	}
+	yajl_tree_free(doc);
+}

@@ -5,7 +5,7 @@
 #include "crosschq_store.h"
 #include "audit.h"
 #include "db.h"
-#include "records.h"
+#include "lever_parse.h"
 #include "store.h"
 #include "util.h"
 

@@ -16,7 +16,7 @@
 #include "intent.h"
 #include "log.h"
 #include "outbox.h"
-#include "records.h"
+#include "lever_parse.h"
 #include "util.h"
 
 #include <ctype.h>

@@ -6,15 +6,12 @@
 #include "config.h"
 #include "log.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
-#include <yajl/yajl_tree.h>
 
 #define DEFAULT_MAX_BODY (32u * 1024 * 1024)
 
@@ -38,30 +35,6 @@ size_t http_on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 		return 0; /* abort the transfer */
 	}
 	return n;
-}
-
-/* See http.h. */
-void http_header_value(const char *line, size_t n, const char *name, char *out, size_t outlen)
-{
-	size_t nl = strlen(name);
-	if (n <= nl + 1 || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
-		return;
-	const char *v = line + nl + 1;
-	const char *end = line + n;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	size_t len = (size_t)(end - v);
-	/* refused rather than cut or read up to a NUL: a value cut short could
-	 * read as another wait */
-	int bad = len >= outlen;
-	for (const char *p = v; p < end && !bad; p++)
-		bad = (unsigned char)*p < 0x20 && *p != '\t';
-	if (bad)
-		len = 0;
-	memcpy(out, v, len);
-	out[len] = '\0';
 }
 
 /* The headers that say how long to wait before trying again. */
@@ -169,66 +142,6 @@ void http_response_init(struct http_response *r)
 void http_response_free(struct http_response *r)
 {
 	buf_free(&r->body);
-}
-
-char *http_escape(const char *s)
-{
-	char *e = curl_easy_escape(NULL, s, 0);
-	char *r = xstrdup(e ? e : "");
-	curl_free(e);
-	return r;
-}
-
-void http_path_with_id(struct buf *p, const char *before, const char *id, const char *after)
-{
-	char *e = http_escape(id);
-	buf_printf(p, "%s%s%s", before, e, after);
-	free(e);
-}
-
-int64_t http_parse_retry_after(const char *value, int64_t now_epoch_ms)
-{
-	if (!value || !*value)
-		return -1;
-	const char *p = value;
-	while (isdigit((unsigned char)*p))
-		p++;
-	if (p != value && *p == '\0') {
-		long long s = strtoll(value, NULL, 10);
-		if (s > 86400)
-			s = 86400;
-		return (int64_t)s * 1000;
-	}
-	time_t t = curl_getdate(value, NULL);
-	if (t == (time_t)-1)
-		return -1;
-	/* in seconds first: a date centuries away must not overflow */
-	int64_t now_s = now_epoch_ms / 1000;
-	if ((int64_t)t <= now_s)
-		return 0;
-	if ((int64_t)t - now_s > 86400)
-		return 86400 * 1000;
-	int64_t wait = ((int64_t)t - now_s) * 1000 - now_epoch_ms % 1000;
-	return wait < 0 ? 0 : wait;
-}
-
-int64_t http_parse_ratelimit_reset(const char *value, int64_t now_epoch_ms)
-{
-	if (!value || !*value)
-		return -1;
-	char *end;
-	double v = strtod(value, &end);
-	/* a server's header: refuse anything that is not a plain, sane number */
-	if (end == value || *end != '\0' || !(v >= 0) || v > 1e14)
-		return -1;
-	int64_t wait;
-	if (v > 1e12) /* epoch milliseconds */
-		wait = (int64_t)v - now_epoch_ms;
-	else if (v > 1e9) /* epoch seconds */
-		wait = (int64_t)(v * 1000) - now_epoch_ms;
-	else /* seconds from now */
-		wait = (int64_t)(v * 1000);
-	return wait < 0 ? 0 : wait;
 }
 
 /* Wait for the token bucket (capacity one request: strict pacing). */
@@ -447,8 +360,18 @@ int http_judge_attempt(struct http_client *c, CURL *h, const char *method, const
 	return 0;
 }
 
-enum http_result http_request(struct http_client *c, const char *method, const char *path, const char *body,
-			      int idempotent, struct http_response *resp, char *err, size_t errlen)
+/*
+ * Send method to base_url + path (path starts with '/' and may carry a
+ * query). body is a JSON text or NULL. idempotent: 0 for calls that must not
+ * be repeated blindly (Lever notes and opportunity creation); those are
+ * retried only when the server surely did not act (connection refused, 429,
+ * 503), and otherwise come back HTTP_UNAVAILABLE with maybe_sent = 1.
+ * On HTTP_UNAVAILABLE/HTTP_BAD_RESPONSE err says what happened
+ * ("Lever GET /stages: HTTP 503 ..." or the transport error).
+ */
+static enum http_result http_request(struct http_client *c, const char *method, const char *path,
+				     const char *body, int idempotent, struct http_response *resp, char *err,
+				     size_t errlen)
 {
 	if (errlen)
 		err[0] = '\0';
@@ -538,8 +461,11 @@ enum http_result http_request(struct http_client *c, const char *method, const c
 	return result;
 }
 
-enum remote_status remote_classify(struct http_client *c, const char *method, const char *path,
-				   enum http_result r, const struct http_response *resp, char *err, size_t errlen)
+/* The classification of an exchange already made (result and resp as
+ * http_request left them; err is kept for a transport failure). */
+static enum remote_status remote_classify(struct http_client *c, const char *method, const char *path,
+					  enum http_result r, const struct http_response *resp, char *err,
+					  size_t errlen)
 {
 	if (r == HTTP_UNAVAILABLE)
 		return REMOTE_DOWN;
@@ -597,13 +523,5 @@ const char *remote_config_hint(enum remote_status s)
 	default:
 		return NULL;
 	}
-}
-
-const char *remote_status_name(enum remote_status s)
-{
-	static const char *names[] = { "ok",	   "unavailable",    "unauthorized", "not found", "conflict",
-				       "rejected", "invalid offset", "bad response", "forbidden", "redirected",
-				       "cannot be reached as set up" };
-	return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
 }
 

@@ -36,6 +36,12 @@ struct http_client {
 	long requests;          /* attempts sent, retries included */
 	long retries;
 	char last_failure[1024]; /* the message of the last request given up as unavailable, "" when none */
+	/* The remote's own words: turns an error answer's body (len bytes, NUL
+	 * after them) into one line in out (n bytes), or leaves out "" when the
+	 * body is not the remote's error shape. Set by the remote's client
+	 * (lever_client_init, crosschq_client_init); the transport knows no
+	 * vendor's error body. NULL: the start of the body is shown. */
+	void (*error_line)(const char *body, size_t len, char *out, size_t n);
 };
 
 /* The outcome of http_request. */
@@ -74,23 +80,10 @@ void http_response_init(struct http_response *r);
 void http_response_free(struct http_response *r);
 
 /*
- * Send method to base_url + path (path starts with '/' and may carry a
- * query). body is a JSON text or NULL. idempotent: 0 for calls that must not
- * be repeated blindly (Lever notes and opportunity creation); those are
- * retried only when the server surely did not act (connection refused, 429,
- * 503), and otherwise come back HTTP_UNAVAILABLE with maybe_sent = 1.
- * On HTTP_UNAVAILABLE/HTTP_BAD_RESPONSE err says what happened
- * ("Lever GET /stages: HTTP 503 ..." or the transport error).
- */
-enum http_result http_request(struct http_client *c, const char *method, const char *path,
-			      const char *body, int idempotent, struct http_response *resp,
-			      char *err, size_t errlen);
-
-/*
  * Describe a final non-2xx response as "<Name> <METHOD> <path>: HTTP <status>
- * <remote message>" into err. The remote's message comes from Lever's
- * {"code","message"} or Crosschq's {"detail"} or {"errors": any shape}; the query string is left out
- * (it may hold an email address).
+ * <remote message>" into err. The remote's message is c->error_line's line,
+ * else the printable start of the body; the query string is left out (it may
+ * hold an email address).
  */
 void http_describe_error(const struct http_client *c, const char *method, const char *path,
 			 const struct http_response *resp, char *err, size_t errlen);
@@ -130,7 +123,6 @@ void http_client_host(const struct http_client *c, char *out, size_t outlen);
 void http_global_init(void);
 void http_global_cleanup(void);
 
-
 /* How a remote call ended, as the sync engine needs to know it. */
 enum remote_status {
 	REMOTE_OK = 0,          /* 2xx */
@@ -139,7 +131,7 @@ enum remote_status {
 	REMOTE_NOT_FOUND,       /* 404 */
 	REMOTE_CONFLICT,        /* 409 */
 	REMOTE_REJECTED,        /* another 4xx: permanent for this call */
-	REMOTE_BAD_OFFSET,      /* Lever: "Invalid offset token": restart the listing */
+	REMOTE_BAD_OFFSET,      /* a listing's offset refused: restart it (lever_offset_status says when) */
 	REMOTE_BAD,             /* a response we cannot use (too large, malformed) */
 	REMOTE_FORBIDDEN,       /* 403: no permission for this endpoint, or confidential data without access */
 	REMOTE_REDIRECTED,      /* a redirect not followed (to another origin): a config error */
@@ -147,21 +139,18 @@ enum remote_status {
 };
 
 /*
- * Send a request and classify the outcome. On anything but REMOTE_OK, err
- * holds a one-line message naming remote, method, path, status and the
- * remote's message. *maybe_sent (may be NULL) tells, for REMOTE_DOWN, whether
- * the request may have been acted on.
+ * Send method to base_url + path (path starts with '/' and may carry a
+ * query; body is a JSON text or NULL) and classify the outcome. idempotent:
+ * 0 for calls that must not be repeated blindly (Lever notes and opportunity
+ * creation); those are retried only when the server surely did not act
+ * (connection refused, 429, 503). On anything but REMOTE_OK, err holds a
+ * one-line message naming remote, method, path, status and the remote's
+ * message. *maybe_sent (may be NULL) tells, for REMOTE_DOWN, whether the
+ * request may have been acted on.
  */
 enum remote_status remote_call(struct http_client *c, const char *method, const char *path,
 			       const char *body, int idempotent, struct http_response *resp,
 			       int *maybe_sent, char *err, size_t errlen);
-
-/* The same classification of an exchange already made (result and resp as
- * http_request left them; err is kept for a transport failure). */
-enum remote_status remote_classify(struct http_client *c, const char *method, const char *path,
-				   enum http_result r, const struct http_response *resp, char *err, size_t errlen);
-
-const char *remote_status_name(enum remote_status s);
 
 /* For a status that is a configuration matter (401, 403, a redirect
  * elsewhere), what the admin should do (static text); NULL for the others. */

@@ -1,6 +1,7 @@
 /*
  * http_error.c - the words of an HTTP failure: a remote's error answer as
- * one line, a transport failure with the URL and libcurl's own detail, and
+ * one line (in the remote's words: the client's error_line), a transport
+ * failure with the URL and libcurl's own detail, and
  * which transport failures are the set-up's fault rather than the network's.
  */
 #include "http.h"
@@ -10,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yajl/yajl_tree.h>
 
 /* See http_internal.h. */
 void http_path_without_query(const char *path, char *out, size_t outlen)
@@ -22,44 +22,7 @@ void http_path_without_query(const char *path, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
-/* Append the text of v (strings, numbers; objects as "key: value; ...")
- * to out, within n bytes. */
-static void render_json(yajl_val v, char *out, size_t n, int depth)
-{
-	size_t used = strlen(out);
-	if (!v || used + 1 >= n || depth > 8)
-		return;
-	if (YAJL_IS_STRING(v) || YAJL_IS_NUMBER(v)) {
-		snprintf(out + used, n - used, "%s", YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : YAJL_GET_NUMBER(v));
-	} else if (YAJL_IS_ARRAY(v)) {
-		for (size_t i = 0; i < v->u.array.len; i++) {
-			if (i)
-				strncat(out, " ", n - strlen(out) - 1);
-			render_json(v->u.array.values[i], out, n, depth + 1);
-		}
-	} else if (YAJL_IS_OBJECT(v)) {
-		for (size_t i = 0; i < v->u.object.len; i++) {
-			used = strlen(out);
-			snprintf(out + used, n - used, "%s%s: ", i ? "; " : "", v->u.object.keys[i]);
-			render_json(v->u.object.values[i], out, n, depth + 1);
-		}
-	}
-}
-
-/* Crosschq's {"errors": ...} (any shape, crosschq-api.md) as one line. */
-static void describe_errors(yajl_val v, char *out, size_t n)
-{
-	const char *errors_path[] = { "errors", NULL };
-	yajl_val e = yajl_tree_get(v, errors_path, yajl_t_any);
-	if (!e)
-		return;
-	out[0] = '\0';
-	render_json(e, out, n, 0);
-	for (char *p = out; *p; p++)
-		if ((unsigned char)*p < 32)
-			*p = ' ';
-}
-
+/* See http.h. */
 void http_describe_error(const struct http_client *c, const char *method, const char *path,
 			 const struct http_response *resp, char *err, size_t errlen)
 {
@@ -67,24 +30,8 @@ void http_describe_error(const struct http_client *c, const char *method, const 
 	http_path_without_query(path, p, sizeof p);
 	char remote[512] = "";
 	if (resp->body.len > 0) {
-		char ebuf[64];
-		yajl_val v = yajl_tree_parse(resp->body.data, ebuf, sizeof ebuf);
-		if (v && YAJL_IS_OBJECT(v)) {
-			const char *code_path[] = { "code", NULL }, *msg_path[] = { "message", NULL },
-				   *detail_path[] = { "detail", NULL };
-			yajl_val code = yajl_tree_get(v, code_path, yajl_t_string);
-			yajl_val msg = yajl_tree_get(v, msg_path, yajl_t_string);
-			yajl_val detail = yajl_tree_get(v, detail_path, yajl_t_string);
-			if (code && msg)
-				snprintf(remote, sizeof remote, "%s: %s", YAJL_GET_STRING(code), YAJL_GET_STRING(msg));
-			else if (msg)
-				snprintf(remote, sizeof remote, "%s", YAJL_GET_STRING(msg));
-			else if (detail)
-				snprintf(remote, sizeof remote, "%s", YAJL_GET_STRING(detail));
-			else
-				describe_errors(v, remote, sizeof remote);
-		}
-		yajl_tree_free(v);
+		if (c->error_line)
+			c->error_line(resp->body.data, resp->body.len, remote, sizeof remote);
 		if (!remote[0]) {
 			/* not the documented error shape: show the start, printable only */
 			size_t j = 0;

@@ -3,7 +3,7 @@
  * and its decoder from it, side by side (see intent.h).
  */
 #include "intent.h"
-#include "jstream.h"
+#include "json_write.h"
 
 #include <stdlib.h>
 #include <string.h>

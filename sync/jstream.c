@@ -2,7 +2,6 @@
  * jstream.c - yajl callback parser producing per-record dotted paths.
  */
 #include "jstream.h"
-#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,38 +247,5 @@ int jstream_parse(const char *data, size_t len, const struct jstream_handler *h,
 		r = -1;
 	}
 	yajl_free(y);
-	return r;
-}
-
-yajl_gen json_gen_new(void)
-{
-	yajl_gen g = yajl_gen_alloc(NULL);
-	if (!g)
-		abort();
-	yajl_gen_config(g, yajl_gen_validate_utf8, 0);
-	return g;
-}
-
-void json_gen_str(yajl_gen g, const char *s)
-{
-	if (s)
-		yajl_gen_string(g, (const unsigned char *)s, strlen(s));
-	else
-		yajl_gen_null(g);
-}
-
-void json_gen_pair(yajl_gen g, const char *key, const char *value)
-{
-	json_gen_str(g, key);
-	json_gen_str(g, value);
-}
-
-char *json_gen_finish(yajl_gen g)
-{
-	const unsigned char *out;
-	size_t len;
-	yajl_gen_get_buf(g, &out, &len);
-	char *r = xstrndup((const char *)out, len);
-	yajl_gen_free(g);
 	return r;
 }

@@ -35,17 +35,4 @@ struct jstream_handler {
  */
 int jstream_parse(const char *data, size_t len, const struct jstream_handler *h, char *err, size_t errlen);
 
-/* ---- small JSON out (request bodies, payloads, status --json) ---- */
-
-#include <yajl/yajl_gen.h>
-
-/* A generator that passes text through as given (inputs are remote data). */
-yajl_gen json_gen_new(void);
-/* Write a string, or null when s is NULL. */
-void json_gen_str(yajl_gen g, const char *s);
-/* Write "key": string-or-null inside an open map. */
-void json_gen_pair(yajl_gen g, const char *key, const char *value);
-/* The generated text (malloc'd); frees g. */
-char *json_gen_finish(yajl_gen g);
-
 #endif

@@ -2,12 +2,13 @@
  * lever.c - Lever Data API v1 requests.
  */
 #include "lever.h"
-#include "jstream.h"
+#include "json_write.h"
 #include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <yajl/yajl_tree.h>
 
 #define PAGE_LIMIT 100
 #define OPPORTUNITY_EXPAND "expand=owner&expand=stage&expand=applications"
@@ -22,6 +23,36 @@ static void add_offset(struct buf *path, const char *token)
 	}
 }
 
+/* Lever's error answer {"code": ..., "message": ...} (or a message alone) as
+ * one line into out; out stays "" for another shape. */
+static void lever_error_line(const char *body, size_t len, char *out, size_t n)
+{
+	(void)len;
+	char ebuf[64];
+	yajl_val v = yajl_tree_parse(body, ebuf, sizeof ebuf);
+	if (v && YAJL_IS_OBJECT(v)) {
+		const char *code_path[] = { "code", NULL }, *msg_path[] = { "message", NULL };
+		yajl_val code = yajl_tree_get(v, code_path, yajl_t_string);
+		yajl_val msg = yajl_tree_get(v, msg_path, yajl_t_string);
+		if (code && msg)
+			snprintf(out, n, "%s: %s", YAJL_GET_STRING(code), YAJL_GET_STRING(msg));
+		else if (msg)
+			snprintf(out, n, "%s", YAJL_GET_STRING(msg));
+	}
+	yajl_tree_free(v);
+}
+
+/* See lever.h. */
+int lever_client_init(struct http_client *lv, const char *base_url, const char *key, double rps, char *err,
+		      size_t n)
+{
+	if (http_client_init(lv, "Lever", base_url, HTTP_AUTH_BASIC_USER, key, rps, err, n))
+		return -1;
+	lv->error_line = lever_error_line;
+	return 0;
+}
+
+/* See lever.h. */
 enum remote_status lever_offset_status(enum remote_status s, const struct http_response *resp)
 {
 	/* lever-api.md section 2: "Invalid offset token: ...", whatever the status */
@@ -85,8 +116,9 @@ enum remote_status lever_fetch_postings(struct http_client *lv, int64_t since_ms
 	return get(lv, &p, resp, err, n);
 }
 
-void lever_opportunities_path(struct buf *p, enum lever_window w, int64_t since_ms, int64_t until_ms,
-			      const char *token)
+/* The path (and query) of a listing of opportunities with window w. */
+static void lever_opportunities_path(struct buf *p, enum lever_window w, int64_t since_ms, int64_t until_ms,
+				     const char *token)
 {
 	buf_printf(p, "/opportunities?confidentiality=all&" OPPORTUNITY_EXPAND "&limit=%d", PAGE_LIMIT);
 	const char *field = w == LEVER_UPDATED ? "updated_at" : w == LEVER_CREATED ? "created_at" : NULL;
@@ -151,15 +183,6 @@ enum remote_status lever_fetch_opportunity(struct http_client *lv, const char *i
 void lever_user_path(struct buf *p, const char *id)
 {
 	http_path_with_id(p, "/users/", id, "");
-}
-
-enum remote_status lever_fetch_user(struct http_client *lv, const char *id, struct http_response *resp,
-				    char *err, size_t n)
-{
-	struct buf p;
-	buf_init(&p, 4096);
-	lever_user_path(&p, id);
-	return get(lv, &p, resp, err, n);
 }
 
 /* "?perform_as=<id>" or "" into out. */

@@ -1,7 +1,7 @@
 /*
  * lever.h - every call refsync makes to Lever's Data API v1 (lever-api.md):
  * the paths, the query parameters and the bodies live here and nowhere
- * else. Responses are left in resp for the parsers of records.h.
+ * else. Responses are left in resp for the parsers of lever_parse.h.
  */
 #ifndef REFSYNC_LEVER_H
 #define REFSYNC_LEVER_H
@@ -9,6 +9,15 @@
 #include "http.h"
 
 #include <stdint.h>
+
+/*
+ * Set up lv as the Lever client of base_url: Basic auth with key as the user
+ * (lever-api.md section 1), Lever's error bodies ({"code","message"}) read
+ * into messages. Returns 0, or -1 with err set (no secret in it); free with
+ * http_client_free.
+ */
+int lever_client_init(struct http_client *lv, const char *base_url, const char *key, double rps, char *err,
+		      size_t n);
 
 /* Which time filter a listing of opportunities uses. */
 enum lever_window { LEVER_ALL, LEVER_UPDATED, LEVER_CREATED };
@@ -32,9 +41,6 @@ enum remote_status lever_fetch_postings(struct http_client *lv, int64_t since_ms
 enum remote_status lever_fetch_opportunities(struct http_client *lv, enum lever_window w, int64_t since_ms,
 					     int64_t until_ms, const char *token, struct http_response *resp,
 					     char *err, size_t n);
-/* The path (and query) of that listing, for concurrent fetching (http_multi). */
-void lever_opportunities_path(struct buf *path, enum lever_window w, int64_t since_ms, int64_t until_ms,
-			      const char *token);
 /* The path of a listing filtered by creation and update time together (Lever
  * ANDs the filters; bounds in ms, inclusive; LEVER_NO_BOUND leaves one out). */
 #define LEVER_NO_BOUND INT64_MIN
@@ -46,8 +52,6 @@ enum remote_status lever_fetch_opportunity(struct http_client *lv, const char *i
 					   char *err, size_t n);
 /* The path of one user, for concurrent fetching (http_multi). */
 void lever_user_path(struct buf *path, const char *id);
-enum remote_status lever_fetch_user(struct http_client *lv, const char *id, struct http_response *resp,
-				    char *err, size_t n);
 
 /* ---- writes (each is one outbox action; see act.c) ---- */
 

@@ -3,7 +3,6 @@
  * plausible bare address, and the address of a "Name <addr>" From.
  */
 #include "mail.h"
-#include "util.h"
 
 #include <string.h>
 

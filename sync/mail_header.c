@@ -4,6 +4,7 @@
  * the cleaning of remote text (control characters and invalid UTF-8) before
  * it reaches a message. mail_compose.c puts the message together.
  */
+#include "escape.h"
 #include "mail_internal.h"
 
 #include <stdint.h>
@@ -14,33 +15,13 @@
 /* ------------------------------------------------------------------------ */
 /* Input cleaning                                                           */
 
-/* Length (1-4) of the valid UTF-8 sequence at s (n bytes left), or 0. */
+/* Length (1-4) of the valid UTF-8 sequence at s (n bytes left), or 0
+ * (escape.h's decoder). */
 static size_t utf8_sequence_length(const unsigned char *s, size_t n)
 {
-	unsigned char c = s[0];
-	size_t len;
-	uint32_t cp, min;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF) {
-		len = 2, cp = c & 0x1Fu, min = 0x80;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		len = 3, cp = c & 0x0Fu, min = 0x800;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		len = 4, cp = c & 0x07u, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t k = 1; k < len; k++) {
-		if ((s[k] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[k] & 0x3Fu);
-	}
-	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return len;
+	unsigned cp;
+	size_t bad;
+	return n ? utf8_decode(s, n, &cp, &bad) : 0;
 }
 
 /*

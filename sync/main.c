@@ -12,6 +12,7 @@
 #include "db.h"
 #include "decide.h"
 #include "ingest.h"
+#include "lever.h"
 #include "log.h"
 #include "outage.h"
 #include "outbox.h"
@@ -78,8 +79,7 @@ static int open_remotes(struct sync_ctx *ctx)
 {
 	char err[1024];
 	char *key = config_read_secret(ctx->cfg, SECRET_LEVER_API_KEY, err, sizeof err);
-	if (!key || http_client_init(&ctx->lever, "Lever", ctx->cfg->lever_url, HTTP_AUTH_BASIC_USER, key,
-				     ctx->cfg->lever_rps, err, sizeof err)) {
+	if (!key || lever_client_init(&ctx->lever, ctx->cfg->lever_url, key, ctx->cfg->lever_rps, err, sizeof err)) {
 		secret_free(key);
 		log_err("%s", err);
 		snprintf(ctx->error, sizeof ctx->error, "%s", err);
@@ -92,8 +92,8 @@ static int open_remotes(struct sync_ctx *ctx)
 	ctx->lever.wait_budget_ms = (int64_t)ctx->cfg->remote_wait_seconds * 1000;
 	key = config_read_secret(ctx->cfg, SECRET_CROSSCHQ_API_KEY, err, sizeof err);
 	char *auth = key ? crosschq_auth_value(ctx->cfg->crosschq_auth_scheme, key) : NULL;
-	if (!key || http_client_init(&ctx->crosschq, "Crosschq", ctx->cfg->crosschq_url, HTTP_AUTH_HEADER, auth,
-				     ctx->cfg->crosschq_rps, err, sizeof err)) {
+	if (!key || crosschq_client_init(&ctx->crosschq, ctx->cfg->crosschq_url, auth, ctx->cfg->crosschq_rps, err,
+					 sizeof err)) {
 		secret_free(key);
 		secret_free(auth);
 		log_err("%s", err);

@@ -6,7 +6,7 @@
 #include "db.h"
 #include "lever.h"
 #include "log.h"
-#include "records.h"
+#include "lever_parse.h"
 #include "store.h"
 #include "util.h"
 
@@ -345,7 +345,8 @@ static int run_listing(struct sync_ctx *ctx, const char *name, enum listing_kind
 	return result;
 }
 
-int pull_lever_reference(struct sync_ctx *ctx)
+/* Stages, archive reasons, postings changed since the cursor. */
+static int pull_lever_reference(struct sync_ctx *ctx)
 {
 	struct http_response resp;
 	http_response_init(&resp);
@@ -378,7 +379,8 @@ out:
 	return result;
 }
 
-int pull_lever_opportunities(struct sync_ctx *ctx, int full)
+/* Opportunities changed since the cursor (full listing on the first run or with full). */
+static int pull_lever_opportunities(struct sync_ctx *ctx, int full)
 {
 	if (full)
 		return run_listing(ctx, "lever.opportunities.full", K_OPPORTUNITIES, 0, ctx->started_at, NULL);
@@ -392,6 +394,8 @@ int pull_lever_opportunities(struct sync_ctx *ctx, int full)
 		since = 1;
 	return run_listing(ctx, "lever.opportunities", K_OPPORTUNITIES, since, ctx->started_at, NULL);
 }
+
+static int pull_lever_deleted(struct sync_ctx *ctx);
 
 int pull_lever(struct sync_ctx *ctx, int full)
 {
@@ -410,7 +414,8 @@ int pull_lever(struct sync_ctx *ctx, int full)
 	return r;
 }
 
-int pull_lever_deleted(struct sync_ctx *ctx)
+/* Deleted opportunities since the cursor: personal data erased. */
+static int pull_lever_deleted(struct sync_ctx *ctx)
 {
 	struct cursor cur;
 	if (cursor_read(ctx->db, "lever.deleted", &cur))

@@ -25,14 +25,10 @@
  * first run (no opportunity cursor yet, full 0), pull_lever_window over
  * everything created so far. */
 int pull_lever(struct sync_ctx *ctx, int full);
-/* Stages, archive reasons, postings changed since the cursor. */
-int pull_lever_reference(struct sync_ctx *ctx);
 /* Users that postings name (owner, hiring manager) and that no listing has
  * described yet (opportunities bring their owners expanded): run after the
  * opportunities, so that only the truly unknown are fetched, one by one. */
 int pull_lever_users(struct sync_ctx *ctx);
-/* Opportunities changed since the cursor (full listing on the first run or with full). */
-int pull_lever_opportunities(struct sync_ctx *ctx, int full);
 /*
  * Opportunities created in [since, until], and those created before it and
  * updated in it (backfill; since 0: everything created up to until, a new
@@ -47,8 +43,6 @@ int pull_lever_opportunities(struct sync_ctx *ctx, int full);
  * postings and deleted opportunities are read in the same stream.
  */
 int pull_lever_window(struct sync_ctx *ctx, int64_t since, int64_t until, int slices);
-/* Deleted opportunities since the cursor: personal data erased. */
-int pull_lever_deleted(struct sync_ctx *ctx);
 /*
  * Fetch one opportunity again because a webhook named it (pull_hint.c).
  * EXIT_OK when stored or gone from Lever (404); PULL_HINT_FAILED when Lever

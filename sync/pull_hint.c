@@ -8,7 +8,7 @@
 #include "db.h"
 #include "lever.h"
 #include "log.h"
-#include "records.h"
+#include "lever_parse.h"
 #include "store.h"
 #include "util.h"
 

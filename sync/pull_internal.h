@@ -9,9 +9,8 @@
 
 #include "context.h"
 #include "http.h"
-#include "records.h"
+#include "lever_parse.h"
 #include "store.h"
-#include "util.h"
 
 enum listing_kind { K_POSTINGS, K_OPPORTUNITIES, K_OPPORTUNITIES_UPDATED, K_OPPORTUNITIES_CREATED, K_DELETED };
 

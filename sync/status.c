@@ -5,7 +5,7 @@
 #include "capability.h"
 #include "crosschq.h"
 #include "crosschq_sync.h"
-#include "jstream.h"
+#include "json_write.h"
 #include "db.h"
 #include "log.h"
 #include "posting_sql.h"

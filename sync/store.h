@@ -7,7 +7,7 @@
 #ifndef REFSYNC_STORE_H
 #define REFSYNC_STORE_H
 
-#include "records.h"
+#include "lever_parse.h"
 
 #include <sqlite3.h>
 #include <stdint.h>

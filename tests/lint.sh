@@ -116,14 +116,14 @@ else
 	ok "export sandbox shared"
 fi
 
-# Every config section that has a secret (sync/config.c) is loaded as a
+# Every config section that has a secret (lib/config.c) is loaded as a
 # credential directory by every service, and from the same place; except
 # [audit], whose signing key only refsync-export reads (the sync services
 # never sign).
 sections=$(sed -n 's/^[[:space:]]*\[SECRET_[A-Z_]*\] = { "\([a-z]*\)", "[a-z_]*", "[a-z_]*" },.*/\1/p' \
-	sync/config.c | grep -vx audit | sort -u)
+	lib/config.c | grep -vx audit | sort -u)
 if [ -z "$sections" ]; then
-	not_ok "credentials" "cannot find secret_keys in sync/config.c"
+	not_ok "credentials" "cannot find secret_keys in lib/config.c"
 else
 	missing=""
 	for s in $SERVICES; do
@@ -191,9 +191,9 @@ else
 fi
 
 # --- man pages -----------------------------------------------------------------
-pages=$(ls sync/*.[1-8] export/*.[1-8] 2>/dev/null)
+pages=$(ls sync/*.[1-8] hook/*.[1-8] export/*.[1-8] 2>/dev/null)
 missing=""
-for p in sync/refsync.1 sync/refsync.conf.5 sync/refsync-hook.8 export/refsync-export.1; do
+for p in sync/refsync.1 sync/refsync.conf.5 hook/refsync-hook.8 export/refsync-export.1; do
 	[ -f "$p" ] || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
@@ -227,11 +227,11 @@ fi
 # refsync-hook(8)'s lighttpd example keeps the hook's errors (without
 # server.breakagelog its standard error goes nowhere) and shows one config per
 # tenant.
-if grep -q '^server.breakagelog *= *"' sync/refsync-hook.8 &&
-	[ "$(grep -c '"REFSYNC_CONFIG" => "/etc/refsync/[a-z]*\.conf"' sync/refsync-hook.8)" -ge 3 ]; then
+if grep -q '^server.breakagelog *= *"' hook/refsync-hook.8 &&
+	[ "$(grep -c '"REFSYNC_CONFIG" => "/etc/refsync/[a-z]*\.conf"' hook/refsync-hook.8)" -ge 3 ]; then
 	ok "refsync-hook lighttpd example"
 else
-	not_ok "refsync-hook lighttpd example" "sync/refsync-hook.8: no server.breakagelog, or no per-tenant REFSYNC_CONFIG"
+	not_ok "refsync-hook lighttpd example" "hook/refsync-hook.8: no server.breakagelog, or no per-tenant REFSYNC_CONFIG"
 fi
 
 # What ships names no document that is not shipped (the design notes stay
@@ -248,15 +248,15 @@ fi
 
 # config_check.c's list of keys (for "did you mean") is the keys config.c and
 # config_template.c accept.
-sed -n 's/^[[:space:]]*{ "\([a-z]*\)", "\([a-z_]*\)" },$/\1 \2/p' sync/config_check.c | sort -u >"$work/listed"
+sed -n 's/^[[:space:]]*{ "\([a-z]*\)", "\([a-z_]*\)" },$/\1 \2/p' lib/config_check.c | sort -u >"$work/listed"
 
-# Every key that sync/config.c accepts is described in refsync.conf(5) and
+# Every key that lib/config.c accepts is described in refsync.conf(5) and
 # set, in its section, in the example config.
 sed -n -e 's/.*IS("\([a-z]*\)", "\([a-z_]*\)").*/\1 \2/p' \
 	-e 's/^[[:space:]]*\[SECRET_[A-Z_]*\] = { "\([a-z]*\)", "\([a-z_]*\)".*/\1 \2/p' \
-	sync/config.c | sort -u >"$work/keys"
+	lib/config.c | sort -u >"$work/keys"
 if [ ! -s "$work/keys" ]; then
-	not_ok "config keys" "cannot find the keys in sync/config.c"
+	not_ok "config keys" "cannot find the keys in lib/config.c"
 else
 	undocumented=""
 	unset_keys=""
@@ -281,15 +281,15 @@ else
 	fi
 fi
 
-# Every key of a [template NAME] section (sync/config_template.c) is
+# Every key of a [template NAME] section (lib/config_template.c) is
 # described in refsync.conf(5).
 {
-	grep -o 'strcmp(key, "[a-z_]*")' sync/config_template.c | sed 's/.*"\([a-z_]*\)")/\1/'
+	grep -o 'strcmp(key, "[a-z_]*")' lib/config_template.c | sed 's/.*"\([a-z_]*\)")/\1/'
 	sed -n 's/.*relationship_names\[REL_COUNT\] = {\(.*\)/\1/p; s/^[[:space:]]*"\([a-z]*\)" };$/\1/p' \
-		sync/config_template.c | tr -d '",{}' | tr ' ' '\n'
+		lib/config_template.c | tr -d '",{}' | tr ' ' '\n'
 } | grep -v '^$' | sort -u >"$work/tkeys"
 if [ "$(wc -l <"$work/tkeys")" -lt 12 ]; then
-	not_ok "template keys" "cannot find the template keys in sync/config_template.c"
+	not_ok "template keys" "cannot find the template keys in lib/config_template.c"
 else
 	undocumented=""
 	while read -r key; do
@@ -303,9 +303,9 @@ else
 fi
 { cat "$work/keys"; sed 's/^/template /' "$work/tkeys"; } | sort -u >"$work/accepted"
 if [ ! -s "$work/listed" ]; then
-	not_ok "suggested keys" "cannot find known_keys in sync/config_check.c"
+	not_ok "suggested keys" "cannot find known_keys in lib/config_check.c"
 elif ! cmp -s "$work/listed" "$work/accepted"; then
-	not_ok "suggested keys" "sync/config_check.c's known_keys differ from the keys accepted: $(diff "$work/listed" \
+	not_ok "suggested keys" "lib/config_check.c's known_keys differ from the keys accepted: $(diff "$work/listed" \
 		"$work/accepted" | sed -n 's/^\([<>]\) /\1/p' | tr '\n' ' ')"
 else
 	ok "suggested keys ($(wc -l <"$work/listed") keys)"
@@ -313,7 +313,7 @@ fi
 
 # --- make install / make uninstall ----------------------------------------------
 root=$work/root
-if [ ! -x sync/refsync ] || [ ! -x sync/refsync-hook ] || [ ! -x export/refsync-export ]; then
+if [ ! -x sync/refsync ] || [ ! -x hook/refsync-hook ] || [ ! -x export/refsync-export ]; then
 	not_ok "install" "binaries not built (run make first)"
 elif ! make -s install DESTDIR="$root" PREFIX=/usr >"$work/install.out" 2>&1; then
 	not_ok "install" "make install failed: $(tail -n 1 "$work/install.out")"

@@ -807,7 +807,7 @@ EVENT_KINDS = (
 
 
 def fill_events(path, n):
-    """n audit events in refsync's canonical form (sync/audit.h), chained like refsync's."""
+    """n audit events in refsync's canonical form (lib/audit.h), chained like refsync's."""
     rng = random.Random(TENANT_SEED + 2)
     db = sqlite3.connect(path)
     db.execute("PRAGMA synchronous=OFF")

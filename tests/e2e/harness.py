@@ -4,7 +4,7 @@
         t.lever.mutate([...]); r = t.run("run"); t.db(); t.mails(); t.crosschq.log()
 
 Binaries come from $REFSYNC_BIN_DIR when set (refsync, refsync-hook, refsync-export all
-there), else from the repository (sync/refsync, sync/refsync-hook, export/refsync-export).
+there), else from the repository (sync/refsync, hook/refsync-hook, export/refsync-export).
 A missing binary fails the test with a clear message; it is never skipped. Starting a Tenant
 needs only the fakes, so the fakes' own tests run without any C code.
 Set REFSYNC_KEEP=1 (or keep_dir=True) to keep the temporary directory for debugging.
@@ -54,6 +54,8 @@ def binary(name):
         path = os.path.join(bindir, name)
     elif name == "refsync-export":
         path = os.path.join(REPO, "export", name)
+    elif name == "refsync-hook":
+        path = os.path.join(REPO, "hook", name)
     else:
         path = os.path.join(REPO, "sync", name)
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):

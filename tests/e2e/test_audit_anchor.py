@@ -32,7 +32,7 @@ HEAD_LINE = re.compile(r"^refsync: run (\d+): audit head (\d+):([0-9a-f]{64})$",
 
 
 def audit_hash(prev, seq, at, run_id, kind, subject, detail):
-    """hash = hex(SHA-256(prev_hash || canonical(event))), canonical as in sync/audit.h."""
+    """hash = hex(SHA-256(prev_hash || canonical(event))), canonical as in lib/audit.h."""
     h = hashlib.sha256()
     h.update(prev.encode("ascii"))
     h.update(("refsync-audit-v1|%d|%d|%s|" % (seq, at, "" if run_id is None else run_id)).encode())

@@ -4,7 +4,7 @@ The database is made the way refsync makes it (schema/001_initial.sql, the refsy
 application_id, user_version 1) and filled with hostile text: a candidate named like a
 spreadsheet formula, one named like a script tag, one with control bytes and one with
 invalid UTF-8. The audit events carry correct hashes, computed here from the canonical form
-in sync/audit.h. Then the real binary is run, and its output checked: the XML against
+in lib/audit.h. Then the real binary is run, and its output checked: the XML against
 schema/audit.xsd with xmllint, the CSV with Python's csv module, the HTML for anything that
 could run or load; --verify on an intact and an edited trail; byte-identical repeats;
 atomic -o (no file on failure, exit 73).
@@ -51,7 +51,7 @@ def export_binary():
 
 
 def audit_hash(prev, seq, at, run_id, kind, subject, detail):
-    """hash = hex(SHA-256(prev_hash || canonical(event))), canonical as in sync/audit.h."""
+    """hash = hex(SHA-256(prev_hash || canonical(event))), canonical as in lib/audit.h."""
     def enc(v):
         return v if isinstance(v, bytes) else v.encode("utf-8")
     h = hashlib.sha256()

@@ -1,5 +1,5 @@
 /*
- * fuzz_config.c - the config loader (config_load in sync/config.c, over
+ * fuzz_config.c - the config loader (config_load in lib/config.c, over
  * inih) on arbitrary file content, and the secret reading that a loaded
  * config leads to.
  *

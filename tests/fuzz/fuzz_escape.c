@@ -1,7 +1,7 @@
 /*
- * fuzz_escape.c - the export escaping (export/escape.c: UTF-8 sanitizing,
+ * fuzz_escape.c - the export escaping (lib/escape.c: UTF-8 sanitizing,
  * CSV cells, HTML text, utf8_cut) and the answer links
- * (sync/answer_link.c: answer_link_verify, answer_link_param, and the
+ * (lib/answer_link.c: answer_link_verify, answer_link_param, and the
  * build/verify round trip) on arbitrary bytes.
  *
  * Input: byte 0 sets the cut size for utf8_cut (4 + byte % 61); the rest is

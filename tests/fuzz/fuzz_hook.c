@@ -1,5 +1,5 @@
 /*
- * fuzz_hook.c - refsync-hook's request handling (hook_handle, sync/hook*.c)
+ * fuzz_hook.c - refsync-hook's request handling (hook_handle, hook/hook*.c)
  * with fuzzed CGI inputs, against a real installation made once in
  * LLVMFuzzerInitialize: a temporary directory with refsync.conf, the four
  * secret files (mode 0600), the spool, and a database holding a request,

@@ -1,7 +1,7 @@
 /*
  * fuzz_hook_cgi.c - what refsync-hook's main() does with the raw CGI
  * input before any handler runs: CONTENT_LENGTH and the body on standard
- * input (hook_read_body, sync/hook.c), with the standard input a memory
+ * input (hook_read_body, hook/hook.c), with the standard input a memory
  * file holding whatever the web server would pass.
  *
  * Input: the first line is CONTENT_LENGTH ("-" = unset; no line = unset);

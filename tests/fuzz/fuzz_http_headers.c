@@ -1,6 +1,6 @@
 /*
  * fuzz_http_headers.c - the HTTP response headers refsync reads from Lever
- * and Crosschq (sync/http.c): picking a header's value out of a raw header
+ * and Crosschq (sync/http_text.c): picking a header's value out of a raw header
  * line (http_header_value, as libcurl hands lines over) and the two waits
  * (http_parse_retry_after: delta seconds or an HTTP date;
  * http_parse_ratelimit_reset: epoch seconds, epoch ms or delta seconds).

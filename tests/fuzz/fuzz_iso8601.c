@@ -1,5 +1,5 @@
 /*
- * fuzz_iso8601.c - ISO 8601 times (sync/util.c): parse_iso8601 reads what
+ * fuzz_iso8601.c - ISO 8601 times (lib/clock.c): parse_iso8601 reads what
  * Lever, Crosschq and the command line send, format_iso8601 writes what
  * refsync sends and shows.
  *

@@ -1,5 +1,5 @@
 /*
- * fuzz_lever_page.c - the Lever page parsers (sync/records.c over
+ * fuzz_lever_page.c - the Lever page parsers (sync/lever_parse.c over
  * sync/jstream.c) on arbitrary bytes: opportunities, postings, and the five
  * "simple" kinds (stages, archive reasons, users, deleted opportunities,
  * notes).

@@ -7,7 +7,7 @@
 #define REFSYNC_FUZZ_PAGE_H
 
 #include "fuzz.h"
-#include "records.h"
+#include "lever_parse.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /*
- * fuzz_spool.c - taking in the spool (sync/spool.c and
+ * fuzz_spool.c - taking in the spool (lib/spool.c and
  * ingest_parse_record in sync/ingest_record.c): a file of any content in
  * new/, visited by spool_each_new, read as a webhook, an answer or damaged,
  * then moved to done/ (processed) or set aside (damaged), as ingest.c does.

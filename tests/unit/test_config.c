@@ -1,7 +1,7 @@
 /*
- * test_config.c - sync/config.c (defaults, validation messages that name
+ * test_config.c - lib/config.c (defaults, validation messages that name
  * file:line and [section] key, URLs, booleans and numbers, secrets and
- * $CREDENTIALS_DIRECTORY) and the secret masking of sync/log.c that
+ * $CREDENTIALS_DIRECTORY) and the secret masking of lib/log.c that
  * config_read_secret feeds.
  */
 #include <setjmp.h>

@@ -1,7 +1,7 @@
 /*
- * test_db.c - sync/db.c (creating and opening a tenant database: pragmas,
+ * test_db.c - lib/db.c (creating and opening a tenant database: pragmas,
  * application_id, user_version migrations, refusing foreign or newer
- * databases) and sync/audit.c (the hash chain as the header defines it,
+ * databases) and lib/audit.c (the hash chain as the header defines it,
  * verification finding edits, deletions and broken links, email redaction).
  */
 #include <setjmp.h>

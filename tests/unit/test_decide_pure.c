@@ -15,7 +15,7 @@
 
 #include "decide.h"
 #include "log.h"
-#include "records.h"
+#include "lever_parse.h"
 #include "store.h"
 
 /* ---- split_name ------------------------------------------------------------ */

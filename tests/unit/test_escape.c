@@ -1,5 +1,5 @@
 /*
- * test_escape.c - export/escape.c: UTF-8 decoding and sanitizing, CSV cells
+ * test_escape.c - lib/escape.c: UTF-8 decoding and sanitizing, CSV cells
  * (RFC 4180 quoting, OWASP formula neutralizing), HTML escaping, safe cuts.
  * Every case asserts the exact bytes written.
  */

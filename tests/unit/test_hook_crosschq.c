@@ -1,5 +1,5 @@
 /*
- * test_hook_crosschq.c - refsync-hook's /crosschq route (sync/hook_crosschq.c),
+ * test_hook_crosschq.c - refsync-hook's /crosschq route (hook/hook_crosschq.c),
  * called with CGI inputs: Token, Bearer, bare and Basic credentials, every
  * way of getting them wrong (401, nothing spooled, no secret in the log),
  * bad bodies, size limits, methods, an unconfigured webhook, and the exact

@@ -1,5 +1,5 @@
 /*
- * test_http_parse.c - the pure parts of sync/http.c (Retry-After and
+ * test_http_parse.c - the pure parts of the transport (sync/http_text.c) (Retry-After and
  * X-RateLimit-Reset into a wait in ms) and config_url_allowed (https only,
  * plain http only to loopback). No network.
  */

@@ -441,7 +441,7 @@ static void test_record_end_failure_stops(void **state)
  * BUG: a key too long for the 256-byte path buffer is reported under its
  * parent's path: jstream.c says it keeps "a marker no handler matches", but
  * it only truncates back to the parent. So {"owner": {"<300 x>": "evil"}}
- * reports field "owner" = "evil", which records.c takes as the owner id.
+ * reports field "owner" = "evil", which lever_parse.c takes as the owner id.
  */
 static void test_overlong_key_not_misreported(void **state)
 {

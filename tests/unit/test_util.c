@@ -1,5 +1,5 @@
 /*
- * test_util.c - sync/util.c: ISO 8601 parsing and formatting, bounded
+ * test_util.c - lib/clock.c and lib/buf.c (util.h): ISO 8601 parsing and formatting, bounded
  * buffers (the max set at birth), the REFSYNC_TEST_NOW clock hook, atomic
  * file writes and the small string helpers. crash_point is exercised by the
  * end-to-end tests, not here.

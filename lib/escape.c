@@ -216,7 +216,7 @@ size_t utf8_cut(const char *s, size_t len, size_t max)
 		return len;
 	/* back up over continuation bytes to the start of a sequence; after
 	 * three of them any further one cannot belong to a valid sequence */
-	for (size_t back = 0; back < 4; back++) {
+	for (size_t back = 0; back < 4 && back <= max; back++) {
 		unsigned char c = (unsigned char)s[max - back];
 		if ((c & 0xC0) != 0x80)
 			return max - back;

@@ -68,7 +68,7 @@ static struct template_cfg *template_for(struct config *c, const char *name, int
 }
 
 /* "Name <email>" or a bare "email": 0, or -1 when no plausible address. */
-int config_parse_person(const char *v, char **name, char **email)
+static int config_parse_person(const char *v, char **name, char **email)
 {
 	const char *lt = strchr(v, '<');
 	const char *addr = v, *end = v + strlen(v);

@@ -32,12 +32,8 @@ void log_set_verbosity(int verbosity)
 	log_level_max = verbosity;
 }
 
-int log_verbosity(void)
-{
-	return log_level_max;
-}
-
-int log_to_journal(void)
+/* 1 when stderr is the journal. */
+static int log_to_journal(void)
 {
 	if (log_journal >= 0)
 		return log_journal;
@@ -114,6 +110,16 @@ void log_progress_clear(void)
 	progress_shown = 0;
 }
 
+/* Format fmt into line (n bytes) as one line: any newline the message
+ * carries is folded into a space (one event, one line). */
+static void format_line(char *line, size_t n, const char *fmt, va_list ap)
+{
+	vsnprintf(line, n, fmt, ap);
+	for (char *p = line; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	if ((int)level > log_level_max)
@@ -122,12 +128,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	char line[4096];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	format_line(line, sizeof line, fmt, ap);
 	va_end(ap);
-	/* One event, one line: fold any newline the message carries. */
-	for (char *p = line; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
 	log_mask_secrets(line);
 	if (log_to_journal()) {
 		fprintf(stderr, "<%d>%s\n", (int)level, line);
@@ -142,10 +144,7 @@ void log_usage_error(const char *fmt, ...)
 	char line[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	format_line(line, sizeof line, fmt, ap);
 	va_end(ap);
-	for (char *p = line; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
 	fprintf(stderr, "%s: %s\nTry '%s --help'.\n", log_prog, line, log_prog);
 }

@@ -60,8 +60,4 @@ int config_templates_validate(const struct config *c, struct config_errors *e);
 
 void config_templates_free(struct config *c);
 
-/* "Name <email>" or a bare address into malloc'd *name (NULL when none) and
- * *email. 0, or -1 when there is no plausible address. */
-int config_parse_person(const char *v, char **name, char **email);
-
 #endif

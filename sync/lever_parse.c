@@ -1,10 +1,11 @@
 /*
- * records.c - table-driven mapping from jstream paths to record fields.
+ * lever_parse.c - the Lever page parsers: table-driven mapping from jstream paths to record fields.
  * Lever times are epoch ms numbers; Crosschq times are ISO 8601 strings.
  * Fields may come as an id string or as an expanded object ({id, ...}):
  * both are listed in the tables.
  */
-#include "records.h"
+#include "lever_parse.h"
+#include "escape.h"
 #include "jstream.h"
 #include "util.h"
 
@@ -39,11 +40,8 @@ struct field_spec {
 /* Copy len bytes of text into dst (size), cut at a UTF-8 boundary. */
 static void copy_text(char *dst, size_t size, const char *text, size_t len)
 {
-	if (len >= size) {
-		len = size - 1;
-		while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
-			len--;
-	}
+	if (len >= size)
+		len = utf8_cut(text, len, size - 1);
 	memcpy(dst, text, len);
 	dst[len] = '\0';
 }

@@ -1,12 +1,12 @@
 /*
- * records.h - the Lever objects refsync keeps, as parsed from
+ * lever_parse.h - the Lever objects refsync keeps, as parsed from
  * the remote's JSON by jstream, and the page parsers that produce them.
  * Strings are fixed-size (longer values are cut at a UTF-8 boundary), so a
  * record costs no allocation; lists (stage changes, tags) reuse their arrays
  * across records.
  */
-#ifndef REFSYNC_RECORDS_H
-#define REFSYNC_RECORDS_H
+#ifndef REFSYNC_LEVER_PARSE_H
+#define REFSYNC_LEVER_PARSE_H
 
 #include <stddef.h>
 #include <stdint.h>

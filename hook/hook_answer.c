@@ -10,7 +10,9 @@
  */
 #include "answer_link.h"
 #include "db.h"
+#include "escape.h"
 #include "hook_internal.h"
+#include "json_write.h"
 #include "log.h"
 #include "spool.h"
 
@@ -27,23 +29,12 @@ struct answer_facts {
 	int answered;      /* 1 when the answers table has the request */
 };
 
-/* Append s to b with & < > " ' escaped. 0 or -1 (buffer full). */
+/* Append s to b as HTML text (escape.h: sanitized, & < > " ' as entities).
+ * 0 or -1 (buffer full). */
 static int html_escape(struct buf *b, const char *s)
 {
-	for (const char *p = s; *p; p++) {
-		int r;
-		switch (*p) {
-		case '&': r = buf_appendz(b, "&amp;"); break;
-		case '<': r = buf_appendz(b, "&lt;"); break;
-		case '>': r = buf_appendz(b, "&gt;"); break;
-		case '"': r = buf_appendz(b, "&quot;"); break;
-		case '\'': r = buf_appendz(b, "&#39;"); break;
-		default: r = buf_append(b, p, 1);
-		}
-		if (r)
-			return -1;
-	}
-	return 0;
+	struct sink out = sink_for_buf(b);
+	return html_write_escaped(&out, s, strlen(s));
 }
 
 /*
@@ -309,9 +300,15 @@ static void answer_post(const struct config *cfg, const char *secret, const stru
 		goto out;
 	}
 	int64_t now = now_ms();
-	if (buf_appendz(&record, "{\"type\":\"answer\",\"request_id\":\"") ||
-	    hook_json_escape(&record, request_id) ||
-	    buf_printf(&record, "\",\"hired\":%s,\"answered_at\":%" PRId64 "}\n", hired ? "true" : "false", now)) {
+	yajl_gen g = json_gen_new();
+	yajl_gen_map_open(g);
+	json_gen_pair(g, "type", "answer");
+	json_gen_pair(g, "request_id", request_id);
+	json_gen_str(g, "hired");
+	yajl_gen_bool(g, hired);
+	json_gen_int_pair(g, "answered_at", now);
+	yajl_gen_map_close(g);
+	if (json_gen_line(g, &record)) {
 		hook_server_error(resp, "answer record too large");
 		goto out;
 	}

@@ -1,5 +1,7 @@
 /*
- * escape.h - making text from outside safe for the three export formats.
+ * escape.h - making text from outside safe: refsync's one UTF-8 decoder
+ * (utf8_decode, used by mail headers too), its one HTML escaper (the
+ * exports' reports and refsync-hook's answer page) and the export formats.
  *
  * Everything here is a pure function of its input: no database, no files.
  * Text from the database (names, tags, remote messages) may hold anything:
@@ -29,8 +31,16 @@
 
 struct buf;
 
-/* Where escaped text goes. write returns 0, or -1 when it failed (the sink
- * keeps its own error; callers stop at the first -1). */
+/*
+ * Where escaped text goes: refsync's one writer type. write returns 0, or -1
+ * when it failed (the sink keeps its own error; callers stop at the first
+ * -1). The two destinations behind it stay separate types because they own
+ * different things: a struct buf (buf.h) is text in memory with a hard
+ * maximum (sink_for_buf), a struct output (export/output.h) is a file
+ * written atomically with its digest (output_sink). The escapers write only
+ * to a sink; the export formats write their own fixed markup straight to
+ * their struct output (output_puts, output_printf).
+ */
 struct sink {
 	int (*write)(void *ctx, const char *data, size_t len);
 	void *ctx;
@@ -77,9 +87,9 @@ int html_write_escaped(const struct sink *out, const char *s, size_t len);
 
 /*
  * Where to cut s[0..len) so that the first piece has at most max bytes
- * (max >= 4) and no UTF-8 sequence is split: sanitizing the pieces one by
- * one gives the same text as sanitizing the whole. Returns the cut (len
- * when len <= max).
+ * and no UTF-8 sequence is split: sanitizing the pieces one by one gives the
+ * same text as sanitizing the whole (for max >= 4; a smaller max may give
+ * an empty piece). Returns the cut (len when len <= max).
  */
 size_t utf8_cut(const char *s, size_t len, size_t max);
 

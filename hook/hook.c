@@ -124,28 +124,6 @@ int hook_content_type_is(const char *ct, const char *want)
 	return *ct == '\0' || *ct == ';';
 }
 
-int hook_json_escape(struct buf *b, const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		int r;
-		switch (*p) {
-		case '"': r = buf_appendz(b, "\\\""); break;
-		case '\\': r = buf_appendz(b, "\\\\"); break;
-		case '\n': r = buf_appendz(b, "\\n"); break;
-		case '\r': r = buf_appendz(b, "\\r"); break;
-		case '\t': r = buf_appendz(b, "\\t"); break;
-		default:
-			if (*p < 0x20)
-				r = buf_printf(b, "\\u%04x", *p);
-			else
-				r = buf_append(b, p, 1);
-		}
-		if (r)
-			return -1;
-	}
-	return 0;
-}
-
 /* yajl callback of the strict pre-parse: one level deeper; 0 (stop) past the limit. */
 static int on_open(void *ctx)
 {
@@ -167,7 +145,7 @@ static int on_close(void *ctx)
  * NUL byte) and a depth limit, since yajl_tree_parse allows comments and
  * stops at a NUL. Returns the tree (free with yajl_tree_free) or NULL.
  */
-yajl_val hook_parse_json(const char *body, size_t len)
+static yajl_val hook_parse_json(const char *body, size_t len)
 {
 	static const yajl_callbacks callbacks = {
 		.yajl_start_map = on_open,

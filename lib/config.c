@@ -2,7 +2,6 @@
  * config.c - INI configuration via inih, with validation and secrets.
  */
 #include "config_internal.h"
-#include "log.h"
 #include "util.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
 /*
- * test_records.c - sync/records.c: the page parsers on the shapes Lever and
+ * test_lever_parse.c - sync/lever_parse.c: the page parsers on the shapes Lever and
  * Crosschq really send (ids or expanded objects, legacy and current archive
  * forms, nulls, single-object envelopes), paging facts, and records that
  * must be refused.
@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "records.h"
+#include "lever_parse.h"
 #include "util.h"
 
 #define MAXREC 8

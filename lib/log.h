@@ -12,10 +12,6 @@ enum log_level { LOG_ERR = 3, LOG_WARN = 4, LOG_NOTICE = 5, LOG_INFO = 6, LOG_DE
 /* prog: the program name for plain-terminal lines. verbosity: max level shown. */
 void log_init(const char *prog, int verbosity);
 void log_set_verbosity(int verbosity);
-int log_verbosity(void);
-
-/* 1 when stderr is the journal. */
-int log_to_journal(void);
 
 /* Register a secret (copied) so that it is masked in every log line. */
 void log_add_secret(const char *secret);

@@ -13,10 +13,11 @@
  * with triggeredAt written in decimal, compared with body.signature.
  */
 #include "hook_internal.h"
+#include "json_write.h"
 #include "log.h"
 #include "spool.h"
 
-#include <inttypes.h>
+#include <stdint.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -77,33 +78,28 @@ static const char *route_event(const char *route)
 }
 
 /*
- * Build the spool record of a verified event into b. 0, or -1 when the
- * buffer is full (cannot happen within the limits above).
+ * Build the record of a verified event (type "webhook") or of a test
+ * delivery (type "webhook-test", event NULL: kept in done/ as a seen
+ * envelope) into b. 0, or -1 when the buffer is full (cannot happen within
+ * the limits above).
  */
-static int spool_record(struct buf *b, const char *event, const char *route, const char *opportunity_id,
+static int lever_record(struct buf *b, const char *event, const char *route, const char *opportunity_id,
 			const char *to_stage_id, long long triggered_at, int64_t received_at)
 {
-	int r = buf_appendz(b, "{\"type\":\"webhook\",\"event\":\"") || hook_json_escape(b, event) ||
-		buf_appendz(b, "\",\"route\":\"") || hook_json_escape(b, route) ||
-		buf_appendz(b, "\",\"opportunity_id\":\"") || hook_json_escape(b, opportunity_id) ||
-		buf_appendz(b, "\",\"to_stage_id\":");
-	if (r)
-		return -1;
-	if (to_stage_id)
-		r = buf_appendz(b, "\"") || hook_json_escape(b, to_stage_id) || buf_appendz(b, "\"");
-	else
-		r = buf_appendz(b, "null");
-	if (r)
-		return -1;
-	return buf_printf(b, ",\"triggered_at\":%lld,\"received_at\":%" PRId64 "}\n", triggered_at, received_at);
-}
-
-/* The record of a test delivery (kept in done/ as a seen envelope) into b. 0 or -1. */
-static int test_record(struct buf *b, const char *route, long long triggered_at, int64_t received_at)
-{
-	return buf_appendz(b, "{\"type\":\"webhook-test\",\"route\":\"") || hook_json_escape(b, route) ||
-	       buf_printf(b, "\",\"triggered_at\":%lld,\"received_at\":%" PRId64 "}\n", triggered_at,
-			  received_at);
+	yajl_gen g = json_gen_new();
+	yajl_gen_map_open(g);
+	json_gen_pair(g, "type", event ? "webhook" : "webhook-test");
+	if (event)
+		json_gen_pair(g, "event", event);
+	json_gen_pair(g, "route", route);
+	if (event) {
+		json_gen_pair(g, "opportunity_id", opportunity_id);
+		json_gen_pair(g, "to_stage_id", to_stage_id);
+	}
+	json_gen_int_pair(g, "triggered_at", triggered_at);
+	json_gen_int_pair(g, "received_at", received_at);
+	yajl_gen_map_close(g);
+	return json_gen_line(g, b);
 }
 
 void hook_lever(const struct config *cfg, const struct hook_request *req, const char *route,
@@ -183,7 +179,7 @@ void hook_lever(const struct config *cfg, const struct hook_request *req, const 
 		/* Nothing to queue, but the envelope is recorded as seen: token,
 		 * triggeredAt and signature do not cover data, so a replay of it
 		 * with other data must find the name taken. */
-		if (test_record(&record, route, triggered_at, now)) {
+		if (lever_record(&record, NULL, route, NULL, NULL, triggered_at, now)) {
 			hook_server_error(resp, "spool record too large");
 			goto out;
 		}
@@ -213,7 +209,7 @@ void hook_lever(const struct config *cfg, const struct hook_request *req, const 
 		goto out;
 	}
 
-	if (spool_record(&record, event, route, opportunity_id, to_stage_id, triggered_at, now)) {
+	if (lever_record(&record, event, route, opportunity_id, to_stage_id, triggered_at, now)) {
 		hook_server_error(resp, "spool record too large");
 		goto out;
 	}

@@ -51,21 +51,11 @@ void hook_queue(const struct config *cfg, const char *name, const struct buf *re
  */
 int hook_content_type_is(const char *ct, const char *want);
 
-/* Append s to b as the inside of a JSON string. 0 or -1 (buffer full). */
-int hook_json_escape(struct buf *b, const char *s);
-
 /* The first 32 hex digits of SHA-256(s), into out (33 bytes). */
 void hook_sha256_hex32(const char *s, char out[33]);
 
 /* The first 32 hex digits of SHA-256 of len bytes at data, into out (33 bytes). */
 void hook_sha256_hex32_n(const void *data, size_t len, char out[33]);
-
-/*
- * Parse body (len bytes) as one JSON value: strict (no comments, no trailing
- * garbage, valid UTF-8, no NUL byte), at most 16 levels deep. Returns the
- * tree (owned by the caller: yajl_tree_free) or NULL.
- */
-yajl_val hook_parse_json(const char *body, size_t len);
 
 /*
  * The request's body as one JSON object (hook_parse_json), or NULL after a

@@ -46,6 +46,21 @@ void audit_redact_emails(char *s)
 	}
 }
 
+/* Finish the SHA-256 of ctx (freed) as 64 lowercase hex digits and a NUL into out. */
+static void digest_hex(EVP_MD_CTX *ctx, char *out)
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	static const char hex[] = "0123456789abcdef";
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[64] = '\0';
+}
+
 void audit_compute_hash(const char *prev_hash, int64_t seq, int64_t at, int64_t run_id,
 			int run_id_null, const char *kind, const char *subject, const char *detail,
 			char out[AUDIT_HASH_HEX])
@@ -69,16 +84,7 @@ void audit_compute_hash(const char *prev_hash, int64_t seq, int64_t at, int64_t 
 		if (i < 2)
 			EVP_DigestUpdate(ctx, "|", 1);
 	}
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	EVP_MD_CTX_free(ctx);
-	static const char hex[] = "0123456789abcdef";
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[64] = '\0';
+	digest_hex(ctx, out);
 }
 
 int audit_head(sqlite3 *db, int64_t *seq, char hash[AUDIT_HASH_HEX])
@@ -242,16 +248,7 @@ int audit_run_row_hash(sqlite3 *db, int64_t run_id, char out[AUDIT_HASH_HEX])
 			hash_int_column(ctx, st, i);
 	}
 	sqlite3_finalize(st);
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	EVP_MD_CTX_free(ctx);
-	static const char hex[] = "0123456789abcdef";
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[64] = '\0';
+	digest_hex(ctx, out);
 	return 0;
 }
 
