@@ -137,8 +137,21 @@ int action_before_claim(struct sync_ctx *ctx, const struct action *a, enum step 
 	return settled;
 }
 
-enum step action_send(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
-		      size_t elen)
+/* A send (after the kind's look-up before posting) of a decoded action. */
+static enum step send_decoded(struct sync_ctx *ctx, const struct action_kind *k, const struct action *a,
+			      const union intent *in, char *result, size_t rlen, char *err, size_t elen)
+{
+	enum remote_status found = k->find ? k->find(ctx, in, result, rlen, err, elen) : REMOTE_OK;
+	if (found != REMOTE_OK)
+		return lookup_failed(found, err, elen);
+	if (result[0])
+		return STEP_FOUND; /* already there (an earlier installation's): adopted, not posted */
+	return k->send(ctx, a, in, result, rlen, err, elen);
+}
+
+/* Decode a, then its send (lookup 0) or its in-doubt look-up (1; none: send it again). */
+static enum step carry_out(struct sync_ctx *ctx, const struct action *a, int lookup, char *result, size_t rlen,
+			   char *err, size_t elen)
 {
 	result[0] = '\0';
 	yajl_val tree;
@@ -147,29 +160,24 @@ enum step action_send(struct sync_ctx *ctx, const struct action *a, char *result
 	if (!k)
 		return STEP_FAILED;
 	enum step step;
-	enum remote_status found = k->find ? k->find(ctx, &in, result, rlen, err, elen) : REMOTE_OK;
-	if (found != REMOTE_OK)
-		step = lookup_failed(found, err, elen);
-	else if (result[0])
-		step = STEP_FOUND; /* already there (an earlier installation's): adopted, not posted */
+	if (!lookup)
+		step = send_decoded(ctx, k, a, &in, result, rlen, err, elen);
 	else
-		step = k->send(ctx, a, &in, result, rlen, err, elen);
+		step = k->lookup ? k->lookup(ctx, a, &in, result, rlen, err, elen) : STEP_RETRY;
 	yajl_tree_free(tree);
 	return step;
+}
+
+enum step action_send(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
+		      size_t elen)
+{
+	return carry_out(ctx, a, 0, result, rlen, err, elen);
 }
 
 enum step action_lookup(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
 			size_t elen)
 {
-	result[0] = '\0';
-	yajl_val tree;
-	union intent in;
-	const struct action_kind *k = decode(a, &tree, &in, err, elen);
-	if (!k)
-		return STEP_FAILED;
-	enum step step = k->lookup ? k->lookup(ctx, a, &in, result, rlen, err, elen) : STEP_RETRY;
-	yajl_tree_free(tree);
-	return step;
+	return carry_out(ctx, a, 1, result, rlen, err, elen);
 }
 
 int action_kind_ready(struct sync_ctx *ctx, const char *kind, char *err, size_t elen)

@@ -62,12 +62,6 @@ static void gen_key(yajl_gen g, const char *key)
 	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
 }
 
-static void gen_int(yajl_gen g, const char *key, int v)
-{
-	gen_key(g, key);
-	yajl_gen_integer(g, v);
-}
-
 static void gen_bool(yajl_gen g, const char *key, int v)
 {
 	gen_key(g, key);
@@ -79,41 +73,10 @@ char *crosschq_request_body(const struct cq_create_intent *in)
 	char phone[32];
 	yajl_gen g = json_gen_new();
 	yajl_gen_map_open(g);
-	gen_key(g, "candidate");
-	yajl_gen_map_open(g);
-	json_gen_pair(g, "first_name", in->first_name ? in->first_name : "");
-	json_gen_pair(g, "last_name", in->last_name ? in->last_name : "");
-	json_gen_pair(g, "email", in->email);
-	const char *mobile = e164(in->phone, phone, sizeof phone);
-	if (mobile)
-		json_gen_pair(g, "mobile_phone", mobile);
-	yajl_gen_map_close(g);
-	json_gen_pair(g, "jobrole", in->jobrole);
-	json_gen_pair(g, "requestor", in->requestor);
-	gen_bool(g, "use_sms", in->use_sms);
-	gen_key(g, "config_params");
-	yajl_gen_map_open(g);
-	if (in->any_relationship) {
-		/* assumed (crosschq-api.md section 3): the candidate picks the types */
-		gen_bool(g, "any_relationship", 1);
-		gen_int(g, "references", in->references);
-	} else {
-		for (int r = 0; r < REL_COUNT; r++)
-			gen_int(g, config_relationship_name((enum cq_relationship)r), in->counts[r]);
-	}
-	yajl_gen_map_close(g);
+	intent_gen_cq_create_head(g, in, "mobile_phone", e164(in->phone, phone, sizeof phone));
 	gen_bool(g, "send_past_due_notification", 0);
 	gen_bool(g, "send_completed_notification", 0);
-	json_gen_pair(g, "candidate_message", in->candidate_message ? in->candidate_message : "");
-	json_gen_pair(g, "job_position", in->job_position);
-	if (in->hm_email && *in->hm_email) {
-		gen_key(g, "hiring_manager");
-		yajl_gen_map_open(g);
-		json_gen_pair(g, "first_name", in->hm_first ? in->hm_first : "");
-		json_gen_pair(g, "last_name", in->hm_last ? in->hm_last : "");
-		json_gen_pair(g, "email", in->hm_email);
-		yajl_gen_map_close(g);
-	}
+	intent_gen_cq_create_tail(g, in);
 	yajl_gen_map_close(g);
 	return json_gen_finish(g);
 }

@@ -78,12 +78,6 @@ static void gen_key(yajl_gen g, const char *key)
 	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
 }
 
-static void gen_int(yajl_gen g, const char *key, long long v)
-{
-	gen_key(g, key);
-	yajl_gen_integer(g, v);
-}
-
 static void gen_bool(yajl_gen g, const char *key, int v)
 {
 	gen_key(g, key);
@@ -92,17 +86,16 @@ static void gen_bool(yajl_gen g, const char *key, int v)
 
 /* ---- cq.create_request ---------------------------------------------------- */
 
-char *intent_encode_cq_create(const struct cq_create_intent *in)
+void intent_gen_cq_create_head(yajl_gen g, const struct cq_create_intent *in, const char *phone_key,
+				const char *phone)
 {
-	yajl_gen g = json_gen_new();
-	yajl_gen_map_open(g);
 	gen_key(g, "candidate");
 	yajl_gen_map_open(g);
 	json_gen_pair(g, "first_name", in->first_name ? in->first_name : "");
 	json_gen_pair(g, "last_name", in->last_name ? in->last_name : "");
 	json_gen_pair(g, "email", in->email);
-	if (in->phone)
-		json_gen_pair(g, "phone", in->phone);
+	if (phone)
+		json_gen_pair(g, phone_key, phone);
 	yajl_gen_map_close(g);
 	json_gen_pair(g, "jobrole", in->jobrole);
 	json_gen_pair(g, "requestor", in->requestor);
@@ -110,13 +103,18 @@ char *intent_encode_cq_create(const struct cq_create_intent *in)
 	gen_key(g, "config_params");
 	yajl_gen_map_open(g);
 	if (in->any_relationship) {
+		/* assumed (crosschq-api.md section 3): the candidate picks the types */
 		gen_bool(g, "any_relationship", 1);
-		gen_int(g, "references", in->references);
+		json_gen_int_pair(g, "references", in->references);
 	} else {
 		for (int r = 0; r < REL_COUNT; r++)
-			gen_int(g, config_relationship_name((enum cq_relationship)r), in->counts[r]);
+			json_gen_int_pair(g, config_relationship_name((enum cq_relationship)r), in->counts[r]);
 	}
 	yajl_gen_map_close(g);
+}
+
+void intent_gen_cq_create_tail(yajl_gen g, const struct cq_create_intent *in)
+{
 	json_gen_pair(g, "candidate_message", in->candidate_message ? in->candidate_message : "");
 	json_gen_pair(g, "job_position", in->job_position);
 	if (in->hm_email && *in->hm_email) {
@@ -127,6 +125,16 @@ char *intent_encode_cq_create(const struct cq_create_intent *in)
 		json_gen_pair(g, "email", in->hm_email);
 		yajl_gen_map_close(g);
 	}
+}
+
+/* The stored shape is Crosschq's body without what only the wire needs (the
+ * phone as Lever has it, no notification flags): older payloads were the body. */
+char *intent_encode_cq_create(const struct cq_create_intent *in)
+{
+	yajl_gen g = json_gen_new();
+	yajl_gen_map_open(g);
+	intent_gen_cq_create_head(g, in, "phone", in->phone);
+	intent_gen_cq_create_tail(g, in);
 	yajl_gen_map_close(g);
 	return json_gen_finish(g);
 }
@@ -223,7 +231,7 @@ char *intent_encode_cq_hired(const struct cq_hired_intent *in)
 	json_gen_pair(g, "request_id", in->request_id);
 	gen_bool(g, "hired", in->hired);
 	if (in->hired_at > 0)
-		gen_int(g, "hired_at", in->hired_at);
+		json_gen_int_pair(g, "hired_at", in->hired_at);
 	json_gen_pair(g, "source", in->source);
 	yajl_gen_map_close(g);
 	return json_gen_finish(g);
@@ -269,7 +277,7 @@ char *intent_encode_mail_prompt(const struct mail_prompt_intent *in)
 	json_gen_pair(g, "job", in->job);
 	json_gen_pair(g, "to_name", in->to_name);
 	json_gen_pair(g, "to_email", in->to_email);
-	gen_int(g, "expires_at", in->expires_at);
+	json_gen_int_pair(g, "expires_at", in->expires_at);
 	json_gen_pair(g, "message_id", in->message_id);
 	yajl_gen_map_close(g);
 	return json_gen_finish(g);

@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
 /* cq.create_request: a new reference request (the wire body: crosschq.c). */
@@ -92,6 +93,13 @@ union intent {
  * do without that is missing or empty (the payload is damaged).
  */
 char *intent_encode_cq_create(const struct cq_create_intent *in);
+/* The create's fields inside an open map, shared with Crosschq's body
+ * (crosschq.c): the head (candidate, with the phone under phone_key unless
+ * phone is NULL; survey, requester, SMS, counts), then the tail (message,
+ * position, hiring manager). */
+void intent_gen_cq_create_head(yajl_gen g, const struct cq_create_intent *in, const char *phone_key,
+				const char *phone);
+void intent_gen_cq_create_tail(yajl_gen g, const struct cq_create_intent *in);
 const char *intent_decode_cq_create(yajl_val v, struct cq_create_intent *out);
 char *intent_encode_lever_report(const struct lever_report_intent *in);
 const char *intent_decode_lever_link(yajl_val v, struct lever_report_intent *out);

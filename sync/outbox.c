@@ -43,26 +43,28 @@ static int insert_row(sqlite3 *db, const char *key, const char *kind, const char
 	return sqlite3_changes(db) > 0;
 }
 
+/* Insert a row planned (why NULL) or skipped (why), audited. 1, 0 (the key existed) or -1. */
+static int insert_audited(sqlite3 *db, int64_t run_id, const char *key, const char *kind, const char *subject,
+			  const char *payload, const char *reason, const char *why)
+{
+	int r = insert_row(db, key, kind, subject, payload, reason, why ? "skipped" : "planned", why);
+	if (r <= 0)
+		return r;
+	int rc = why ? audit_appendf(db, run_id, "action.skipped", subject, "%s key=%s: not sent: %s", kind, key, why)
+		     : audit_appendf(db, run_id, "action.planned", subject, "%s key=%s: %s", kind, key, reason);
+	return rc ? -1 : 1;
+}
+
 int outbox_plan(sqlite3 *db, int64_t run_id, const char *key, const char *kind, const char *subject,
 		const char *payload, const char *reason)
 {
-	int r = insert_row(db, key, kind, subject, payload, reason, "planned", NULL);
-	if (r <= 0)
-		return r;
-	if (audit_appendf(db, run_id, "action.planned", subject, "%s key=%s: %s", kind, key, reason))
-		return -1;
-	return 1;
+	return insert_audited(db, run_id, key, kind, subject, payload, reason, NULL);
 }
 
 int outbox_skip(sqlite3 *db, int64_t run_id, const char *key, const char *kind, const char *subject,
 		const char *payload, const char *reason, const char *why)
 {
-	int r = insert_row(db, key, kind, subject, payload, reason, "skipped", why);
-	if (r <= 0)
-		return r;
-	if (audit_appendf(db, run_id, "action.skipped", subject, "%s key=%s: not sent: %s", kind, key, why))
-		return -1;
-	return 1;
+	return insert_audited(db, run_id, key, kind, subject, payload, reason, why);
 }
 
 /* Fill a from the columns id, key, kind, subject, payload, attempts of st. */
