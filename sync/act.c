@@ -2,15 +2,15 @@
  * act.c - the outbox state machine: planned -> sending -> done | failed.
  */
 #include "act.h"
-#include "act_send.h"
+#include "action_kinds.h"
 #include "act_crosschq.h"
+#include "act_send.h"
+#include "outbox.h"
 #include "audit.h"
 #include "crosschq_store.h"
 #include "db.h"
 #include "log.h"
 #include "posting_sql.h"
-#include "lever_parse.h"
-#include "store.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -20,105 +20,21 @@
 #define RETRY_BASE_MS 60000LL
 #define RETRY_MAX_MS 3600000LL
 
-static void action_free(struct action *a)
-{
-	free(a->key);
-	free(a->kind);
-	free(a->subject);
-	free(a->payload);
-}
-
-/* Load the rows of a state (due ones only for 'planned'), oldest first. */
-static int load_actions(sqlite3 *db, const char *state, int64_t now, struct action **out, size_t *n_out)
-{
-	sqlite3_stmt *st = db_prepare(db, "SELECT id, key, kind, subject, payload, attempts FROM outbox "
-					  "WHERE state = ? AND next_attempt_at <= ? ORDER BY id");
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	size_t n = 0, cap = 0;
-	struct action *list = NULL;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			list = xrealloc(list, cap * sizeof *list);
-		}
-		struct action *a = &list[n++];
-		a->id = sqlite3_column_int64(st, 0);
-		a->key = db_column_strdup(st, 1);
-		a->kind = db_column_strdup(st, 2);
-		a->subject = db_column_strdup(st, 3);
-		a->payload = db_column_strdup(st, 4);
-		a->attempts = sqlite3_column_int(st, 5);
-	}
-	sqlite3_finalize(st);
-	*out = list;
-	*n_out = n;
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* What "found" means for a's kind: on Lever (a link, a note) or in Crosschq (a request). */
+/* What "found" means for a's kind: in Crosschq (a request) or on Lever (a link, a note). */
 static const char *found_text(const struct action *a)
 {
-	return strcmp(a->kind, "cq.create_request") == 0 ? "found in Crosschq, not created (adopted)"
-							  : "found on Lever, not posted (adopted)";
+	const struct action_kind *k = action_kind_of(a->kind);
+	return k && k->remote == ON_CROSSCHQ ? "found in Crosschq, not created (adopted)"
+					     : "found on Lever, not posted (adopted)";
 }
 
-/*
- * Move a row to a new state with its outcome, and audit it, in one
- * transaction. state "found" is 'done' with found_at set: the effect was
- * found on the remote before anything was sent (audited as action.found).
- */
+/* Move a row to state with its outcome (outbox_record, audited). 0 or -1. */
 static int record(struct sync_ctx *ctx, const struct action *a, const char *state, const char *result,
 		  const char *error, int64_t next_attempt_at)
 {
-	int found = strcmp(state, "found") == 0;
-	if (db_begin(ctx->db))
-		return -1;
-	sqlite3_stmt *st = db_prepare(ctx->db,
-		"UPDATE outbox SET state = ?2, result = COALESCE(?3, result), last_error = ?4, "
-		"next_attempt_at = ?5, updated_at = ?6, found_at = CASE WHEN ?7 THEN ?6 ELSE found_at END WHERE id = ?1");
-	if (!st) {
-		db_rollback(ctx->db);
-		return -1;
-	}
-	sqlite3_bind_int64(st, 1, a->id);
-	sqlite3_bind_text(st, 2, found ? "done" : state, -1, SQLITE_STATIC);
-	db_bind_text(st, 3, result);
-	db_bind_text(st, 4, error);
-	sqlite3_bind_int64(st, 5, next_attempt_at);
-	sqlite3_bind_int64(st, 6, now_ms());
-	sqlite3_bind_int(st, 7, found);
-	int rc = db_step_done(st);
-	sqlite3_finalize(st);
-	int audited = 0;
-	if (rc == SQLITE_DONE) {
-		if (found)
-			audited = audit_appendf(ctx->db, ctx->run_id, "action.found", a->subject, "%s key=%s: %s: %s",
-						a->kind, a->key, found_text(a), result ? result : "");
-		else if (strcmp(state, "skipped") == 0)
-			audited = audit_appendf(ctx->db, ctx->run_id, "action.skipped", a->subject,
-						"%s key=%s: not sent: %s", a->kind, a->key, error ? error : "");
-		else if (strcmp(state, "done") == 0)
-			audited = audit_appendf(ctx->db, ctx->run_id, "action.done", a->subject, "%s key=%s result=%s",
-						a->kind, a->key, result ? result : "");
-		else if (strcmp(state, "failed") == 0)
-			audited = audit_appendf(ctx->db, ctx->run_id, "action.failed", a->subject, "%s key=%s: %s",
-						a->kind, a->key, error ? error : "");
-		else if (strcmp(state, "planned") == 0 && error)
-			audited = audit_appendf(ctx->db, ctx->run_id, "action.retry", a->subject,
-						"%s key=%s: %s", a->kind, a->key, error);
-		else if (strcmp(state, "sending") == 0)
-			audited = audit_appendf(ctx->db, ctx->run_id, "action.in_doubt", a->subject, "%s key=%s: %s",
-						a->kind, a->key, error ? error : "");
-	}
-	if (rc != SQLITE_DONE || audited || db_commit(ctx->db)) {
-		db_rollback(ctx->db);
-		return -1;
-	}
-	return 0;
+	if (strcmp(state, "found") == 0)
+		return outbox_record_found(ctx->db, ctx->run_id, a, found_text(a), result);
+	return outbox_record(ctx->db, ctx->run_id, a, state, result, error, next_attempt_at);
 }
 
 static int64_t retry_delay(int attempts)
@@ -184,7 +100,7 @@ static int apply_step(struct sync_ctx *ctx, const struct action *a, enum step st
 		log_err("%s; the remaining actions wait for the next run", err);
 		return EXIT_TEMPFAIL;
 	case STEP_PARK:
-		/* act_kind_ready said yes a moment ago: treat it as a retry */
+		/* action_kind_ready said yes a moment ago: treat it as a retry */
 		if (record(ctx, a, "planned", NULL, err, now))
 			return EXIT_SOFTWARE;
 		log_err("%s %s: %s", a->kind, a->key, err);
@@ -195,7 +111,7 @@ static int apply_step(struct sync_ctx *ctx, const struct action *a, enum step st
 	return EXIT_SOFTWARE;
 }
 
-/* The kinds parked in this run (act_kind_ready said no), with their reasons. */
+/* The kinds parked in this run (action_kind_ready said no), with their reasons. */
 struct parked {
 	char kind[32];
 	char reason[512];
@@ -244,7 +160,7 @@ static int unpark_ready(struct sync_ctx *ctx, const struct parked *parked, size_
 		for (size_t j = 0; j < n_parked; j++)
 			still |= strcmp(parked[j].kind, kinds[i]) == 0;
 		char err[512];
-		if (still || !act_kind_ready(ctx, kinds[i], err, sizeof err))
+		if (still || !action_kind_ready(ctx, kinds[i], err, sizeof err))
 			continue;
 		if (db_begin(ctx->db))
 			return -1;
@@ -282,7 +198,7 @@ static int kind_parked(struct sync_ctx *ctx, const struct action *a, struct park
 		if (strcmp(ready[i], a->kind) == 0)
 			return 0;
 	char err[512];
-	if (act_kind_ready(ctx, a->kind, err, sizeof err) || *n_parked == PARKED_MAX) {
+	if (action_kind_ready(ctx, a->kind, err, sizeof err) || *n_parked == PARKED_MAX) {
 		if (*n_ready < PARKED_MAX)
 			strlcpy_(ready[(*n_ready)++], a->kind, sizeof ready[0]);
 		return 0;
@@ -299,14 +215,14 @@ static int resolve_in_doubt(struct sync_ctx *ctx)
 {
 	struct action *list;
 	size_t n;
-	if (load_actions(ctx->db, "sending", INT64_MAX, &list, &n))
+	if (outbox_load(ctx->db, "sending", INT64_MAX, &list, &n))
 		return EXIT_SOFTWARE;
 	int result = EXIT_OK;
 	for (size_t i = 0; i < n; i++) {
 		struct action *a = &list[i];
 		if (result == EXIT_OK) {
 			char res[512] = "", err[2048] = "";
-			enum step step = act_lookup(ctx, a, res, sizeof res, err, sizeof err);
+			enum step step = action_lookup(ctx, a, res, sizeof res, err, sizeof err);
 			switch (step) {
 			case STEP_DONE:
 				log_notice("%s %s was in doubt: it happened (%s)", a->kind, a->key, res);
@@ -337,7 +253,7 @@ static int resolve_in_doubt(struct sync_ctx *ctx)
 				result = step == STEP_DB_ERROR ? EXIT_SOFTWARE : EXIT_TEMPFAIL;
 			}
 		}
-		action_free(a);
+		outbox_action_free(a);
 	}
 	free(list);
 	return result;
@@ -351,7 +267,7 @@ int act(struct sync_ctx *ctx)
 		return result;
 	struct action *list;
 	size_t n;
-	if (load_actions(ctx->db, "planned", now_ms(), &list, &n))
+	if (outbox_load(ctx->db, "planned", now_ms(), &list, &n))
 		return EXIT_SOFTWARE;
 	long failed_before = ctx->failed;
 	struct parked parked[PARKED_MAX];
@@ -361,7 +277,7 @@ int act(struct sync_ctx *ctx)
 		struct action *a = &list[i];
 		char why[512];
 		int skip = 0;
-		if (result == EXIT_OK && act_cq_parked(ctx, a->kind, why, sizeof why)) {
+		if (result == EXIT_OK && action_kind_waits(ctx, a->kind, why, sizeof why)) {
 			/* an assumed Crosschq feature not offered: it waits, the run is not failed */
 			log_info("%s %s: %s", a->kind, a->key, why);
 			skip = 1;
@@ -377,46 +293,33 @@ int act(struct sync_ctx *ctx)
 			char res[512] = "", err[2048] = "";
 			/* 0. the wait for the remote's pace comes before the claim: a run killed
 			 *    while waiting leaves the action planned, not in doubt */
-			if (strncmp(a->kind, "cq.", 3) == 0)
+			const struct action_kind *k = action_kind_of(a->kind);
+			if (k && k->remote == ON_CROSSCHQ)
 				http_pace_wait(&ctx->crosschq);
-			else if (strncmp(a->kind, "lever.", 6) == 0)
+			else if (k && k->remote == ON_LEVER)
 				http_pace_wait(&ctx->lever);
-			/* 0b. a create that Crosschq already has is adopted, not made again (before the
-			 *     claim too: a run killed while looking leaves it planned) */
+			/* 0b. an effect the remote has already (a create Crosschq made before) is adopted,
+			 *     not made again; before the claim too: a run killed while looking leaves it planned */
 			enum step before;
-			int settled = strcmp(a->kind, "cq.create_request") == 0 &&
-				      act_cq_before_create(ctx, a, &before, res, sizeof res, err, sizeof err);
+			int settled = action_before_claim(ctx, a, &before, res, sizeof res, err, sizeof err);
 			if (settled) {
 				result = apply_step(ctx, a, before, res, err);
-			/* 1. committed as sending before the call */
-			} else if (db_begin(ctx->db) == 0) {
-				sqlite3_stmt *st = db_prepare(ctx->db, "UPDATE outbox SET state = 'sending', attempts = "
-								       "attempts + 1, updated_at = ?1, send_started_at = ?1 "
-								       "WHERE id = ?2 AND state = 'planned'");
-				int ok = st != NULL;
-				if (st) {
-					sqlite3_bind_int64(st, 1, now_ms());
-					sqlite3_bind_int64(st, 2, a->id);
-					ok = db_step_done(st) == SQLITE_DONE && sqlite3_changes(ctx->db) == 1;
-					sqlite3_finalize(st);
-				}
-				if (!ok || db_commit(ctx->db)) {
-					db_rollback(ctx->db);
-					result = EXIT_SOFTWARE;
-				}
 			} else {
-				result = EXIT_TEMPFAIL;
+				/* 1. committed as sending before the call */
+				int claimed = outbox_claim(ctx->db, a->id);
+				if (claimed)
+					result = claimed == -2 ? EXIT_TEMPFAIL : EXIT_SOFTWARE;
 			}
 			if (result == EXIT_OK && !settled) {
 				crash_point("before-send");
 				/* 2. the call */
-				enum step step = act_send(ctx, a, res, sizeof res, err, sizeof err);
+				enum step step = action_send(ctx, a, res, sizeof res, err, sizeof err);
 				crash_point("after-send");
 				/* 3. the outcome */
 				result = apply_step(ctx, a, step, res, err);
 			}
 		}
-		action_free(a);
+		outbox_action_free(a);
 	}
 	free(list);
 	if (result == EXIT_OK && unpark_ready(ctx, parked, n_parked))
@@ -479,100 +382,24 @@ void act_print_pending(struct sync_ctx *ctx)
 	printf("%d action%s would be carried out\n", n, n == 1 ? "" : "s");
 }
 
-int act_requeue_failed(sqlite3 *db, char *const *keys, int n_keys, int *unknown)
+/* Link request_id to the create a, with the candidate email and position its intent names. 0 or -1. */
+static int link_resolved(sqlite3 *db, const struct action *a, const char *request_id)
 {
-	*unknown = 0;
-	if (db_begin(db))
-		return -1;
-	/* an action settled by privacy erasure is never sent: not retried either */
-#define REQUEUE_COLS "SELECT id, key, kind, subject, CASE WHEN json_valid(payload) THEN " \
-		     "json_extract(payload, '$.erased') END IS 1 FROM outbox WHERE state = 'failed' "
-	/* --failed leaves the dismissed alone; named by its key, one is sent after all */
-	sqlite3_stmt *sel = db_prepare(db, n_keys ? REQUEUE_COLS "AND key = ?"
-						  : REQUEUE_COLS "AND dismissed_at IS NULL ORDER BY id");
-#undef REQUEUE_COLS
-	sqlite3_stmt *upd = db_prepare(db, "UPDATE outbox SET state = 'planned', next_attempt_at = 0, updated_at = ?, "
-					   "dismissed_at = NULL WHERE id = ?");
-	int count = 0, ok = sel && upd;
-	/* a key that names no failed action: say so, and put nothing back */
-	for (int i = 0; ok && i < n_keys; i++) {
-		sqlite3_bind_text(sel, 1, keys[i], -1, SQLITE_STATIC);
-		int rc = sqlite3_step(sel);
-		if (rc == SQLITE_ROW && sqlite3_column_int(sel, 4)) {
-			fprintf(stderr, "refsync: %s is not retried: the candidate was deleted or anonymized in "
-				"Lever and its data erased; it is never sent\n", keys[i]);
-			(*unknown)++;
-		} else if (rc == SQLITE_DONE) {
-			fprintf(stderr, "refsync: no failed action has the key %s (refsync status lists the failed "
-				"actions)\n", keys[i]);
-			(*unknown)++;
-		} else if (rc != SQLITE_ROW) {
-			ok = 0;
-		}
-		sqlite3_reset(sel);
-	}
-	if (ok && *unknown) {
-		sqlite3_finalize(sel);
-		sqlite3_finalize(upd);
-		db_rollback(db);
-		return 0;
-	}
-	for (int i = 0; ok && i < (n_keys ? n_keys : 1); i++) {
-		if (n_keys)
-			sqlite3_bind_text(sel, 1, keys[i], -1, SQLITE_STATIC);
-		int found = 0;
-		while (ok && sqlite3_step(sel) == SQLITE_ROW) {
-			found = 1;
-			if (sqlite3_column_int(sel, 4)) {
-				fprintf(stderr, "refsync: %s is not retried: the candidate was deleted or anonymized in "
-					"Lever and its data erased; it is never sent\n", sqlite3_column_text(sel, 1));
-				if (n_keys)
-					(*unknown)++;
-				continue;
-			}
-			sqlite3_bind_int64(upd, 1, now_ms());
-			sqlite3_bind_int64(upd, 2, sqlite3_column_int64(sel, 0));
-			ok = db_step_done(upd) == SQLITE_DONE &&
-			     audit_appendf(db, 0, "action.requeued", (const char *)sqlite3_column_text(sel, 3),
-					   "%s key=%s: put back to planned by refsync retry",
-					   sqlite3_column_text(sel, 2), sqlite3_column_text(sel, 1)) == 0;
-			if (ok) {
-				printf("requeued %s %s\n", sqlite3_column_text(sel, 2), sqlite3_column_text(sel, 1));
-				count++;
-			}
-		}
-		if (n_keys && !found) {
-			fprintf(stderr, "refsync: no failed action has the key %s\n", keys[i]);
-			(*unknown)++;
-		}
-		sqlite3_reset(sel);
-	}
-	sqlite3_finalize(sel);
-	sqlite3_finalize(upd);
-	if (!ok || db_commit(db)) {
-		db_rollback(db);
-		return -1;
-	}
-	return count;
+	yajl_val tree = yajl_tree_parse(a->payload ? a->payload : "", NULL, 0);
+	struct cq_create_intent in;
+	intent_decode_cq_create(tree, &in);
+	int both = in.email && in.job_position;
+	int rc = cq_store_link(db, request_id, a->key, both ? in.email : NULL, both ? in.job_position : NULL, 0);
+	yajl_tree_free(tree);
+	return rc;
 }
 
 int act_resolve(struct sync_ctx *ctx, const char *key, const char *request_id)
 {
-	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT id, key, kind, subject, payload, attempts FROM outbox "
-					       "WHERE key = ? AND state = 'sending'");
-	if (!st)
+	struct action a;
+	int found = outbox_load_key(ctx->db, key, "sending", &a);
+	if (found < 0)
 		return EXIT_SOFTWARE;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	struct action a = { 0 };
-	int found = sqlite3_step(st) == SQLITE_ROW;
-	if (found) {
-		a.id = sqlite3_column_int64(st, 0);
-		a.key = db_column_strdup(st, 1);
-		a.kind = db_column_strdup(st, 2);
-		a.subject = db_column_strdup(st, 3);
-		a.payload = db_column_strdup(st, 4);
-	}
-	sqlite3_finalize(st);
 	if (!found) {
 		log_err("no action in doubt has the key %s (refsync status lists them)", key);
 		return EXIT_USAGE;
@@ -588,7 +415,7 @@ int act_resolve(struct sync_ctx *ctx, const char *key, const char *request_id)
 		if (step != STEP_DONE) {
 			log_err("%s", err);
 			code = step == STEP_FAILED ? EXIT_USAGE : step == STEP_STOP_AUTH ? EXIT_CONFIG : EXIT_TEMPFAIL;
-		} else if (db_begin(ctx->db) || cq_store_link(ctx->db, request_id, a.key, a.payload, 0) ||
+		} else if (db_begin(ctx->db) || link_resolved(ctx->db, &a, request_id) ||
 			   audit_appendf(ctx->db, ctx->run_id, "action.resolved", a.subject,
 					 "%s key=%s: resolved by an operator: sent, as Crosschq request %s", a.kind, a.key,
 					 request_id) ||
@@ -613,6 +440,6 @@ int act_resolve(struct sync_ctx *ctx, const char *key, const char *request_id)
 			printf("%s: back to planned; the next run sends it\n", key);
 		}
 	}
-	action_free(&a);
+	outbox_action_free(&a);
 	return code;
 }

@@ -9,7 +9,7 @@
  *      'planned' with a later next_attempt_at (a transient failure).
  * A row found in 'sending' when a run starts was interrupted between 1 and
  * 3: it is "in doubt" and is resolved by looking at the remote before
- * anything is sent again (act_send.h); a Crosschq create only by evidence
+ * anything is sent again (action_kinds.h); a Crosschq create only by evidence
  * (act_crosschq.h), else it stays in doubt for a person.
  */
 #ifndef REFSYNC_ACT_H
@@ -31,16 +31,6 @@ int act(struct sync_ctx *ctx);
 /* Print the planned and in-doubt rows and the held and skipped triggers,
  * each with the name and tags of its posting (for plan and --dry-run). */
 void act_print_pending(struct sync_ctx *ctx);
-
-/*
- * `refsync retry`: put failed actions back to planned (all of them, or the
- * given keys), once the operator has fixed what made the remote refuse
- * them. Each is audited. Returns the number re-queued, or -1 on a database
- * error; *unknown counts keys that name no failed action, or one settled
- * by privacy erasure (never retried: its candidate is gone), each said on
- * stderr: then nothing is re-queued and it returns 0.
- */
-int act_requeue_failed(sqlite3 *db, char *const *keys, int n_keys, int *unknown);
 
 /*
  * `refsync resolve KEY --sent REQUEST_ID` (request_id set: the create in

@@ -3,13 +3,14 @@
  * act_crosschq.h).
  */
 #include "act_crosschq.h"
-#include "act_internal.h"
+#include "act_send.h"
 #include "capability.h"
 #include "crosschq.h"
 #include "crosschq_store.h"
 #include "crosschq_sync.h"
 #include "db.h"
 #include "log.h"
+#include "outbox.h"
 #include "lever_parse.h"
 #include "store.h"
 #include "util.h"
@@ -30,14 +31,14 @@ static int in_tx(sqlite3 *db, int rc_of_write)
 	return 0;
 }
 
-enum step act_cq_create(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
-			size_t elen)
+enum step act_cq_create(struct sync_ctx *ctx, const struct action *a, const union intent *in, char *result,
+			size_t rlen, char *err, size_t elen)
 {
 	struct http_response resp;
 	http_response_init(&resp);
 	char id[CQ_ID_MAX];
 	int maybe = 0;
-	enum remote_status s = crosschq_create_request(&ctx->crosschq, a->payload, id, sizeof id, &resp, &maybe, err,
+	enum remote_status s = crosschq_create_request(&ctx->crosschq, &in->create, id, sizeof id, &resp, &maybe, err,
 						       elen);
 	http_response_free(&resp);
 	if (s == REMOTE_BAD)
@@ -45,7 +46,8 @@ enum step act_cq_create(struct sync_ctx *ctx, const struct action *a, char *resu
 	enum step step = act_classify(s, maybe);
 	if (step != STEP_DONE)
 		return step;
-	if (db_begin(ctx->db) || in_tx(ctx->db, cq_store_link(ctx->db, id, a->key, a->payload, now_ms()))) {
+	if (db_begin(ctx->db) || in_tx(ctx->db, cq_store_link(ctx->db, id, a->key, in->create.email, in->create.job_position,
+								 now_ms()))) {
 		snprintf(err, elen, "Crosschq made request %s, but it could not be recorded: %s", id,
 			 sqlite3_errmsg(ctx->db));
 		/* it happened: record done with its id all the same (the link follows from the outbox) */
@@ -54,24 +56,18 @@ enum step act_cq_create(struct sync_ctx *ctx, const struct action *a, char *resu
 	return STEP_DONE;
 }
 
-/* The time a stored action's "hired_at" names (epoch ms as text: the archive or
- * the answer), or fallback when it is absent or not a time. */
-static int64_t payload_ms(yajl_val p, const char *name, int64_t fallback)
+/* When the hire of p happened (the archive or the answer), else now. */
+static int64_t hired_at(const struct cq_hired_intent *p)
 {
-	const char *text = act_field(p, name);
-	char *end = NULL;
-	long long ms = text && *text ? strtoll(text, &end, 10) : -1;
-	return ms > 0 && end && *end == '\0' ? (int64_t)ms : fallback;
+	return p->hired_at > 0 ? p->hired_at : now_ms();
 }
 
-enum step act_cq_set_hired(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err, size_t elen)
+enum step act_cq_set_hired(struct sync_ctx *ctx, const struct action *a, const union intent *in, char *result,
+			   size_t rlen, char *err, size_t elen)
 {
-	const char *rid = act_field(p, "request_id"), *hired = act_field(p, "hired"), *source = act_field(p, "source");
-	if (!rid || !hired) {
-		snprintf(err, elen, "the stored action lacks request_id or hired (erased or corrupt)");
-		return STEP_FAILED;
-	}
-	int h = strcmp(hired, "true") == 0;
+	(void)a;
+	const char *rid = in->hired.request_id, *source = in->hired.source;
+	int h = in->hired.hired;
 	struct http_response resp;
 	http_response_init(&resp);
 	enum step step = act_classify(crosschq_set_hired(&ctx->crosschq, rid, h, &resp, err, elen), 0);
@@ -79,7 +75,7 @@ enum step act_cq_set_hired(struct sync_ctx *ctx, yajl_val p, char *result, size_
 	if (step == STEP_DONE) {
 		if (db_begin(ctx->db) == 0)
 			in_tx(ctx->db, cq_store_hired(ctx->db, rid, h, source ? source : "ats",
-						      payload_ms(p, "hired_at", now_ms())));
+						      hired_at(&in->hired)));
 		snprintf(result, rlen, "%s", rid);
 	}
 	return step;
@@ -117,13 +113,11 @@ static void stored_state(sqlite3 *db, const char *rid, char *out, size_t n, int 
 	sqlite3_finalize(st);
 }
 
-enum step act_cq_cancel(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err, size_t elen)
+enum step act_cq_cancel(struct sync_ctx *ctx, const struct action *a, const union intent *in, char *result,
+			size_t rlen, char *err, size_t elen)
 {
-	const char *rid = act_field(p, "request_id");
-	if (!rid) {
-		snprintf(err, elen, "the stored action lacks request_id (erased or corrupt)");
-		return STEP_FAILED;
-	}
+	(void)a;
+	const char *rid = in->cancel.request_id;
 	struct http_response resp;
 	http_response_init(&resp);
 	enum remote_status s = crosschq_cancel_request(&ctx->crosschq, rid, &resp, err, elen);
@@ -151,14 +145,11 @@ enum step act_cq_cancel(struct sync_ctx *ctx, yajl_val p, char *result, size_t r
 	return act_classify(s, 0);
 }
 
-enum step act_cq_link_prospect(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err,
-			       size_t elen)
+enum step act_cq_link_prospect(struct sync_ctx *ctx, const struct action *a, const union intent *in,
+			       char *result, size_t rlen, char *err, size_t elen)
 {
-	const char *pid = act_field(p, "prospect_id"), *ats = act_field(p, "ats_id");
-	if (!pid || !ats) {
-		snprintf(err, elen, "the stored action lacks prospect_id or ats_id (erased or corrupt)");
-		return STEP_FAILED;
-	}
+	(void)a;
+	const char *pid = in->link_prospect.prospect_id, *ats = in->link_prospect.ats_id;
 	struct http_response resp;
 	http_response_init(&resp);
 	enum step step = act_classify(crosschq_link_prospect(&ctx->crosschq, pid, ats, &resp, err, elen), 0);
@@ -175,20 +166,6 @@ enum step act_cq_link_prospect(struct sync_ctx *ctx, yajl_val p, char *result, s
 		sqlite3_finalize(st);
 	}
 	return step;
-}
-
-/* When the create was last claimed for sending (else when it was planned). */
-static int64_t send_started(sqlite3 *db, int64_t action_id)
-{
-	sqlite3_stmt *st = db_prepare(db, "SELECT COALESCE(send_started_at, created_at) FROM outbox WHERE id = ?");
-	int64_t t = 0;
-	if (st) {
-		sqlite3_bind_int64(st, 1, action_id);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			t = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_finalize(st);
-	return t;
 }
 
 /*
@@ -227,13 +204,6 @@ static enum remote_status list_since(struct sync_ctx *ctx, int64_t since, int *c
 	return s;
 }
 
-void act_cq_listed(struct sync_ctx *ctx, int64_t since)
-{
-	if (!ctx->cq_listed || since < ctx->cq_listed_from)
-		ctx->cq_listed_from = since;
-	ctx->cq_listed = 1;
-}
-
 /*
  * The evidence rule, shared by a create in doubt and the look-up before a
  * create: a request for email and position created at or after since, among
@@ -253,46 +223,44 @@ static int find_evidence(struct sync_ctx *ctx, const char *email, const char *po
 	if (*ls != REMOTE_OK)
 		return -2;
 	if (complete)
-		act_cq_listed(ctx, list_from);
+		crosschq_listed(ctx, list_from);
 	return cq_find_evidence(ctx->db, email, position, since, id, idlen);
 }
 
-/* Link request id to the create a (adopted, made before or elsewhere). 0 or -1. */
-static int adopt(struct sync_ctx *ctx, const struct action *a, const char *id)
+/* Link request id to the create a (adopted, made before or elsewhere), for its email and position. 0 or -1. */
+static int adopt(struct sync_ctx *ctx, const struct action *a, const struct cq_create_intent *in, const char *id)
 {
-	return db_begin(ctx->db) || in_tx(ctx->db, cq_store_link(ctx->db, id, a->key, a->payload, 0)) ? -1 : 0;
+	return db_begin(ctx->db) ||
+	       in_tx(ctx->db, cq_store_link(ctx->db, id, a->key, in->email, in->job_position, 0)) ? -1 : 0;
 }
 
-enum step act_cq_lookup_create(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
-			       size_t elen)
+enum step act_cq_lookup_create(struct sync_ctx *ctx, const struct action *a, const union intent *in,
+			       char *result, size_t rlen, char *err, size_t elen)
 {
 	/* the answer was stored, the outcome not (killed in between): it happened */
 	int linked = cq_find_linked(ctx->db, a->key, result, rlen);
 	if (linked)
 		return linked > 0 ? STEP_DONE : STEP_DB_ERROR;
-	char *email = NULL, *position = NULL;
-	if (crosschq_body_candidate(a->payload, &email, &position)) {
+	const char *email = in->create.email, *position = in->create.job_position;
+	if (!email || !position) {
 		snprintf(err, elen, "its stored body names no candidate (erased: the candidate was deleted in Lever); "
 			 "check in Crosschq whether a request was made, then run refsync resolve %s --sent ID or "
 			 "--not-sent", a->key);
 		return STEP_AWAIT;
 	}
-	int64_t since = send_started(ctx->db, a->id) - CQ_EVIDENCE_SKEW_MS;
+	int64_t since = outbox_send_started(ctx->db, a->id) - CQ_EVIDENCE_SKEW_MS;
 	char id[CQ_ID_MAX];
 	enum remote_status ls;
 	int found = find_evidence(ctx, email, position, since, since > 0 ? since : 0, id, sizeof id, &ls, err, elen);
-	if (found == -2 && ls == REMOTE_AUTH) {
-		free(email);
-		free(position);
+	if (found == -2 && ls == REMOTE_AUTH)
 		return STEP_STOP_AUTH;
-	}
 	if (found == -2) /* not listed now: what is stored is all the evidence there is */
 		found = cq_find_evidence(ctx->db, email, position, since, id, sizeof id);
 	enum step step;
 	if (found < 0) {
 		step = STEP_DB_ERROR;
 	} else if (found == 1) {
-		if (adopt(ctx, a, id)) {
+		if (adopt(ctx, a, &in->create, id)) {
 			step = STEP_DB_ERROR;
 		} else {
 			snprintf(result, rlen, "%s", id);
@@ -306,8 +274,6 @@ enum step act_cq_lookup_create(struct sync_ctx *ctx, const struct action *a, cha
 			 a->subject, position, format_iso8601(since + CQ_EVIDENCE_SKEW_MS, 0, iso, sizeof iso), a->key);
 		step = STEP_AWAIT;
 	}
-	free(email);
-	free(position);
 	return step;
 }
 
@@ -328,16 +294,16 @@ static int64_t earliest_create_since(sqlite3 *db, int64_t fallback)
 	return since;
 }
 
-int act_cq_before_create(struct sync_ctx *ctx, const struct action *a, enum step *step, char *result, size_t rlen,
-			 char *err, size_t elen)
+int act_cq_before_create(struct sync_ctx *ctx, const struct action *a, const union intent *in, enum step *step,
+			 char *result, size_t rlen, char *err, size_t elen)
 {
 	char opportunity[ID_MAX];
 	int64_t entered = 0;
-	char *email = NULL, *position = NULL;
+	const char *email = in->create.email, *position = in->create.job_position;
 	if (capability_get(ctx->db, CAP_LIST) != CAP_PRESENT ||
 	    store_parse_external_id(a->key, opportunity, &entered) || entered <= 0)
 		return 0; /* nothing to look at: created as before */
-	if (crosschq_body_candidate(a->payload, &email, &position))
+	if (!email || !position)
 		return 0; /* erased or damaged: the send path says so */
 	/* the stage entry's time, less the two clocks' skew: the in-doubt rule */
 	int64_t since = entered - CQ_EVIDENCE_SKEW_MS, list_from = -1;
@@ -361,7 +327,7 @@ int act_cq_before_create(struct sync_ctx *ctx, const struct action *a, enum step
 		*step = STEP_DB_ERROR;
 	} else if (found == 1) {
 		/* made by an earlier installation against the same tenant (or by hand): adopted, not made again */
-		*step = adopt(ctx, a, id) ? STEP_DB_ERROR : STEP_FOUND;
+		*step = adopt(ctx, a, &in->create, id) ? STEP_DB_ERROR : STEP_FOUND;
 		snprintf(result, rlen, "%s", id);
 	} else if (!(ctx->cq_listed && ctx->cq_listed_from <= since)) {
 		/* the run's listing failed or was cut: it cannot be told whether Crosschq has it */
@@ -372,65 +338,88 @@ int act_cq_before_create(struct sync_ctx *ctx, const struct action *a, enum step
 	} else {
 		settled = 0;
 	}
-	free(email);
-	free(position);
 	return settled;
 }
 
-enum step act_cq_lookup_state(struct sync_ctx *ctx, const struct action *a, yajl_val p, char *result, size_t rlen,
-			      char *err, size_t elen)
+/* A hired PATCH or a cancel in doubt: read the request. 1 happened, 0 not, or
+ * -1 with *step the stop step (or STEP_DONE: the request is gone). */
+static int read_state(struct sync_ctx *ctx, const char *rid, char *state, size_t n, int *hired, enum step *step,
+		      char *result, size_t rlen, char *err, size_t elen)
 {
-	const char *rid = act_field(p, "request_id");
-	if (!rid) {
-		snprintf(err, elen, "the stored action lacks request_id (erased or corrupt)");
-		return STEP_FAILED;
-	}
 	enum remote_status s = read_request(ctx, rid, err, elen);
 	if (s == REMOTE_NOT_FOUND) {
 		snprintf(result, rlen, "the request no longer exists in Crosschq");
-		return STEP_DONE;
+		*step = STEP_DONE;
+		return -1;
 	}
-	if (s != REMOTE_OK)
-		return act_classify_lookup(s);
-	char state[32];
-	int hired;
-	stored_state(ctx->db, rid, state, sizeof state, &hired);
-	int happened;
-	if (strcmp(a->kind, "cq.cancel_request") == 0) {
-		happened = strcmp(state, "open") != 0;
-	} else {
-		const char *want = act_field(p, "hired");
-		/* without the hired field, a read cannot tell: setting a state again is harmless */
-		happened = capability_get(ctx->db, CAP_HIRED_FIELD) == CAP_PRESENT && want &&
-			   hired == (strcmp(want, "true") == 0);
-		/* it was refsync's own PATCH: its source and time, not "crosschq" */
-		const char *source = act_field(p, "source");
-		if (happened && db_begin(ctx->db) == 0 &&
-		    in_tx(ctx->db, cq_store_hired(ctx->db, rid, hired, source ? source : "ats",
-						  payload_ms(p, "hired_at", now_ms()))))
-			return STEP_DB_ERROR;
+	if (s != REMOTE_OK) {
+		*step = act_classify_lookup(s);
+		return -1;
 	}
-	if (happened)
-		snprintf(result, rlen, "%s", rid);
-	return happened ? STEP_DONE : STEP_RETRY;
+	stored_state(ctx->db, rid, state, n, hired);
+	return 0;
 }
 
-int act_cq_parked(struct sync_ctx *ctx, const char *kind, char *why, size_t n)
+enum step act_cq_lookup_cancel(struct sync_ctx *ctx, const struct action *a, const union intent *in,
+			       char *result, size_t rlen, char *err, size_t elen)
 {
-	enum cq_capability c;
-	if (strcmp(kind, "cq.set_hired") == 0)
-		c = CAP_HIRE;
-	else if (strcmp(kind, "cq.cancel_request") == 0)
-		c = CAP_CANCEL;
-	else if (strcmp(kind, "cq.link_prospect") == 0)
-		c = CAP_PROSPECTS;
-	else
-		return 0;
-	if (capability_get(ctx->db, c) == CAP_PRESENT)
-		return 0;
-	snprintf(why, n, "waits for the Crosschq capability %s (%s): not offered, or not probed yet",
-		 capability_name(c), capability_feature(c));
-	return 1;
+	(void)a;
+	const char *rid = in->cancel.request_id;
+	char state[32];
+	int hired;
+	enum step step;
+	if (read_state(ctx, rid, state, sizeof state, &hired, &step, result, rlen, err, elen))
+		return step;
+	if (strcmp(state, "open") == 0)
+		return STEP_RETRY;
+	snprintf(result, rlen, "%s", rid);
+	return STEP_DONE;
+}
+
+enum step act_cq_lookup_hired(struct sync_ctx *ctx, const struct action *a, const union intent *in,
+			      char *result, size_t rlen, char *err, size_t elen)
+{
+	(void)a;
+	const char *rid = in->hired.request_id;
+	char state[32];
+	int hired;
+	enum step step;
+	if (read_state(ctx, rid, state, sizeof state, &hired, &step, result, rlen, err, elen))
+		return step;
+	/* without the hired field, a read cannot tell: setting a state again is harmless */
+	int happened = capability_get(ctx->db, CAP_HIRED_FIELD) == CAP_PRESENT && hired == in->hired.hired;
+	if (!happened)
+		return STEP_RETRY;
+	/* it was refsync's own PATCH: its source and time, not "crosschq" */
+	const char *source = in->hired.source;
+	if (db_begin(ctx->db) == 0 &&
+	    in_tx(ctx->db, cq_store_hired(ctx->db, rid, hired, source ? source : "ats", hired_at(&in->hired))))
+		return STEP_DB_ERROR;
+	snprintf(result, rlen, "%s", rid);
+	return STEP_DONE;
+}
+
+/*
+ * In doubt about a prospect link: Crosschq has no look-up of one prospect,
+ * but this run's pull listed every prospect changed since the last one, and
+ * the PATCH changed it: the stored prospect says whether it happened.
+ */
+enum step act_cq_lookup_prospect_link(struct sync_ctx *ctx, const struct action *a, const union intent *in,
+				      char *result, size_t rlen, char *err, size_t elen)
+{
+	(void)a;
+	(void)err;
+	(void)elen;
+	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT 1 FROM cq_prospects WHERE id = ? AND ats_id = ?");
+	if (!st)
+		return STEP_DB_ERROR;
+	sqlite3_bind_text(st, 1, in->link_prospect.prospect_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, in->link_prospect.ats_id, -1, SQLITE_STATIC);
+	enum step step = sqlite3_step(st) == SQLITE_ROW ? STEP_DONE : STEP_RETRY;
+	sqlite3_finalize(st);
+	if (step == STEP_DONE)
+		strlcpy_(result, in->link_prospect.ats_id, rlen);
+	return step;
 }
 
 enum step act_cq_fetch_for_resolve(struct sync_ctx *ctx, const char *request_id, char *err, size_t elen)

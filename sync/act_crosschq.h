@@ -1,6 +1,6 @@
 /*
  * act_crosschq.h - the Crosschq actions of the outbox and how each is
- * settled when in doubt (act_send.c dispatches here).
+ * settled when in doubt (action_kinds.c puts them in their rows).
  *
  * Exactly once without an idempotent create (crosschq-api.md section 3):
  * Crosschq is not known to de-duplicate POST /partners/reference-request/,
@@ -29,9 +29,10 @@
 #ifndef REFSYNC_ACT_CROSSCHQ_H
 #define REFSYNC_ACT_CROSSCHQ_H
 
-#include "act_send.h"
-
-#include <yajl/yajl_tree.h>
+#include "act_step.h"
+#include "context.h"
+#include "intent.h"
+#include "outbox.h"
 
 #define CQ_EVIDENCE_SKEW_MS 60000LL
 
@@ -43,36 +44,35 @@
  * stop step (err: Crosschq could not be searched, so nothing is sent), or
  * STEP_DB_ERROR; 0 when it is to be created (also without the capability).
  */
-int act_cq_before_create(struct sync_ctx *ctx, const struct action *a, enum step *step, char *result, size_t rlen,
-			 char *err, size_t elen);
+int act_cq_before_create(struct sync_ctx *ctx, const struct action *a, const union intent *in, enum step *step,
+			 char *result, size_t rlen, char *err, size_t elen);
 
-/* Every request changed since `since` (Crosschq's clock) is stored: a listing reached its last page. */
-void act_cq_listed(struct sync_ctx *ctx, int64_t since);
 
-/* cq.create_request: POST the planned body; the request is linked to the key. */
-enum step act_cq_create(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
-			size_t elen);
-/* cq.set_hired, cq.cancel_request, cq.link_prospect (payload p). */
-enum step act_cq_set_hired(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err, size_t elen);
-enum step act_cq_cancel(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err, size_t elen);
-enum step act_cq_link_prospect(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err,
-			       size_t elen);
+/* cq.create_request: POST the intent as Crosschq's body; the request is linked to the key. */
+enum step act_cq_create(struct sync_ctx *ctx, const struct action *a, const union intent *in, char *result,
+			size_t rlen, char *err, size_t elen);
+/* cq.set_hired, cq.cancel_request, cq.link_prospect. */
+enum step act_cq_set_hired(struct sync_ctx *ctx, const struct action *a, const union intent *in, char *result,
+			   size_t rlen, char *err, size_t elen);
+enum step act_cq_cancel(struct sync_ctx *ctx, const struct action *a, const union intent *in, char *result,
+			size_t rlen, char *err, size_t elen);
+enum step act_cq_link_prospect(struct sync_ctx *ctx, const struct action *a, const union intent *in,
+			       char *result, size_t rlen, char *err, size_t elen);
 
 /* A create in doubt: STEP_DONE (result = request id: the request already
  * linked to its key, when the run died after recording the answer, else one
  * adopted from evidence) or STEP_AWAIT (no evidence yet: err says what to
  * check in Crosschq), or a stop step. */
-enum step act_cq_lookup_create(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
-			       size_t elen);
-/* A hired PATCH or cancel in doubt: read the request and see. */
-enum step act_cq_lookup_state(struct sync_ctx *ctx, const struct action *a, yajl_val p, char *result, size_t rlen,
-			      char *err, size_t elen);
-
-/*
- * 1 when actions of kind wait for a Crosschq capability that is not present
- * (why says which); they stay planned and are not sent. 0 otherwise.
- */
-int act_cq_parked(struct sync_ctx *ctx, const char *kind, char *why, size_t n);
+enum step act_cq_lookup_create(struct sync_ctx *ctx, const struct action *a, const union intent *in,
+			       char *result, size_t rlen, char *err, size_t elen);
+/* A hired PATCH or a cancel in doubt: read the request and see. */
+enum step act_cq_lookup_hired(struct sync_ctx *ctx, const struct action *a, const union intent *in,
+			      char *result, size_t rlen, char *err, size_t elen);
+enum step act_cq_lookup_cancel(struct sync_ctx *ctx, const struct action *a, const union intent *in,
+			       char *result, size_t rlen, char *err, size_t elen);
+/* A prospect link in doubt: the prospect as this run's pull stored it. */
+enum step act_cq_lookup_prospect_link(struct sync_ctx *ctx, const struct action *a, const union intent *in,
+				      char *result, size_t rlen, char *err, size_t elen);
 
 /*
  * `refsync resolve KEY --sent REQUEST_ID`: read the request from Crosschq

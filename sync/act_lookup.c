@@ -1,10 +1,9 @@
 /*
- * act_lookup.c - looking up an action left in doubt by an interrupted run,
- * before anything is sent again (the table in act_send.h), and the Lever
- * look-ups that every link and note goes through before it is posted.
+ * act_lookup.c - looking up a Lever action left in doubt by an interrupted
+ * run, before anything is sent again (the table in action_kinds.h), and the
+ * Lever look-ups that every link and note goes through before it is posted.
  */
-#include "act_internal.h"
-#include "act_crosschq.h"
+#include "act_send.h"
 #include "db.h"
 #include "lever.h"
 #include "log.h"
@@ -14,20 +13,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yajl/yajl_tree.h>
 
 #define NOTE_PAGES_MAX 20
 
-enum remote_status act_find_link(struct sync_ctx *ctx, yajl_val p, int *found, char *err, size_t elen)
+/* Does the opportunity carry the report link? REMOTE_OK with *found, or the failure. */
+static enum remote_status find_link(struct sync_ctx *ctx, const struct lever_report_intent *p, int *found,
+				    char *err, size_t elen)
 {
 	*found = 0;
 	struct http_response resp;
 	http_response_init(&resp);
-	enum remote_status s = lever_fetch_opportunity(&ctx->lever, act_field(p, "opportunity_id"), &resp, err, elen);
+	enum remote_status s = lever_fetch_opportunity(&ctx->lever, p->opportunity_id, &resp, err, elen);
 	if (s == REMOTE_OK) {
 		char id[ID_MAX];
-		if (act_store_response(ctx, &resp, id, sizeof id, act_field(p, "url"), found) < 0) {
-			snprintf(err, elen, "Lever GET /opportunities/%s: answer not understood", act_field(p, "opportunity_id"));
+		if (act_store_response(ctx, &resp, id, sizeof id, p->url, found) < 0) {
+			snprintf(err, elen, "Lever GET /opportunities/%s: answer not understood", p->opportunity_id);
 			s = REMOTE_BAD;
 		}
 	} else if (s == REMOTE_NOT_FOUND) {
@@ -37,11 +37,24 @@ enum remote_status act_find_link(struct sync_ctx *ctx, yajl_val p, int *found, c
 	return s;
 }
 
-/* In doubt about a link: does the opportunity carry it? */
-static enum step lookup_link(struct sync_ctx *ctx, yajl_val p, char *err, size_t elen)
+enum remote_status act_lever_find_link(struct sync_ctx *ctx, const union intent *in, char *result, size_t rlen,
+				       char *err, size_t elen)
 {
+	int found = 0;
+	enum remote_status s = find_link(ctx, &in->report, &found, err, elen);
+	snprintf(result, rlen, "%s", s == REMOTE_OK && found ? "the link is on the opportunity already" : "");
+	return s;
+}
+
+/* In doubt about a link: does the opportunity carry it? */
+enum step act_lever_lookup_link(struct sync_ctx *ctx, const struct action *a, const union intent *in,
+				char *result, size_t rlen, char *err, size_t elen)
+{
+	(void)a;
+	(void)result;
+	(void)rlen;
 	int has = 0;
-	enum remote_status s = act_find_link(ctx, p, &has, err, elen);
+	enum remote_status s = find_link(ctx, &in->report, &has, err, elen);
 	if (s == REMOTE_OK)
 		return has ? STEP_DONE : STEP_RETRY;
 	if (s == REMOTE_NOT_FOUND)
@@ -64,11 +77,11 @@ static int on_note(void *p, const struct lever_simple *n)
 	return 0;
 }
 
-enum remote_status act_find_note(struct sync_ctx *ctx, yajl_val p, char *note_id, size_t len, char *err,
-				 size_t elen)
+enum remote_status act_lever_find_note(struct sync_ctx *ctx, const union intent *in, char *note_id, size_t len,
+				       char *err, size_t elen)
 {
-	const char *oid = act_field(p, "opportunity_id");
-	struct note_search s = { act_note_marker(act_field(p, "request_id")), act_field(p, "url"), "" };
+	const char *oid = in->report.opportunity_id;
+	struct note_search s = { act_note_marker(in->report.request_id), in->report.url, "" };
 	char token[TOKEN_MAX] = "";
 	struct http_response resp;
 	http_response_init(&resp);
@@ -104,18 +117,24 @@ enum remote_status act_find_note(struct sync_ctx *ctx, yajl_val p, char *note_id
 }
 
 /* In doubt about a note: list the opportunity's notes and find ours by its marker (the request id). */
-static enum step lookup_note(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err, size_t elen)
+enum step act_lever_lookup_note(struct sync_ctx *ctx, const struct action *a, const union intent *in,
+				char *result, size_t rlen, char *err, size_t elen)
 {
-	enum remote_status rs = act_find_note(ctx, p, result, rlen, err, elen);
+	(void)a;
+	enum remote_status rs = act_lever_find_note(ctx, in, result, rlen, err, elen);
 	if (rs == REMOTE_OK)
 		return result[0] ? STEP_DONE : STEP_RETRY;
 	return act_classify_lookup(rs);
 }
 
 /* In doubt about an archive: does Lever show the opportunity archived with that reason? */
-static enum step lookup_archive(struct sync_ctx *ctx, yajl_val p, char *err, size_t elen)
+enum step act_lever_lookup_archive(struct sync_ctx *ctx, const struct action *a, const union intent *in,
+				   char *result, size_t rlen, char *err, size_t elen)
 {
-	const char *oid = act_field(p, "opportunity_id"), *reason = act_field(p, "reason_id");
+	(void)a;
+	(void)result;
+	(void)rlen;
+	const char *oid = in->archive.opportunity_id, *reason = in->archive.reason_id;
 	struct http_response resp;
 	http_response_init(&resp);
 	enum remote_status s = lever_fetch_opportunity(&ctx->lever, oid, &resp, err, elen);
@@ -142,54 +161,11 @@ static enum step lookup_archive(struct sync_ctx *ctx, yajl_val p, char *err, siz
 	return step;
 }
 
-/*
- * In doubt about a prospect link: Crosschq has no look-up of one prospect,
- * but this run's pull listed every prospect changed since the last one, and
- * the PATCH changed it: the stored prospect says whether it happened.
- */
-static enum step lookup_prospect_link(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen)
+/* In doubt about a prospect's export: find it by email (it was made, or is there to link). */
+enum step act_lever_lookup_prospect(struct sync_ctx *ctx, const struct action *a, const union intent *in,
+				    char *result, size_t rlen, char *err, size_t elen)
 {
-	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT 1 FROM cq_prospects WHERE id = ? AND ats_id = ?");
-	if (!st)
-		return STEP_DB_ERROR;
-	sqlite3_bind_text(st, 1, act_field(p, "prospect_id"), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, act_field(p, "ats_id"), -1, SQLITE_STATIC);
-	enum step step = sqlite3_step(st) == SQLITE_ROW ? STEP_DONE : STEP_RETRY;
-	sqlite3_finalize(st);
-	if (step == STEP_DONE)
-		strlcpy_(result, act_field(p, "ats_id"), rlen);
-	return step;
-}
-
-enum step act_lookup(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
-		     size_t elen)
-{
-	result[0] = '\0';
-	yajl_val p = act_parse_payload(a, err, elen);
-	if (!p)
-		return STEP_FAILED;
-	enum step step;
-	if (strcmp(a->kind, "cq.create_request") == 0)
-		step = act_cq_lookup_create(ctx, a, result, rlen, err, elen);
-	else if (strcmp(a->kind, "lever.add_link") == 0)
-		step = lookup_link(ctx, p, err, elen);
-	else if (strcmp(a->kind, "lever.add_note") == 0)
-		step = lookup_note(ctx, p, result, rlen, err, elen);
-	else if (strcmp(a->kind, "lever.export_prospect") == 0) {
-		step = act_find_by_email(ctx, act_field(p, "email"), result, rlen, err, elen);
-		if (step == STEP_FAILED)
-			step = STEP_STOP_DOWN;
-	} else if (strcmp(a->kind, "lever.archive_hired") == 0) {
-		step = lookup_archive(ctx, p, err, elen);
-	} else if (strcmp(a->kind, "cq.set_hired") == 0 || strcmp(a->kind, "cq.cancel_request") == 0) {
-		step = act_cq_lookup_state(ctx, a, p, result, rlen, err, elen);
-	} else if (strcmp(a->kind, "cq.link_prospect") == 0) {
-		step = lookup_prospect_link(ctx, p, result, rlen);
-	} else {
-		/* mail: the one effect that cannot be looked up; it is sent again
-		 * with the same Message-ID, which mail systems deduplicate */
-		step = STEP_RETRY;
-	}
-	yajl_tree_free(p);
-	return step;
+	(void)a;
+	enum step step = act_find_by_email(ctx, in->prospect.email, result, rlen, err, elen);
+	return step == STEP_FAILED ? STEP_STOP_DOWN : step;
 }

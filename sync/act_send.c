@@ -1,11 +1,11 @@
 /*
- * act_send.c - the remote effect of each action kind (act_lookup.c looks
- * up the ones left in doubt, and the links and notes before they are
- * posted: one already there is adopted, not posted again).
+ * act_send.c - the remote effect of the Lever and mail action kinds
+ * (act_lookup.c looks up the ones left in doubt, and the links and notes
+ * before they are posted: one already there is adopted, not posted again;
+ * the Crosschq kinds are act_crosschq.c's).
  */
-#include "act_internal.h"
+#include "act_send.h"
 #include "answer_link.h"
-#include "act_crosschq.h"
 #include "db.h"
 #include "lever.h"
 #include "log.h"
@@ -33,10 +33,8 @@ void act_send_cleanup(struct sync_ctx *ctx)
 	smtp_password_read = 0;
 }
 
-int act_kind_ready(struct sync_ctx *ctx, const char *kind, char *err, size_t elen)
+int act_mail_ready(struct sync_ctx *ctx, char *err, size_t elen)
 {
-	if (strcmp(kind, "mail.followup") != 0)
-		return 1;
 	const struct config *cfg = ctx->cfg;
 	char from_addr[MAIL_ADDRESS_MAX + 1];
 	if (!cfg->answer_url) {
@@ -65,14 +63,6 @@ int act_kind_ready(struct sync_ctx *ctx, const char *kind, char *err, size_t ele
 	}
 	smtp_password_read = 1;
 	return 1;
-}
-
-const char *act_field(yajl_val v, const char *key)
-{
-	const char *path[] = { key, NULL };
-	yajl_val s = yajl_tree_get(v, path, yajl_t_string);
-	const char *text = s ? YAJL_GET_STRING(s) : NULL;
-	return text && *text ? text : NULL;
 }
 
 enum step act_classify(enum remote_status s, int maybe_sent)
@@ -159,34 +149,17 @@ int act_store_response(struct sync_ctx *ctx, const struct http_response *resp, c
 
 /* ---- Lever --------------------------------------------------------------- */
 
-/* The step when the look-up before a post failed with s (nothing was posted); err gets its context. */
-static enum step lookup_failed(enum remote_status s, char *err, size_t elen)
+/* The report link onto the candidate (action_kinds.c looked for it first). */
+enum step act_lever_add_link(struct sync_ctx *ctx, const struct action *a, const union intent *in, char *result,
+			     size_t rlen, char *err, size_t elen)
 {
-	char why[1024];
-	snprintf(why, sizeof why, "%s", err);
-	snprintf(err, elen, "not posted: the look-up before posting failed: %s", why);
-	if (s == REMOTE_NOT_FOUND)
-		return STEP_FAILED; /* the opportunity is gone */
-	if (s == REMOTE_BAD)
-		return STEP_RETRY; /* an answer not understood: nothing was posted, try again later */
-	return act_classify(s, 0);
-}
-
-/* The report link onto the candidate, unless the opportunity carries it already. */
-static enum step add_link(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err, size_t elen)
-{
-	int found = 0;
-	enum remote_status found_s = act_find_link(ctx, p, &found, err, elen);
-	if (found_s != REMOTE_OK)
-		return lookup_failed(found_s, err, elen);
-	if (found) {
-		snprintf(result, rlen, "the link is on the opportunity already");
-		return STEP_FOUND;
-	}
+	(void)a;
+	(void)result;
+	(void)rlen;
 	struct http_response resp;
 	http_response_init(&resp);
 	int maybe = 0;
-	enum remote_status s = lever_add_link(&ctx->lever, act_field(p, "opportunity_id"), act_field(p, "url"),
+	enum remote_status s = lever_add_link(&ctx->lever, in->report.opportunity_id, in->report.url,
 					      ctx->cfg->perform_as, &resp, &maybe, err, elen);
 	http_response_free(&resp);
 	return act_classify(s, maybe);
@@ -216,27 +189,24 @@ char *act_note_marker(const char *request_id)
 }
 
 /* The note refsync writes: the report link (any length), then the marker it is found again by. malloc'd. */
-static char *note_text(yajl_val p)
+static char *note_text(const struct lever_report_intent *in)
 {
-	char *marker = act_note_marker(act_field(p, "request_id"));
-	char *text = xformat("The Crosschq reference check report is ready: %s\n\n%s", act_field(p, "url"), marker);
+	char *marker = act_note_marker(in->request_id);
+	char *text = xformat("The Crosschq reference check report is ready: %s\n\n%s", in->url, marker);
 	free(marker);
 	return text;
 }
 
-/* The note with the report link, unless the opportunity has one (ours, or one holding the link). */
-static enum step add_note(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err, size_t elen)
+/* The note with the report link (action_kinds.c looked for ours, or one holding the link, first). */
+enum step act_lever_add_note(struct sync_ctx *ctx, const struct action *a, const union intent *in, char *result,
+			     size_t rlen, char *err, size_t elen)
 {
-	enum remote_status found_s = act_find_note(ctx, p, result, rlen, err, elen);
-	if (found_s != REMOTE_OK)
-		return lookup_failed(found_s, err, elen);
-	if (result[0])
-		return STEP_FOUND;
-	char *text = note_text(p);
+	(void)a;
+	char *text = note_text(&in->report);
 	struct http_response resp;
 	http_response_init(&resp);
 	int maybe = 0;
-	enum remote_status s = lever_add_note(&ctx->lever, act_field(p, "opportunity_id"), text, ctx->cfg->perform_as,
+	enum remote_status s = lever_add_note(&ctx->lever, in->report.opportunity_id, text, ctx->cfg->perform_as,
 					      &resp, &maybe, err, elen);
 	free(text);
 	enum step step = act_classify(s, maybe);
@@ -279,11 +249,16 @@ static void store_archive_answer(struct sync_ctx *ctx, const struct http_respons
 	store_free(&store);
 }
 
-static enum step archive_hired(struct sync_ctx *ctx, yajl_val p, char *err, size_t elen)
+/* Archive the opportunity as hired; what Lever answers is stored. */
+enum step act_lever_archive(struct sync_ctx *ctx, const struct action *a, const union intent *in, char *result,
+			    size_t rlen, char *err, size_t elen)
 {
+	(void)a;
+	(void)result;
+	(void)rlen;
 	struct http_response resp;
 	http_response_init(&resp);
-	enum remote_status s = lever_archive(&ctx->lever, act_field(p, "opportunity_id"), act_field(p, "reason_id"),
+	enum remote_status s = lever_archive(&ctx->lever, in->archive.opportunity_id, in->archive.reason_id,
 					     ctx->cfg->perform_as, &resp, err, elen);
 	enum step step = act_classify(s, 0);
 	if (step == STEP_DONE)
@@ -292,7 +267,6 @@ static enum step archive_hired(struct sync_ctx *ctx, yajl_val p, char *err, size
 	return step;
 }
 
-/* Find an opportunity by email: STEP_DONE with its id, STEP_RETRY when none, or a stop/fail step. */
 /* The id of a live opportunity of the mirror with that canonical email, into result: 1 found, 0 not, -1. */
 static int mirror_by_email(struct sync_ctx *ctx, const char *canonical, char *result, size_t rlen)
 {
@@ -339,14 +313,17 @@ enum step act_find_by_email(struct sync_ctx *ctx, const char *email, char *resul
 	return step;
 }
 
-static enum step export_prospect(struct sync_ctx *ctx, yajl_val p, char *result, size_t rlen, char *err,
-				 size_t elen)
+/* A prospect into Lever: the opportunity with its email, else a new one. */
+enum step act_lever_export_prospect(struct sync_ctx *ctx, const struct action *a, const union intent *in,
+				    char *result, size_t rlen, char *err, size_t elen)
 {
-	const char *email = act_field(p, "email");
+	(void)a;
+	const struct lever_prospect_intent *p = &in->prospect;
+	const char *email = p->email;
 	enum step step = act_find_by_email(ctx, email, result, rlen, err, elen);
 	if (step == STEP_DONE) {
 		log_info("prospect %s: Lever already has opportunity %s with that email; linked, not created",
-			 act_field(p, "prospect_id"), result);
+			 p->prospect_id, result);
 		return STEP_DONE;
 	}
 	if (step != STEP_RETRY)
@@ -357,15 +334,14 @@ static enum step export_prospect(struct sync_ctx *ctx, yajl_val p, char *result,
 		return STEP_FAILED;
 	}
 	/* tags arrive newline-separated */
-	const char *tags_text = act_field(p, "tags");
+	const char *tags_text = p->tags;
 	char *copy = xstrdup(tags_text ? tags_text : "");
 	const char *tags[64];
 	size_t n = 0;
 	for (char *save = NULL, *t = strtok_r(copy, "\n", &save); t && n < 64; t = strtok_r(NULL, "\n", &save))
 		tags[n++] = t;
 	char *canonical = email_canonical(email);
-	struct lever_new_opportunity o = { act_field(p, "name"), canonical, act_field(p, "phone"),
-					   act_field(p, "headline"), tags, n };
+	struct lever_new_opportunity o = { p->name, canonical, p->phone, p->headline, tags, n };
 	struct http_response resp;
 	http_response_init(&resp);
 	int maybe = 0;
@@ -413,31 +389,37 @@ static int prompt_sent_before(struct sync_ctx *ctx, const char *request_id, char
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-static enum step send_prompt(struct sync_ctx *ctx, const struct action *a, yajl_val p, char *err, size_t elen)
+/* The follow-up prompt to the owner, unless an earlier installation had it due. */
+enum step act_mail_prompt(struct sync_ctx *ctx, const struct action *a, const union intent *in, char *result,
+			  size_t rlen, char *err, size_t elen)
 {
-	int earlier = prompt_sent_before(ctx, act_field(p, "request_id"), err, elen);
+	(void)a;
+	(void)result;
+	(void)rlen;
+	const struct mail_prompt_intent *p = &in->prompt;
+	int earlier = prompt_sent_before(ctx, p->request_id, err, elen);
 	if (earlier)
 		return earlier > 0 ? STEP_SKIPPED : STEP_DB_ERROR;
-	if (!act_kind_ready(ctx, a->kind, err, elen))
+	if (!act_mail_ready(ctx, err, elen))
 		return STEP_PARK;
-	const char *to = act_field(p, "to_email");
+	const char *to = p->to_email;
 	if (!mail_address_plausible(to, strlen(to))) {
 		snprintf(err, elen, "the owner's email address in Lever is not a usable address: not sent");
 		return STEP_FAILED;
 	}
-	const char *rid = act_field(p, "request_id"), *exp = act_field(p, "expires_at");
-	int64_t expires_ms = exp ? strtoll(exp, NULL, 10) : 0;
+	const char *rid = p->request_id;
+	int64_t expires_ms = p->expires_at;
 	char *link = answer_link_build(ctx->cfg->answer_url, answer_secret, rid, expires_ms / 1000);
 	struct mail_prompt m = {
 		.request_id = rid,
-		.to_name = act_field(p, "to_name"),
-		.to_email = act_field(p, "to_email"),
-		.candidate_name = act_field(p, "candidate") ? act_field(p, "candidate") : "the candidate",
-		.job_title = act_field(p, "job"),
-		.report_url = act_field(p, "report_url"),
+		.to_name = p->to_name,
+		.to_email = p->to_email,
+		.candidate_name = p->candidate ? p->candidate : "the candidate",
+		.job_title = p->job,
+		.report_url = p->report_url,
 		.answer_link = link,
 		.expires_at_ms = expires_ms,
-		.message_id = act_field(p, "message_id"),
+		.message_id = p->message_id,
 		.date_ms = now_ms(),
 	};
 	char from_addr[512];
@@ -456,86 +438,5 @@ static enum step send_prompt(struct sync_ctx *ctx, const struct action *a, yajl_
 	}
 	free(msg);
 	free(link);
-	return step;
-}
-
-/* ---- dispatch ------------------------------------------------------------ */
-
-/* The payload fields each kind cannot do without (a NULL id would reach a URL). */
-static const struct {
-	const char *kind;
-	const char *need[4];
-} required[] = {
-	{ "cq.create_request", { "jobrole", "requestor", "job_position", NULL } },
-	{ "lever.add_link", { "opportunity_id", "url", NULL } },
-	{ "lever.add_note", { "opportunity_id", "request_id", "url", NULL } },
-	{ "lever.archive_hired", { "opportunity_id", "reason_id", NULL } },
-	{ "cq.set_hired", { "request_id", "hired", NULL } },
-	{ "cq.cancel_request", { "request_id", NULL } },
-	{ "mail.followup", { "request_id", "to_email", "message_id", "expires_at" } },
-	{ "lever.export_prospect", { "prospect_id", "email", NULL } },
-	{ "cq.link_prospect", { "prospect_id", "ats_id", NULL } },
-};
-
-yajl_val act_parse_payload(const struct action *a, char *err, size_t elen)
-{
-	char perr[128];
-	yajl_val p = yajl_tree_parse(a->payload ? a->payload : "", perr, sizeof perr);
-	if (!p || !YAJL_IS_OBJECT(p)) {
-		yajl_tree_free(p);
-		snprintf(err, elen, "%s: the stored payload is not a JSON object (corrupt)", a->key);
-		return NULL;
-	}
-	const char *erased_path[] = { "erased", NULL };
-	if (YAJL_IS_TRUE(yajl_tree_get(p, erased_path, yajl_t_true))) {
-		yajl_tree_free(p);
-		snprintf(err, elen, "not sent: the candidate was deleted or anonymized in Lever (personal data erased)");
-		return NULL;
-	}
-	for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
-		if (strcmp(required[i].kind, a->kind) != 0)
-			continue;
-		for (size_t j = 0; j < 4 && required[i].need[j]; j++) {
-			if (!act_field(p, required[i].need[j])) {
-				snprintf(err, elen, "%s: the stored action has no '%s' (not sent; the payload is "
-					 "damaged or from another version)", a->key, required[i].need[j]);
-				yajl_tree_free(p);
-				return NULL;
-			}
-		}
-	}
-	return p;
-}
-
-enum step act_send(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err, size_t elen)
-{
-	result[0] = '\0';
-	yajl_val p = act_parse_payload(a, err, elen);
-	if (!p)
-		return STEP_FAILED;
-	enum step step;
-	if (strcmp(a->kind, "cq.create_request") == 0)
-		step = act_cq_create(ctx, a, result, rlen, err, elen);
-	else if (strcmp(a->kind, "lever.add_link") == 0)
-		step = add_link(ctx, p, result, rlen, err, elen);
-	else if (strcmp(a->kind, "lever.add_note") == 0)
-		step = add_note(ctx, p, result, rlen, err, elen);
-	else if (strcmp(a->kind, "lever.archive_hired") == 0)
-		step = archive_hired(ctx, p, err, elen);
-	else if (strcmp(a->kind, "cq.set_hired") == 0)
-		step = act_cq_set_hired(ctx, p, result, rlen, err, elen);
-	else if (strcmp(a->kind, "cq.cancel_request") == 0)
-		step = act_cq_cancel(ctx, p, result, rlen, err, elen);
-	else if (strcmp(a->kind, "mail.followup") == 0)
-		step = send_prompt(ctx, a, p, err, elen);
-	else if (strcmp(a->kind, "lever.export_prospect") == 0)
-		step = export_prospect(ctx, p, result, rlen, err, elen);
-	else if (strcmp(a->kind, "cq.link_prospect") == 0)
-		step = act_cq_link_prospect(ctx, p, result, rlen, err, elen);
-	else {
-		snprintf(err, elen, "unknown action kind '%s' (written by a newer refsync?)", a->kind);
-		step = STEP_FAILED;
-	}
-	yajl_tree_free(p);
 	return step;
 }

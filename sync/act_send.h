@@ -1,74 +1,88 @@
 /*
- * act_send.h - how each kind of outbox action is carried out, and how an
- * action left in doubt by an interrupted run is looked up remotely before
- * anything is sent again. act.c holds the state machine around these.
- *
- * kind                 remote effect                       in doubt
- * cq.create_request    POST reference-request/              evidence only (act_crosschq.c)
- * lever.add_link       GET the opportunity, then POST       GET the opportunity's links
- *                      addLinks unless it has the link
- * lever.add_note       list notes, then POST notes unless   list notes, find ours by its marker (request id)
- *                      one holds our marker or report link
- * lever.archive_hired  PUT archived (sets a state)          GET the opportunity: archived so?
- * cq.set_hired         PATCH hired (sets a state)           GET the request: hired so?
- * cq.cancel_request    POST cancel/ (no longer open = done) GET the request: still open?
- * mail.followup        SMTP, unless the request's note was  send again, same Message-ID
- *                      found on Lever when the prompt was
- *                      already due (an earlier install's)
- * lever.export_prospect find by email, else POST            find by email (canonical: trimmed, lowercase)
- * cq.link_prospect     PATCH ats_id (sets a state)          the prospect as pulled this run
+ * act_send.h - the Lever and mail action kinds (act_send.c sends them,
+ * act_lookup.c looks them up in doubt and before posting), and the helpers
+ * the Crosschq kinds (act_crosschq.c) share. action_kinds.c puts each in
+ * its row; act.c holds the state machine around them.
  */
 #ifndef REFSYNC_ACT_SEND_H
 #define REFSYNC_ACT_SEND_H
 
+#include "act_step.h"
 #include "context.h"
+#include "intent.h"
+#include "outbox.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-struct action {
-	int64_t id;
-	char *key, *kind, *subject, *payload;
-	int attempts;
-};
-
-/* The outcome of one step, as the state machine needs it. */
-enum step {
-	STEP_DONE,       /* the effect happened (result may hold the remote id) */
-	STEP_FAILED,     /* refused for good: failed, with the message */
-	STEP_RETRY,      /* transient: planned again, later */
-	STEP_IN_DOUBT,   /* may or may not have happened: stays 'sending', looked up next run */
-	STEP_STOP_DOWN,  /* the remote is unavailable: planned again, stop for this run */
-	STEP_STOP_AUTH,  /* the remote refused our key: planned again, stop with a config error */
-	STEP_AWAIT,      /* in doubt, and no evidence yet: stays 'sending', nothing is sent, the run goes on */
-	STEP_PARK,       /* a setting only this kind needs is missing: planned again, other kinds go on */
-	STEP_FOUND,      /* found already done on the remote before sending (a note or link of an earlier
-			  * installation): done, adopted, nothing sent; result says what was found */
-	STEP_SKIPPED,    /* not to be sent after all: recorded as skipped, err holds why */
-	STEP_DB_ERROR
-};
-
-/* Carry out one action. result (remote id or note) and err are filled as fits. */
-enum step act_send(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
-		   size_t elen);
+/* The step for a remote outcome; maybe_sent: the request may have had its effect. */
+enum step act_classify(enum remote_status s, int maybe_sent);
+/* The step of a look-up (a read: nothing was sent) that failed with s. */
+enum step act_classify_lookup(enum remote_status s);
 
 /*
- * Look up an in-doubt action. Returns STEP_DONE (it happened; result set),
- * STEP_RETRY (it did not happen, or cannot be looked up and is safe to
- * repeat: send it again), STEP_AWAIT (it cannot be told yet, and repeating
- * it is not safe: it stays in doubt), STEP_FAILED, or a stop step.
+ * Parse and store a Lever opportunity page from resp; the first record's id
+ * goes to id (len bytes). want_url: set *has_url when that opportunity's links hold it.
+ * Returns the number of records, or -1 when the body is not understood or
+ * the database failed.
  */
-enum step act_lookup(struct sync_ctx *ctx, const struct action *a, char *result, size_t rlen, char *err,
-		     size_t elen);
+int act_store_response(struct sync_ctx *ctx, const struct http_response *resp, char *id, size_t len,
+		       const char *want_url, int *has_url);
+
+/* Find an opportunity by email (canonicalized first): STEP_DONE with its id
+ * in result, STEP_RETRY when none, or a stop/fail step. */
+enum step act_find_by_email(struct sync_ctx *ctx, const char *email, char *result, size_t rlen, char *err,
+			    size_t elen);
 
 /*
- * 1 when actions of this kind can be carried out with this configuration;
- * 0 (err set, naming the setting) when a setting or secret that only this
- * kind needs is missing or unreadable (today: the follow-up prompt's
- * answer_url, answer secret, SMTP password, From address). Such a kind is
- * parked for the run: its actions wait, every other kind goes on.
+ * The marker that ends refsync's note for a request, "(refsync, Crosschq
+ * request <id>)": the in-doubt lookup finds the note by it. malloc'd.
  */
-int act_kind_ready(struct sync_ctx *ctx, const char *kind, char *err, size_t elen);
+char *act_note_marker(const char *request_id);
+
+/*
+ * Looks before posting (act_lookup.c): is the link in->report.url on the
+ * opportunity (one GET, stored in the mirror)? Is refsync's note for the
+ * request there (its notes listed, paged, for one with act_note_marker()
+ * or the report link)? REMOTE_OK with result set (what was found; "" when
+ * nothing), or the failure (err set; REMOTE_NOT_FOUND: the opportunity is
+ * gone; REMOTE_BAD: an answer was not understood).
+ */
+enum remote_status act_lever_find_link(struct sync_ctx *ctx, const union intent *in, char *result, size_t rlen,
+				       char *err, size_t elen);
+enum remote_status act_lever_find_note(struct sync_ctx *ctx, const union intent *in, char *result, size_t rlen,
+				       char *err, size_t elen);
+
+/* The sends (act_send.c): lever.add_link, lever.add_note, lever.archive_hired,
+ * lever.export_prospect, mail.followup. */
+enum step act_lever_add_link(struct sync_ctx *ctx, const struct action *a, const union intent *in, char *result,
+			     size_t rlen, char *err, size_t elen);
+enum step act_lever_add_note(struct sync_ctx *ctx, const struct action *a, const union intent *in, char *result,
+			     size_t rlen, char *err, size_t elen);
+enum step act_lever_archive(struct sync_ctx *ctx, const struct action *a, const union intent *in, char *result,
+			    size_t rlen, char *err, size_t elen);
+enum step act_lever_export_prospect(struct sync_ctx *ctx, const struct action *a, const union intent *in,
+				    char *result, size_t rlen, char *err, size_t elen);
+enum step act_mail_prompt(struct sync_ctx *ctx, const struct action *a, const union intent *in, char *result,
+			  size_t rlen, char *err, size_t elen);
+
+/* The in-doubt look-ups (act_lookup.c): lever.add_link, lever.add_note,
+ * lever.archive_hired, lever.export_prospect. */
+enum step act_lever_lookup_link(struct sync_ctx *ctx, const struct action *a, const union intent *in,
+				char *result, size_t rlen, char *err, size_t elen);
+enum step act_lever_lookup_note(struct sync_ctx *ctx, const struct action *a, const union intent *in,
+				char *result, size_t rlen, char *err, size_t elen);
+enum step act_lever_lookup_archive(struct sync_ctx *ctx, const struct action *a, const union intent *in,
+				   char *result, size_t rlen, char *err, size_t elen);
+enum step act_lever_lookup_prospect(struct sync_ctx *ctx, const struct action *a, const union intent *in,
+				    char *result, size_t rlen, char *err, size_t elen);
+
+/*
+ * mail.followup's configuration: 1 when it can be sent; 0 (err set, naming
+ * the setting) when its answer_url, answer secret, SMTP password or From
+ * address is missing or unreadable (the kind is parked for the run).
+ */
+int act_mail_ready(struct sync_ctx *ctx, char *err, size_t elen);
 
 /* Release what act_send cached for the run (secrets, wiped). */
 void act_send_cleanup(struct sync_ctx *ctx);

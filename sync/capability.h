@@ -18,10 +18,10 @@
 #ifndef REFSYNC_CAPABILITY_H
 #define REFSYNC_CAPABILITY_H
 
-#include "http.h"
-
 #include <sqlite3.h>
 #include <stdint.h>
+
+struct http_client; /* http.h: only the probes call Crosschq; reading a verdict is the database's */
 
 enum cq_capability { CAP_LIST, CAP_HIRE, CAP_HIRED_FIELD, CAP_CANCEL, CAP_PROSPECTS, CAP_COUNT };
 enum cap_state { CAP_UNKNOWN = -1, CAP_ABSENT = 0, CAP_PRESENT = 1 };

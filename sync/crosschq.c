@@ -62,77 +62,23 @@ static void gen_key(yajl_gen g, const char *key)
 	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
 }
 
-static void gen_int(yajl_gen g, const char *key, int v)
-{
-	gen_key(g, key);
-	yajl_gen_integer(g, v);
-}
-
 static void gen_bool(yajl_gen g, const char *key, int v)
 {
 	gen_key(g, key);
 	yajl_gen_bool(g, v);
 }
 
-char *crosschq_request_body(const struct crosschq_request_spec *s)
+char *crosschq_request_body(const struct cq_create_intent *in)
 {
-	const struct template_cfg *t = s->tpl;
 	char phone[32];
 	yajl_gen g = json_gen_new();
 	yajl_gen_map_open(g);
-	gen_key(g, "candidate");
-	yajl_gen_map_open(g);
-	json_gen_pair(g, "first_name", s->first_name ? s->first_name : "");
-	json_gen_pair(g, "last_name", s->last_name ? s->last_name : "");
-	json_gen_pair(g, "email", s->email);
-	const char *mobile = e164(s->phone, phone, sizeof phone);
-	if (mobile)
-		json_gen_pair(g, "mobile_phone", mobile);
-	yajl_gen_map_close(g);
-	json_gen_pair(g, "jobrole", t->jobrole);
-	json_gen_pair(g, "requestor", s->requestor);
-	gen_bool(g, "use_sms", t->use_sms);
-	gen_key(g, "config_params");
-	yajl_gen_map_open(g);
-	if (t->any_relationship) {
-		/* assumed (crosschq-api.md section 3): the candidate picks the types */
-		gen_bool(g, "any_relationship", 1);
-		gen_int(g, "references", t->references);
-	} else {
-		for (int r = 0; r < REL_COUNT; r++)
-			gen_int(g, config_relationship_name((enum cq_relationship)r), t->counts[r]);
-	}
-	yajl_gen_map_close(g);
+	intent_gen_cq_create_head(g, in, "mobile_phone", e164(in->phone, phone, sizeof phone));
 	gen_bool(g, "send_past_due_notification", 0);
 	gen_bool(g, "send_completed_notification", 0);
-	json_gen_pair(g, "candidate_message", t->candidate_message ? t->candidate_message : "");
-	json_gen_pair(g, "job_position", s->job_position);
-	if (s->hm_email && *s->hm_email) {
-		gen_key(g, "hiring_manager");
-		yajl_gen_map_open(g);
-		json_gen_pair(g, "first_name", s->hm_first ? s->hm_first : "");
-		json_gen_pair(g, "last_name", s->hm_last ? s->hm_last : "");
-		json_gen_pair(g, "email", s->hm_email);
-		yajl_gen_map_close(g);
-	}
+	intent_gen_cq_create_tail(g, in);
 	yajl_gen_map_close(g);
 	return json_gen_finish(g);
-}
-
-int crosschq_body_candidate(const char *body, char **email, char **job_position)
-{
-	char perr[128];
-	yajl_val v = yajl_tree_parse(body, perr, sizeof perr);
-	const char *email_path[] = { "candidate", "email", NULL }, *pos_path[] = { "job_position", NULL };
-	yajl_val e = v ? yajl_tree_get(v, email_path, yajl_t_string) : NULL;
-	yajl_val p = v ? yajl_tree_get(v, pos_path, yajl_t_string) : NULL;
-	int ok = e && p;
-	if (ok) {
-		*email = xstrdup(YAJL_GET_STRING(e));
-		*job_position = xstrdup(YAJL_GET_STRING(p));
-	}
-	yajl_tree_free(v);
-	return ok ? 0 : -1;
 }
 
 /* GET path (freed), idempotent. */
@@ -144,13 +90,15 @@ static enum remote_status get(struct http_client *cq, struct buf *path, struct h
 	return s;
 }
 
-enum remote_status crosschq_create_request(struct http_client *cq, const char *body, char *request_id,
-					   size_t id_len, struct http_response *resp, int *maybe_sent, char *err,
-					   size_t n)
+enum remote_status crosschq_create_request(struct http_client *cq, const struct cq_create_intent *in,
+					   char *request_id, size_t id_len, struct http_response *resp, int *maybe_sent,
+					   char *err, size_t n)
 {
 	request_id[0] = '\0';
 	/* not idempotent: retried only when Crosschq surely did not act */
+	char *body = crosschq_request_body(in);
 	enum remote_status s = remote_call(cq, "POST", REQUESTS_PATH, body, 0, resp, maybe_sent, err, n);
+	free(body);
 	if (s != REMOTE_OK)
 		return s;
 	const char *d = resp->body.data ? resp->body.data : "";

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "intent.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -21,34 +22,19 @@
 
 /* ---- what refsync sends ------------------------------------------------- */
 
-/* A new reference request (POST /partners/reference-request/). Strings may be
- * NULL where optional (phone, message, hiring manager). */
-struct crosschq_request_spec {
-	const char *first_name, *last_name, *email, *phone;
-	const char *job_position;
-	const char *requestor;                  /* the requester's email */
-	const struct template_cfg *tpl;         /* jobrole, counts, message, SMS */
-	const char *hm_first, *hm_last, *hm_email;
-};
-
-/* The JSON body of the create (malloc'd), exactly as crosschq-api.md shows it. */
-char *crosschq_request_body(const struct crosschq_request_spec *spec);
+/* The JSON body of the create (malloc'd), exactly as crosschq-api.md shows it,
+ * from the intent decide planned (the phone goes as E.164 or not at all). */
+char *crosschq_request_body(const struct cq_create_intent *in);
 
 /*
- * Read back what a planned create body says about its candidate: the email
- * and the job position (malloc'd, caller frees both). 0, or -1 when the body
- * is not one refsync wrote.
- */
-int crosschq_body_candidate(const char *body, char **email, char **job_position);
-
-/*
- * POST /partners/reference-request/ with body. On REMOTE_OK request_id holds
+ * POST /partners/reference-request/ with the body of the intent. On REMOTE_OK request_id holds
  * the answer's request_id; an answer without one is REMOTE_BAD (the request
  * may exist: the caller treats the create as in doubt). *maybe_sent says,
  * for REMOTE_DOWN, whether Crosschq may have acted. Crosschq is not known to
  * de-duplicate creates: this call is never repeated blindly.
  */
-enum remote_status crosschq_create_request(struct http_client *cq, const char *body, char *request_id,
+enum remote_status crosschq_create_request(struct http_client *cq, const struct cq_create_intent *in,
+					   char *request_id,
 					   size_t id_len, struct http_response *resp, int *maybe_sent, char *err,
 					   size_t n);
 

@@ -132,15 +132,13 @@ int cq_store_request(sqlite3 *db, const struct cq_request *r, int64_t checked_at
 	return changed ? mark_opportunity(db, r->id) : 0;
 }
 
-int cq_store_link(sqlite3 *db, const char *request_id, const char *key, const char *body, int64_t created_at)
+int cq_store_link(sqlite3 *db, const char *request_id, const char *key, const char *email, const char *position,
+		  int64_t created_at)
 {
 	char opportunity[ID_MAX] = "";
 	int64_t entered = 0;
 	if (store_parse_external_id(key, opportunity, &entered))
 		opportunity[0] = '\0';
-	char *email = NULL, *position = NULL;
-	if (body)
-		crosschq_body_candidate(body, &email, &position);
 	sqlite3_stmt *st = db_prepare(db,
 		"INSERT INTO cq_requests(id, external_id, opportunity_id, template_id, status, candidate_email, "
 		"job_position, created_at, checked_at) VALUES (?1, ?2, ?3, (SELECT template_id FROM triggers WHERE "
@@ -156,8 +154,6 @@ int cq_store_link(sqlite3 *db, const char *request_id, const char *key, const ch
 		bind_text_or_null(st, 6, position);
 		bind_ms_or_null(st, 7, created_at);
 	}
-	free(email);
-	free(position);
 	return step_done(st) || mark_opportunity(db, request_id);
 }
 

@@ -27,10 +27,12 @@ int cq_store_request(sqlite3 *db, const struct cq_request *r, int64_t checked_at
 
 /*
  * Link request_id to the create keyed key (lever:<opportunity>:<ms>): the
- * request is ours. body is the create's body (candidate and position are
- * taken from it when the row is new). created_at: when it was made.
+ * request is ours. email and position (may be NULL) are the create's
+ * candidate email and job position (kept when the row is new).
+ * created_at: when it was made.
  */
-int cq_store_link(sqlite3 *db, const char *request_id, const char *key, const char *body, int64_t created_at);
+int cq_store_link(sqlite3 *db, const char *request_id, const char *key, const char *email, const char *position,
+		  int64_t created_at);
 
 /* A read answered 404: the request no longer exists in Crosschq. */
 int cq_store_gone(sqlite3 *db, int64_t run_id, const char *request_id, int64_t at);

@@ -2,7 +2,6 @@
  * crosschq_sync.c - the Crosschq step of a run (see crosschq_sync.h).
  */
 #include "crosschq_sync.h"
-#include "act_crosschq.h"
 #include "capability.h"
 #include "crosschq.h"
 #include "crosschq_store.h"
@@ -227,7 +226,7 @@ static int list_changed(struct sync_ctx *ctx, int prospects)
 		}
 		if (!next[0]) {
 			if (!prospects)
-				act_cq_listed(ctx, from);
+				crosschq_listed(ctx, from);
 			break;
 		}
 	}
@@ -323,6 +322,13 @@ static int warn_unchecked_creates(struct sync_ctx *ctx)
 		return -1;
 	}
 	return 0;
+}
+
+void crosschq_listed(struct sync_ctx *ctx, int64_t since)
+{
+	if (!ctx->cq_listed || since < ctx->cq_listed_from)
+		ctx->cq_listed_from = since;
+	ctx->cq_listed = 1;
 }
 
 int pull_crosschq(struct sync_ctx *ctx)

@@ -31,6 +31,10 @@
 /* EXIT_OK, EXIT_CONFIG (Crosschq refused the key) or EXIT_SOFTWARE (database). */
 int pull_crosschq(struct sync_ctx *ctx);
 
+/* Every request changed since `since` (Crosschq's clock) is stored: a listing
+ * reached its last page (the run's cq_listed; act_crosschq.h uses it). */
+void crosschq_listed(struct sync_ctx *ctx, int64_t since);
+
 /*
  * Store the Request(s) in a JSON text (a webhook body, a GET answer) in one
  * transaction, as seen now. Returns the number stored, or -1 with err set

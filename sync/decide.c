@@ -12,9 +12,10 @@
 #include "decide_internal.h"
 #include "decide_sql.h"
 #include "audit.h"
-#include "crosschq.h"
 #include "db.h"
+#include "intent.h"
 #include "log.h"
+#include "outbox.h"
 #include "lever_parse.h"
 #include "util.h"
 
@@ -204,7 +205,7 @@ static int choose_template(sqlite3 *db, const struct config *cfg, const struct c
 }
 
 /* Record a held/skipped/queued verdict; audit only when it changed. */
-static int set_trigger(struct sync_ctx *ctx, const struct candidate *c, const char *state, const char *reason,
+static int set_trigger(struct decide_ctx *ctx, const struct candidate *c, const char *state, const char *reason,
 		       const char *template_id)
 {
 	if (strcmp(c->prior_state, state) == 0 && strcmp(c->prior_reason, reason) == 0)
@@ -233,33 +234,8 @@ static int set_trigger(struct sync_ctx *ctx, const struct candidate *c, const ch
 			    subject, reason);
 }
 
-int decide_plan_action(struct sync_ctx *ctx, const char *key, const char *kind, const char *subject,
-		       const char *payload, const char *reason)
-{
-	sqlite3_stmt *st = db_prepare(ctx->db,
-		"INSERT INTO outbox(key, kind, subject, payload, reason, state, created_at, updated_at) "
-		"VALUES (?1,?2,?3,?4,?5,'planned',?6,?6) ON CONFLICT(key) DO NOTHING");
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, payload, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, now_ms());
-	int rc = db_step_done(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return -1;
-	if (sqlite3_changes(ctx->db) == 0)
-		return 0;
-	if (audit_appendf(ctx->db, ctx->run_id, "action.planned", subject, "%s key=%s: %s", kind, key, reason))
-		return -1;
-	return 1;
-}
-
 /* Evaluate one entry. Returns 0 or -1 on a database error. */
-static int evaluate_entry(struct sync_ctx *ctx, struct candidate *c)
+static int evaluate_entry(struct decide_ctx *ctx, struct candidate *c)
 {
 	if (load_candidate(ctx->db, c))
 		return -1;
@@ -322,25 +298,30 @@ static int evaluate_entry(struct sync_ctx *ctx, struct candidate *c)
 	}
 	char hm_first[TEXT_MAX], hm_last[TEXT_MAX];
 	split_name(hm_name, hm_first, sizeof hm_first, hm_last, sizeof hm_last);
-	struct crosschq_request_spec spec = {
+	struct cq_create_intent in = {
 		.first_name = first,
 		.last_name = last,
 		.email = c->email,
 		.phone = c->phone,
 		.job_position = position,
 		.requestor = req_email,
-		.tpl = tpl,
+		.jobrole = tpl->jobrole,
+		.use_sms = tpl->use_sms,
+		.any_relationship = tpl->any_relationship,
+		.references = tpl->references,
+		.candidate_message = tpl->candidate_message,
 		.hm_first = hm_first,
 		.hm_last = hm_last,
 		.hm_email = hm_email,
 	};
-	char *payload = crosschq_request_body(&spec);
+	memcpy(in.counts, tpl->counts, sizeof in.counts);
+	char *payload = intent_encode_cq_create(&in);
 	char reason[1024];
 	char entered[40];
 	format_iso8601(c->entered_at, 0, entered, sizeof entered);
 	snprintf(reason, sizeof reason, "entered the trigger stage at %s; template %s%s%s", entered, tpl->name,
 		 tc.note[0] ? "; " : "", tc.note);
-	int planned = decide_plan_action(ctx, key, "cq.create_request", subject, payload, reason);
+	int planned = outbox_plan(ctx->db, ctx->run_id, key, "cq.create_request", subject, payload, reason);
 	free(payload);
 	if (planned < 0)
 		return -1;
@@ -351,7 +332,7 @@ static int evaluate_entry(struct sync_ctx *ctx, struct candidate *c)
 }
 
 /* The time from which stage entries count (set on the first run). */
-static int live_since(struct sync_ctx *ctx, int64_t *out)
+static int live_since(struct decide_ctx *ctx, int64_t *out)
 {
 	if (ctx->cfg->trigger_since > 0) {
 		*out = ctx->cfg->trigger_since;
@@ -364,15 +345,15 @@ static int live_since(struct sync_ctx *ctx, int64_t *out)
 		return 0;
 	}
 	char buf[32];
-	snprintf(buf, sizeof buf, "%lld", (long long)ctx->started_at);
+	snprintf(buf, sizeof buf, "%lld", (long long)ctx->now);
 	if (db_setting_set(ctx->db, "live_since", buf))
 		return -1;
 	char iso[40];
 	log_notice("first run: stage entries from %s on start reference requests (set trigger_since to change)",
-		   format_iso8601(ctx->started_at, 0, iso, sizeof iso));
+		   format_iso8601(ctx->now, 0, iso, sizeof iso));
 	if (audit_appendf(ctx->db, ctx->run_id, "config.live_since", "installation", "live since %s", iso))
 		return -1;
-	*out = ctx->started_at;
+	*out = ctx->now;
 	return 0;
 }
 
@@ -392,7 +373,7 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
  * (trigger stage, default template, templates...), the trigger stage's id
  * and live_since. A change makes decide read every trigger-stage entry.
  */
-static void inputs_fingerprint(struct sync_ctx *ctx, const char *stage_id, int64_t since, char *out, size_t n)
+static void inputs_fingerprint(struct decide_ctx *ctx, const char *stage_id, int64_t since, char *out, size_t n)
 {
 	uint64_t h = 14695981039346656037ULL;
 	h = fnv1a(h, stage_id, strlen(stage_id) + 1);
@@ -405,7 +386,7 @@ static void inputs_fingerprint(struct sync_ctx *ctx, const char *stage_id, int64
 			h = fnv1a(h, chunk, got);
 		fclose(f);
 	} else {
-		h = fnv1a(h, &ctx->started_at, sizeof ctx->started_at); /* unreadable: never the same */
+		h = fnv1a(h, &ctx->now, sizeof ctx->now); /* unreadable: never the same */
 	}
 	snprintf(out, n, "%016llx", (unsigned long long)h);
 }
@@ -444,7 +425,7 @@ static int setting_update(sqlite3 *db, const char *key, const char *have, const 
  * marks are consumed (in the transaction of the decisions). Returns the
  * prepared query (bound), or NULL on a database error.
  */
-static sqlite3_stmt *changed_entries(struct sync_ctx *ctx, const char *stage_id, int64_t since,
+static sqlite3_stmt *changed_entries(struct decide_ctx *ctx, const char *stage_id, int64_t since,
 				     struct decide_scope *scope)
 {
 	char inputs[32], caps[32];
@@ -483,7 +464,7 @@ static sqlite3_stmt *changed_entries(struct sync_ctx *ctx, const char *stage_id,
 	return st;
 }
 
-static int decide_triggers(struct sync_ctx *ctx, struct decide_scope *scope)
+static int decide_triggers(struct decide_ctx *ctx, struct decide_scope *scope)
 {
 	char *stage_id = decide_trigger_stage_id(ctx->db, ctx->cfg->trigger_stage);
 	if (!stage_id) {
@@ -546,7 +527,7 @@ static int decide_triggers(struct sync_ctx *ctx, struct decide_scope *scope)
 	return result;
 }
 
-int decide(struct sync_ctx *ctx, int keep_open)
+int decide(struct decide_ctx *ctx, int keep_open)
 {
 	if (db_begin(ctx->db)) {
 		snprintf(ctx->error, sizeof ctx->error, "cannot start deciding: %s", db_last_error());

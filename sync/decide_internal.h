@@ -7,14 +7,7 @@
 #ifndef REFSYNC_DECIDE_INTERNAL_H
 #define REFSYNC_DECIDE_INTERNAL_H
 
-#include "context.h"
-
-/*
- * Insert an outbox action unless its key exists (audited as action.planned).
- * Returns 1 inserted, 0 the key existed, -1 on a database error.
- */
-int decide_plan_action(struct sync_ctx *ctx, const char *key, const char *kind, const char *subject,
-		       const char *payload, const char *reason);
+#include "decide.h"
 
 /* What deciding looks at this time (decide.c, "changed since the last decide"). */
 struct decide_scope {
@@ -29,6 +22,6 @@ struct decide_scope {
  * requests of the opportunities marked in decide_dirty (and, for the
  * follow-up prompt, those whose waiting time ended since the last decide).
  * EXIT_OK or an exit code with ctx->error set. */
-int decide_writeback(struct sync_ctx *ctx, const struct decide_scope *scope);
+int decide_writeback(struct decide_ctx *ctx, const struct decide_scope *scope);
 
 #endif

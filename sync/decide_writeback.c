@@ -29,11 +29,11 @@
 #include "capability.h"
 #include "db.h"
 #include "decide_internal.h"
-#include "json_write.h"
+#include "intent.h"
 #include "log.h"
+#include "outbox.h"
 #include "util.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +58,7 @@ static struct decide_scope scope;
 	"UNION SELECT r1.* FROM cq_requests r1 WHERE r1.completed_at > ?9) r CROSS JOIN lever_opportunities o "
 
 /* Prepare a rule's query (written over ALL_REQUESTS) for this decide's scope. NULL on error. */
-static sqlite3_stmt *prepare_rule(struct sync_ctx *ctx, const char *sql, int all, int recent)
+static sqlite3_stmt *prepare_rule(struct decide_ctx *ctx, const char *sql, int all, int recent)
 {
 	const char *at = strstr(sql, ALL_REQUESTS);
 	if (all || !at)
@@ -72,21 +72,6 @@ static sqlite3_stmt *prepare_rule(struct sync_ctx *ctx, const char *sql, int all
 	sqlite3_stmt *st = db_prepare(ctx->db, text);
 	free(text);
 	return st;
-}
-
-/* A JSON object of string values from NULL-terminated key, value pairs
- * (a NULL value is written as null). malloc'd. */
-static char *payload(const char *key, ...)
-{
-	yajl_gen g = json_gen_new();
-	yajl_gen_map_open(g);
-	va_list ap;
-	va_start(ap, key);
-	for (const char *k = key; k; k = va_arg(ap, const char *))
-		json_gen_pair(g, k, va_arg(ap, const char *));
-	va_end(ap);
-	yajl_gen_map_close(g);
-	return json_gen_finish(g);
 }
 
 static const char *col(sqlite3_stmt *st, int i)
@@ -122,30 +107,15 @@ static long skipped_now;
  * 'skipped' (unless its key exists), audited as action.skipped with why.
  * Takes body. 0 or -1.
  */
-static int skip(struct sync_ctx *ctx, const char *key, const char *kind, const char *subject, char *body,
+static int skip(struct decide_ctx *ctx, const char *key, const char *kind, const char *subject, char *body,
 		const char *reason, const char *why)
 {
-	sqlite3_stmt *st = db_prepare(ctx->db,
-		"INSERT INTO outbox(key, kind, subject, payload, reason, state, last_error, created_at, updated_at) "
-		"VALUES (?1,?2,?3,?4,?5,'skipped',?6,?7,?7) ON CONFLICT(key) DO NOTHING");
-	int rc = st ? 0 : -1;
-	if (st) {
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, subject, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, body, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, why, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 7, now_ms());
-		rc = db_step_done(st) == SQLITE_DONE ? 0 : -1;
-		sqlite3_finalize(st);
-	}
+	int r = outbox_skip(ctx->db, ctx->run_id, key, kind, subject, body, reason, why);
 	free(body);
-	if (rc || sqlite3_changes(ctx->db) == 0)
-		return rc;
+	if (r <= 0)
+		return r;
 	skipped_now++;
-	return audit_appendf(ctx->db, ctx->run_id, "action.skipped", subject, "%s key=%s: not sent: %s", kind, key,
-			     why);
+	return 0;
 }
 
 /*
@@ -153,7 +123,7 @@ static int skip(struct sync_ctx *ctx, const char *key, const char *kind, const c
  * unknown) came before go-live, record it as skipped. Takes body; counts a
  * planned action. 0 or -1.
  */
-static int plan_after_go_live(struct sync_ctx *ctx, const char *key_prefix, const char *key_id, const char *kind,
+static int plan_after_go_live(struct decide_ctx *ctx, const char *key_prefix, const char *key_id, const char *kind,
 			      const char *subject_kind, const char *subject_id, char *body, const char *reason,
 			      const char *what, int64_t event_at)
 {
@@ -167,7 +137,7 @@ static int plan_after_go_live(struct sync_ctx *ctx, const char *key_prefix, cons
 			 format_iso8601(event_at, 0, at, sizeof at), format_iso8601(scope.live_since, 0, live, sizeof live));
 		return skip(ctx, key, kind, subject, body, reason, why);
 	}
-	int r = decide_plan_action(ctx, key, kind, subject, body, reason);
+	int r = outbox_plan(ctx->db, ctx->run_id, key, kind, subject, body, reason);
 	free(body);
 	if (r < 0)
 		return -1;
@@ -176,14 +146,14 @@ static int plan_after_go_live(struct sync_ctx *ctx, const char *key_prefix, cons
 }
 
 /* Plan one action (no go-live rule: prospects, answers); counts it. Takes body. 0 or -1. */
-static int plan(struct sync_ctx *ctx, const char *key_prefix, const char *key_id, const char *kind,
+static int plan(struct decide_ctx *ctx, const char *key_prefix, const char *key_id, const char *kind,
 		const char *subject_kind, const char *subject_id, char *body, const char *reason)
 {
 	return plan_after_go_live(ctx, key_prefix, key_id, kind, subject_kind, subject_id, body, reason, NULL, 0);
 }
 
 /* Report link and note for every completed request. */
-static int rule_report(struct sync_ctx *ctx)
+static int rule_report(struct decide_ctx *ctx)
 {
 	sqlite3_stmt *st = prepare_rule(ctx,
 		"SELECT r.id, r.opportunity_id, r.report_url, r.completed_at FROM cq_requests r "
@@ -193,15 +163,16 @@ static int rule_report(struct sync_ctx *ctx)
 		scope.all, 0);
 	int rc = st ? 0 : -1;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
-		const char *rid = col(st, 0), *oid = col(st, 1), *url = col(st, 2);
+		const char *rid = col(st, 0), *oid = col(st, 1);
 		int64_t completed = sqlite3_column_int64(st, 3);
+		struct lever_report_intent in = { oid, rid, col(st, 2) };
 		rc = plan_after_go_live(ctx, "link", rid, "lever.add_link", "opportunity", oid,
-					payload("opportunity_id", oid, "request_id", rid, "url", url, NULL),
+					intent_encode_lever_report(&in),
 					"the Crosschq report is ready: its link goes on the candidate in Lever",
 					"the report was completed", completed);
 		if (rc == 0)
 			rc = plan_after_go_live(ctx, "note", rid, "lever.add_note", "opportunity", oid,
-						payload("opportunity_id", oid, "request_id", rid, "url", url, NULL),
+						intent_encode_lever_report(&in),
 						"the Crosschq report is ready: a note tells the recruiter and followers",
 						"the report was completed", completed);
 	}
@@ -215,7 +186,7 @@ static int rule_report(struct sync_ctx *ctx)
  * back a hire Lever shows now; only an owner's "hired" answer, which tells
  * Crosschq the same, makes this one unneeded.
  */
-static int rule_hired_in_lever(struct sync_ctx *ctx)
+static int rule_hired_in_lever(struct decide_ctx *ctx)
 {
 	if (capability_get(ctx->db, CAP_HIRE) != CAP_PRESENT)
 		return 0; /* Crosschq offers no way to be told (capability.h) */
@@ -226,15 +197,13 @@ static int rule_hired_in_lever(struct sync_ctx *ctx)
 		"WHERE a.type = 'hired' AND o.archived_at IS NOT NULL AND COALESCE(r.hired, 0) = 0 AND " ALIVE " "
 		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'hired:' || r.id) "
 		"AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key = 'answer:' || r.id AND x.state <> 'failed' "
-		"AND json_valid(x.payload) AND json_extract(x.payload, '$.hired') = 'true') "
+		"AND json_valid(x.payload) AND json_extract(x.payload, '$.hired') IN (1, 'true')) "
 		"ORDER BY r.id", scope.all, 0);
 	int rc = st ? 0 : -1;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
-		char at[24];
-		ms_text(sqlite3_column_int64(st, 2), at, sizeof at);
+		struct cq_hired_intent in = { col(st, 0), 1, sqlite3_column_int64(st, 2), "ats" };
 		rc = plan_after_go_live(ctx, "hired", col(st, 0), "cq.set_hired", "opportunity", col(st, 1),
-					payload("request_id", col(st, 0), "hired", "true", "hired_at", at, "source",
-						"ats", NULL),
+					intent_encode_cq_hired(&in),
 					"archived in Lever with a hired-type reason", "hired in Lever",
 					sqlite3_column_int64(st, 2));
 	}
@@ -243,7 +212,7 @@ static int rule_hired_in_lever(struct sync_ctx *ctx)
 }
 
 /* The id of the configured hired reason, or NULL (malloc'd). */
-static char *hired_reason_id(struct sync_ctx *ctx)
+static char *hired_reason_id(struct decide_ctx *ctx)
 {
 	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT id FROM lever_archive_reasons WHERE text = ? COLLATE NOCASE "
 					       "ORDER BY type = 'hired' DESC, id LIMIT 1");
@@ -257,7 +226,7 @@ static char *hired_reason_id(struct sync_ctx *ctx)
 
 /* Archive an opportunity as hired in Lever unless Lever shows it hired;
  * skipped when the hire (at hired_at; 0: unknown) came before go-live. */
-static int plan_archive_hired(struct sync_ctx *ctx, const char *oid, const char *why, int64_t hired_at)
+static int plan_archive_hired(struct decide_ctx *ctx, const char *oid, const char *why, int64_t hired_at)
 {
 	static int warned;
 	char *reason = hired_reason_id(ctx);
@@ -267,15 +236,16 @@ static int plan_archive_hired(struct sync_ctx *ctx, const char *oid, const char 
 				"cannot be written to Lever (run 'refsync check')", ctx->cfg->path, ctx->cfg->hired_reason);
 		return 0;
 	}
+	struct lever_archive_intent in = { oid, reason };
 	int rc = plan_after_go_live(ctx, "archive-hired", oid, "lever.archive_hired", "opportunity", oid,
-				    payload("opportunity_id", oid, "reason_id", reason, NULL), why,
+				    intent_encode_lever_archive(&in), why,
 				    "hired in Crosschq", hired_at);
 	free(reason);
 	return rc;
 }
 
 /* Hired in Crosschq: archive in Lever with the hired reason. */
-static int rule_hired_in_crosschq(struct sync_ctx *ctx)
+static int rule_hired_in_crosschq(struct decide_ctx *ctx)
 {
 	sqlite3_stmt *st = prepare_rule(ctx,
 		"SELECT r.opportunity_id, max(COALESCE(r.hired_at, 0)) FROM cq_requests r "
@@ -298,7 +268,7 @@ static int rule_hired_in_crosschq(struct sync_ctx *ctx)
  * nor when Crosschq holds a hire newer than the answer (a stale click on an
  * old prompt); it waits, and goes out only if the hire goes away.
  */
-static int rule_answers(struct sync_ctx *ctx)
+static int rule_answers(struct decide_ctx *ctx)
 {
 	int can_tell_crosschq = capability_get(ctx->db, CAP_HIRE) == CAP_PRESENT;
 	sqlite3_stmt *st = db_prepare(ctx->db,
@@ -315,13 +285,11 @@ static int rule_answers(struct sync_ctx *ctx)
 	int rc = st ? 0 : -1;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		int hired = sqlite3_column_int(st, 1);
-		char at[24];
-		ms_text(sqlite3_column_int64(st, 2), at, sizeof at);
+		struct cq_hired_intent in = { col(st, 0), hired, sqlite3_column_int64(st, 2), "owner_answer" };
 		if (can_tell_crosschq)
 			rc = plan(ctx, "answer", col(st, 0), "cq.set_hired", "opportunity", col(st, 3),
-			  payload("request_id", col(st, 0), "hired", hired ? "true" : "false", "hired_at", at, "source",
-				  "owner_answer", NULL),
-			  hired ? "the owner answered: hired" : "the owner answered: not hired");
+				  intent_encode_cq_hired(&in),
+				  hired ? "the owner answered: hired" : "the owner answered: not hired");
 		if (rc == 0 && hired && !sqlite3_column_int(st, 4))
 			rc = plan_archive_hired(ctx, col(st, 3), "the owner answered: hired", 0);
 	}
@@ -330,7 +298,7 @@ static int rule_answers(struct sync_ctx *ctx)
 }
 
 /* Archived as not hired: cancel open requests, so references stop getting reminders. */
-static int rule_cancel(struct sync_ctx *ctx)
+static int rule_cancel(struct decide_ctx *ctx)
 {
 	if (!ctx->cfg->cancel_on_archive || capability_get(ctx->db, CAP_CANCEL) != CAP_PRESENT)
 		return 0;
@@ -345,7 +313,7 @@ static int rule_cancel(struct sync_ctx *ctx)
 	int rc = st ? 0 : -1;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
 		rc = plan_after_go_live(ctx, "cancel", col(st, 0), "cq.cancel_request", "opportunity", col(st, 1),
-					payload("request_id", col(st, 0), NULL),
+					intent_encode_cq_cancel(&(struct cq_cancel_intent){ col(st, 0) }),
 					"archived in Lever as not hired (cancel_on_archive = yes)",
 					"archived in Lever", sqlite3_column_int64(st, 2));
 	sqlite3_finalize(st);
@@ -365,11 +333,11 @@ static void from_domain(const char *from, char *out, size_t n)
 }
 
 /* The follow-up prompt: after_days after completion, neither hired nor archived. */
-static int rule_prompt(struct sync_ctx *ctx)
+static int rule_prompt(struct decide_ctx *ctx)
 {
 	/* time-based: the requests whose waiting time ended since the last
 	 * decide (by an index on completed_at), and those that changed */
-	int64_t bound = ctx->started_at - (int64_t)ctx->cfg->after_days * DAY_MS;
+	int64_t bound = ctx->now - (int64_t)ctx->cfg->after_days * DAY_MS;
 	char *from = db_setting_get(ctx->db, "decide.prompt_through");
 	int64_t prompt_from = from ? strtoll(from, NULL, 10) : 0;
 	int all = scope.all || scope.held || prompt_from <= 0;
@@ -397,17 +365,19 @@ static int rule_prompt(struct sync_ctx *ctx)
 	from_domain(ctx->cfg->from, domain, sizeof domain);
 	int rc = 0;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
-		char expires[24], message_id[512];
-		ms_text(ctx->started_at + (int64_t)ctx->cfg->answer_expiry_days * DAY_MS, expires, sizeof expires);
+		char message_id[512];
 		snprintf(message_id, sizeof message_id, "refsync-prompt.%s@%s", col(st, 0), domain);
 		char reason[128];
 		snprintf(reason, sizeof reason, "report completed %d or more days ago; candidate neither hired nor archived",
 			 ctx->cfg->after_days);
+		struct mail_prompt_intent in = {
+			.request_id = col(st, 0), .opportunity_id = col(st, 1), .report_url = col(st, 2),
+			.candidate = col(st, 3), .job = col(st, 4), .to_name = col(st, 5), .to_email = col(st, 6),
+			.message_id = message_id,
+			.expires_at = ctx->now + (int64_t)ctx->cfg->answer_expiry_days * DAY_MS,
+		};
 		rc = plan_after_go_live(ctx, "prompt", col(st, 0), "mail.followup", "opportunity", col(st, 1),
-					payload("request_id", col(st, 0), "opportunity_id", col(st, 1), "report_url",
-						col(st, 2), "candidate", col(st, 3), "job", col(st, 4), "to_name",
-						col(st, 5), "to_email", col(st, 6), "expires_at", expires, "message_id",
-						message_id, NULL),
+					intent_encode_mail_prompt(&in),
 					reason, "the report was completed", sqlite3_column_int64(st, 7));
 	}
 	sqlite3_finalize(st);
@@ -420,7 +390,7 @@ static int rule_prompt(struct sync_ctx *ctx)
 }
 
 /* The time from which new prospects are exported automatically. */
-static int auto_export_since(struct sync_ctx *ctx, int64_t *out)
+static int auto_export_since(struct decide_ctx *ctx, int64_t *out)
 {
 	char *v = db_setting_get(ctx->db, "auto_export_since");
 	if (v) {
@@ -429,16 +399,16 @@ static int auto_export_since(struct sync_ctx *ctx, int64_t *out)
 		return 0;
 	}
 	char buf[24];
-	ms_text(ctx->started_at, buf, sizeof buf);
+	ms_text(ctx->now, buf, sizeof buf);
 	if (db_setting_set(ctx->db, "auto_export_since", buf))
 		return -1;
-	*out = ctx->started_at;
+	*out = ctx->now;
 	return audit_append(ctx->db, ctx->run_id, "config.auto_export_new", "installation",
 			    "prospects created from now on are exported to Lever");
 }
 
 /* Prospects into Lever, then their Lever id back onto the prospect. */
-static int rule_prospects(struct sync_ctx *ctx)
+static int rule_prospects(struct decide_ctx *ctx)
 {
 	int all = ctx->cfg->export_existing;
 	if ((!all && !ctx->cfg->auto_export_new) || capability_get(ctx->db, CAP_PROSPECTS) != CAP_PRESENT)
@@ -456,12 +426,14 @@ static int rule_prospects(struct sync_ctx *ctx)
 	sqlite3_bind_int(st, 1, all);
 	sqlite3_bind_int64(st, 2, since);
 	int rc = 0;
-	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		struct lever_prospect_intent in = { col(st, 0), col(st, 1), col(st, 2), col(st, 3), col(st, 4),
+						    col(st, 5) };
 		rc = plan(ctx, "prospect", col(st, 0), "lever.export_prospect", "prospect", col(st, 0),
-			  payload("prospect_id", col(st, 0), "name", col(st, 1), "email", col(st, 2), "phone", col(st, 3),
-				  "headline", col(st, 4), "tags", col(st, 5), NULL),
+			  intent_encode_lever_prospect(&in),
 			  all ? "export_existing = yes: a Crosschq prospect not yet in Lever"
 			      : "auto_export_new = yes: a new Crosschq prospect");
+	}
 	sqlite3_finalize(st);
 	if (rc)
 		return rc;
@@ -473,17 +445,17 @@ static int rule_prospects(struct sync_ctx *ctx)
 	rc = st ? 0 : -1;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
 		rc = plan(ctx, "prospect-link", col(st, 0), "cq.link_prospect", "prospect", col(st, 0),
-			  payload("prospect_id", col(st, 0), "ats_id", col(st, 1), NULL),
+			  intent_encode_cq_link_prospect(&(struct cq_link_prospect_intent){ col(st, 0), col(st, 1) }),
 			  "the prospect is in Lever: record its Lever id in Crosschq");
 	sqlite3_finalize(st);
 	return rc;
 }
 
-int decide_writeback(struct sync_ctx *ctx, const struct decide_scope *sc)
+int decide_writeback(struct decide_ctx *ctx, const struct decide_scope *sc)
 {
 	scope = *sc;
 	skipped_now = 0;
-	int (*rules[])(struct sync_ctx *) = { rule_report, rule_hired_in_lever, rule_answers, rule_hired_in_crosschq,
+	int (*rules[])(struct decide_ctx *) = { rule_report, rule_hired_in_lever, rule_answers, rule_hired_in_crosschq,
 					      rule_cancel, rule_prompt, rule_prospects };
 	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
 		if (rules[i](ctx))

@@ -15,6 +15,7 @@
 #include "lever.h"
 #include "log.h"
 #include "outage.h"
+#include "outbox.h"
 #include "pull.h"
 #include "run_record.h"
 #include "status.h"
@@ -186,6 +187,18 @@ static int interrupted_end(struct sync_ctx *ctx, const struct run_options *o)
 	return interrupt_exit_code();
 }
 
+/* Decide (decide.h: the database and the config, no remote client); its
+ * count and its error go to the run. */
+static int run_decide(struct sync_ctx *ctx, int keep_open)
+{
+	struct decide_ctx d = { .db = ctx->db, .cfg = ctx->cfg, .run_id = ctx->run_id, .now = ctx->started_at };
+	int r = decide(&d, keep_open);
+	ctx->decided += d.decided;
+	if (d.error[0])
+		snprintf(ctx->error, sizeof ctx->error, "%s", d.error);
+	return r;
+}
+
 /* The steps of run and backfill. */
 static int sync_steps(struct sync_ctx *ctx, const struct run_options *o)
 {
@@ -201,7 +214,7 @@ static int sync_steps(struct sync_ctx *ctx, const struct run_options *o)
 	if (r != EXIT_OK)
 		return r;
 	if (o->dry_run) {
-		r = decide(ctx, 1);
+		r = run_decide(ctx, 1);
 		if (r == EXIT_OK) {
 			act_print_pending(ctx);
 			db_rollback(ctx->db);
@@ -213,7 +226,7 @@ static int sync_steps(struct sync_ctx *ctx, const struct run_options *o)
 	int final = EXIT_OK;
 	for (int round = 0; round < 2; round++) {
 		long before = ctx->decided;
-		r = decide(ctx, 0);
+		r = run_decide(ctx, 0);
 		if (r == EXIT_OK)
 			r = act(ctx);
 		if (r == EXIT_SOME_FAILED) {
@@ -462,7 +475,7 @@ int main(int argc, char **argv)
 	}
 	if (is_retry) {
 		int unknown = 0;
-		int n = act_requeue_failed(ctx.db, argv + optind, argc - optind, &unknown);
+		int n = outbox_requeue_failed(ctx.db, argv + optind, argc - optind, &unknown);
 		if (n < 0) {
 			log_err("%s: %s", cfg.database, db_last_error());
 			code = db_failure_code(db_last_busy(), cfg.database);
@@ -488,7 +501,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (is_plan) {
-		code = decide(&ctx, 1);
+		code = run_decide(&ctx, 1);
 		if (code == EXIT_OK) {
 			act_print_pending(&ctx);
 			db_rollback(ctx.db);

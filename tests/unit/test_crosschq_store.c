@@ -85,7 +85,7 @@ static void test_link_and_hire_source_kept(void **state)
 	struct fixture *f = *state;
 	char got[256];
 	assert_int_equal(db_begin(f->db), 0);
-	assert_int_equal(cq_store_link(f->db, "r1", "lever:o1:5", NULL, 900), 0);
+	assert_int_equal(cq_store_link(f->db, "r1", "lever:o1:5", NULL, NULL, 900), 0);
 	assert_int_equal(cq_store_hired(f->db, "r1", 0, "owner_answer", 0), 0);
 	assert_int_equal(db_commit(f->db), 0);
 	row(f->db, "r1", got, sizeof got);
@@ -125,7 +125,7 @@ static void test_evidence(void **state)
 	assert_int_equal(cq_find_evidence(f->db, "zoe@example.org", "Designer", 900, id, sizeof id), 0);
 	assert_int_equal(cq_find_linked(f->db, "lever:o2:7", id, sizeof id), 0);
 	assert_int_equal(db_begin(f->db), 0);
-	assert_int_equal(cq_store_link(f->db, "r2", "lever:o2:7", NULL, 0), 0);
+	assert_int_equal(cq_store_link(f->db, "r2", "lever:o2:7", NULL, NULL, 0), 0);
 	assert_int_equal(db_commit(f->db), 0);
 	/* linked: it is no one else's evidence, and it settles its own key */
 	assert_int_equal(cq_find_evidence(f->db, "zoe@example.org", "Engineer", 900, id, sizeof id), 0);
