@@ -8,7 +8,7 @@
 #include <string.h>
 
 /* How each format treats the printable ASCII specials. */
-enum escape_mode { ESCAPE_NONE, ESCAPE_CSV, ESCAPE_HTML };
+enum escape_mode { ESCAPE_NONE, ESCAPE_CSV, ESCAPE_HTML, ESCAPE_MODES };
 
 /* Byte classes for the quick CSV scan. */
 #define CLASS_QUOTE 1 /* the cell must be quoted: , " CR LF */
@@ -144,9 +144,24 @@ static const char *ascii_replacement(unsigned char c, enum escape_mode mode)
  */
 static int write_escaped(const struct sink *out, const char *s, size_t len, enum escape_mode mode)
 {
+	/* the printable ASCII bytes mode copies as they are, looked up, not asked
+	 * for one by one (most of an export's bytes) */
+	static unsigned char plain[ESCAPE_MODES][256];
+	static int ready;
+	if (!ready) {
+		for (int m = 0; m < ESCAPE_MODES; m++)
+			for (int c = 0x20; c < 0x7F; c++)
+				plain[m][c] = !ascii_replacement((unsigned char)c, (enum escape_mode)m);
+		ready = 1;
+	}
+	const unsigned char *copy = plain[mode];
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, run = 0;
 	while (i < len) {
+		if (copy[p[i]]) {
+			i++;
+			continue;
+		}
 		unsigned char c = p[i];
 		const char *rep;
 		size_t advance = 1;

@@ -44,7 +44,8 @@ void split_name(const char *name, char *first, size_t first_len, char *last, siz
 		last[--ll] = '\0';
 }
 
-char *decide_trigger_stage_id(sqlite3 *db, const char *name)
+/* Resolve the trigger stage name (case-insensitive) to its id (malloc'd), or NULL. */
+static char *decide_trigger_stage_id(sqlite3 *db, const char *name)
 {
 	sqlite3_stmt *st = db_prepare(db, "SELECT id FROM lever_stages WHERE text = ? COLLATE NOCASE ORDER BY id");
 	if (!st)

@@ -38,7 +38,4 @@ int decide(struct decide_ctx *ctx, int keep_open);
  */
 void split_name(const char *name, char *first, size_t first_len, char *last, size_t last_len);
 
-/* Resolve the trigger stage name (case-insensitive) to its id (malloc'd), or NULL. */
-char *decide_trigger_stage_id(sqlite3 *db, const char *name);
-
 #endif

@@ -170,6 +170,36 @@ static void test_csv_plain_and_quoted(void **state)
 	check(WRITE_CSV, "a-b=c+d@e", "a-b=c+d@e"); /* only the start matters */
 }
 
+/* The eight-bytes-at-a-time scan: each byte that decides quoting or
+ * sanitizing is found at every position of a cell of 1 to 20 bytes. */
+static void test_csv_every_position(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *byte, *plain_as, *quoted; /* quoted: 1 when the cell is */
+	} cases[] = {
+		{ ",", ",", "1" }, { "\"", "\"\"", "1" }, { "\n", "\n", "1" }, { "\r", "\r", "1" },
+		{ "\x01", FFFD, "" }, { "\x7F", FFFD, "" }, { "\xFF", FFFD, "" }, { "\xC3\xA9", "\xC3\xA9", "" },
+		{ "\t", "\t", "" }, { "~", "~", "" }, { " ", " ", "" },
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		for (size_t len = 1; len <= 20; len++) {
+			for (size_t at = 1; at < len; at++) { /* not at 0: a leading tab is a formula */
+				char in[64] = "", want[128] = "";
+				for (size_t i = 0; i < len; i++)
+					strcat(in, i == at ? cases[c].byte : "x");
+				if (cases[c].quoted[0])
+					strcat(want, "\"");
+				for (size_t i = 0; i < len; i++)
+					strcat(want, i == at ? cases[c].plain_as : "x");
+				if (cases[c].quoted[0])
+					strcat(want, "\"");
+				check(WRITE_CSV, in, want);
+			}
+		}
+	}
+}
+
 static void test_csv_formulas_neutralized(void **state)
 {
 	(void)state;
@@ -288,6 +318,7 @@ int main(void)
 		cmocka_unit_test(test_sanitize),
 		cmocka_unit_test(test_sanitize_to_buf),
 		cmocka_unit_test(test_csv_plain_and_quoted),
+		cmocka_unit_test(test_csv_every_position),
 		cmocka_unit_test(test_csv_formulas_neutralized),
 		cmocka_unit_test(test_html_escaping),
 		cmocka_unit_test(test_sink_failure_is_reported),
