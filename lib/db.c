@@ -383,17 +383,22 @@ char *db_column_strdup(sqlite3_stmt *st, int col)
 	return t ? xstrdup((const char *)t) : NULL;
 }
 
-char *db_setting_get(sqlite3 *db, const char *key)
+char *db_query_text(sqlite3 *db, const char *sql, const char *arg)
 {
-	sqlite3_stmt *st = db_prepare(db, "SELECT value FROM settings WHERE key = ?");
+	sqlite3_stmt *st = db_prepare(db, sql);
 	if (!st)
 		return NULL;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
 	char *v = NULL;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = db_column_strdup(st, 0);
 	sqlite3_finalize(st);
 	return v;
+}
+
+char *db_setting_get(sqlite3 *db, const char *key)
+{
+	return db_query_text(db, "SELECT value FROM settings WHERE key = ?", key);
 }
 
 int db_setting_set(sqlite3 *db, const char *key, const char *value)

@@ -77,6 +77,10 @@ int db_bind_int64_or_null(sqlite3_stmt *st, int idx, int64_t v, int is_null);
  */
 int db_step_done(sqlite3_stmt *st);
 
+/* The first column of the first row of sql (one text parameter, arg) as a
+ * malloc'd string, or NULL (no row, NULL, or an error, logged). */
+char *db_query_text(sqlite3 *db, const char *sql, const char *arg);
+
 /* settings table. get returns a malloc'd string or NULL. set: in a transaction. */
 char *db_setting_get(sqlite3 *db, const char *key);
 int db_setting_set(sqlite3 *db, const char *key, const char *value);

@@ -61,3 +61,13 @@ int json_gen_line(yajl_gen g, struct buf *b)
 	yajl_gen_free(g);
 	return r ? -1 : 0;
 }
+
+int json_gen_print(yajl_gen g, FILE *f)
+{
+	const unsigned char *out;
+	size_t len;
+	yajl_gen_get_buf(g, &out, &len);
+	int r = fwrite(out, 1, len, f) == len ? 0 : -1;
+	yajl_gen_free(g);
+	return r;
+}

@@ -7,6 +7,7 @@
 #ifndef REFSYNC_JSON_WRITE_H
 #define REFSYNC_JSON_WRITE_H
 
+#include <stdio.h>
 #include <yajl/yajl_gen.h>
 
 struct buf;
@@ -25,5 +26,7 @@ void json_gen_int_pair(yajl_gen g, const char *key, long long v);
 int json_gen_line(yajl_gen g, struct buf *b);
 /* The generated text (malloc'd, the caller frees it); frees g. */
 char *json_gen_finish(yajl_gen g);
+/* Write g's document to f and free g. 0, or -1 when f failed. */
+int json_gen_print(yajl_gen g, FILE *f);
 
 #endif

@@ -47,15 +47,7 @@ void split_name(const char *name, char *first, size_t first_len, char *last, siz
 /* Resolve the trigger stage name (case-insensitive) to its id (malloc'd), or NULL. */
 static char *decide_trigger_stage_id(sqlite3 *db, const char *name)
 {
-	sqlite3_stmt *st = db_prepare(db, "SELECT id FROM lever_stages WHERE text = ? COLLATE NOCASE ORDER BY id");
-	if (!st)
-		return NULL;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	char *id = NULL;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		id = db_column_strdup(st, 0);
-	sqlite3_finalize(st);
-	return id;
+	return db_query_text(db, "SELECT id FROM lever_stages WHERE text = ? COLLATE NOCASE ORDER BY id", name);
 }
 
 /* The facts about one opportunity that the trigger rule looks at. */

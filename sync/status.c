@@ -248,11 +248,7 @@ static int status_no_run_yet(const struct config *cfg, int json)
 		yajl_gen_array_open(g);
 		yajl_gen_array_close(g);
 		yajl_gen_map_close(g);
-		const unsigned char *buf;
-		size_t len;
-		yajl_gen_get_buf(g, &buf, &len);
-		fwrite(buf, 1, len, stdout);
-		yajl_gen_free(g);
+		json_gen_print(g, stdout);
 	} else {
 		printf("No run yet: the database %s does not exist (the first run creates it).\n", cfg->database);
 		printf("Next: %s.\n", hint);
@@ -339,11 +335,7 @@ int status_print(const struct config *cfg, int json)
 		gen_key(g, "spool_rejected");
 		yajl_gen_integer(g, spool.rejected < 0 ? 0 : spool.rejected);
 		yajl_gen_map_close(g);
-		const unsigned char *out;
-		size_t len;
-		yajl_gen_get_buf(g, &out, &len);
-		fwrite(out, 1, len, stdout);
-		yajl_gen_free(g);
+		json_gen_print(g, stdout);
 		db_close(db);
 		return EXIT_OK;
 	}
