@@ -367,6 +367,19 @@ void act_print_pending(struct sync_ctx *ctx)
 		n++;
 	}
 	sqlite3_finalize(st);
+	/* the write-backs this decide recorded as skipped (their event came before go-live) */
+	st = db_prepare(ctx->db, "SELECT kind, key, last_error, "
+		POSTING_OF_OPPORTUNITY_SQL(OPPORTUNITY_OF_SUBJECT_SQL("subject")) " FROM outbox "
+		"WHERE state = 'skipped' AND updated_at >= ? ORDER BY id");
+	if (st)
+		sqlite3_bind_int64(st, 1, ctx->started_at);
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		const char *posting = (const char *)sqlite3_column_text(st, 3);
+		printf("%-8s %-18s %s%s%s%s\n         because %s\n", "SKIP", sqlite3_column_text(st, 0),
+		       sqlite3_column_text(st, 1), posting ? " (posting " : "", posting ? posting : "",
+		       posting ? ")" : "", sqlite3_column_text(st, 2));
+	}
+	sqlite3_finalize(st);
 	st = db_prepare(ctx->db, "SELECT t.opportunity_id, t.entered_at, t.state, t.reason, "
 		POSTING_OF_OPPORTUNITY_SQL("t.opportunity_id") " FROM triggers t WHERE t.state IN ('held', 'skipped') "
 		"ORDER BY t.entered_at, t.opportunity_id");

@@ -169,6 +169,18 @@ class GoLiveTest(GoLiveCase):
             creates = t.crosschq.state()["creates"]
             self.assertEqual(sorted((c["request_id"], c.get("deduplicated")) for c in creates),
                              sorted([(old["id"], True), (old_hired["id"], True)]))
+            # a dry run first: it names each write-back that go-live skips, and why
+            dry = self.run_at(t, T0 + MINUTE_MS, "run", "--dry-run")
+            skips = re.findall(r"^SKIP +(\S+) +(\S+).*\n +because (.*)$", dry.stdout, re.M)
+            self.assertEqual(sorted((kind, key) for kind, key, _ in skips),
+                             sorted([("lever.add_link", "link:" + old["id"]),
+                                     ("lever.add_note", "note:" + old["id"]),
+                                     ("mail.followup", "prompt:" + old["id"]),
+                                     ("lever.add_link", "link:" + old_hired["id"]),
+                                     ("lever.add_note", "note:" + old_hired["id"]),
+                                     ("lever.archive_hired", "archive-hired:" + hired)]), dry.stdout)
+            self.assertTrue(all("go-live" in why for _, _, why in skips), dry.stdout)
+            self.assertIn("\n0 actions would be carried out\n", dry.stdout)
             for minutes in (1, 2, 3):
                 self.run_at(t, T0 + minutes * MINUTE_MS)
             log = t.lever.log()
