@@ -351,33 +351,24 @@ int act(struct sync_ctx *ctx)
 
 void act_print_pending(struct sync_ctx *ctx)
 {
-	/* the posting's name and tags beside the ids, for the person reading it */
-	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT state, kind, key, reason, "
-		POSTING_OF_OPPORTUNITY_SQL(OPPORTUNITY_OF_SUBJECT_SQL("subject")) " FROM outbox "
-		"WHERE state IN ('planned', 'sending') ORDER BY id");
+	/* the posting's name and tags beside the ids, for the person reading it; with the actions,
+	 * the write-backs this decide recorded as skipped (their event came before go-live) */
+	sqlite3_stmt *st = db_prepare(ctx->db, "SELECT state, kind, key, CASE state WHEN 'skipped' THEN last_error "
+		"ELSE reason END, " POSTING_OF_OPPORTUNITY_SQL(OPPORTUNITY_OF_SUBJECT_SQL("subject")) " FROM outbox "
+		"WHERE state IN ('planned', 'sending') OR (state = 'skipped' AND updated_at >= ?) ORDER BY id");
 	if (!st)
 		return;
+	sqlite3_bind_int64(st, 1, ctx->started_at);
 	int n = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *state = (const char *)sqlite3_column_text(st, 0);
 		const char *posting = (const char *)sqlite3_column_text(st, 4);
-		printf("%-8s %-18s %s%s%s%s\n         because %s\n", strcmp(state, "sending") == 0 ? "IN-DOUBT" : "PLAN",
-		       sqlite3_column_text(st, 1), sqlite3_column_text(st, 2), posting ? " (posting " : "",
-		       posting ? posting : "", posting ? ")" : "", sqlite3_column_text(st, 3));
-		n++;
-	}
-	sqlite3_finalize(st);
-	/* the write-backs this decide recorded as skipped (their event came before go-live) */
-	st = db_prepare(ctx->db, "SELECT kind, key, last_error, "
-		POSTING_OF_OPPORTUNITY_SQL(OPPORTUNITY_OF_SUBJECT_SQL("subject")) " FROM outbox "
-		"WHERE state = 'skipped' AND updated_at >= ? ORDER BY id");
-	if (st)
-		sqlite3_bind_int64(st, 1, ctx->started_at);
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		const char *posting = (const char *)sqlite3_column_text(st, 3);
-		printf("%-8s %-18s %s%s%s%s\n         because %s\n", "SKIP", sqlite3_column_text(st, 0),
-		       sqlite3_column_text(st, 1), posting ? " (posting " : "", posting ? posting : "",
-		       posting ? ")" : "", sqlite3_column_text(st, 2));
+		int skipped = strcmp(state, "skipped") == 0;
+		printf("%-8s %-18s %s%s%s%s\n         because %s\n",
+		       skipped ? "SKIP" : strcmp(state, "sending") == 0 ? "IN-DOUBT" : "PLAN", sqlite3_column_text(st, 1),
+		       sqlite3_column_text(st, 2), posting ? " (posting " : "", posting ? posting : "", posting ? ")" : "",
+		       sqlite3_column_text(st, 3));
+		n += !skipped;
 	}
 	sqlite3_finalize(st);
 	st = db_prepare(ctx->db, "SELECT t.opportunity_id, t.entered_at, t.state, t.reason, "
