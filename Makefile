@@ -227,12 +227,12 @@ FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # the sources each target needs besides its own file (a new target adds its line)
 FUZZ_SRC_lever_page := sync/lever_parse.c sync/jstream.c lib/escape.c $(UTIL_SRC) lib/log.c
-FUZZ_SRC_crosschq_page := sync/crosschq_parse.c $(CONFIG_SRC) $(UTIL_SRC) lib/log.c
+FUZZ_SRC_crosschq_page := sync/crosschq_parse.c lib/json_read.c $(CONFIG_SRC) $(UTIL_SRC) lib/log.c
 FUZZ_SRC_hook := $(HOOK_SRC) $(COMMON_SRC) build/gen/migrations.c
 FUZZ_SRC_config := $(CONFIG_SRC) $(UTIL_SRC) lib/log.c
 FUZZ_SRC_escape := lib/escape.c lib/answer_link.c $(UTIL_SRC) lib/log.c
 FUZZ_SRC_hook_cgi := $(FUZZ_SRC_hook)
-FUZZ_SRC_spool := sync/ingest_record.c lib/spool.c $(UTIL_SRC) lib/log.c
+FUZZ_SRC_spool := sync/ingest_record.c lib/json_read.c lib/spool.c $(UTIL_SRC) lib/log.c
 FUZZ_SRC_mail := sync/mail.c sync/mail_compose.c sync/mail_header.c sync/mail_address.c lib/escape.c $(UTIL_SRC) lib/log.c
 FUZZ_SRC_http_headers := sync/http.c sync/http_error.c sync/http_text.c $(CONFIG_SRC) $(UTIL_SRC) lib/log.c
 FUZZ_SRC_iso8601 := $(UTIL_SRC) lib/log.c

@@ -6,6 +6,7 @@
  * type counts as absent.
  */
 #include "crosschq.h"
+#include "json_read.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -17,28 +18,10 @@
 
 #define PARSE_ERR_MAX 256
 
-/* The member key of object v, or NULL. */
-static yajl_val member(yajl_val v, const char *key)
-{
-	if (!v || !YAJL_IS_OBJECT(v))
-		return NULL;
-	for (size_t i = 0; i < v->u.object.len; i++)
-		if (strcmp(v->u.object.keys[i], key) == 0)
-			return v->u.object.values[i];
-	return NULL;
-}
-
-/* A string member, or NULL (absent, null, or not a string). */
-static const char *str(yajl_val v, const char *key)
-{
-	yajl_val s = member(v, key);
-	return s && YAJL_IS_STRING(s) ? s->u.string : NULL;
-}
-
 /* An ISO 8601 member as epoch ms, 0 when absent or unreadable. */
 static int64_t when(yajl_val v, const char *key)
 {
-	const char *s = str(v, key);
+	const char *s = json_string(v, key);
 	int64_t ms = 0;
 	if (!s || parse_iso8601(s, &ms) || ms < 0)
 		return 0;
@@ -48,7 +31,7 @@ static int64_t when(yajl_val v, const char *key)
 /* An integer member (a number, or digits in a string as /partners/config/ writes them); def when neither. */
 static long integer(yajl_val v, const char *key, long def)
 {
-	yajl_val x = member(v, key);
+	yajl_val x = json_member(v, key);
 	if (x && YAJL_IS_INTEGER(x))
 		return (long)YAJL_GET_INTEGER(x);
 	if (x && YAJL_IS_DOUBLE(x))
@@ -124,33 +107,33 @@ const char *crosschq_state_name(enum cq_state s)
 static int read_request(yajl_val v, struct cq_request *r)
 {
 	memset(r, 0, sizeof *r);
-	yajl_val idv = member(v, "id");
+	yajl_val idv = json_member(v, "id");
 	static char idbuf[32];
 	if (idv && YAJL_IS_INTEGER(idv)) {
 		snprintf(idbuf, sizeof idbuf, "%lld", (long long)YAJL_GET_INTEGER(idv));
 		r->id = idbuf;
 	} else {
-		r->id = str(v, "id");
+		r->id = json_string(v, "id");
 	}
 	if (!r->id || !*r->id)
 		return -1;
-	yajl_val c = member(v, "candidate");
-	r->first_name = str(c, "first_name");
-	r->last_name = str(c, "last_name");
-	r->email = str(c, "email");
-	r->phone = str(c, "mobile_phone");
-	r->job_position = str(v, "job_position");
-	r->status_word = str(v, "status");
+	yajl_val c = json_member(v, "candidate");
+	r->first_name = json_string(c, "first_name");
+	r->last_name = json_string(c, "last_name");
+	r->email = json_string(c, "email");
+	r->phone = json_string(c, "mobile_phone");
+	r->job_position = json_string(v, "job_position");
+	r->status_word = json_string(v, "status");
 	long progress = integer(v, "progress", -1);
 	r->progress = progress < 0 ? -1 : progress > 100 ? 100 : (int)progress;
-	r->report_url = str(v, "report_url");
+	r->report_url = json_string(v, "report_url");
 	if (r->report_url && !*r->report_url)
 		r->report_url = NULL;
 	r->state = crosschq_state_of(r->status_word, r->progress, r->report_url, &r->word_known);
 	r->created_at = when(v, "created_at");
 	r->updated_at = when(v, "updated_on");
 	r->status_updated_at = when(v, "status_updated_on");
-	yajl_val h = member(v, "hired");
+	yajl_val h = json_member(v, "hired");
 	r->has_hired = h != NULL;
 	r->hired = h && YAJL_IS_TRUE(h) ? 1 : h && YAJL_IS_FALSE(h) ? 0 : -1;
 	return 0;
@@ -162,7 +145,7 @@ static yajl_val records_of(yajl_val doc, int *single)
 	*single = 0;
 	if (YAJL_IS_ARRAY(doc))
 		return doc;
-	yajl_val results = member(doc, "results");
+	yajl_val results = json_member(doc, "results");
 	if (results && YAJL_IS_ARRAY(results))
 		return results;
 	*single = 1;
@@ -189,7 +172,7 @@ static void next_of(yajl_val doc, char *next, size_t next_len)
 {
 	if (!next)
 		return;
-	const char *n = str(doc, "next");
+	const char *n = json_string(doc, "next");
 	snprintf(next, next_len, "%s", n && strlen(n) < next_len ? n : "");
 }
 
@@ -245,22 +228,22 @@ int crosschq_parse_prospects(const char *data, size_t len, cq_prospect_fn fn, vo
 	for (size_t i = 0; i < count && n >= 0; i++) {
 		yajl_val v = single ? recs : recs->u.array.values[i];
 		struct cq_prospect p = { 0 };
-		p.id = str(v, "id");
+		p.id = json_string(v, "id");
 		if (!YAJL_IS_OBJECT(v) || !p.id || !*p.id) {
 			snprintf(err, errlen, "a Crosschq prospect without an id (element %zu)", i);
 			n = -1;
 			break;
 		}
-		p.first_name = str(v, "first_name");
-		p.last_name = str(v, "last_name");
-		p.email = str(v, "email");
-		p.phone = str(v, "mobile_phone");
-		p.job_title = str(v, "job_title");
-		p.source = str(v, "source");
-		p.ats_id = str(v, "ats_id");
+		p.first_name = json_string(v, "first_name");
+		p.last_name = json_string(v, "last_name");
+		p.email = json_string(v, "email");
+		p.phone = json_string(v, "mobile_phone");
+		p.job_title = json_string(v, "job_title");
+		p.source = json_string(v, "source");
+		p.ats_id = json_string(v, "ats_id");
 		p.created_at = when(v, "created_at");
 		p.updated_at = when(v, "updated_on");
-		yajl_val tags = member(v, "tags");
+		yajl_val tags = json_member(v, "tags");
 		struct buf t;
 		buf_init(&t, 8192);
 		for (size_t j = 0; tags && YAJL_IS_ARRAY(tags) && j < tags->u.array.len; j++) {
@@ -287,7 +270,7 @@ int crosschq_parse_created_id(const char *data, size_t len, char *id, size_t id_
 	char err[64];
 	id[0] = '\0';
 	yajl_val doc = parse_doc(data, len, err, sizeof err);
-	yajl_val v = member(doc, "request_id");
+	yajl_val v = json_member(doc, "request_id");
 	const char *text = v && YAJL_IS_STRING(v) ? v->u.string : NULL;
 	if (text && *text && strlen(text) < id_len)
 		snprintf(id, id_len, "%s", text);
@@ -305,7 +288,7 @@ int crosschq_parse_jobrole(const char *data, size_t len, const char *codename, s
 	yajl_val doc = parse_doc(data, len, err, errlen);
 	if (!doc)
 		return -1;
-	yajl_val list = YAJL_IS_ARRAY(doc) ? doc : member(doc, "results");
+	yajl_val list = YAJL_IS_ARRAY(doc) ? doc : json_member(doc, "results");
 	if (!list || !YAJL_IS_ARRAY(list)) {
 		snprintf(err, errlen, "not a list of surveys");
 		yajl_tree_free(doc);
@@ -313,13 +296,13 @@ int crosschq_parse_jobrole(const char *data, size_t len, const char *codename, s
 	}
 	for (size_t i = 0; i < list->u.array.len; i++) {
 		yajl_val jr = list->u.array.values[i];
-		const char *cn = str(jr, "codename");
+		const char *cn = json_string(jr, "codename");
 		if (!cn || strcmp(cn, codename) != 0)
 			continue;
 		out->listed = 1;
-		yajl_val rel = member(jr, "relationships");
+		yajl_val rel = json_member(jr, "relationships");
 		for (int r = 0; r < REL_COUNT; r++) {
-			yajl_val one = member(rel, config_relationship_name((enum cq_relationship)r));
+			yajl_val one = json_member(rel, config_relationship_name((enum cq_relationship)r));
 			if (!one || !YAJL_IS_OBJECT(one))
 				continue;
 			out->has[r] = 1;
@@ -337,7 +320,7 @@ int crosschq_parse_account_config(const char *data, size_t len, struct cq_limits
 	yajl_val doc = parse_doc(data, len, err, errlen);
 	if (!doc)
 		return -1;
-	yajl_val rels = member(doc, "relationships");
+	yajl_val rels = json_member(doc, "relationships");
 	if (!YAJL_IS_OBJECT(doc) || !rels || !YAJL_IS_ARRAY(rels)) {
 		snprintf(err, errlen, "no relationships in the account config");
 		yajl_tree_free(doc);
@@ -346,7 +329,7 @@ int crosschq_parse_account_config(const char *data, size_t len, struct cq_limits
 	out->min_reference_count = (int)integer(doc, "min_reference_count", -1);
 	for (size_t i = 0; i < rels->u.array.len; i++) {
 		yajl_val one = rels->u.array.values[i];
-		const char *id = str(one, "id"), *name = str(one, "name");
+		const char *id = json_string(one, "id"), *name = json_string(one, "name");
 		for (int r = 0; r < REL_COUNT; r++) {
 			const char *rn = config_relationship_name((enum cq_relationship)r);
 			if ((id && strcasecmp(id, rn) == 0) || (name && strcasecmp(name, rn) == 0)) {
@@ -392,8 +375,8 @@ void crosschq_error_line(const char *body, size_t len, char *out, size_t n)
 {
 	char perr[PARSE_ERR_MAX];
 	yajl_val doc = parse_doc(body, len, perr, sizeof perr);
-	const char *detail = str(doc, "detail");
-	yajl_val errors = member(doc, "errors");
+	const char *detail = json_string(doc, "detail");
+	yajl_val errors = json_member(doc, "errors");
 	if (detail) {
 		snprintf(out, n, "%s", detail);
 	} else if (errors) {

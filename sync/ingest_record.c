@@ -3,19 +3,12 @@
  * be fuzzed without a database or a network.
  */
 #include "ingest.h"
+#include "json_read.h"
 #include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_tree.h>
-
-/* The string member key of v, or NULL. */
-static const char *get_string(yajl_val v, const char *key)
-{
-	const char *path[] = { key, NULL };
-	yajl_val s = yajl_tree_get(v, path, yajl_t_string);
-	return s ? YAJL_GET_STRING(s) : NULL;
-}
 
 /* See ingest.h. */
 void ingest_parse_record(const char *data, size_t len, struct ingest_record *rec)
@@ -25,15 +18,15 @@ void ingest_parse_record(const char *data, size_t len, struct ingest_record *rec
 	char *text = xstrndup(data, len);
 	yajl_val v = yajl_tree_parse(text, NULL, 0);
 	free(text);
-	const char *type = v ? get_string(v, "type") : NULL;
+	const char *type = v ? json_string(v, "type") : NULL;
 	if (type && strcmp(type, "webhook") == 0) {
-		const char *id = get_string(v, "opportunity_id");
+		const char *id = json_string(v, "opportunity_id");
 		if (!str_empty(id)) {
 			rec->kind = INGEST_WEBHOOK;
 			rec->id = xstrdup(id);
 		}
 	} else if (type && strcmp(type, "answer") == 0) {
-		const char *id = get_string(v, "request_id");
+		const char *id = json_string(v, "request_id");
 		const char *path[] = { "hired", NULL };
 		const char *at_path[] = { "answered_at", NULL };
 		yajl_val hired = yajl_tree_get(v, path, yajl_t_any);

@@ -3,6 +3,7 @@
  * and its decoder from it, side by side (see intent.h).
  */
 #include "intent.h"
+#include "json_read.h"
 #include "json_write.h"
 
 #include <stdlib.h>
@@ -10,26 +11,25 @@
 
 /* ---- reading and writing fields ------------------------------------------ */
 
-/* The member key of v (of type t), or NULL. */
-static yajl_val member(yajl_val v, const char *key, yajl_type t)
-{
-	const char *path[] = { key, NULL };
-	return v ? yajl_tree_get(v, path, t) : NULL;
-}
-
 /* A non-empty string member, or NULL (owned by v). */
 static const char *str(yajl_val v, const char *key)
 {
-	yajl_val s = member(v, key, yajl_t_string);
-	const char *text = s ? YAJL_GET_STRING(s) : NULL;
+	const char *text = json_string(v, key);
 	return text && *text ? text : NULL;
+}
+
+/* A number member, or NULL. */
+static yajl_val number(yajl_val v, const char *key)
+{
+	yajl_val n = json_member(v, key);
+	return n && YAJL_IS_NUMBER(n) ? n : NULL;
 }
 
 /* An epoch-ms member: a number, or a string of digits (the older payloads);
  * 0 when absent or not a positive time. *present: it is there at all. */
 static int64_t ms(yajl_val v, const char *key, int *present)
 {
-	yajl_val n = member(v, key, yajl_t_number);
+	yajl_val n = number(v, key);
 	const char *text = str(v, key);
 	if (present)
 		*present = n != NULL || text != NULL;
@@ -44,7 +44,7 @@ static int64_t ms(yajl_val v, const char *key, int *present)
  * any other string is false). Returns 1 when present, with *out set. */
 static int boolean(yajl_val v, const char *key, int *out)
 {
-	yajl_val b = member(v, key, yajl_t_any);
+	yajl_val b = json_member(v, key);
 	if (b && (YAJL_IS_TRUE(b) || YAJL_IS_FALSE(b))) {
 		*out = YAJL_IS_TRUE(b);
 		return 1;
@@ -57,7 +57,7 @@ static int boolean(yajl_val v, const char *key, int *out)
 /* An integer member, or 0. */
 static int integer(yajl_val v, const char *key)
 {
-	yajl_val n = member(v, key, yajl_t_number);
+	yajl_val n = number(v, key);
 	return n && YAJL_IS_INTEGER(n) ? (int)YAJL_GET_INTEGER(n) : 0;
 }
 
@@ -144,8 +144,8 @@ char *intent_encode_cq_create(const struct cq_create_intent *in)
 const char *intent_decode_cq_create(yajl_val v, struct cq_create_intent *out)
 {
 	memset(out, 0, sizeof *out);
-	yajl_val c = member(v, "candidate", yajl_t_object), p = member(v, "config_params", yajl_t_object);
-	yajl_val hm = member(v, "hiring_manager", yajl_t_object);
+	yajl_val c = json_member(v, "candidate"), p = json_member(v, "config_params");
+	yajl_val hm = json_member(v, "hiring_manager"); /* the readers take only objects */
 	out->first_name = str(c, "first_name");
 	out->last_name = str(c, "last_name");
 	out->email = str(c, "email");

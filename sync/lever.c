@@ -2,6 +2,7 @@
  * lever.c - Lever Data API v1 requests.
  */
 #include "lever.h"
+#include "json_read.h"
 #include "json_write.h"
 #include "util.h"
 
@@ -31,13 +32,11 @@ static void lever_error_line(const char *body, size_t len, char *out, size_t n)
 	char ebuf[64];
 	yajl_val v = yajl_tree_parse(body, ebuf, sizeof ebuf);
 	if (v && YAJL_IS_OBJECT(v)) {
-		const char *code_path[] = { "code", NULL }, *msg_path[] = { "message", NULL };
-		yajl_val code = yajl_tree_get(v, code_path, yajl_t_string);
-		yajl_val msg = yajl_tree_get(v, msg_path, yajl_t_string);
+		const char *code = json_string(v, "code"), *msg = json_string(v, "message");
 		if (code && msg)
-			snprintf(out, n, "%s: %s", YAJL_GET_STRING(code), YAJL_GET_STRING(msg));
+			snprintf(out, n, "%s: %s", code, msg);
 		else if (msg)
-			snprintf(out, n, "%s", YAJL_GET_STRING(msg));
+			snprintf(out, n, "%s", msg);
 	}
 	yajl_tree_free(v);
 }
