@@ -51,12 +51,12 @@ int db_has_column(sqlite3 *db, const char *table, const char *column)
 	return found;
 }
 
-/* Create the directory holding path when missing (one level), mode 0700. */
 /* The last database error: its statement and SQLite's message, kept at the
  * point of failure (a later rollback resets sqlite3_errmsg to "not an error"). */
 static char last_error[1024];
 static int last_code;
 
+/* Create the directory holding path when missing (one level), mode 0700. */
 static int ensure_parent_dir(const char *path, char *err, size_t errlen)
 {
 	const char *slash = strrchr(path, '/');
